@@ -1,0 +1,382 @@
+// Command comply is the command-line front end of the comply audit log: it
+// logs LLM interactions, reads them back, reports the log's health and
+// applies retention, over the same JSONL directories that the Python
+// library rotalabs_comply writes.
+//
+// Run `comply help` for the list of commands, `comply CMD -h` for the flags
+// of one, and `comply demo` for a guided tour.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// Exit codes.
+const (
+	exitOK    = 0
+	exitError = 1
+	exitUsage = 2
+)
+
+// defaultStore is the store used without --store or COMPLY_STORE.
+const defaultStore = "./audit-logs"
+
+// A command is one subcommand of comply.
+type command struct {
+	name    string
+	summary string // one line, for the command list
+	run     func(ctx context.Context, c *cli, args []string) error
+}
+
+// commands lists the subcommands in the order `comply help` shows them.
+var commands []*command
+
+func init() {
+	commands = []*command{
+		{"demo", "log a realistic sample set and walk through the commands", cmdDemo},
+		{"log", "record one interaction, or many with --jsonl", cmdLog},
+		{"get", "print one entry by id", cmdGet},
+		{"query", "list the entries in a time range that match filters", cmdQuery},
+		{"count", "print the number of entries", cmdCount},
+		{"stats", "print the audit log's health metrics", cmdStats},
+		{"cleanup", "delete the entries older than the retention period", cmdCleanup},
+		{"keygen", "generate an encryption key", cmdKeygen},
+		{"decrypt", "decrypt an encrypted content field", cmdDecrypt},
+		{"version", "print comply's version", cmdVersion},
+		{"help", "show the help of comply or of a command", cmdHelp},
+	}
+}
+
+func lookup(name string) *command {
+	for _, c := range commands {
+		if c.name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+// cli is what every command shares: the standard streams and the global
+// flags.
+type cli struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	store          string // --store, COMPLY_STORE or defaultStore
+	cmd            string // the running command, for usage hints
+}
+
+// run runs comply with the arguments (without the program name) and returns
+// the exit code.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	c := &cli{stdin: stdin, stdout: stdout, stderr: stderr, store: defaultStore}
+	if s := os.Getenv("COMPLY_STORE"); s != "" {
+		c.store = s
+	}
+	global := flag.NewFlagSet("comply", flag.ContinueOnError)
+	global.SetOutput(io.Discard)
+	global.Usage = func() {}
+	global.StringVar(&c.store, "store", c.store, "")
+	if err := global.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			c.usage(stdout)
+			return exitOK
+		}
+		return c.report(&usageError{msg: err.Error()})
+	}
+	args = global.Args()
+	if len(args) == 0 {
+		c.usage(stderr)
+		return exitUsage
+	}
+	cmd := lookup(args[0])
+	if cmd == nil {
+		return c.report(&usageError{msg: fmt.Sprintf("unknown command %q", args[0]), hint: "run 'comply help' for the list of commands"})
+	}
+	c.cmd = cmd.name
+	return c.report(cmd.run(ctx, c, args[1:]))
+}
+
+// usage prints the top-level help.
+func (c *cli) usage(w io.Writer) {
+	var b strings.Builder
+	b.WriteString(`comply: an audit log for LLM applications.
+
+Usage:
+  comply [--store DIR] COMMAND [flags] [arguments]
+
+Commands:
+`)
+	for _, cmd := range commands {
+		fmt.Fprintf(&b, "  %-9s %s\n", cmd.name, cmd.summary)
+	}
+	b.WriteString(`
+Global flags (before or after the command):
+  --store DIR   the audit log directory (env COMPLY_STORE; default ./audit-logs)
+
+Environment:
+  COMPLY_STORE          the audit log directory
+  COMPLY_DURABILITY     always, interval or none: when a write returns (default always)
+  AUDIT_ENCRYPTION_KEY  the Fernet key for encrypted content (or use --key-file FILE)
+
+Exit status: 0 success, 1 error, 2 usage error.
+Run 'comply COMMAND -h' for the flags of a command. New here? Run 'comply demo'.
+`)
+	io.WriteString(w, b.String())
+}
+
+func cmdHelp(ctx context.Context, c *cli, args []string) error {
+	switch len(args) {
+	case 0:
+		c.usage(c.stdout)
+		return nil
+	case 1:
+		cmd := lookup(args[0])
+		if cmd == nil || cmd.name == "help" {
+			if cmd != nil {
+				c.usage(c.stdout)
+				return nil
+			}
+			return &usageError{msg: fmt.Sprintf("unknown command %q", args[0]), hint: "run 'comply help' for the list of commands"}
+		}
+		c.cmd = cmd.name
+		return cmd.run(ctx, c, []string{"-h"})
+	}
+	return &usageError{msg: "help takes at most one command name"}
+}
+
+// Errors.
+
+// errHelp reports that a command printed its help on request.
+var errHelp = errors.New("help requested")
+
+// A usageError is a mistake in the command line: exit status 2.
+type usageError struct {
+	msg  string
+	hint string // "" for the default "run 'comply CMD -h'"
+}
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error {
+	return &usageError{msg: fmt.Sprintf(format, args...)}
+}
+
+// A hintError adds a hint, a way to fix the problem, to an error.
+type hintError struct {
+	err  error
+	hint string
+}
+
+func (e *hintError) Error() string { return e.err.Error() }
+func (e *hintError) Unwrap() error { return e.err }
+
+func withHint(err error, hint string) error { return &hintError{err: err, hint: hint} }
+
+// An exitError ends the command with a status whose cause has already been
+// reported on stderr.
+type exitError struct{ code int }
+
+func (e *exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
+
+// report prints err age-style on stderr and returns the exit code.
+func (c *cli) report(err error) int {
+	if err == nil || errors.Is(err, errHelp) {
+		return exitOK
+	}
+	var xe *exitError
+	if errors.As(err, &xe) {
+		return xe.code
+	}
+	var ue *usageError
+	if errors.As(err, &ue) {
+		fmt.Fprintf(c.stderr, "comply: error: %s\n", ue.msg)
+		hint := ue.hint
+		if hint == "" {
+			if c.cmd != "" {
+				hint = fmt.Sprintf("run 'comply %s -h' for usage", c.cmd)
+			} else {
+				hint = "run 'comply help' for usage"
+			}
+		}
+		fmt.Fprintf(c.stderr, "comply: hint: %s\n", hint)
+		return exitUsage
+	}
+	if errors.Is(err, context.Canceled) {
+		fmt.Fprintln(c.stderr, "comply: error: interrupted")
+		return exitError
+	}
+	msg, hints := splitHints(err.Error())
+	var he *hintError
+	for e := err; errors.As(e, &he); e = he.err {
+		hints = append([]string{he.hint}, hints...)
+	}
+	fmt.Fprintf(c.stderr, "comply: error: %s\n", msg)
+	for _, h := range dedup(hints) {
+		fmt.Fprintf(c.stderr, "comply: hint: %s\n", h)
+	}
+	return exitError
+}
+
+// splitHints removes the package prefixes and the "; hint: ..." or
+// "(hint: ...)" parts that library errors carry, so that the hints can be
+// printed on lines of their own.
+func splitHints(msg string) (string, []string) {
+	for _, p := range []string{"comply: ", "seal: "} {
+		msg = strings.TrimPrefix(msg, p)
+	}
+	var hints []string
+	for {
+		i := strings.LastIndex(msg, "; hint: ")
+		if i < 0 {
+			break
+		}
+		hints = append([]string{strings.TrimSpace(msg[i+len("; hint: "):])}, hints...)
+		msg = msg[:i]
+	}
+	if i := strings.LastIndex(msg, " (hint: "); i >= 0 && strings.HasSuffix(msg, ")") {
+		h := msg[i+len(" (hint: ") : len(msg)-1]
+		// The library's hint for Options.Keyring addresses Go callers.
+		if !strings.Contains(h, "Options.") {
+			hints = append([]string{h}, hints...)
+		}
+		msg = msg[:i]
+	}
+	return msg, hints
+}
+
+func dedup(ss []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, s := range ss {
+		if s != "" && !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// Flag sets.
+
+// flagSet returns a flag set for the running command whose -h prints the
+// command's usage (synopsis, then description, then flags) on stdout.
+func (c *cli) flagSet(name, synopsis, description string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {
+		fmt.Fprintf(c.stdout, "Usage: comply %s %s\n\n%s\n", name, synopsis, strings.TrimSpace(description))
+		printFlags(c.stdout, fs)
+	}
+	return fs
+}
+
+// printFlags prints the flags of fs with double dashes, sorted.
+func printFlags(w io.Writer, fs *flag.FlagSet) {
+	var flags []*flag.Flag
+	fs.VisitAll(func(f *flag.Flag) { flags = append(flags, f) })
+	if len(flags) == 0 {
+		return
+	}
+	sort.Slice(flags, func(i, j int) bool { return flags[i].Name < flags[j].Name })
+	fmt.Fprintln(w, "\nFlags:")
+	for _, f := range flags {
+		name, usage := flag.UnquoteUsage(f)
+		if name != "" {
+			fmt.Fprintf(w, "  --%s %s\n", f.Name, name)
+		} else {
+			fmt.Fprintf(w, "  --%s\n", f.Name)
+		}
+		if f.DefValue != "" && f.DefValue != "false" && f.DefValue != "0" && f.DefValue != "[]" {
+			usage += fmt.Sprintf(" (default %q)", f.DefValue)
+		}
+		fmt.Fprintf(w, "        %s\n", usage)
+	}
+}
+
+// parse parses args with fs, allowing flags after positional arguments
+// ("get ID --decrypt"), and returns the positional arguments. Everything
+// after "--" is positional.
+func (c *cli) parse(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				fs.Usage()
+				return nil, errHelp
+			}
+			return nil, &usageError{msg: err.Error()}
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return pos, nil
+		}
+		if n := len(args) - len(rest); n > 0 && args[n-1] == "--" {
+			return append(pos, rest...), nil
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
+	}
+}
+
+// setFlags returns the names of the flags given on the command line.
+func setFlags(fs *flag.FlagSet) map[string]bool {
+	m := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { m[f.Name] = true })
+	return m
+}
+
+// stringList is a repeatable string flag.
+type stringList []string
+
+func (l *stringList) String() string { return strings.Join(*l, ",") }
+func (l *stringList) Set(s string) error {
+	*l = append(*l, s)
+	return nil
+}
+
+// optInt is an integer flag that knows whether it was given.
+type optInt struct {
+	v   int
+	set bool
+}
+
+func (o *optInt) String() string {
+	if o == nil || !o.set {
+		return ""
+	}
+	return fmt.Sprint(o.v)
+}
+
+func (o *optInt) Set(s string) error {
+	v, err := strconv.Atoi(s)
+	if err != nil {
+		return errors.New("want an integer")
+	}
+	o.v, o.set = v, true
+	return nil
+}
+
+func (o *optInt) ptr() *int {
+	if !o.set {
+		return nil
+	}
+	v := o.v
+	return &v
+}

@@ -1,0 +1,146 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"strings"
+
+	"github.com/complyhq/comply"
+	"github.com/complyhq/comply/seal"
+	"github.com/complyhq/comply/store"
+	"github.com/complyhq/comply/store/filestore"
+)
+
+// openStore opens the store that spec names. Today a spec is a directory
+// path (or a file:// URL), which means the file store; URLs of other
+// schemes are rejected. Read-only stores take no lock, so that readers work
+// while another process writes.
+func openStore(ctx context.Context, spec string, readOnly bool, durability filestore.Durability) (store.Store, error) {
+	if spec == "" {
+		return nil, withHint(errors.New("no store given"), "pass --store DIR or set COMPLY_STORE")
+	}
+	dir := spec
+	if scheme, ok := urlScheme(spec); ok {
+		switch scheme {
+		case "file":
+			u, err := url.Parse(spec)
+			if err != nil || u.Path == "" || (u.Host != "" && u.Host != "localhost") {
+				return nil, withHint(errors.New("invalid file store URL"), "write file:///absolute/path, or just the directory path")
+			}
+			dir = u.Path
+		default:
+			// The rest of the URL may hold credentials: do not repeat it.
+			return nil, withHint(fmt.Errorf("unsupported store URL scheme %q", scheme),
+				"give a directory path, e.g. --store ./audit-logs")
+		}
+	}
+	if readOnly {
+		fi, err := os.Stat(dir)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			return nil, withHint(fmt.Errorf("store %s does not exist", dir),
+				"pass --store DIR or set COMPLY_STORE to an audit log directory; 'comply log' creates one, 'comply demo' shows one")
+		case err != nil:
+			return nil, fmt.Errorf("opening store: %w", err)
+		case !fi.IsDir():
+			return nil, withHint(fmt.Errorf("store %s is not a directory", dir), "--store names the directory that holds the audit_*.jsonl files")
+		}
+	}
+	s, err := filestore.Open(ctx, dir, &filestore.Options{ReadOnly: readOnly, Durability: durability})
+	if err != nil {
+		if readOnly {
+			return nil, fmt.Errorf("opening store %s: %w", dir, err)
+		}
+		return nil, withHint(fmt.Errorf("opening store %s for writing: %w", dir, err),
+			"only one process may write to a store at a time; read commands (get, query, count, stats) work alongside it")
+	}
+	return s, nil
+}
+
+// urlScheme returns the scheme of spec if it looks like a URL
+// ("scheme://..."), as opposed to a path.
+func urlScheme(spec string) (string, bool) {
+	i := strings.Index(spec, "://")
+	if i <= 0 {
+		return "", false
+	}
+	scheme := spec[:i]
+	for j, r := range scheme {
+		switch {
+		case 'a' <= r && r <= 'z', 'A' <= r && r <= 'Z':
+		case j > 0 && ('0' <= r && r <= '9' || r == '+' || r == '-' || r == '.'):
+		default:
+			return "", false
+		}
+	}
+	return strings.ToLower(scheme), true
+}
+
+// Shared flags.
+
+// storeFlag adds --store, so that it may follow the command name too.
+func (c *cli) storeFlag(fs *flag.FlagSet) {
+	fs.StringVar(&c.store, "store", c.store, "the audit log `DIR`ectory (env COMPLY_STORE)")
+}
+
+// durabilityFlag adds --durability to a write command.
+func (c *cli) durabilityFlag(fs *flag.FlagSet) *string {
+	def := os.Getenv("COMPLY_DURABILITY")
+	if def == "" {
+		def = "always"
+	}
+	return fs.String("durability", def, "when a write returns: `always` (fsynced), interval (fsync every 100 ms) or none (env COMPLY_DURABILITY)")
+}
+
+// keyFileFlag adds --key-file.
+func (c *cli) keyFileFlag(fs *flag.FlagSet) *string {
+	return fs.String("key-file", "", "read the encryption key(s) from `FILE` (mode 600) instead of AUDIT_ENCRYPTION_KEY")
+}
+
+func parseDurability(s string) (filestore.Durability, error) {
+	d, err := filestore.ParseDurability(s)
+	if err != nil {
+		return 0, &usageError{msg: "--durability: " + err.Error()}
+	}
+	return d, nil
+}
+
+// keyring loads the encryption keyring from the key file, if given, or
+// from AUDIT_ENCRYPTION_KEY. Errors never quote key material.
+func keyring(keyFile string) (*seal.Keyring, error) {
+	if keyFile != "" {
+		return seal.LoadKeyring(keyFile)
+	}
+	kr, err := seal.KeyringFromEnv()
+	if errors.Is(err, seal.ErrNoKey) && strings.TrimSpace(os.Getenv(seal.EnvKey)) == "" {
+		return nil, withHint(fmt.Errorf("%w: %s is not set and no --key-file was given", seal.ErrNoKey, seal.EnvKey),
+			"set "+seal.EnvKey+" to a key printed by 'comply keygen', or pass --key-file FILE")
+	}
+	return kr, err
+}
+
+// openLogger opens the store and a Logger over it.
+func (c *cli) openLogger(ctx context.Context, readOnly bool, durability filestore.Durability, opts *comply.Options) (*comply.Logger, error) {
+	s, err := openStore(ctx, c.store, readOnly, durability)
+	if err != nil {
+		return nil, err
+	}
+	l, err := comply.New(s, opts)
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	return l, nil
+}
+
+// closeLogger closes l, keeping the first error.
+func closeLogger(l *comply.Logger, err *error) {
+	if cerr := l.Close(); cerr != nil && *err == nil {
+		*err = fmt.Errorf("closing store: %w", cerr)
+	}
+}

@@ -1,0 +1,68 @@
+package comply
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/complyhq/comply/internal/line"
+)
+
+// An Interaction is what a caller logs: one exchange with an AI system. It
+// carries every argument of the seed's log() call.
+//
+// The zero value of SafetyFailed means the safety checks passed, as the
+// seed's default safety_passed=True does, so a failure is never logged by
+// accident.
+type Interaction struct {
+	Input  string // the prompt or request; hashed, and stored encrypted only with StoreContent
+	Output string // the response; "" for a blocked request
+
+	Provider       string // e.g. "openai"; "" is stored as null
+	Model          string // e.g. "gpt-4"; "" is stored as null
+	ConversationID string // links related interactions; "" is stored as null
+
+	SafetyFailed       bool     // the safety checks failed or the request was blocked
+	DetectorsTriggered []string // names of the detectors that fired
+	BlockReason        string   // why the request was blocked; "" is stored as null
+	Alerts             []string // warning messages
+
+	Latency      time.Duration // stored as latency_ms, a float
+	InputTokens  *int          // nil is stored as null
+	OutputTokens *int          // nil is stored as null
+
+	// Metadata is any value that encodes as a JSON object: a map, a struct,
+	// or a json.RawMessage (whose key order is kept). Floats keep their
+	// Python form (2.0 stays 2.0) and integers of any size survive. Nil is
+	// stored as {}.
+	Metadata any
+}
+
+// An Entry is one stored audit entry, in the seed's schema. Optional string
+// fields are "" where the line holds null.
+type Entry struct {
+	ID                 string    // UUID; version 7 for entries comply writes
+	Timestamp          time.Time // UTC
+	InputHash          string    // SHA-256 (hex) of the input's UTF-8 bytes, or an HMAC (see Options.HashKey)
+	OutputHash         string
+	InputContent       string // encrypted input (see Logger.DecryptContent), or ""
+	OutputContent      string
+	Provider           string
+	Model              string
+	ConversationID     string
+	SafetyPassed       bool
+	DetectorsTriggered []string
+	BlockReason        string
+	Alerts             []string
+	LatencyMS          float64
+	InputTokens        *int64
+	OutputTokens       *int64
+	Metadata           json.RawMessage // a JSON object exactly as stored
+}
+
+// Entry and line.Entry must stay convertible into each other.
+var _ = Entry(line.Entry{})
+
+// Latency returns the entry's latency as a duration.
+func (e *Entry) Latency() time.Duration {
+	return time.Duration(e.LatencyMS * float64(time.Millisecond))
+}

@@ -1,0 +1,189 @@
+package line
+
+import (
+	"errors"
+	"math"
+	"slices"
+	"strconv"
+)
+
+// The keys of a line, in the order Python writes them.
+const (
+	keyID                 = "id"
+	keyTimestamp          = "timestamp"
+	keyInputHash          = "input_hash"
+	keyOutputHash         = "output_hash"
+	keyInputContent       = "input_content"
+	keyOutputContent      = "output_content"
+	keyProvider           = "provider"
+	keyModel              = "model"
+	keyConversationID     = "conversation_id"
+	keySafetyPassed       = "safety_passed"
+	keyDetectorsTriggered = "detectors_triggered"
+	keyBlockReason        = "block_reason"
+	keyAlerts             = "alerts"
+	keyLatencyMS          = "latency_ms"
+	keyInputTokens        = "input_tokens"
+	keyOutputTokens       = "output_tokens"
+	keyMetadata           = "metadata"
+)
+
+var (
+	errNotFinite  = errors.New("NaN or infinite")
+	errNotObject  = errors.New("not a JSON object")
+	errNotInteger = errors.New("not an integer")
+	errIntRange   = errors.New("integer out of int64 range")
+)
+
+// Append appends e as one line in the seed's format, exactly as Python's
+// json.dumps writes the entry, without the trailing newline.
+//
+// The empty string is written as null in the optional string fields
+// (input_content, output_content, provider, model, conversation_id,
+// block_reason); nil and empty slices as []; nil InputTokens and
+// OutputTokens as null; nil or empty Metadata as {}. Metadata must hold
+// one JSON object and is re-emitted through AppendJSON, so any valid JSON
+// object becomes Python style with its key order kept. The timestamp is
+// written with AppendTimestamp and the latency with AppendFloat (so a
+// latency of 12 is written 12.0).
+//
+// The errors are *FieldError values naming the field: a string that is not
+// valid UTF-8 (wrapping ErrInvalidUTF8), a NaN or infinite latency, a
+// timestamp outside Python's years 1 to 9999, and Metadata that is not a
+// valid JSON object (wrapping the *SyntaxError, if any). On error dst is
+// returned unchanged.
+func Append(dst []byte, e *Entry) ([]byte, error) {
+	n := len(dst)
+	out, err := appendEntry(slices.Grow(dst, sizeHint(e)), e)
+	if err != nil {
+		return dst[:n], err
+	}
+	return out, nil
+}
+
+// sizeHint estimates the length of e's line.
+func sizeHint(e *Entry) int {
+	n := 400 + len(e.ID) + len(e.InputHash) + len(e.OutputHash) +
+		len(e.InputContent) + len(e.OutputContent) + len(e.Provider) +
+		len(e.Model) + len(e.ConversationID) + len(e.BlockReason) + len(e.Metadata)
+	for _, s := range e.DetectorsTriggered {
+		n += len(s) + 4
+	}
+	for _, s := range e.Alerts {
+		n += len(s) + 4
+	}
+	return n
+}
+
+// appendEntry does the work of Append.
+func appendEntry(dst []byte, e *Entry) ([]byte, error) {
+	var err error
+	if dst, err = appendStringField(dst, `{"`+keyID+`": `, keyID, e.ID, false); err != nil {
+		return dst, err
+	}
+	if y := e.Timestamp.UTC().Year(); y < 1 || y > 9999 {
+		return dst, &FieldError{Field: keyTimestamp, Err: errTimestampRange}
+	}
+	dst = append(dst, `, "`+keyTimestamp+`": "`...)
+	dst = AppendTimestamp(dst, e.Timestamp)
+	dst = append(dst, '"')
+	strs := [...]struct {
+		key      string
+		val      string
+		nullable bool
+	}{
+		{keyInputHash, e.InputHash, false},
+		{keyOutputHash, e.OutputHash, false},
+		{keyInputContent, e.InputContent, true},
+		{keyOutputContent, e.OutputContent, true},
+		{keyProvider, e.Provider, true},
+		{keyModel, e.Model, true},
+		{keyConversationID, e.ConversationID, true},
+	}
+	for _, f := range strs {
+		if dst, err = appendStringField(dst, `, "`+f.key+`": `, f.key, f.val, f.nullable); err != nil {
+			return dst, err
+		}
+	}
+	dst = append(dst, `, "`+keySafetyPassed+`": `...)
+	dst = strconv.AppendBool(dst, e.SafetyPassed)
+	if dst, err = appendStrings(dst, keyDetectorsTriggered, e.DetectorsTriggered); err != nil {
+		return dst, err
+	}
+	if dst, err = appendStringField(dst, `, "`+keyBlockReason+`": `, keyBlockReason, e.BlockReason, true); err != nil {
+		return dst, err
+	}
+	if dst, err = appendStrings(dst, keyAlerts, e.Alerts); err != nil {
+		return dst, err
+	}
+	if math.IsNaN(e.LatencyMS) || math.IsInf(e.LatencyMS, 0) {
+		return dst, &FieldError{Field: keyLatencyMS, Err: errNotFinite}
+	}
+	dst = append(dst, `, "`+keyLatencyMS+`": `...)
+	dst = AppendFloat(dst, e.LatencyMS)
+	dst = appendTokens(dst, `, "`+keyInputTokens+`": `, e.InputTokens)
+	dst = appendTokens(dst, `, "`+keyOutputTokens+`": `, e.OutputTokens)
+	dst = append(dst, `, "`+keyMetadata+`": `...)
+	if dst, err = appendMetadata(dst, e.Metadata); err != nil {
+		return dst, err
+	}
+	return append(dst, '}'), nil
+}
+
+// appendStringField appends prefix and the string s, or null for an empty
+// nullable string.
+func appendStringField(dst []byte, prefix, key, s string, nullable bool) ([]byte, error) {
+	dst = append(dst, prefix...)
+	if nullable && s == "" {
+		return append(dst, "null"...), nil
+	}
+	dst, ok := appendString(dst, s)
+	if !ok {
+		return dst, &FieldError{Field: key, Err: ErrInvalidUTF8}
+	}
+	return dst, nil
+}
+
+// appendStrings appends the member key with an array of strings.
+func appendStrings(dst []byte, key string, ss []string) ([]byte, error) {
+	dst = append(dst, `, "`...)
+	dst = append(dst, key...)
+	dst = append(dst, `": [`...)
+	for i, s := range ss {
+		if i > 0 {
+			dst = append(dst, ", "...)
+		}
+		var ok bool
+		if dst, ok = appendString(dst, s); !ok {
+			return dst, &FieldError{Field: key, Err: ErrInvalidUTF8}
+		}
+	}
+	return append(dst, ']'), nil
+}
+
+// appendTokens appends prefix and a token count or null.
+func appendTokens(dst []byte, prefix string, n *int64) []byte {
+	dst = append(dst, prefix...)
+	if n == nil {
+		return append(dst, "null"...)
+	}
+	return strconv.AppendInt(dst, *n, 10)
+}
+
+// appendMetadata appends m, which must be a JSON object, or {} if it is
+// empty.
+func appendMetadata(dst, m []byte) ([]byte, error) {
+	if len(m) == 0 {
+		return append(dst, "{}"...), nil
+	}
+	p := parser{data: m, newlines: true}
+	p.skipWS()
+	if p.peek() != '{' {
+		return dst, &FieldError{Field: keyMetadata, Err: errNotObject}
+	}
+	dst, err := AppendJSON(dst, m)
+	if err != nil {
+		return dst, &FieldError{Field: keyMetadata, Err: err}
+	}
+	return dst, nil
+}

@@ -1,0 +1,331 @@
+package line
+
+import (
+	"bytes"
+	"strconv"
+)
+
+// maxDepth is the deepest nesting of arrays and objects accepted.
+const maxDepth = 1000
+
+// AppendJSON appends the JSON value raw re-emitted as Python's json.dumps
+// would write it after json.loads, keeping the key order of objects.
+//
+//   - An integer literal (no '.', 'e' or 'E') is kept digit for digit,
+//     whatever its size; "-0" becomes "0", as Python's int does.
+//   - Any other number is parsed as a float64 and written with AppendFloat,
+//     so 1E5 becomes 100000.0 and 1.0e-7 becomes 1e-07. A number beyond
+//     the float64 range is an error (Python would write Infinity, which is
+//     not JSON).
+//   - Strings are decoded and re-escaped as AppendString writes them. A lone
+//     surrogate escape or invalid UTF-8 is an error, never replaced.
+//   - A duplicate key within one object is an error.
+//   - Whitespace becomes Python's separators ", " and ": "; empty
+//     containers are {} and [].
+//   - Nesting deeper than 1000 arrays and objects is an error.
+//
+// Whitespace around the value is allowed. Errors are *SyntaxError values
+// whose Offset is relative to raw; on error dst is returned unchanged.
+func AppendJSON(dst, raw []byte) ([]byte, error) {
+	out, err := appendJSONDepth(dst, raw, 0)
+	if err != nil {
+		return dst, err
+	}
+	return out, nil
+}
+
+// appendJSONDepth is AppendJSON for a value nested depth levels deep.
+func appendJSONDepth(dst, raw []byte, depth int) ([]byte, error) {
+	p := parser{data: raw, out: dst, emit: true, newlines: true}
+	p.skipWS()
+	if err := p.value(depth); err != nil {
+		return dst, err
+	}
+	p.skipWS()
+	if p.pos != len(raw) {
+		return dst, p.unexpected("end of input")
+	}
+	return p.out, nil
+}
+
+// A parser walks one JSON value. With emit set it writes the value to out in
+// Python's style; without, it only validates, by the same rules.
+type parser struct {
+	data     []byte
+	pos      int
+	out      []byte
+	emit     bool
+	newlines bool // '\n' and '\r' count as whitespace
+}
+
+// skipWS advances past whitespace.
+func (p *parser) skipWS() {
+	for p.pos < len(p.data) {
+		switch p.data[p.pos] {
+		case ' ', '\t':
+		case '\n', '\r':
+			if !p.newlines {
+				return
+			}
+		default:
+			return
+		}
+		p.pos++
+	}
+}
+
+// peek returns the byte at the current position, or 0 at the end.
+func (p *parser) peek() byte {
+	if p.pos < len(p.data) {
+		return p.data[p.pos]
+	}
+	return 0
+}
+
+// unexpected returns an error for the byte at the current position.
+func (p *parser) unexpected(want string) error {
+	if p.pos >= len(p.data) {
+		return syntaxErr(p.pos, "unexpected end of input, want "+want)
+	}
+	return syntaxErr(p.pos, "unexpected "+quoteByte(p.data[p.pos])+", want "+want)
+}
+
+// put appends s to the output when emitting.
+func (p *parser) put(s string) {
+	if p.emit {
+		p.out = append(p.out, s...)
+	}
+}
+
+// value parses the value at the current position, which sits inside depth
+// arrays and objects.
+func (p *parser) value(depth int) error {
+	switch c := p.peek(); {
+	case c == '{':
+		return p.object(depth + 1)
+	case c == '[':
+		return p.array(depth + 1)
+	case c == '"':
+		return p.str()
+	case c == '-' || '0' <= c && c <= '9':
+		return p.number()
+	case c == 't':
+		return p.literal("true")
+	case c == 'f':
+		return p.literal("false")
+	case c == 'n':
+		return p.literal("null")
+	}
+	return p.unexpected("a JSON value")
+}
+
+// literal parses the keyword lit.
+func (p *parser) literal(lit string) error {
+	if len(p.data)-p.pos < len(lit) || string(p.data[p.pos:p.pos+len(lit)]) != lit {
+		return syntaxErr(p.pos, "invalid literal, want "+lit)
+	}
+	p.pos += len(lit)
+	p.put(lit)
+	return nil
+}
+
+// str parses a string.
+func (p *parser) str() error {
+	end, esc, err := scanString(p.data, p.pos)
+	if err != nil {
+		return err
+	}
+	if p.emit {
+		p.out = appendStringContent(p.out, p.data[p.pos+1:end], esc)
+	}
+	p.pos = end + 1
+	return nil
+}
+
+// appendStringContent appends validated string content raw in Python's
+// style, copying it when it is already in that style.
+func appendStringContent(dst, raw []byte, esc bool) []byte {
+	if !esc {
+		plain := true
+		for _, c := range raw {
+			if !plainByte[c] {
+				plain = false
+				break
+			}
+		}
+		if plain {
+			dst = append(dst, '"')
+			dst = append(dst, raw...)
+			return append(dst, '"')
+		}
+	}
+	return appendReescaped(dst, raw)
+}
+
+// number parses a number.
+func (p *parser) number() error {
+	start := p.pos
+	end, isInt, err := scanNumber(p.data, start)
+	if err != nil {
+		return err
+	}
+	lit := p.data[start:end]
+	p.pos = end
+	if isInt {
+		if p.emit {
+			if string(lit) == "-0" {
+				lit = lit[1:]
+			}
+			p.out = append(p.out, lit...)
+		}
+		return nil
+	}
+	f, err := parseFloat(lit, start)
+	if err != nil {
+		return err
+	}
+	if p.emit {
+		p.out = AppendFloat(p.out, f)
+	}
+	return nil
+}
+
+// array parses an array nested at depth.
+func (p *parser) array(depth int) error {
+	if depth > maxDepth {
+		return syntaxErr(p.pos, "nesting deeper than "+strconv.Itoa(maxDepth))
+	}
+	p.pos++
+	p.put("[")
+	p.skipWS()
+	if p.peek() == ']' {
+		p.pos++
+		p.put("]")
+		return nil
+	}
+	for {
+		if err := p.value(depth); err != nil {
+			return err
+		}
+		p.skipWS()
+		switch p.peek() {
+		case ',':
+			p.pos++
+			p.put(", ")
+			p.skipWS()
+		case ']':
+			p.pos++
+			p.put("]")
+			return nil
+		default:
+			return p.unexpected("',' or ']'")
+		}
+	}
+}
+
+// object parses an object nested at depth.
+func (p *parser) object(depth int) error {
+	if depth > maxDepth {
+		return syntaxErr(p.pos, "nesting deeper than "+strconv.Itoa(maxDepth))
+	}
+	p.pos++
+	p.put("{")
+	p.skipWS()
+	if p.peek() == '}' {
+		p.pos++
+		p.put("}")
+		return nil
+	}
+	var keys keySet
+	for {
+		if p.peek() != '"' {
+			return p.unexpected("a string key")
+		}
+		start := p.pos
+		end, esc, err := scanString(p.data, start)
+		if err != nil {
+			return err
+		}
+		raw := p.data[start+1 : end]
+		if keys.add(raw, esc) {
+			return syntaxErr(start, "duplicate key "+strconv.Quote(unquote(raw, esc)))
+		}
+		if p.emit {
+			p.out = appendStringContent(p.out, raw, esc)
+		}
+		p.pos = end + 1
+		p.skipWS()
+		if p.peek() != ':' {
+			return p.unexpected("':'")
+		}
+		p.pos++
+		p.put(": ")
+		p.skipWS()
+		if err := p.value(depth); err != nil {
+			return err
+		}
+		p.skipWS()
+		switch p.peek() {
+		case ',':
+			p.pos++
+			p.put(", ")
+			p.skipWS()
+		case '}':
+			p.pos++
+			p.put("}")
+			return nil
+		default:
+			return p.unexpected("',' or '}'")
+		}
+	}
+}
+
+// A keySet detects duplicate keys in one object. The first few keys are
+// kept as raw spans and compared directly; past that a map takes over, so
+// that large objects stay linear.
+type keySet struct {
+	small [8]rawKey
+	n     int
+	big   map[string]struct{}
+}
+
+// A rawKey is the raw content of a key as it appears in the input.
+type rawKey struct {
+	raw []byte
+	esc bool
+}
+
+// add records a key and reports whether it was already present.
+func (s *keySet) add(raw []byte, esc bool) (dup bool) {
+	if s.big != nil {
+		k := unquote(raw, esc)
+		if _, dup = s.big[k]; !dup {
+			s.big[k] = struct{}{}
+		}
+		return dup
+	}
+	for _, k := range s.small[:s.n] {
+		if sameKey(k, rawKey{raw, esc}) {
+			return true
+		}
+	}
+	if s.n < len(s.small) {
+		s.small[s.n] = rawKey{raw, esc}
+		s.n++
+		return false
+	}
+	s.big = make(map[string]struct{}, 2*len(s.small))
+	for _, k := range s.small {
+		s.big[unquote(k.raw, k.esc)] = struct{}{}
+	}
+	s.big[unquote(raw, esc)] = struct{}{}
+	return false
+}
+
+// sameKey reports whether two raw keys decode to the same string.
+func sameKey(a, b rawKey) bool {
+	if !a.esc && !b.esc {
+		return bytes.Equal(a.raw, b.raw)
+	}
+	return unquote(a.raw, a.esc) == unquote(b.raw, b.esc)
+}

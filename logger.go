@@ -1,0 +1,401 @@
+package comply
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"iter"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/complyhq/comply/internal/line"
+	"github.com/complyhq/comply/seal"
+	"github.com/complyhq/comply/store"
+	"github.com/complyhq/comply/store/filestore"
+)
+
+// DefaultRetentionDays is the retention period when Options.RetentionDays is
+// zero, as in the seed.
+const DefaultRetentionDays = 365
+
+// DefaultMaxEntrySize bounds one encoded entry when Options.MaxEntrySize is
+// zero.
+const DefaultMaxEntrySize = 1 << 20
+
+// HMACPrefix starts every content hash made with Options.HashKey, in the
+// style of Vault's audit hashes, so that a keyed hash is never mistaken for
+// a plain SHA-256.
+const HMACPrefix = "hmac-sha256:"
+
+// Options configure a Logger. The zero value means the seed's defaults:
+// hash-only, no encryption, 365 days of retention.
+type Options struct {
+	// Keyring encrypts content when StoreContent is on, and decrypts it in
+	// DecryptContent. Nil means no encryption.
+	Keyring *seal.Keyring
+
+	// StoreContent stores the input and output encrypted with Keyring's
+	// primary key, besides their hashes. It requires a Keyring: comply
+	// never writes content in the clear.
+	StoreContent bool
+
+	// RetentionDays is how long entries are kept by CleanupExpired. Zero
+	// means DefaultRetentionDays; a negative value keeps entries forever.
+	RetentionDays int
+
+	// CleanupDaily, if set, runs CleanupExpired every day at this local
+	// time of day, "HH:MM" (the seed's scheduled job runs at "02:00").
+	CleanupDaily string
+
+	// HashKey, if set, makes content hashes HMAC-SHA256 under this key,
+	// written as HMACPrefix followed by hex, instead of plain SHA-256: a
+	// short prompt's plain hash can be reversed by guessing. The default
+	// (nil) keeps the seed's plain SHA-256 for interop.
+	HashKey []byte
+
+	// MaxEntrySize bounds one encoded entry in bytes. Zero means
+	// DefaultMaxEntrySize.
+	MaxEntrySize int
+
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+
+	// ErrorLog receives errors of background work (scheduled cleanup).
+	// Nil means slog.Default().
+	ErrorLog *slog.Logger
+}
+
+// A Logger writes audit entries to a store and reads them back. Its methods
+// may be called concurrently; concurrent Log calls share the store's writes
+// and syncs (group commit).
+type Logger struct {
+	store store.Store
+	opts  Options
+	stop  chan struct{}
+	done  sync.WaitGroup
+	once  sync.Once
+}
+
+// New returns a Logger over s. The Logger owns s from then on and closes it
+// in Close. opts may be nil.
+func New(s store.Store, opts *Options) (*Logger, error) {
+	l := &Logger{store: s, stop: make(chan struct{})}
+	if opts != nil {
+		l.opts = *opts
+	}
+	o := &l.opts
+	if o.StoreContent && o.Keyring == nil {
+		return nil, fmt.Errorf("comply: StoreContent: %w", ErrNoEncryption)
+	}
+	if o.RetentionDays == 0 {
+		o.RetentionDays = DefaultRetentionDays
+	}
+	if o.MaxEntrySize <= 0 {
+		o.MaxEntrySize = DefaultMaxEntrySize
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.ErrorLog == nil {
+		o.ErrorLog = slog.Default()
+	}
+	if o.CleanupDaily != "" {
+		at, err := time.Parse("15:04", o.CleanupDaily)
+		if err != nil {
+			return nil, fmt.Errorf("comply: CleanupDaily %q: want HH:MM", o.CleanupDaily)
+		}
+		l.done.Add(1)
+		go l.cleanupLoop(at.Hour(), at.Minute())
+	}
+	return l, nil
+}
+
+// Open returns a Logger over the file store in dir, created if missing, with
+// the file store's defaults (see package filestore). opts may be nil.
+func Open(ctx context.Context, dir string, opts *Options) (*Logger, error) {
+	s, err := filestore.Open(ctx, dir, nil)
+	if err != nil {
+		return nil, err
+	}
+	l, err := New(s, opts)
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	return l, nil
+}
+
+// Store returns the store the Logger writes to.
+func (l *Logger) Store() store.Store { return l.store }
+
+// Log records one interaction and returns the new entry's id once the store
+// has made it durable.
+func (l *Logger) Log(ctx context.Context, in Interaction) (string, error) {
+	ids, err := l.LogBatch(ctx, in)
+	if err != nil {
+		return "", err
+	}
+	return ids[0], nil
+}
+
+// LogBatch records several interactions with one store append and returns
+// their ids in order, once all are durable. If any interaction is invalid,
+// nothing is stored.
+func (l *Logger) LogBatch(ctx context.Context, ins ...Interaction) ([]string, error) {
+	recs := make([]store.Record, len(ins))
+	ids := make([]string, len(ins))
+	buf := getBuf()
+	defer putBuf(buf)
+	for i := range ins {
+		rec, b, err := l.record(*buf, &ins[i])
+		if err != nil {
+			if len(ins) > 1 {
+				err = fmt.Errorf("interaction %d: %w", i, err)
+			}
+			return nil, err
+		}
+		*buf = b
+		recs[i], ids[i] = rec, rec.ID
+	}
+	// The buffer may have moved while it grew: re-slice every line from the
+	// final buffer.
+	off := 0
+	for i := range recs {
+		n := len(recs[i].Line)
+		recs[i].Line = (*buf)[off : off+n : off+n]
+		off += n
+	}
+	if err := l.store.Append(ctx, recs...); err != nil {
+		return nil, fmt.Errorf("comply: log: %w", err)
+	}
+	return ids, nil
+}
+
+// record builds the entry for in, appends its line to dst and returns the
+// record (whose Line the caller sets) and the grown buffer.
+func (l *Logger) record(dst []byte, in *Interaction) (store.Record, []byte, error) {
+	ts := l.opts.Now().UTC().Truncate(time.Microsecond)
+	e := line.Entry{
+		ID:                 newID(ts),
+		Timestamp:          ts,
+		InputHash:          l.hash(in.Input),
+		OutputHash:         l.hash(in.Output),
+		Provider:           in.Provider,
+		Model:              in.Model,
+		ConversationID:     in.ConversationID,
+		SafetyPassed:       !in.SafetyFailed,
+		DetectorsTriggered: in.DetectorsTriggered,
+		BlockReason:        in.BlockReason,
+		Alerts:             in.Alerts,
+		LatencyMS:          float64(in.Latency) / float64(time.Millisecond),
+		InputTokens:        int64p(in.InputTokens),
+		OutputTokens:       int64p(in.OutputTokens),
+	}
+	if l.opts.StoreContent {
+		var err error
+		if e.InputContent, err = l.opts.Keyring.Encrypt([]byte(in.Input)); err != nil {
+			return store.Record{}, dst, fmt.Errorf("comply: encrypt input: %w", err)
+		}
+		if e.OutputContent, err = l.opts.Keyring.Encrypt([]byte(in.Output)); err != nil {
+			return store.Record{}, dst, fmt.Errorf("comply: encrypt output: %w", err)
+		}
+	}
+	if in.Metadata != nil {
+		md, err := line.AppendValue(nil, in.Metadata)
+		if err != nil {
+			return store.Record{}, dst, &InvalidError{Field: "metadata", Err: err}
+		}
+		e.Metadata = md
+	}
+	start := len(dst)
+	out, err := line.Append(dst, &e)
+	if err != nil {
+		var fe *line.FieldError
+		if errors.As(err, &fe) {
+			return store.Record{}, dst, &InvalidError{Field: fe.Field, Err: fe.Err}
+		}
+		return store.Record{}, dst, &InvalidError{Field: "entry", Err: err}
+	}
+	if n := len(out) - start; n > l.opts.MaxEntrySize {
+		return store.Record{}, dst, fmt.Errorf("comply: %w: %d bytes encoded, limit %d (hint: raise Options.MaxEntrySize, or log hashes only)", ErrEntryTooLarge, n, l.opts.MaxEntrySize)
+	}
+	return store.Record{ID: e.ID, Time: ts, Line: out[start:]}, out, nil
+}
+
+// hash returns the content hash of s: SHA-256 hex as the seed writes it, or
+// the prefixed HMAC when a HashKey is set.
+func (l *Logger) hash(s string) string {
+	if l.opts.HashKey == nil {
+		sum := sha256.Sum256([]byte(s))
+		return hex.EncodeToString(sum[:])
+	}
+	return HashHMAC(l.opts.HashKey, s)
+}
+
+// Hash returns the content hash the Logger stores for s, for finding the
+// entries whose input or output was exactly s.
+func (l *Logger) Hash(s string) string { return l.hash(s) }
+
+// HashHMAC returns the keyed content hash of s under key, as stored with
+// Options.HashKey.
+func HashHMAC(key []byte, s string) string {
+	var h hash.Hash = hmac.New(sha256.New, key)
+	h.Write([]byte(s))
+	return HMACPrefix + hex.EncodeToString(h.Sum(nil))
+}
+
+func int64p(p *int) *int64 {
+	if p == nil {
+		return nil
+	}
+	v := int64(*p)
+	return &v
+}
+
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+
+func getBuf() *[]byte { b := bufPool.Get().(*[]byte); *b = (*b)[:0]; return b }
+
+func putBuf(b *[]byte) {
+	if cap(*b) <= 1<<20 {
+		bufPool.Put(b)
+	}
+}
+
+// Get returns the entry with the id, or a *NotFoundError.
+func (l *Logger) Get(ctx context.Context, id string) (Entry, error) {
+	rec, err := l.store.Get(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return Entry{}, &NotFoundError{ID: id}
+	}
+	if err != nil {
+		return Entry{}, fmt.Errorf("comply: get %s: %w", id, err)
+	}
+	return decode(rec)
+}
+
+func decode(rec store.Record) (Entry, error) {
+	var e line.Entry
+	if err := line.Decode(rec.Line, &e); err != nil {
+		return Entry{}, &store.CorruptionError{Path: rec.Path, Offset: rec.Offset, Err: err}
+	}
+	return Entry(e), nil
+}
+
+// Entries streams the entries whose timestamps lie within [start, end],
+// both bounds inclusive as in the seed; a zero bound is unbounded. A damaged
+// line is yielded as a *store.CorruptionError (with its file and offset) and
+// the stream goes on if the caller continues.
+func (l *Logger) Entries(ctx context.Context, start, end time.Time) iter.Seq2[Entry, error] {
+	return l.Query(ctx, Query{Start: start, End: end})
+}
+
+// Query streams the entries that match q, filtering while it streams.
+func (l *Logger) Query(ctx context.Context, q Query) iter.Seq2[Entry, error] {
+	return func(yield func(Entry, error) bool) {
+		match, err := q.matcher()
+		if err != nil {
+			yield(Entry{}, err)
+			return
+		}
+		for rec, err := range l.store.Scan(ctx, store.Query{Start: q.Start, End: q.End}) {
+			var e Entry
+			if err == nil {
+				e, err = decode(rec)
+			}
+			if err != nil {
+				if !yield(Entry{}, err) {
+					return
+				}
+				continue
+			}
+			if match(&e) && !yield(e, nil) {
+				return
+			}
+		}
+	}
+}
+
+// Count returns the number of stored entries.
+func (l *Logger) Count(ctx context.Context) (int64, error) {
+	return l.store.Count(ctx)
+}
+
+// Delete removes the entry with the id, or returns a *NotFoundError.
+func (l *Logger) Delete(ctx context.Context, id string) error {
+	err := l.store.Delete(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return &NotFoundError{ID: id}
+	}
+	return err
+}
+
+// CleanupExpired removes the entries older than the retention period and
+// returns how many it removed.
+func (l *Logger) CleanupExpired(ctx context.Context) (int64, error) {
+	if l.opts.RetentionDays < 0 {
+		return 0, nil
+	}
+	return l.CleanupBefore(ctx, l.opts.Now().AddDate(0, 0, -l.opts.RetentionDays))
+}
+
+// CleanupBefore removes the entries stamped before cutoff and returns how
+// many it removed.
+func (l *Logger) CleanupBefore(ctx context.Context, cutoff time.Time) (int64, error) {
+	n, err := l.store.Expire(ctx, cutoff.UTC())
+	if err != nil {
+		return n, fmt.Errorf("comply: cleanup: %w", err)
+	}
+	return n, nil
+}
+
+// DecryptContent returns the plaintext of an encrypted content field
+// (Entry.InputContent or OutputContent).
+func (l *Logger) DecryptContent(content string) (string, error) {
+	if l.opts.Keyring == nil {
+		return "", ErrNoEncryption
+	}
+	b, err := l.opts.Keyring.Decrypt(content)
+	if err != nil {
+		return "", fmt.Errorf("comply: decrypt: %w", err)
+	}
+	return string(b), nil
+}
+
+// Close stops background work and closes the store. Entries acknowledged by
+// Log are already durable.
+func (l *Logger) Close() error {
+	l.once.Do(func() { close(l.stop) })
+	l.done.Wait()
+	return l.store.Close()
+}
+
+// cleanupLoop runs CleanupExpired every day at hour:minute local time.
+func (l *Logger) cleanupLoop(hour, minute int) {
+	defer l.done.Done()
+	for {
+		now := l.opts.Now()
+		next := time.Date(now.Year(), now.Month(), now.Day(), hour, minute, 0, 0, now.Location())
+		if !next.After(now) {
+			next = next.AddDate(0, 0, 1)
+		}
+		t := time.NewTimer(next.Sub(now))
+		select {
+		case <-l.stop:
+			t.Stop()
+			return
+		case <-t.C:
+		}
+		n, err := l.CleanupExpired(context.Background())
+		if err != nil {
+			l.opts.ErrorLog.Error("comply: scheduled cleanup failed", "err", err)
+			continue
+		}
+		l.opts.ErrorLog.Info("comply: scheduled cleanup", "deleted", n)
+	}
+}

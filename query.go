@@ -1,0 +1,158 @@
+package comply
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// A Query selects entries: a time range, inclusive on both ends as in the
+// seed (a zero bound is unbounded), and filters that must all match. Filters
+// run while the entries stream.
+type Query struct {
+	Start, End time.Time
+
+	Provider       string // exact match, if set
+	Model          string // exact match, if set
+	ConversationID string // exact match, if set
+	SafetyFailed   bool   // only entries whose safety checks failed
+
+	// Metadata matches top-level metadata keys: a string value equals the
+	// given text, any other value equals it as compact JSON ("42", "true").
+	Metadata map[string]string
+}
+
+// ParseMeta parses "key=value" into a Metadata filter entry.
+func ParseMeta(kv string) (key, value string, err error) {
+	k, v, ok := strings.Cut(kv, "=")
+	if !ok || k == "" {
+		return "", "", fmt.Errorf("metadata filter %q: want key=value", kv)
+	}
+	return k, v, nil
+}
+
+func (q Query) matcher() (func(*Entry) bool, error) {
+	for k := range q.Metadata {
+		if k == "" {
+			return nil, fmt.Errorf("comply: query: empty metadata key")
+		}
+	}
+	return func(e *Entry) bool {
+		switch {
+		case q.Provider != "" && e.Provider != q.Provider,
+			q.Model != "" && e.Model != q.Model,
+			q.ConversationID != "" && e.ConversationID != q.ConversationID,
+			q.SafetyFailed && e.SafetyPassed:
+			return false
+		}
+		return len(q.Metadata) == 0 || metaMatch(e.Metadata, q.Metadata)
+	}, nil
+}
+
+func metaMatch(raw json.RawMessage, want map[string]string) bool {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(raw, &m) != nil {
+		return false
+	}
+	for k, v := range want {
+		got, ok := m[k]
+		if !ok {
+			return false
+		}
+		var s string
+		if json.Unmarshal(got, &s) == nil {
+			if s != v {
+				return false
+			}
+			continue
+		}
+		var buf bytes.Buffer
+		if json.Compact(&buf, got) != nil || buf.String() != v {
+			return false
+		}
+	}
+	return true
+}
+
+// Stats are the seed's audit-log health metrics for a window of time.
+type Stats struct {
+	TotalEntries   int64        `json:"total_entries"`  // in the whole store
+	Since          time.Time    `json:"since"`          // start of the window
+	WindowEntries  int64        `json:"window_entries"` // the seed's hourly_volume, for the window asked
+	SafetyFailures int64        `json:"safety_failures"`
+	AvgLatencyMS   float64      `json:"avg_latency_ms"`
+	P95LatencyMS   float64      `json:"p95_latency_ms"`
+	Corrupt        int64        `json:"corrupt_lines,omitempty"`
+	ByModel        []ModelStats `json:"by_model"`
+}
+
+// ModelStats are the metrics of one model within a Stats window.
+type ModelStats struct {
+	Model          string  `json:"model"`
+	Entries        int64   `json:"entries"`
+	SafetyFailures int64   `json:"safety_failures"`
+	AvgLatencyMS   float64 `json:"avg_latency_ms"`
+	P95LatencyMS   float64 `json:"p95_latency_ms"`
+}
+
+// Stats computes the health metrics of the entries since the given time,
+// as the seed's check_audit_health does, plus latency percentiles and a
+// breakdown by model. Damaged lines are counted, not fatal.
+func (l *Logger) Stats(ctx context.Context, since time.Time) (Stats, error) {
+	total, err := l.Count(ctx)
+	if err != nil {
+		return Stats{}, err
+	}
+	st := Stats{TotalEntries: total, Since: since.UTC()}
+	var all []float64
+	perModel := map[string][]float64{}
+	failures := map[string]int64{}
+	for e, err := range l.Entries(ctx, since, time.Time{}) {
+		if err != nil {
+			if ctx.Err() != nil {
+				return Stats{}, err
+			}
+			st.Corrupt++
+			continue
+		}
+		st.WindowEntries++
+		all = append(all, e.LatencyMS)
+		perModel[e.Model] = append(perModel[e.Model], e.LatencyMS)
+		if !e.SafetyPassed {
+			st.SafetyFailures++
+			failures[e.Model]++
+		}
+	}
+	st.AvgLatencyMS, st.P95LatencyMS = latencies(all)
+	for model, lat := range perModel {
+		ms := ModelStats{Model: model, Entries: int64(len(lat)), SafetyFailures: failures[model]}
+		ms.AvgLatencyMS, ms.P95LatencyMS = latencies(lat)
+		st.ByModel = append(st.ByModel, ms)
+	}
+	slices.SortFunc(st.ByModel, func(a, b ModelStats) int {
+		if a.Entries != b.Entries {
+			return int(b.Entries - a.Entries)
+		}
+		return strings.Compare(a.Model, b.Model)
+	})
+	return st, nil
+}
+
+// latencies returns the mean and the 95th percentile (nearest rank) of ms,
+// sorting it in place.
+func latencies(ms []float64) (avg, p95 float64) {
+	if len(ms) == 0 {
+		return 0, 0
+	}
+	var sum float64
+	for _, v := range ms {
+		sum += v
+	}
+	slices.Sort(ms)
+	rank := (95*len(ms) + 99) / 100 // ceil(0.95 n)
+	return sum / float64(len(ms)), ms[rank-1]
+}

@@ -1,0 +1,73 @@
+// Package seal encrypts the content fields of audit entries, in the format
+// the Python reference library (rotalabs_comply) reads and writes.
+//
+// The API is small on purpose. Load a [Keyring] once, with [KeyringFromEnv]
+// or [LoadKeyring], then call [Keyring.Encrypt] (or [Keyring.AppendEncrypt] on
+// hot paths) and [Keyring.Decrypt]. A Keyring is safe for concurrent use.
+//
+// # Stored format
+//
+// Content is sealed with Fernet (https://github.com/fernet/spec): AES-128 in
+// CBC mode with PKCS #7 padding and a random IV, authenticated with
+// HMAC-SHA256 in encrypt-then-MAC order. A Fernet token is
+//
+//	0x80 | timestamp (8 bytes, big-endian Unix seconds) | IV (16 bytes) |
+//	ciphertext (a multiple of 16 bytes) | HMAC-SHA256 of all the above (32 bytes)
+//
+// encoded with URL-safe base64 with padding, so it starts with "gAAAAA".
+// The reference library then base64-encodes that text once more before
+// storing it:
+//
+//	stored = base64url(base64url(token))     // starts with "Z0FBQUFB"
+//
+// Encrypt produces exactly that double-encoded string, byte for byte what
+// base64.urlsafe_b64encode(Fernet(key).encrypt(data)).decode() produces for
+// the same key, time and IV. A stored value is about 1.8 times the length of
+// the plaintext plus 130 bytes.
+//
+// Decrypt accepts the stored form and, for convenience, a bare Fernet token
+// (the once-encoded "gAAAAA..." text, as Fernet.encrypt returns it); it tells
+// them apart by the first decoded byte. It verifies the HMAC in constant time
+// before it decrypts anything, and it ignores the timestamp: like the
+// reference library, it applies no time-to-live. Failures are reported with
+// errors that wrap [ErrMalformed] (not a Fernet token at all: bad base64,
+// too short, wrong version byte, bad length or padding) or [ErrWrongKey]
+// (well-formed, but no key in the keyring authenticates it: a missing key
+// or altered content).
+//
+// Plaintext is arbitrary bytes and round-trips losslessly. The reference
+// library decodes decrypted content as UTF-8, so store UTF-8 text if Python
+// must read it.
+//
+// # Keys
+//
+// A [Key] is a Fernet key: 32 random bytes, the first 16 for HMAC-SHA256
+// and the last 16 for AES-128, written as 44 characters of URL-safe base64
+// (what Fernet.generate_key() and `comply keygen` print). [Key.Encode]
+// returns that text; it is the secret, so save it somewhere safe and treat
+// it like a password. Everything else that formats a Key (String, GoString,
+// fmt verbs, log/slog) prints a redacted placeholder, so a Key that ends up
+// in a log line or an error message does not leak. No error from this
+// package contains key material or plaintext.
+//
+// The key comes from the AUDIT_ENCRYPTION_KEY environment variable, as in
+// the reference library ([KeyringFromEnv]), or from a file that only its
+// owner can read ([LoadKeyring]).
+//
+// # Key rotation
+//
+// A keyring is one or more keys, written one per line or separated by
+// commas or spaces; lines starting with '#' are comments. The first key is
+// the primary: Encrypt always uses it. Decrypt tries the primary first and
+// then each older key in order. To rotate, generate a new key and put it in
+// front of the old ones:
+//
+//	# current, from `comply keygen` on 2026-11-25
+//	<new key: 44 characters>
+//	# retired 2026-11-25; still needed to read older logs
+//	<old key: 44 characters>
+//
+// The same syntax works in AUDIT_ENCRYPTION_KEY with commas. The reference
+// library reads a single key, so keep the primary first if Python tools
+// share the variable.
+package seal

@@ -1,0 +1,178 @@
+package seal
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"runtime"
+	"strings"
+)
+
+// maxKeyFileSize bounds what LoadKeyring reads: a key file holds a few
+// 45-byte lines, so anything this large is the wrong file.
+const maxKeyFileSize = 1 << 20
+
+// envHint ends errors about a missing key.
+const envHint = "hint: set " + EnvKey + " to the key printed by `comply keygen`"
+
+// A Keyring is a primary [Key], used to encrypt, and older keys that
+// Decrypt also tries, for content written before a key rotation.
+// A Keyring is immutable and safe for concurrent use.
+type Keyring struct {
+	keys []Key // keys[0] is the primary (possibly zero); the rest are non-zero and distinct
+}
+
+// NewKeyring returns a keyring that encrypts with primary and decrypts with
+// primary or any of the older keys, tried in order. Zero Keys and
+// duplicates among the older keys are dropped. If primary is the zero Key,
+// Encrypt and Decrypt fail with an error wrapping [ErrNoKey].
+func NewKeyring(primary Key, older ...Key) *Keyring {
+	keys := make([]Key, 1, 1+len(older))
+	keys[0] = primary
+	for _, k := range older {
+		if k.m == nil || containsKey(keys, k) {
+			continue
+		}
+		keys = append(keys, k)
+	}
+	return &Keyring{keys: keys}
+}
+
+func containsKey(keys []Key, k Key) bool {
+	for _, o := range keys {
+		if o.m == k.m || (o.m != nil && o.m.signing == k.m.signing && o.m.encryption == k.m.encryption) {
+			return true
+		}
+	}
+	return false
+}
+
+// ParseKeyring parses one or more encoded keys (see [ParseKey]) separated
+// by commas, spaces or newlines. The first is the primary. Blank lines are
+// ignored, and so is everything from a '#' to the end of its line, so
+// whole-line and trailing comments both work. Errors wrap [ErrInvalidKey]
+// (a bad key, identified by its position, never quoted) or [ErrNoKey] (no
+// key at all).
+func ParseKeyring(s string) (*Keyring, error) {
+	return parseKeyring(s, "keyring")
+}
+
+// parseKeyring parses s; source names where s came from, for errors.
+func parseKeyring(s, source string) (*Keyring, error) {
+	var keys []Key
+	lineNo := 0
+	for line := range strings.Lines(s) {
+		lineNo++
+		if i := strings.IndexByte(line, '#'); i >= 0 {
+			line = line[:i]
+		}
+		for _, field := range strings.FieldsFunc(line, isSeparator) {
+			k, problem := parseKey(field)
+			if problem != "" {
+				return nil, fmt.Errorf("seal: %s: %w: key %d (line %d): %s; %s",
+					source, ErrInvalidKey, len(keys)+1, lineNo, problem, keyHint)
+			}
+			keys = append(keys, k)
+		}
+	}
+	if len(keys) == 0 {
+		return nil, fmt.Errorf("seal: %s: %w: it holds no key, only blank space or comments; %s",
+			source, ErrNoKey, envHint)
+	}
+	return NewKeyring(keys[0], keys[1:]...), nil
+}
+
+func isSeparator(r rune) bool {
+	switch r {
+	case ',', ' ', '\t', '\n', '\r', '\v', '\f':
+		return true
+	}
+	return false
+}
+
+// KeyringFromEnv parses the keyring in the AUDIT_ENCRYPTION_KEY environment
+// variable ([EnvKey]), with [ParseKeyring] syntax; usually it is a single
+// key. If the variable is unset or blank, the error wraps [ErrNoKey].
+func KeyringFromEnv() (*Keyring, error) {
+	v := os.Getenv(EnvKey)
+	if strings.TrimSpace(v) == "" {
+		return nil, fmt.Errorf("seal: %w: %s is not set; %s", ErrNoKey, EnvKey, envHint)
+	}
+	return parseKeyring(v, EnvKey)
+}
+
+// LoadKeyring reads a keyring file, with [ParseKeyring] syntax. It refuses
+// a file that its group or other users can access (mode&0o077 != 0), as
+// ssh does for private keys; chmod 600 fixes that. Errors name the path
+// but never quote the file's contents.
+func LoadKeyring(path string) (*Keyring, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("seal: opening key file: %w", err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("seal: opening key file: %w", err)
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("seal: key file %s is not a regular file", path)
+	}
+	if perm := fi.Mode().Perm(); perm&0o077 != 0 && runtime.GOOS != "windows" {
+		return nil, fmt.Errorf("seal: key file %s has mode %04o, so users other than its owner can access it; hint: chmod 600 %s",
+			path, perm, path)
+	}
+	data, err := io.ReadAll(io.LimitReader(f, maxKeyFileSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("seal: reading key file: %w", err)
+	}
+	if len(data) > maxKeyFileSize {
+		return nil, fmt.Errorf("seal: key file %s is larger than %d bytes, too large to be a key file", path, maxKeyFileSize)
+	}
+	r, err := parseKeyring(string(data), "key file "+path)
+	clear(data)
+	return r, err
+}
+
+// Primary returns the key that Encrypt uses; the zero Key for a nil
+// Keyring.
+func (r *Keyring) Primary() Key {
+	if r == nil {
+		return Key{}
+	}
+	return r.keys[0]
+}
+
+// Len returns the number of keys in the keyring, primary included: 0 for a
+// nil Keyring or one whose primary is the zero Key.
+func (r *Keyring) Len() int {
+	if r == nil || r.keys[0].m == nil {
+		return 0
+	}
+	return len(r.keys)
+}
+
+// String describes the keyring without key material, for example
+// "seal.Keyring(3 keys, REDACTED)".
+func (r *Keyring) String() string {
+	switch n := r.Len(); n {
+	case 0:
+		return "seal.Keyring(no key)"
+	case 1:
+		return "seal.Keyring(1 key, REDACTED)"
+	default:
+		return fmt.Sprintf("seal.Keyring(%d keys, REDACTED)", n)
+	}
+}
+
+// Format implements [fmt.Formatter]: every verb prints the String form.
+func (r *Keyring) Format(f fmt.State, verb rune) { io.WriteString(f, r.String()) }
+
+// LogValue implements [slog.LogValuer]: a Keyring logs as its String form.
+func (r *Keyring) LogValue() slog.Value { return slog.StringValue(r.String()) }
+
+// noKeyError is returned when a Keyring has no usable key.
+func noKeyError(op string) error {
+	return fmt.Errorf("seal: %s: %w: the keyring is nil or its primary key is the zero Key; %s", op, ErrNoKey, envHint)
+}

@@ -1,0 +1,46 @@
+// Package filestore is the file store.Store: one directory of JSONL files
+// named by date, exactly as the Python library rotalabs_comply writes them,
+// so that either reads what the other wrote.
+//
+// # Files
+//
+//	dir/
+//	  audit_20260128.jsonl       entries stamped on 2026-01-28 (UTC)
+//	  audit_20260128_001.jsonl   the same day, after the first file passed RotationSize
+//	  audit_20260129.jsonl
+//	  .comply/                   sidecars; the Python library never looks here
+//	    LOCK                     the writer lock (flock), holding the writer's pid
+//	    index/<file>.idx         per-file index: id -> offset, time bounds, count
+//	    torn/<file>.<off>.torn   bytes cut from a torn final line on repair
+//	    tmp/                     rewrites in progress
+//
+// Each line is one entry in the seed's schema, ended by "\n". A day's files
+// are appended in order; the highest-numbered one takes new lines. The
+// index format is described in docs/format.md and at writeIndex.
+//
+// # Writing
+//
+// One process writes a directory at a time: Open takes an exclusive lock
+// and a second writer gets a *LockedError. Append writes whole lines with
+// one write call per batch and, in the Always mode, returns after fsync;
+// concurrent appends share the fsync (group commit). A failed or short write
+// (a full disk) is cut back to the last whole line and reported, so the
+// files stay readable. On open, a writer cuts a torn final line left by a
+// crash and keeps a copy of it, and rebuilds missing or stale indexes (for
+// instance of files the Python library wrote).
+//
+// # Reading
+//
+// Readers take no lock: a store opened with ReadOnly sees a consistent
+// prefix of a concurrent writer's files and never a partial line. Get looks
+// the id up in the indexes, starting with the files of the day that a
+// version-7 id carries; Scan skips whole files by their time bounds and
+// streams the rest; Count adds up the indexes. A line that cannot be read is
+// reported with its file and offset, never dropped and never counted.
+//
+// # Retention
+//
+// Expire removes whole files whose entries are all expired and rewrites a
+// partly expired file through a temporary file, fsync and rename, so a
+// crash at any point loses no unexpired entry and duplicates none.
+package filestore

@@ -1,0 +1,241 @@
+package filestore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"iter"
+	"os"
+	"slices"
+	"syscall"
+	"time"
+
+	"github.com/complyhq/comply/internal/line"
+	"github.com/complyhq/comply/store"
+)
+
+// Get implements store.Store. It looks the id up in the segments' indexes,
+// first in the files of the day a version-7 id names, then in the others,
+// and reads one line.
+func (s *Store) Get(ctx context.Context, id string) (store.Record, error) {
+	if err := ctx.Err(); err != nil {
+		return store.Record{}, err
+	}
+	k := keyOf(id)
+	for attempt := 0; ; attempt++ {
+		s.mu.RLock()
+		if s.closed {
+			s.mu.RUnlock()
+			return store.Record{}, store.ErrClosed
+		}
+		rec, found, err := s.lookup(id, k)
+		s.mu.RUnlock()
+		if found || err != nil {
+			return rec, err
+		}
+		if !s.opts.ReadOnly || attempt > 0 {
+			return store.Record{}, fmt.Errorf("get %s: %w", id, store.ErrNotFound)
+		}
+		// A reader may not have seen the writer's newest lines yet.
+		if err := s.refreshLocked(ctx); err != nil {
+			return store.Record{}, err
+		}
+	}
+}
+
+func (s *Store) refreshLocked(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return store.ErrClosed
+	}
+	return s.refresh(ctx)
+}
+
+// lookup finds id among the segments. The caller holds s.mu for reading.
+func (s *Store) lookup(id string, k key) (store.Record, bool, error) {
+	day, hasDay := idDay(id)
+	try := func(g *segment) (store.Record, bool, error) {
+		for _, off := range g.find(k) {
+			b, err := readLine(g.rf, off, s.opts.MaxLineSize)
+			if err != nil {
+				return store.Record{}, false, &store.CorruptionError{Path: g.name, Offset: off, Err: err}
+			}
+			got, ts, err := line.Peek(b)
+			if err == nil && got == id {
+				return store.Record{ID: id, Time: ts, Line: b, Path: g.name, Offset: off}, true, nil
+			}
+		}
+		return store.Record{}, false, nil
+	}
+	// The id's own day first, newest file first, then every other file.
+	for pass := range 2 {
+		for _, g := range slices.Backward(s.segs) {
+			if hasDay && (g.day == day) != (pass == 0) || !hasDay && pass == 0 {
+				continue
+			}
+			if rec, ok, err := try(g); ok || err != nil {
+				return rec, ok, err
+			}
+		}
+	}
+	return store.Record{}, false, nil
+}
+
+// idDay returns the UTC day that a version-7 UUID's timestamp names.
+func idDay(id string) (int32, bool) {
+	if len(id) != 36 || id[14] != '7' {
+		return 0, false
+	}
+	k := keyOf(id)
+	var ms int64
+	for _, b := range k[:6] {
+		ms = ms<<8 | int64(b)
+	}
+	return dayOf(time.UnixMilli(ms)), true
+}
+
+// Count implements store.Store from the indexes, without reading lines.
+func (s *Store) Count(ctx context.Context) (int64, error) {
+	if s.opts.ReadOnly {
+		if err := s.refreshLocked(ctx); err != nil {
+			return 0, err
+		}
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return 0, store.ErrClosed
+	}
+	var n int64
+	for _, g := range s.segs {
+		n += g.count()
+	}
+	return n, nil
+}
+
+// Corrupt returns the number of lines that could not be read, over all
+// files: damaged lines are never dropped, and they are never counted as
+// entries either.
+func (s *Store) Corrupt(ctx context.Context) (int64, error) {
+	if s.opts.ReadOnly {
+		if err := s.refreshLocked(ctx); err != nil {
+			return 0, err
+		}
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var n int64
+	for _, g := range s.segs {
+		n += g.stats().corrupt
+	}
+	return n, nil
+}
+
+// A view is what a scan reads of one segment: a handle of its own and the
+// length of the complete lines at the time the scan started.
+type view struct {
+	name string
+	f    *os.File
+	size int64
+}
+
+// views returns the segments a scan for q must read, skipping those whose
+// time bounds lie outside q.
+func (s *Store) views(ctx context.Context, q store.Query) ([]view, error) {
+	if s.opts.ReadOnly {
+		if err := s.refreshLocked(ctx); err != nil {
+			return nil, err
+		}
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return nil, store.ErrClosed
+	}
+	var vs []view
+	for _, g := range s.segs {
+		st := g.stats()
+		if st.corrupt == 0 && (st.count == 0 ||
+			!q.Start.IsZero() && st.maxT < q.Start.UnixMicro() ||
+			!q.End.IsZero() && st.minT > q.End.UnixMicro()) {
+			continue
+		}
+		// A handle of our own: the segment may be rewritten or removed
+		// while the scan reads, and the scan keeps reading what it saw.
+		fd, err := syscall.Dup(int(g.rf.Fd()))
+		if err != nil {
+			closeViews(vs)
+			return nil, fmt.Errorf("scan %s: %w", g.name, err)
+		}
+		vs = append(vs, view{name: g.name, f: os.NewFile(uintptr(fd), g.name), size: g.size})
+	}
+	return vs, nil
+}
+
+func closeViews(vs []view) {
+	for _, v := range vs {
+		v.f.Close()
+	}
+}
+
+// Scan implements store.Store. It streams the files in day order, each in
+// append order, skipping whole files by their time bounds; memory stays
+// flat whatever the files hold.
+func (s *Store) Scan(ctx context.Context, q store.Query) iter.Seq2[store.Record, error] {
+	return func(yield func(store.Record, error) bool) {
+		if err := ctx.Err(); err != nil {
+			yield(store.Record{}, err)
+			return
+		}
+		vs, err := s.views(ctx, q)
+		if err != nil {
+			yield(store.Record{}, err)
+			return
+		}
+		defer closeViews(vs)
+		for _, v := range vs {
+			if !s.scanView(ctx, v, q, yield) {
+				return
+			}
+		}
+	}
+}
+
+func (s *Store) scanView(ctx context.Context, v view, q store.Query, yield func(store.Record, error) bool) bool {
+	lr := newLineReader(v.f, 0, v.size, s.opts.MaxLineSize)
+	for n := 0; ; n++ {
+		if n&1023 == 0 {
+			if err := ctx.Err(); err != nil {
+				yield(store.Record{}, err)
+				return false
+			}
+		}
+		off, b, err := lr.next()
+		if err == io.EOF {
+			return true
+		}
+		if err != nil && !errors.Is(err, errLineTooLong) {
+			yield(store.Record{}, fmt.Errorf("scan %s: %w", v.name, err))
+			return false
+		}
+		var id string
+		var ts time.Time
+		if err == nil {
+			id, ts, err = line.Peek(b)
+		}
+		if err != nil {
+			if !yield(store.Record{}, &store.CorruptionError{Path: v.name, Offset: off, Err: err}) {
+				return false
+			}
+			continue
+		}
+		if !q.Contains(ts) {
+			continue
+		}
+		if !yield(store.Record{ID: id, Time: ts, Line: slices.Clone(b), Path: v.name, Offset: off}, nil) {
+			return false
+		}
+	}
+}

@@ -1,0 +1,97 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"iter"
+	"strconv"
+	"time"
+)
+
+// ErrNotFound is returned by Get and Delete when no record has the id.
+var ErrNotFound = errors.New("entry not found")
+
+// ErrClosed is returned by every method called after Close.
+var ErrClosed = errors.New("store is closed")
+
+// ErrReadOnly is returned by the mutating methods of a store opened read-only.
+var ErrReadOnly = errors.New("store is read-only")
+
+// A Record is one audit entry as a store sees it: an id, a time and the exact
+// line bytes, without the trailing newline. A store never interprets Line
+// beyond what it needs to place and find it.
+type Record struct {
+	ID   string    // canonical 36-character UUID
+	Time time.Time // the entry's timestamp, UTC
+	Line []byte    // one JSON object in the seed's line schema, no newline
+
+	// Path and Offset say where a record read back was found (a file or
+	// object name and a byte offset), so that a caller that fails to decode
+	// Line can report the place. Stores set them on read where they can;
+	// Append ignores them.
+	Path   string
+	Offset int64
+}
+
+// A Query selects records by time. Both bounds are inclusive, as in the
+// seed; a zero bound is unbounded.
+type Query struct {
+	Start, End time.Time
+}
+
+// Contains reports whether t lies within the query's inclusive bounds.
+func (q Query) Contains(t time.Time) bool {
+	return (q.Start.IsZero() || !t.Before(q.Start)) && (q.End.IsZero() || !t.After(q.End))
+}
+
+// A Store places audit records durably and reads them back. It knows nothing
+// of hashing, encryption or signing: comply.Logger does that and hands the
+// store finished lines.
+//
+// All methods may be called concurrently. A store keeps no reference to the
+// slices it is given after a method returns, and callers may keep what a
+// method returns.
+//
+// Append returns only once every record is durable in the store's durability
+// mode (see the store's documentation); on error, none of the records is
+// acknowledged, although some may have been written. Records are read back in
+// the order they were appended within one partition (a file, an object);
+// partitions are read in ascending time.
+//
+// Cancelling ctx abandons the wait; it never leaves a partial record behind.
+type Store interface {
+	// Append stores the records, all or (on error) none acknowledged.
+	Append(ctx context.Context, recs ...Record) error
+	// Get returns the record with the id, or an error wrapping ErrNotFound.
+	Get(ctx context.Context, id string) (Record, error)
+	// Scan streams the records whose time lies within q's inclusive bounds.
+	// A damaged record is yielded as an error (a *CorruptionError where the
+	// store can say where) and the scan goes on if the caller continues.
+	Scan(ctx context.Context, q Query) iter.Seq2[Record, error]
+	// Count returns the number of records stored.
+	Count(ctx context.Context) (int64, error)
+	// Delete removes the record with the id, or returns an error wrapping
+	// ErrNotFound.
+	Delete(ctx context.Context, id string) error
+	// Expire removes every record whose time is before the cutoff and
+	// returns how many it removed.
+	Expire(ctx context.Context, before time.Time) (int64, error)
+	// Close flushes and releases the store. Records acknowledged by Append
+	// are already durable; Close makes any records of a weaker durability
+	// mode durable too.
+	Close() error
+}
+
+// A CorruptionError reports a record that could not be read: its place
+// (a file or object name and a byte offset) and the cause.
+type CorruptionError struct {
+	Path   string
+	Offset int64
+	Err    error
+}
+
+func (e *CorruptionError) Error() string {
+	return "corrupt record in " + e.Path + " at offset " + strconv.FormatInt(e.Offset, 10) + ": " + e.Err.Error()
+}
+
+func (e *CorruptionError) Unwrap() error { return e.Err }
