@@ -276,7 +276,7 @@ func (m *material) decrypt(iv, ct []byte) ([]byte, error) {
 
 // cbcEncrypt encrypts buf, a whole number of blocks, in place in CBC mode.
 // It does what cipher.NewCBCEncrypter(b, iv).CryptBlocks(buf, buf) does,
-// without allocating a copy of the block cipher for every call.
+// without allocating a copy of the expanded key on every call.
 func cbcEncrypt(b cipher.Block, iv, buf []byte) {
 	x0 := binary.LittleEndian.Uint64(iv)
 	x1 := binary.LittleEndian.Uint64(iv[8:])

@@ -98,8 +98,35 @@ newline separated) decrypts content written under any of them.`)
 	}
 	pt, err := kr.Decrypt(content)
 	if err != nil {
-		return err
+		return decryptError("the content", err)
 	}
 	_, err = fmt.Fprintf(c.stdout, "%s\n", pt)
 	return err
 }
+
+// decryptError words a decryption failure of what, without the library's
+// package prefixes. Like the library's errors, it never quotes key material
+// or content.
+func decryptError(what string, err error) error {
+	msg := err.Error()
+	for {
+		trimmed := msg
+		for _, p := range []string{"comply: ", "seal: ", "decrypt: "} {
+			trimmed = strings.TrimPrefix(trimmed, p)
+		}
+		if trimmed == msg {
+			break
+		}
+		msg = trimmed
+	}
+	return &wrapMsg{msg: "cannot decrypt " + what + ": " + msg, err: err}
+}
+
+// wrapMsg is an error with its own message that still wraps err.
+type wrapMsg struct {
+	msg string
+	err error
+}
+
+func (e *wrapMsg) Error() string { return e.msg }
+func (e *wrapMsg) Unwrap() error { return e.err }

@@ -240,6 +240,7 @@ func (c *cli) report(err error) int {
 func splitHints(msg string) (string, []string) {
 	for _, p := range []string{"comply: ", "seal: "} {
 		msg = strings.TrimPrefix(msg, p)
+		msg = strings.ReplaceAll(msg, ": "+p, ": ")
 	}
 	var hints []string
 	for {

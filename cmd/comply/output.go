@@ -111,14 +111,18 @@ func pyFloat(f float64) string {
 // writeEntryJSON writes e as one JSON object: compact on one line, or
 // indented when indent is set. Non-ASCII text is written as UTF-8.
 func writeEntryJSON(w io.Writer, e *comply.Entry, indent bool) error {
+	return encodeJSON(w, toJSON(e), indent)
+}
+
+func encodeJSON(w io.Writer, j *entryJSON, indent bool) error {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
 	if indent {
 		enc.SetIndent("", "  ")
 	}
-	if err := enc.Encode(toJSON(e)); err != nil {
-		return fmt.Errorf("encoding entry %s: %w", e.ID, err)
+	if err := enc.Encode(j); err != nil {
+		return fmt.Errorf("encoding entry %s: %w", j.ID, err)
 	}
 	_, err := w.Write(buf.Bytes())
 	return err

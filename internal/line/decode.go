@@ -116,15 +116,6 @@ func hasLit(b []byte, i int, lit string) bool {
 	return len(b)-i >= len(lit) && string(b[i:i+len(lit)]) == lit
 }
 
-// plainEnd returns the index of the first byte at or after b[i] that is
-// not plain string content.
-func plainEnd(b []byte, i int) int {
-	for i < len(b) && plainByte[b[i]] {
-		i++
-	}
-	return i
-}
-
 // decodeGeneral decodes any JSON object with the entry's keys.
 func decodeGeneral(b []byte, e *Entry) error {
 	p := parser{data: b}

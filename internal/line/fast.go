@@ -57,9 +57,13 @@ func newTokens(in, out tokens) (*int64, *int64) {
 		p := &[2]int64{in.n, out.n}
 		return &p[0], &p[1]
 	case in.valid:
-		return &in.n, nil
+		p := new(int64)
+		*p = in.n
+		return p, nil
 	case out.valid:
-		return nil, &out.n
+		p := new(int64)
+		*p = out.n
+		return nil, p
 	}
 	return nil, nil
 }

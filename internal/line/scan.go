@@ -16,12 +16,11 @@ import (
 // b[i+1:end], and whether the content holds any escape.
 func scanString(b []byte, i int) (end int, esc bool, err error) {
 	j := i + 1
-	for j < len(b) {
-		c := b[j]
-		if plainByte[c] {
-			j++
-			continue
+	for {
+		if j = plainEnd(b, j); j >= len(b) {
+			break
 		}
+		c := b[j]
 		switch {
 		case c == '"':
 			return j, esc, nil

@@ -1,6 +1,7 @@
 package line
 
 import (
+	"encoding/binary"
 	"unicode/utf8"
 )
 
@@ -14,6 +15,35 @@ var plainByte = func() (t [256]bool) {
 	}
 	return t
 }()
+
+// plainEnd returns the index of the first byte at or after b[i] that is
+// not plain (see plainByte), or len(b). It tests eight bytes at a time.
+func plainEnd(b []byte, i int) int {
+	for ; i+8 <= len(b); i += 8 {
+		if hasNonPlain(binary.LittleEndian.Uint64(b[i:])) {
+			break
+		}
+	}
+	for i < len(b) && plainByte[b[i]] {
+		i++
+	}
+	return i
+}
+
+// hasNonPlain reports whether any of the eight bytes in w is not plain: below
+// 0x20, 0x7f or above, '"' or '\\'. These are the classic "has a byte less
+// than", "has a byte more than" and "has a zero byte" bit tricks; each is
+// exact as a yes/no answer for the whole word.
+func hasNonPlain(w uint64) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	less := (w - ones*0x20) &^ w
+	more := (w + ones) | w // a byte of 0x7f or more ends up with its high bit set
+	q := w ^ (ones * '"')
+	quote := (q - ones) &^ q
+	bs := w ^ (ones * '\\')
+	backslash := (bs - ones) &^ bs
+	return (less|more|quote|backslash)&highs != 0
+}
 
 // AppendString appends s as a JSON string the way Python's json.dumps writes
 // it with ensure_ascii (the default): the short escapes \" \\ \n \r \t \b

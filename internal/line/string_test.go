@@ -1,6 +1,7 @@
 package line
 
 import (
+	"encoding/binary"
 	"strconv"
 	"testing"
 )
@@ -57,6 +58,38 @@ func TestScanStringErrors(t *testing.T) {
 	} {
 		if _, _, err := scanString([]byte(in), 0); err == nil {
 			t.Errorf("scanString(%s) succeeded, want error", strconv.Quote(in))
+		}
+	}
+}
+
+func TestHasNonPlain(t *testing.T) {
+	// Every byte value at every position, among plain and non-plain
+	// neighbours, against the table.
+	for _, fill := range []byte{'a', ' ', '~', 0x7f, 0xff, 0x00} {
+		for pos := range 8 {
+			for c := range 256 {
+				var w [8]byte
+				for i := range w {
+					w[i] = fill
+				}
+				w[pos] = byte(c)
+				want := false
+				for _, x := range w {
+					want = want || !plainByte[x]
+				}
+				if got := hasNonPlain(binary.LittleEndian.Uint64(w[:])); got != want {
+					t.Fatalf("hasNonPlain(%q) = %v, want %v", w, got, want)
+				}
+			}
+		}
+	}
+	for _, s := range []string{"", "abc", "0123456789abcdef0123456789", "0123456789abcdef\"", "0123456789\\", "01234567890123\x01", "0123456789012345\x7f", "é"} {
+		want := 0
+		for want < len(s) && plainByte[s[want]] {
+			want++
+		}
+		if got := plainEnd([]byte(s), 0); got != want {
+			t.Errorf("plainEnd(%q) = %d, want %d", s, got, want)
 		}
 	}
 }

@@ -1,0 +1,235 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/complyhq/comply"
+	"github.com/complyhq/comply/store"
+)
+
+func cmdGet(ctx context.Context, c *cli, args []string) (err error) {
+	fs := c.flagSet("get", "[--decrypt] ID", `
+Print the entry with the id as one indented JSON object with the seed's 17
+keys in the seed's order (id, timestamp, input_hash, output_hash,
+input_content, output_content, provider, model, conversation_id,
+safety_passed, detectors_triggered, block_reason, alerts, latency_ms,
+input_tokens, output_tokens, metadata).
+
+With --decrypt, input_content and output_content hold the decrypted
+plaintext instead of the encrypted content; the key comes from
+AUDIT_ENCRYPTION_KEY or --key-file. Entries logged hash-only have no content
+to decrypt: they print unchanged, with a warning.`)
+	c.storeFlag(fs)
+	keyFile := c.keyFileFlag(fs)
+	decrypt := fs.Bool("decrypt", false, "replace the content fields by their decrypted plaintext")
+	rest, err := c.parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(rest) != 1 {
+		return usagef("get takes one entry ID")
+	}
+	id := rest[0]
+	opts := &comply.Options{}
+	if *decrypt {
+		if opts.Keyring, err = keyring(*keyFile); err != nil {
+			return err
+		}
+	}
+	l, err := c.openLogger(ctx, true, 0, opts)
+	if err != nil {
+		return err
+	}
+	defer closeLogger(l, &err)
+	e, err := l.Get(ctx, id)
+	if err != nil {
+		var nf *comply.NotFoundError
+		if errors.As(err, &nf) {
+			return fmt.Errorf("entry %s not found", id)
+		}
+		return err
+	}
+	j := toJSON(&e)
+	if *decrypt {
+		if e.InputContent == "" && e.OutputContent == "" {
+			fmt.Fprintf(c.stderr, "comply: warning: entry %s was logged hash-only: it holds no content to decrypt\n", id)
+		}
+		for _, f := range []struct {
+			name    string
+			content string
+			dst     **string
+		}{{"input_content", e.InputContent, &j.InputContent}, {"output_content", e.OutputContent, &j.OutputContent}} {
+			if f.content == "" {
+				continue
+			}
+			pt, err := l.DecryptContent(f.content)
+			if err != nil {
+				return decryptError(fmt.Sprintf("%s of entry %s", f.name, id), err)
+			}
+			*f.dst = &pt
+		}
+	}
+	return encodeJSON(c.stdout, j, true)
+}
+
+func cmdQuery(ctx context.Context, c *cli, args []string) (err error) {
+	fs := c.flagSet("query", "[flags]", `
+Print the entries within a time range that match every filter given, oldest
+first. Time bounds are inclusive, as in the seed; without --since, --start or
+--end every entry is listed.
+
+Times: RFC 3339 (2026-11-25T17:38:41Z), the seed's naive ISO form
+(2026-11-25T17:38:41.537070, taken as UTC) or a date (2026-11-25: --start is
+that day's start, --end includes the whole day). Durations for --since: Go
+durations plus days, e.g. 7d, 36h, 90m, 1d12h.
+
+Formats: jsonl (default; one seed-schema JSON object per line), json (one
+array) or table (aligned columns for people).
+
+A damaged line is reported on stderr with its file and offset and skipped;
+the exit status is then 1.
+
+  comply query --since 7d --provider openai --format table
+  comply query --start 2026-11-01 --end 2026-11-30 --safety-failed
+  comply query --meta department=finance --meta sensitivity=internal`)
+	c.storeFlag(fs)
+	since := fs.String("since", "", "entries of the last `DURATION` (7d, 36h, 90m)")
+	start := fs.String("start", "", "entries at or after `TIME`")
+	end := fs.String("end", "", "entries at or before `TIME`")
+	provider := fs.String("provider", "", "only entries of this `PROVIDER`")
+	model := fs.String("model", "", "only entries of this `MODEL`")
+	conv := fs.String("conversation-id", "", "only entries of this conversation `ID`")
+	safetyFailed := fs.Bool("safety-failed", false, "only entries whose safety checks failed")
+	var meta stringList
+	fs.Var(&meta, "meta", "only entries whose metadata has `KEY=VALUE` at the top level (repeatable)")
+	format := fs.String("format", "jsonl", "output `FORMAT`: "+formats)
+	limit := fs.Int("limit", 0, "print at most `N` entries (0: no limit)")
+	rest, err := c.parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(rest) > 0 {
+		return usagef("unexpected argument %q", rest[0])
+	}
+	if *limit < 0 {
+		return usagef("--limit must not be negative")
+	}
+	q := comply.Query{Provider: *provider, Model: *model, ConversationID: *conv, SafetyFailed: *safetyFailed}
+	if q.Start, q.End, err = timeRange(*since, *start, *end, time.Now()); err != nil {
+		return err
+	}
+	for _, kv := range meta {
+		k, v, err := comply.ParseMeta(kv)
+		if err != nil {
+			return usagef("--meta: %v", err)
+		}
+		if q.Metadata == nil {
+			q.Metadata = map[string]string{}
+		}
+		q.Metadata[k] = v
+	}
+	out := bufio.NewWriter(c.stdout)
+	ew, err := newEntryWriter(out, *format)
+	if err != nil {
+		return err
+	}
+	l, err := c.openLogger(ctx, true, 0, nil)
+	if err != nil {
+		return err
+	}
+	defer closeLogger(l, &err)
+
+	n, corrupt := 0, 0
+	for e, err := range l.Query(ctx, q) {
+		if err != nil {
+			var ce *store.CorruptionError
+			if errors.As(err, &ce) {
+				corrupt++
+				out.Flush()
+				fmt.Fprintf(c.stderr, "comply: warning: skipping corrupt entry in %s at offset %d: %v\n", ce.Path, ce.Offset, ce.Err)
+				continue
+			}
+			out.Flush()
+			return err
+		}
+		if err := ew.Write(&e); err != nil {
+			return err
+		}
+		if n++; *limit > 0 && n >= *limit {
+			break
+		}
+	}
+	if err := ew.Close(); err != nil {
+		return err
+	}
+	if err := out.Flush(); err != nil {
+		return err
+	}
+	if corrupt > 0 {
+		fmt.Fprintf(c.stderr, "comply: error: skipped %d corrupt %s\n", corrupt, plural(corrupt, "entry", "entries"))
+		return &exitError{code: exitError}
+	}
+	return nil
+}
+
+// timeRange turns --since, --start and --end into inclusive bounds.
+func timeRange(since, start, end string, now time.Time) (s, e time.Time, err error) {
+	if since != "" && start != "" {
+		return s, e, usagef("--since and --start cannot be used together")
+	}
+	if since != "" {
+		d, err := parseSince(since)
+		if err != nil {
+			return s, e, usagef("--since: %v", err)
+		}
+		s = now.Add(-d).UTC()
+	}
+	if start != "" {
+		if s, err = parseTime(start, false); err != nil {
+			return s, e, usagef("--start: %v", err)
+		}
+	}
+	if end != "" {
+		if e, err = parseTime(end, true); err != nil {
+			return s, e, usagef("--end: %v", err)
+		}
+	}
+	if !s.IsZero() && !e.IsZero() && e.Before(s) {
+		return s, e, usagef("the end of the time range is before its start")
+	}
+	return s, e, nil
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+func cmdCount(ctx context.Context, c *cli, args []string) (err error) {
+	fs := c.flagSet("count", "", "Print the number of entries in the store.")
+	c.storeFlag(fs)
+	rest, err := c.parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(rest) > 0 {
+		return usagef("count takes no arguments")
+	}
+	l, err := c.openLogger(ctx, true, 0, nil)
+	if err != nil {
+		return err
+	}
+	defer closeLogger(l, &err)
+	n, err := l.Count(ctx)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintln(c.stdout, n)
+	return err
+}

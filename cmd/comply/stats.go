@@ -1,0 +1,163 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+
+	"github.com/complyhq/comply"
+)
+
+func cmdStats(ctx context.Context, c *cli, args []string) (err error) {
+	fs := c.flagSet("stats", "[--since DURATION] [--json]", `
+Print the audit log's health metrics, as the seed's check_audit_health():
+the total number of entries, the entries in the window (the last hour by
+default), the safety failures among them, the average and 95th-percentile
+latency, and the same per model. With --json, print comply.Stats as JSON.
+
+Damaged lines are counted and make the exit status 1; 'comply query' shows
+where they are.`)
+	c.storeFlag(fs)
+	since := fs.String("since", "1h", "the window: the last `DURATION` (7d, 36h, 90m)")
+	asJSON := fs.Bool("json", false, "print the metrics as JSON")
+	rest, err := c.parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(rest) > 0 {
+		return usagef("stats takes no arguments")
+	}
+	d, err := parseSince(*since)
+	if err != nil {
+		return usagef("--since: %v", err)
+	}
+	l, err := c.openLogger(ctx, true, 0, nil)
+	if err != nil {
+		return err
+	}
+	defer closeLogger(l, &err)
+	st, err := l.Stats(ctx, time.Now().Add(-d))
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		enc := json.NewEncoder(c.stdout)
+		enc.SetIndent("", "  ")
+		if st.ByModel == nil {
+			st.ByModel = []comply.ModelStats{}
+		}
+		if err := enc.Encode(st); err != nil {
+			return err
+		}
+	} else if err := writeStats(c.stdout, &st, *since); err != nil {
+		return err
+	}
+	if st.Corrupt > 0 {
+		fmt.Fprintf(c.stderr, "comply: error: %d corrupt %s in the window were skipped\n", st.Corrupt, plural(int(st.Corrupt), "entry", "entries"))
+		fmt.Fprintln(c.stderr, "comply: hint: 'comply query --since "+*since+"' names their files and offsets")
+		return &exitError{code: exitError}
+	}
+	return nil
+}
+
+// writeStats prints st for people.
+func writeStats(w io.Writer, st *comply.Stats, window string) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Audit log health, last %s (since %s UTC)\n\n", window, st.Since.UTC().Format("2006-01-02 15:04:05"))
+	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "  total entries\t%d\n", st.TotalEntries)
+	fmt.Fprintf(tw, "  entries in window\t%d\n", st.WindowEntries)
+	failures := fmt.Sprint(st.SafetyFailures)
+	if st.WindowEntries > 0 {
+		failures += fmt.Sprintf(" (%.1f%%)", 100*float64(st.SafetyFailures)/float64(st.WindowEntries))
+	}
+	fmt.Fprintf(tw, "  safety failures\t%s\n", failures)
+	fmt.Fprintf(tw, "  average latency\t%s\n", ms(st.AvgLatencyMS))
+	fmt.Fprintf(tw, "  p95 latency\t%s\n", ms(st.P95LatencyMS))
+	if st.Corrupt > 0 {
+		fmt.Fprintf(tw, "  corrupt lines\t%d\n", st.Corrupt)
+	}
+	tw.Flush()
+	if len(st.ByModel) > 0 {
+		b.WriteString("\n")
+		tw = tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "  MODEL\tENTRIES\tFAILURES\tAVG LATENCY\tP95 LATENCY")
+		for _, m := range st.ByModel {
+			fmt.Fprintf(tw, "  %s\t%d\t%d\t%s\t%s\n", dash(m.Model), m.Entries, m.SafetyFailures, ms(m.AvgLatencyMS), ms(m.P95LatencyMS))
+		}
+		tw.Flush()
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func ms(v float64) string { return fmt.Sprintf("%.1f ms", v) }
+
+func cmdCleanup(ctx context.Context, c *cli, args []string) (err error) {
+	fs := c.flagSet("cleanup", "[--retention-days N]", `
+Delete the entries older than the retention period, as the seed's
+cleanup_expired(), and print how many were deleted. --retention-days 0
+deletes every entry stamped before now.
+
+  comply cleanup --retention-days 365`)
+	c.storeFlag(fs)
+	durability := c.durabilityFlag(fs)
+	days := fs.Int("retention-days", comply.DefaultRetentionDays, "keep entries for `N` days")
+	rest, err := c.parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(rest) > 0 {
+		return usagef("cleanup takes no arguments")
+	}
+	if *days < 0 {
+		return usagef("--retention-days must not be negative")
+	}
+	dur, err := parseDurability(*durability)
+	if err != nil {
+		return err
+	}
+	// Options.RetentionDays treats 0 as "the default", so 0 is done with
+	// CleanupBefore.
+	opts := &comply.Options{RetentionDays: *days}
+	l, err := c.openLogger(ctx, false, dur, opts)
+	if err != nil {
+		return err
+	}
+	defer closeLogger(l, &err)
+	stop := c.spinner("deleting expired entries")
+	var n int64
+	if *days == 0 {
+		n, err = l.CleanupBefore(ctx, time.Now())
+	} else {
+		n, err = l.CleanupExpired(ctx)
+	}
+	stop()
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(c.stdout, "deleted %d expired %s\n", n, plural(int(n), "entry", "entries"))
+	return err
+}
+
+// spinner shows a spinner on stderr, when it is a terminal, until the
+// returned function is called.
+func (c *cli) spinner(desc string) (stop func()) {
+	if !isTerminal(c.stderr) {
+		return func() {}
+	}
+	bar := progressbar.NewOptions(-1,
+		progressbar.OptionSetWriter(c.stderr),
+		progressbar.OptionSetDescription(desc),
+		progressbar.OptionSpinnerType(14),
+		progressbar.OptionClearOnFinish(),
+	)
+	bar.RenderBlank()
+	return func() { bar.Finish() }
+}
