@@ -97,7 +97,7 @@ func (r *Keyring) encryptKey(n int) (*material, error) {
 	if n > maxPlaintext {
 		return nil, fmt.Errorf("seal: encrypt: the plaintext is %d bytes, more than the %d supported", n, maxPlaintext)
 	}
-	return r.keys[0].m, nil
+	return r.keys[0].mat(), nil
 }
 
 func newIV() ([blockSize]byte, error) {
@@ -244,9 +244,9 @@ func (r *Keyring) open(s []byte) ([]byte, error) {
 		return nil, malformed(fmt.Sprintf("the ciphertext is %d bytes, not a multiple of the AES block size %d", ctLen, blockSize))
 	}
 	for _, k := range r.keys {
-		sum := k.m.mac(s, msgLen)
+		sum := k.mat().mac(s, msgLen)
 		if hmac.Equal(sum[:], tok[msgLen:]) {
-			return k.m.decrypt(tok[9:headerLen], tok[headerLen:msgLen])
+			return k.mat().decrypt(tok[9:headerLen], tok[headerLen:msgLen])
 		}
 	}
 	tried := "the only key"

@@ -44,10 +44,20 @@ var (
 // freely. Two Keys are == only if they are copies of the same generated or
 // parsed Key; compare their encodings to compare contents.
 type Key struct {
-	// The material sits behind a pointer so that even a Key printed by
-	// reflection (an unexported field of a struct passed to fmt) shows an
-	// address, not the bytes.
-	m *material
+	// p points to a pointer to the material, not to the material itself.
+	// When fmt prints a value whose methods it cannot call (a Key in an
+	// unexported struct field), it shows pointers as addresses, except
+	// that with some verbs it follows a pointer to a struct and prints the
+	// struct. It never follows a pointer to a pointer.
+	p **material
+}
+
+// mat returns k's material, nil for the zero Key.
+func (k Key) mat() *material {
+	if k.p == nil {
+		return nil
+	}
+	return *k.p
 }
 
 // material is a key and the state derived from it, computed once.
@@ -76,7 +86,7 @@ func newKey(raw []byte) Key {
 		m.ipad[i] ^= c
 		m.opad[i] ^= c
 	}
-	return Key{m}
+	return Key{&m}
 }
 
 // GenerateKey returns a new random key, from crypto/rand.
@@ -155,24 +165,24 @@ func parseKey(s string) (Key, string) {
 // person who must save it, and never log it. Encode returns "" for the
 // zero Key.
 func (k Key) Encode() string {
-	if k.m == nil {
+	if k.mat() == nil {
 		return ""
 	}
 	var raw [32]byte
-	copy(raw[:16], k.m.signing[:])
-	copy(raw[16:], k.m.encryption[:])
+	copy(raw[:16], k.mat().signing[:])
+	copy(raw[16:], k.mat().encryption[:])
 	s := base64.URLEncoding.EncodeToString(raw[:])
 	clear(raw[:])
 	return s
 }
 
 // IsZero reports whether k is the zero Key, which holds no key.
-func (k Key) IsZero() bool { return k.m == nil }
+func (k Key) IsZero() bool { return k.mat() == nil }
 
 // String returns "seal.Key(REDACTED)", or "seal.Key(none)" for the zero
 // Key. It never returns key material: use [Key.Encode] for that.
 func (k Key) String() string {
-	if k.m == nil {
+	if k.mat() == nil {
 		return "seal.Key(none)"
 	}
 	return "seal.Key(REDACTED)"
@@ -181,7 +191,7 @@ func (k Key) String() string {
 // GoString returns "seal.Key{REDACTED}", or "seal.Key{}" for the zero
 // Key, so that %#v does not print key material.
 func (k Key) GoString() string {
-	if k.m == nil {
+	if k.mat() == nil {
 		return "seal.Key{}"
 	}
 	return "seal.Key{REDACTED}"

@@ -31,7 +31,7 @@ func NewKeyring(primary Key, older ...Key) *Keyring {
 	keys := make([]Key, 1, 1+len(older))
 	keys[0] = primary
 	for _, k := range older {
-		if k.m == nil || containsKey(keys, k) {
+		if k.mat() == nil || containsKey(keys, k) {
 			continue
 		}
 		keys = append(keys, k)
@@ -40,8 +40,9 @@ func NewKeyring(primary Key, older ...Key) *Keyring {
 }
 
 func containsKey(keys []Key, k Key) bool {
+	km := k.mat()
 	for _, o := range keys {
-		if o.m == k.m || (o.m != nil && o.m.signing == k.m.signing && o.m.encryption == k.m.encryption) {
+		if om := o.mat(); om == km || (om != nil && km != nil && om.signing == km.signing && om.encryption == km.encryption) {
 			return true
 		}
 	}
@@ -147,7 +148,7 @@ func (r *Keyring) Primary() Key {
 // Len returns the number of keys in the keyring, primary included: 0 for a
 // nil Keyring or one whose primary is the zero Key.
 func (r *Keyring) Len() int {
-	if r == nil || r.keys[0].m == nil {
+	if r == nil || r.keys[0].mat() == nil {
 		return 0
 	}
 	return len(r.keys)

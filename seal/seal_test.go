@@ -97,21 +97,21 @@ func tokenParams(t testing.TB, token string) (int64, []byte) {
 // the given plaintexts.
 func checkNoSecrets(t testing.TB, msg string, k Key, plaintexts ...string) {
 	t.Helper()
-	if k.m != nil {
+	if k.mat() != nil {
 		var raw []byte
-		raw = append(raw, k.m.signing[:]...)
-		raw = append(raw, k.m.encryption[:]...)
+		raw = append(raw, k.mat().signing[:]...)
+		raw = append(raw, k.mat().encryption[:]...)
 		forms := []string{
 			k.Encode(),
 			k.Encode()[:20],
 			k.Encode()[22:42],
 			hex.EncodeToString(raw),
-			hex.EncodeToString(k.m.signing[:]),
-			hex.EncodeToString(k.m.encryption[:]),
-			strings.ToUpper(hex.EncodeToString(k.m.encryption[:])),
-			fmt.Sprint(k.m.signing[:]),
-			fmt.Sprint(k.m.encryption[:]),
-			fmt.Sprint(k.m.signing),
+			hex.EncodeToString(k.mat().signing[:]),
+			hex.EncodeToString(k.mat().encryption[:]),
+			strings.ToUpper(hex.EncodeToString(k.mat().encryption[:])),
+			fmt.Sprint(k.mat().signing[:]),
+			fmt.Sprint(k.mat().encryption[:]),
+			fmt.Sprint(k.mat().signing),
 			base64.StdEncoding.EncodeToString(raw),
 		}
 		for _, f := range forms {
@@ -150,7 +150,7 @@ func TestSeedVectors(t *testing.T) {
 			// Encrypting with the same time and IV reproduces the
 			// reference's output byte for byte.
 			ts, iv := tokenParams(t, v.FernetToken)
-			stored := encryptString(k.m, ts, iv, []byte(v.Plaintext))
+			stored := encryptString(k.mat(), ts, iv, []byte(v.Plaintext))
 			if stored != v.Ciphertext {
 				t.Errorf("encrypt:\n got %s\nwant %s", stored, v.Ciphertext)
 			}
@@ -162,7 +162,7 @@ func TestSeedVectors(t *testing.T) {
 				t.Errorf("token:\n got %s\nwant %s", inner, v.FernetToken)
 			}
 			prefix := []byte("prefix:")
-			appended := appendEncrypt(prefix, k.m, ts, iv, []byte(v.Plaintext))
+			appended := appendEncrypt(prefix, k.mat(), ts, iv, []byte(v.Plaintext))
 			if string(appended) != "prefix:"+v.Ciphertext {
 				t.Errorf("appendEncrypt:\n got %s\nwant prefix:%s", appended, v.Ciphertext)
 			}
@@ -234,7 +234,7 @@ func TestSeedLog(t *testing.T) {
 				t.Fatal(err)
 			}
 			ts, iv := tokenParams(t, string(inner))
-			if again := encryptString(k.m, ts, iv, got); again != *c {
+			if again := encryptString(k.mat(), ts, iv, got); again != *c {
 				t.Errorf("entry %s field %d: re-encryption differs", e.ID, i)
 			}
 			fields++
@@ -419,9 +419,9 @@ func forge(k Key, blocks []byte) string {
 	tok := []byte{version, 0, 0, 0, 0, 0x6b, 0x07, 0x1d, 0x21}
 	tok = append(tok, iv...)
 	ct := make([]byte, len(blocks))
-	cipher.NewCBCEncrypter(k.m.block, iv).CryptBlocks(ct, blocks)
+	cipher.NewCBCEncrypter(k.mat().block, iv).CryptBlocks(ct, blocks)
 	tok = append(tok, ct...)
-	h := hmac.New(sha256.New, k.m.signing[:])
+	h := hmac.New(sha256.New, k.mat().signing[:])
 	h.Write(tok)
 	tok = h.Sum(tok)
 	return base64.URLEncoding.EncodeToString([]byte(base64.URLEncoding.EncodeToString(tok)))
@@ -563,8 +563,8 @@ func TestMACIsHMAC(t *testing.T) {
 		msg := make([]byte, n)
 		rand.Read(msg)
 		s := append(make([]byte, padLen), msg...)
-		got := k.m.mac(s, n)
-		h := hmac.New(sha256.New, k.m.signing[:])
+		got := k.mat().mac(s, n)
+		h := hmac.New(sha256.New, k.mat().signing[:])
 		h.Write(msg)
 		if want := h.Sum(nil); !bytes.Equal(got[:], want) {
 			t.Errorf("mac of %d bytes differs from crypto/hmac", n)
@@ -585,13 +585,13 @@ func TestKeyLayout(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Equal(k.m.signing[:], raw[:16]) || !bytes.Equal(k.m.encryption[:], raw[16:]) {
+	if !bytes.Equal(k.mat().signing[:], raw[:16]) || !bytes.Equal(k.mat().encryption[:], raw[16:]) {
 		t.Fatal("key halves swapped")
 	}
 	blk, _ := aes.NewCipher(raw[16:])
 	var a, b [16]byte
 	blk.Encrypt(a[:], raw[:16])
-	k.m.block.Encrypt(b[:], raw[:16])
+	k.mat().block.Encrypt(b[:], raw[:16])
 	if a != b {
 		t.Fatal("block cipher does not use the encryption half")
 	}
@@ -621,7 +621,7 @@ func TestSizes(t *testing.T) {
 	k := mustGenerate(t)
 	for n := range 100 {
 		_, o := sizes(n)
-		stored := encryptString(k.m, 0, make([]byte, 16), make([]byte, n))
+		stored := encryptString(k.mat(), 0, make([]byte, 16), make([]byte, n))
 		if len(stored) != o || !utf8.ValidString(stored) {
 			t.Fatalf("n=%d: stored is %d bytes, sizes says %d", n, len(stored), o)
 		}

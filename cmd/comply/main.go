@@ -15,6 +15,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -80,6 +81,7 @@ type cli struct {
 	stdout, stderr io.Writer
 	store          string // --store, COMPLY_STORE or defaultStore
 	cmd            string // the running command, for usage hints
+	help           func() // prints the running command's help
 }
 
 // run runs comply with the arguments (without the program name) and returns
@@ -189,18 +191,18 @@ func (e *hintError) Unwrap() error { return e.err }
 
 func withHint(err error, hint string) error { return &hintError{err: err, hint: hint} }
 
-// An exitError ends the command with a status whose cause has already been
+// A statusError ends the command with a status whose cause has already been
 // reported on stderr.
-type exitError struct{ code int }
+type statusError struct{ code int }
 
-func (e *exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
+func (e *statusError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
 
 // report prints err age-style on stderr and returns the exit code.
 func (c *cli) report(err error) int {
 	if err == nil || errors.Is(err, errHelp) {
 		return exitOK
 	}
-	var xe *exitError
+	var xe *statusError
 	if errors.As(err, &xe) {
 		return xe.code
 	}
@@ -281,8 +283,11 @@ func dedup(ss []string) []string {
 func (c *cli) flagSet(name, synopsis, description string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	fs.Usage = func() {
-		fmt.Fprintf(c.stdout, "Usage: comply %s %s\n\n%s\n", name, synopsis, strings.TrimSpace(description))
+	// The flag package calls Usage on every parse error; parse prints the
+	// help only when it was asked for.
+	fs.Usage = func() {}
+	c.help = func() {
+		fmt.Fprintf(c.stdout, "%s\n\n%s\n", strings.TrimSpace("Usage: comply "+name+" "+synopsis), strings.TrimSpace(description))
 		printFlags(c.stdout, fs)
 	}
 	return fs
@@ -319,10 +324,12 @@ func (c *cli) parse(fs *flag.FlagSet, args []string) ([]string, error) {
 	for {
 		if err := fs.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
-				fs.Usage()
+				if c.help != nil {
+					c.help()
+				}
 				return nil, errHelp
 			}
-			return nil, &usageError{msg: err.Error()}
+			return nil, &usageError{msg: flagErrRE.ReplaceAllString(err.Error(), "$1--$2")}
 		}
 		rest := fs.Args()
 		if len(rest) == 0 {
@@ -335,6 +342,10 @@ func (c *cli) parse(fs *flag.FlagSet, args []string) ([]string, error) {
 		args = rest[1:]
 	}
 }
+
+// flagErrRE finds the flag names in the flag package's errors, which it
+// writes with one dash.
+var flagErrRE = regexp.MustCompile(`(flag |: )-([A-Za-z])`)
 
 // setFlags returns the names of the flags given on the command line.
 func setFlags(fs *flag.FlagSet) map[string]bool {

@@ -171,7 +171,7 @@ the exit status is then 1.
 	}
 	if corrupt > 0 {
 		fmt.Fprintf(c.stderr, "comply: error: skipped %d corrupt %s\n", corrupt, plural(corrupt, "entry", "entries"))
-		return &exitError{code: exitError}
+		return &statusError{code: exitError}
 	}
 	return nil
 }

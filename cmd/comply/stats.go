@@ -61,7 +61,7 @@ where they are.`)
 	if st.Corrupt > 0 {
 		fmt.Fprintf(c.stderr, "comply: error: %d corrupt %s in the window were skipped\n", st.Corrupt, plural(int(st.Corrupt), "entry", "entries"))
 		fmt.Fprintln(c.stderr, "comply: hint: 'comply query --since "+*since+"' names their files and offsets")
-		return &exitError{code: exitError}
+		return &statusError{code: exitError}
 	}
 	return nil
 }
@@ -142,7 +142,7 @@ deletes every entry stamped before now.
 	if err != nil {
 		return err
 	}
-	_, err = fmt.Fprintf(c.stdout, "deleted %d expired %s\n", n, plural(int(n), "entry", "entries"))
+	_, err = fmt.Fprintf(c.stdout, "deleted %d expired entries\n", n)
 	return err
 }
 

@@ -85,7 +85,7 @@ func urlScheme(spec string) (string, bool) {
 
 // storeFlag adds --store, so that it may follow the command name too.
 func (c *cli) storeFlag(fs *flag.FlagSet) {
-	fs.StringVar(&c.store, "store", c.store, "the audit log `DIR`ectory (env COMPLY_STORE)")
+	fs.StringVar(&c.store, "store", c.store, "the audit log directory, `DIR` (env COMPLY_STORE)")
 }
 
 // durabilityFlag adds --durability to a write command.

@@ -2,7 +2,10 @@ package line
 
 import (
 	"encoding/json"
+	"math"
+	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // decodeFast decodes a line in the exact layout Python writes: the 17 keys
@@ -10,28 +13,28 @@ import (
 // to decodeGeneral, for any line that deviates, including every invalid
 // line; whatever it accepts, decodeGeneral accepts with the same result.
 //
-// All strings without escapes are substrings of a single copy of the line,
-// so the whole entry costs a handful of allocations.
+// Allocation is what a decode costs most, so the strings are gathered first
+// and then copied into a single allocation, whose substrings they become.
 func decodeFast(b []byte, e *Entry) bool {
 	const start = `{"id": `
-	if !hasLit(b, 0, start) {
+	if !hasLit(b, 0, start) || len(b) > math.MaxInt32 {
 		return false
 	}
-	d := fastDecoder{b: b, s: string(b), i: len(start)}
+	d := fastDecoder{b: b, i: len(start)}
 	var in, out tokens
-	ok := d.str(&e.ID) &&
+	ok := d.str(fID) &&
 		d.key(`, "timestamp": `) && d.timestamp(&e.Timestamp) &&
-		d.key(`, "input_hash": `) && d.str(&e.InputHash) &&
-		d.key(`, "output_hash": `) && d.str(&e.OutputHash) &&
-		d.key(`, "input_content": `) && d.nullStr(&e.InputContent) &&
-		d.key(`, "output_content": `) && d.nullStr(&e.OutputContent) &&
-		d.key(`, "provider": `) && d.nullStr(&e.Provider) &&
-		d.key(`, "model": `) && d.nullStr(&e.Model) &&
-		d.key(`, "conversation_id": `) && d.nullStr(&e.ConversationID) &&
+		d.key(`, "input_hash": `) && d.str(fInputHash) &&
+		d.key(`, "output_hash": `) && d.str(fOutputHash) &&
+		d.key(`, "input_content": `) && d.nullStr(fInputContent) &&
+		d.key(`, "output_content": `) && d.nullStr(fOutputContent) &&
+		d.key(`, "provider": `) && d.nullStr(fProvider) &&
+		d.key(`, "model": `) && d.nullStr(fModel) &&
+		d.key(`, "conversation_id": `) && d.nullStr(fConversationID) &&
 		d.key(`, "safety_passed": `) && d.boolean(&e.SafetyPassed) &&
-		d.key(`, "detectors_triggered": `) && d.strs(&e.DetectorsTriggered) &&
-		d.key(`, "block_reason": `) && d.nullStr(&e.BlockReason) &&
-		d.key(`, "alerts": `) && d.strs(&e.Alerts) &&
+		d.key(`, "detectors_triggered": `) && d.strs(fDetectorsTriggered, &e.DetectorsTriggered) &&
+		d.key(`, "block_reason": `) && d.nullStr(fBlockReason) &&
+		d.key(`, "alerts": `) && d.strs(fAlerts, &e.Alerts) &&
 		d.key(`, "latency_ms": `) && d.float(&e.LatencyMS) &&
 		d.key(`, "input_tokens": `) && d.int(&in) &&
 		d.key(`, "output_tokens": `) && d.int(&out) &&
@@ -40,6 +43,7 @@ func decodeFast(b []byte, e *Entry) bool {
 	if !ok {
 		return false
 	}
+	d.finishStrings(e)
 	e.InputTokens, e.OutputTokens = newTokens(in, out)
 	return true
 }
@@ -71,8 +75,51 @@ func newTokens(in, out tokens) (*int64, *int64) {
 // A fastDecoder walks a line in Python's layout.
 type fastDecoder struct {
 	b []byte
-	s string // a copy of b, for substrings
 	i int
+
+	// The validated strings, not yet copied: raw content b[lo:hi] for the
+	// field, or for an element of the array field.
+	pending [32]pendingString
+	n       int
+	size    int // total raw length of the pending strings
+}
+
+// A pendingString is a string value found but not yet copied.
+type pendingString struct {
+	field  int8  // a field number
+	esc    bool  // the raw content holds escapes
+	elem   int16 // the index in an array field
+	lo, hi int32
+}
+
+// stringField returns the string field f of e, or element k of the array
+// field f.
+func stringField(e *Entry, f, k int) *string {
+	switch f {
+	case fID:
+		return &e.ID
+	case fInputHash:
+		return &e.InputHash
+	case fOutputHash:
+		return &e.OutputHash
+	case fInputContent:
+		return &e.InputContent
+	case fOutputContent:
+		return &e.OutputContent
+	case fProvider:
+		return &e.Provider
+	case fModel:
+		return &e.Model
+	case fConversationID:
+		return &e.ConversationID
+	case fBlockReason:
+		return &e.BlockReason
+	case fDetectorsTriggered:
+		return &e.DetectorsTriggered[k]
+	case fAlerts:
+		return &e.Alerts[k]
+	}
+	panic("line: not a string field")
 }
 
 // key consumes lit.
@@ -84,37 +131,86 @@ func (d *fastDecoder) key(lit string) bool {
 	return true
 }
 
-// str decodes a string.
-func (d *fastDecoder) str(dst *string) bool {
+// str validates a string for field f (element k of an array field) and
+// records it.
+func (d *fastDecoder) str(f int) bool { return d.elem(f, 0) }
+
+// elem validates a string for element k of field f and records it.
+func (d *fastDecoder) elem(f, k int) bool {
 	b, i := d.b, d.i
 	if i >= len(b) || b[i] != '"' {
 		return false
 	}
 	end := plainEnd(b, i+1)
+	esc := false
 	if end >= len(b) || b[end] != '"' {
-		var esc bool
 		var err error
 		if end, esc, err = scanString(b, i); err != nil {
 			return false
 		}
-		if esc {
-			*dst = unquote(b[i+1:end], true)
-			d.i = end + 1
-			return true
-		}
 	}
-	*dst = d.s[i+1 : end]
 	d.i = end + 1
+	if end > i+1 {
+		if d.n == len(d.pending) || k > math.MaxInt16 {
+			return false // unusually many strings: leave them to decodeGeneral
+		}
+		d.pending[d.n] = pendingString{int8(f), esc, int16(k), int32(i + 1), int32(end)}
+		d.n++
+		d.size += end - i - 1
+	}
 	return true
 }
 
-// nullStr decodes a string or null.
-func (d *fastDecoder) nullStr(dst *string) bool {
-	if d.key("null") {
-		*dst = ""
-		return true
+// finishStrings copies the pending strings into one allocation and points
+// their fields in e at it.
+func (d *fastDecoder) finishStrings(e *Entry) {
+	if d.n == 0 {
+		return
 	}
-	return d.str(dst)
+	var sb strings.Builder
+	sb.Grow(d.size)
+	var offs [len(d.pending) + 1]int
+	for k, p := range d.pending[:d.n] {
+		offs[k] = sb.Len()
+		raw := d.b[p.lo:p.hi]
+		if p.esc {
+			writeUnescaped(&sb, raw)
+		} else {
+			sb.Write(raw)
+		}
+	}
+	offs[d.n] = sb.Len()
+	s := sb.String()
+	for k, p := range d.pending[:d.n] {
+		*stringField(e, int(p.field), int(p.elem)) = s[offs[k]:offs[k+1]]
+	}
+}
+
+// writeUnescaped writes the characters of validated string content raw to
+// sb as UTF-8.
+func writeUnescaped(sb *strings.Builder, raw []byte) {
+	for i := 0; i < len(raw); {
+		j := i
+		for j < len(raw) && raw[j] != '\\' {
+			j++
+		}
+		sb.Write(raw[i:j])
+		if j == len(raw) {
+			return
+		}
+		var r rune
+		r, i = nextRune(raw, j)
+		if r < utf8.RuneSelf {
+			sb.WriteByte(byte(r))
+		} else {
+			sb.WriteRune(r)
+		}
+	}
+}
+
+// nullStr decodes a string or null for field f.
+func (d *fastDecoder) nullStr(f int) bool {
+	return d.key("null") || d.str(f)
 }
 
 // timestamp decodes a timestamp string without escapes.
@@ -127,8 +223,8 @@ func (d *fastDecoder) timestamp(dst *time.Time) bool {
 	if end >= len(b) || b[end] != '"' {
 		return false
 	}
-	t, err := parseTimestamp(b[i+1 : end])
-	if err != nil {
+	t, ok := parseTimestampOK(b[i+1 : end])
+	if !ok {
 		return false
 	}
 	*dst = t
@@ -149,8 +245,9 @@ func (d *fastDecoder) boolean(dst *bool) bool {
 	return true
 }
 
-// strs decodes an array of strings; empty gives nil.
-func (d *fastDecoder) strs(dst *[]string) bool {
+// strs decodes the array of strings for field f into *dst; empty gives
+// nil.
+func (d *fastDecoder) strs(f int, dst *[]string) bool {
 	if d.key("[]") {
 		*dst = nil
 		return true
@@ -158,14 +255,12 @@ func (d *fastDecoder) strs(dst *[]string) bool {
 	if !d.key("[") {
 		return false
 	}
-	var buf [8]string
-	list := buf[:0]
+	n := 0
 	for {
-		var s string
-		if !d.str(&s) {
+		if !d.elem(f, n) {
 			return false
 		}
-		list = append(list, s)
+		n++
 		if d.key("]") {
 			break
 		}
@@ -173,8 +268,7 @@ func (d *fastDecoder) strs(dst *[]string) bool {
 			return false
 		}
 	}
-	*dst = make([]string, len(list))
-	copy(*dst, list)
+	*dst = make([]string, n)
 	return true
 }
 
