@@ -243,11 +243,23 @@ func (r *Keyring) open(s []byte) ([]byte, error) {
 	if ctLen%blockSize != 0 {
 		return nil, malformed(fmt.Sprintf("the ciphertext is %d bytes, not a multiple of the AES block size %d", ctLen, blockSize))
 	}
+	var padErr error
 	for _, k := range r.keys {
-		sum := k.mat().mac(s, msgLen)
-		if hmac.Equal(sum[:], tok[msgLen:]) {
-			return k.mat().decrypt(tok[9:headerLen], tok[headerLen:msgLen])
+		m := k.mat()
+		sum := m.mac(s, msgLen)
+		if !hmac.Equal(sum[:], tok[msgLen:]) {
+			continue
 		}
+		plaintext, err := m.decrypt(tok[9:headerLen], tok[headerLen:msgLen])
+		if err == nil {
+			return plaintext, nil
+		}
+		// Only a keyring with two keys that share a signing key gets
+		// here with a correct token; try the others.
+		padErr = err
+	}
+	if padErr != nil {
+		return nil, padErr
 	}
 	tried := "the only key"
 	if len(r.keys) > 1 {

@@ -334,3 +334,26 @@ func TestLoadKeyring(t *testing.T) {
 		})
 	}
 }
+
+func TestSharedSigningHalf(t *testing.T) {
+	raw := make([]byte, 32)
+	for i := range raw {
+		raw[i] = byte(i + 1)
+	}
+	a, _ := ParseKey(base64.URLEncoding.EncodeToString(raw))
+	raw[31] ^= 0xff // same signing half, different encryption half
+	b, _ := ParseKey(base64.URLEncoding.EncodeToString(raw))
+
+	_, err := ParseKeyring(a.Encode() + "\n" + b.Encode())
+	if !errors.Is(err, ErrInvalidKey) || !strings.Contains(err.Error(), "keys 1 and 2") {
+		t.Errorf("ParseKeyring of keys sharing a signing half: %v, want ErrInvalidKey naming keys 1 and 2", err)
+	}
+
+	// NewKeyring accepts them; Decrypt goes on past the first key whose
+	// MAC matches when its padding check fails.
+	stored := encryptString(b.mat(), 1_700_000_000, make([]byte, 16), []byte("under b"))
+	got, err := NewKeyring(a, b).Decrypt(stored)
+	if err != nil || string(got) != "under b" {
+		t.Errorf("Decrypt = %q, %v; want \"under b\"", got, err)
+	}
+}

@@ -27,6 +27,12 @@ type Keyring struct {
 // primary or any of the older keys, tried in order. Zero Keys and
 // duplicates among the older keys are dropped. If primary is the zero Key,
 // Encrypt and Decrypt fail with an error wrapping [ErrNoKey].
+//
+// Keys must be generated independently: Decrypt picks the key whose
+// signing half authenticates the content, so two keys with the same
+// signing half and different encryption halves make it ambiguous (it then
+// tries each, and a wrong one is caught by the padding check with
+// probability about 255/256). ParseKeyring rejects such keyrings.
 func NewKeyring(primary Key, older ...Key) *Keyring {
 	keys := make([]Key, 1, 1+len(older))
 	keys[0] = primary
@@ -53,8 +59,8 @@ func containsKey(keys []Key, k Key) bool {
 // by commas, spaces or newlines. The first is the primary. Blank lines are
 // ignored, and so is everything from a '#' to the end of its line, so
 // whole-line and trailing comments both work. Errors wrap [ErrInvalidKey]
-// (a bad key, identified by its position, never quoted) or [ErrNoKey] (no
-// key at all).
+// (a bad key, identified by its position, never quoted, or two keys that
+// share a signing half) or [ErrNoKey] (no key at all).
 func ParseKeyring(s string) (*Keyring, error) {
 	return parseKeyring(s, "keyring")
 }
@@ -80,6 +86,14 @@ func parseKeyring(s, source string) (*Keyring, error) {
 	if len(keys) == 0 {
 		return nil, fmt.Errorf("seal: %s: %w: it holds no key, only blank space or comments; %s",
 			source, ErrNoKey, envHint)
+	}
+	for i, a := range keys {
+		for j, b := range keys[:i] {
+			if ma, mb := a.mat(), b.mat(); ma.signing == mb.signing && ma.encryption != mb.encryption {
+				return nil, fmt.Errorf("seal: %s: %w: keys %d and %d have the same first half (the signing key) and different second halves, so content under one cannot be told from content under the other; hint: generate every key independently with `comply keygen`",
+					source, ErrInvalidKey, j+1, i+1)
+			}
+		}
 	}
 	return NewKeyring(keys[0], keys[1:]...), nil
 }

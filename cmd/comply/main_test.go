@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -30,6 +31,7 @@ const seedDir = "../../testdata/seed-interop"
 //
 //	capture VAR [N]  sets $VAR to line N (default 1) of the last stdout
 //	lines N          checks that the last stdout has exactly N lines
+//	match VAR RE     sets $VAR to the first submatch of RE in the last stdout
 func TestScript(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir:   "testdata/script",
@@ -37,6 +39,7 @@ func TestScript(t *testing.T) {
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"capture": cmdCapture,
 			"lines":   cmdLines,
+			"match":   cmdMatch,
 		},
 	})
 }
@@ -88,6 +91,19 @@ func cmdCapture(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("capture: stdout has %d lines, want line %d", len(lines), n)
 	}
 	ts.Setenv(args[0], strings.TrimSpace(lines[n-1]))
+}
+
+func cmdMatch(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: match VAR REGEXP")
+	}
+	re, err := regexp.Compile(args[1])
+	ts.Check(err)
+	m := re.FindStringSubmatch(ts.ReadFile("stdout"))
+	if len(m) < 2 {
+		ts.Fatalf("match: no match for %q (with a submatch) in stdout", args[1])
+	}
+	ts.Setenv(args[0], m[1])
 }
 
 func cmdLines(ts *testscript.TestScript, neg bool, args []string) {

@@ -1,7 +1,6 @@
 package line
 
 import (
-	"bytes"
 	"strconv"
 )
 
@@ -247,7 +246,7 @@ func (p *parser) object(depth int) error {
 			return err
 		}
 		raw := p.data[start+1 : end]
-		if keys.add(raw, esc) {
+		if keys.add(p.data, start+1, end, esc) {
 			return syntaxErr(start, "duplicate key "+strconv.Quote(unquote(raw, esc)))
 		}
 		if p.emit {
@@ -280,52 +279,54 @@ func (p *parser) object(depth int) error {
 	}
 }
 
-// A keySet detects duplicate keys in one object. The first few keys are
-// kept as raw spans and compared directly; past that a map takes over, so
-// that large objects stay linear.
+// A keySet detects duplicate keys in one object. The first keys are kept
+// as offsets of their raw content and compared directly; past that a map
+// takes over, so that large objects stay linear.
 type keySet struct {
-	small [8]rawKey
+	small [16]rawKey
 	n     int
 	big   map[string]struct{}
 }
 
-// A rawKey is the raw content of a key as it appears in the input.
+// A rawKey locates the raw content of a key in the input.
 type rawKey struct {
-	raw []byte
-	esc bool
+	lo, hi int
+	esc    bool
 }
 
-// add records a key and reports whether it was already present.
-func (s *keySet) add(raw []byte, esc bool) (dup bool) {
+// add records the key whose raw content is data[lo:hi] and reports whether
+// it was already present.
+func (s *keySet) add(data []byte, lo, hi int, esc bool) (dup bool) {
 	if s.big != nil {
-		k := unquote(raw, esc)
+		k := unquote(data[lo:hi], esc)
 		if _, dup = s.big[k]; !dup {
 			s.big[k] = struct{}{}
 		}
 		return dup
 	}
+	key := rawKey{lo, hi, esc}
 	for _, k := range s.small[:s.n] {
-		if sameKey(k, rawKey{raw, esc}) {
+		if sameKey(data, k, key) {
 			return true
 		}
 	}
 	if s.n < len(s.small) {
-		s.small[s.n] = rawKey{raw, esc}
+		s.small[s.n] = key
 		s.n++
 		return false
 	}
 	s.big = make(map[string]struct{}, 2*len(s.small))
 	for _, k := range s.small {
-		s.big[unquote(k.raw, k.esc)] = struct{}{}
+		s.big[unquote(data[k.lo:k.hi], k.esc)] = struct{}{}
 	}
-	s.big[unquote(raw, esc)] = struct{}{}
+	s.big[unquote(data[lo:hi], esc)] = struct{}{}
 	return false
 }
 
-// sameKey reports whether two raw keys decode to the same string.
-func sameKey(a, b rawKey) bool {
+// sameKey reports whether two raw keys in data decode to the same string.
+func sameKey(data []byte, a, b rawKey) bool {
 	if !a.esc && !b.esc {
-		return bytes.Equal(a.raw, b.raw)
+		return a.hi-a.lo == b.hi-b.lo && string(data[a.lo:a.hi]) == string(data[b.lo:b.hi])
 	}
-	return unquote(a.raw, a.esc) == unquote(b.raw, b.esc)
+	return unquote(data[a.lo:a.hi], a.esc) == unquote(data[b.lo:b.hi], b.esc)
 }

@@ -2,6 +2,7 @@ package line
 
 import (
 	"encoding/binary"
+	"math/bits"
 	"unicode/utf8"
 )
 
@@ -20,8 +21,8 @@ var plainByte = func() (t [256]bool) {
 // not plain (see plainByte), or len(b). It tests eight bytes at a time.
 func plainEnd(b []byte, i int) int {
 	for ; i+8 <= len(b); i += 8 {
-		if hasNonPlain(binary.LittleEndian.Uint64(b[i:])) {
-			break
+		if m := nonPlainMask(binary.LittleEndian.Uint64(b[i:])); m != 0 {
+			return i + bits.TrailingZeros64(m)/8
 		}
 	}
 	for i < len(b) && plainByte[b[i]] {
@@ -30,11 +31,13 @@ func plainEnd(b []byte, i int) int {
 	return i
 }
 
-// hasNonPlain reports whether any of the eight bytes in w is not plain: below
-// 0x20, 0x7f or above, '"' or '\\'. These are the classic "has a byte less
-// than", "has a byte more than" and "has a zero byte" bit tricks; each is
-// exact as a yes/no answer for the whole word.
-func hasNonPlain(w uint64) bool {
+// nonPlainMask flags the bytes of w (little endian) that are not plain:
+// below 0x20, 0x7f or above, '"' or '\\'. It combines the classic "has a
+// byte less than", "has a byte more than" and "has a zero byte" bit
+// tricks. A flag may be set spuriously, but only above a byte correctly
+// flagged, since borrows and carries run upwards; so the mask is zero
+// exactly when all bytes are plain, and its lowest flag is exact.
+func nonPlainMask(w uint64) uint64 {
 	const ones, highs = 0x0101010101010101, 0x8080808080808080
 	less := (w - ones*0x20) &^ w
 	more := (w + ones) | w // a byte of 0x7f or more ends up with its high bit set
@@ -42,7 +45,7 @@ func hasNonPlain(w uint64) bool {
 	quote := (q - ones) &^ q
 	bs := w ^ (ones * '\\')
 	backslash := (bs - ones) &^ bs
-	return (less|more|quote|backslash)&highs != 0
+	return (less | more | quote | backslash) & highs
 }
 
 // AppendString appends s as a JSON string the way Python's json.dumps writes

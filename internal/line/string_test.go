@@ -2,6 +2,7 @@ package line
 
 import (
 	"encoding/binary"
+	"math/bits"
 	"strconv"
 	"testing"
 )
@@ -62,28 +63,41 @@ func TestScanStringErrors(t *testing.T) {
 	}
 }
 
-func TestHasNonPlain(t *testing.T) {
+func TestNonPlainMask(t *testing.T) {
 	// Every byte value at every position, among plain and non-plain
-	// neighbours, against the table.
-	for _, fill := range []byte{'a', ' ', '~', 0x7f, 0xff, 0x00} {
+	// neighbours, against the table: the mask is zero exactly when all
+	// bytes are plain, and its lowest flag marks the first non-plain byte.
+	for _, fill := range []byte{'a', ' ', '~', '"', 0x7f, 0xff, 0x00, 0x1f, 0x80} {
 		for pos := range 8 {
 			for c := range 256 {
 				var w [8]byte
 				for i := range w {
-					w[i] = fill
+					w[i] = 'a'
+					if i > pos {
+						w[i] = fill
+					}
 				}
 				w[pos] = byte(c)
-				want := false
-				for _, x := range w {
-					want = want || !plainByte[x]
+				want := 8
+				for i, x := range w {
+					if !plainByte[x] {
+						want = i
+						break
+					}
 				}
-				if got := hasNonPlain(binary.LittleEndian.Uint64(w[:])); got != want {
-					t.Fatalf("hasNonPlain(%q) = %v, want %v", w, got, want)
+				m := nonPlainMask(binary.LittleEndian.Uint64(w[:]))
+				got := 8
+				if m != 0 {
+					got = bits.TrailingZeros64(m) / 8
+				}
+				if got != want {
+					t.Fatalf("nonPlainMask(%q) = %#x: first non-plain byte %d, want %d", w, m, got, want)
 				}
 			}
 		}
 	}
-	for _, s := range []string{"", "abc", "0123456789abcdef0123456789", "0123456789abcdef\"", "0123456789\\", "01234567890123\x01", "0123456789012345\x7f", "é"} {
+	for _, s := range []string{"", "abc", "0123456789abcdef0123456789", "0123456789abcdef\"", "0123456789\\",
+		"01234567890123\x01", "0123456789012345\x7f", "é", "0123456789abcdefé"} {
 		want := 0
 		for want < len(s) && plainByte[s[want]] {
 			want++

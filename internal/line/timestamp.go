@@ -132,11 +132,26 @@ func parseTimestampOK[T string | []byte](s T) (time.Time, bool) {
 			return time.Time{}, false
 		}
 	}
-	t := time.Date(year, time.Month(month), day, hour, minute, sec, nsec, time.UTC)
-	if offset != 0 {
-		t = t.Add(-time.Duration(offset) * time.Second)
+	secs := daysSinceEpoch(year, month, day)*86400 + int64(hour*3600+minute*60+sec-offset)
+	return time.Unix(secs, int64(nsec)).UTC(), true
+}
+
+// daysSinceEpoch returns the number of days from 1970-01-01 to the given
+// date of the proleptic Gregorian calendar, for years 0 to 9999 (Howard
+// Hinnant's days_from_civil).
+func daysSinceEpoch(year, month, day int) int64 {
+	if month <= 2 {
+		year--
 	}
-	return t, true
+	era := (year + 400) / 400 // year >= -1; shifted by one era to stay positive
+	yoe := year + 400 - era*400
+	m := month + 9
+	if month > 2 {
+		m = month - 3
+	}
+	doy := (153*m+2)/5 + day - 1
+	doe := yoe*365 + yoe/4 - yoe/100 + doy
+	return int64((era-1)*146097+doe) - 719468
 }
 
 // digits parses the n decimal digits at s[i:i+n].

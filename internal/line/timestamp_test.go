@@ -1,6 +1,7 @@
 package line
 
 import (
+	"reflect"
 	"testing"
 	"time"
 )
@@ -101,5 +102,39 @@ func TestParseTimestampErrors(t *testing.T) {
 		if got, err := ParseTimestamp(in); err == nil {
 			t.Errorf("ParseTimestamp(%q) = %v, want error", in, got)
 		}
+	}
+}
+
+func TestDaysSinceEpoch(t *testing.T) {
+	for _, d := range []time.Time{
+		time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(0, 2, 29, 0, 0, 0, 0, time.UTC),
+		time.Date(0, 3, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(1969, 12, 31, 0, 0, 0, 0, time.UTC),
+		time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(2000, 2, 29, 0, 0, 0, 0, time.UTC),
+		time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC),
+		time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC),
+	} {
+		if got, want := daysSinceEpoch(d.Year(), int(d.Month()), d.Day()), d.Unix()/86400; got != want && !(want < 0 && got*86400 == d.Unix()) {
+			t.Errorf("daysSinceEpoch(%v) = %d, want %d", d.Format(time.DateOnly), got, d.Unix()/86400)
+		}
+	}
+	// Every day of four centuries, around the leap year rules.
+	for d := time.Date(1600, 1, 1, 0, 0, 0, 0, time.UTC); d.Year() < 2001; d = d.AddDate(0, 0, 1) {
+		if got := daysSinceEpoch(d.Year(), int(d.Month()), d.Day()) * 86400; got != d.Unix() {
+			t.Fatalf("daysSinceEpoch(%v)*86400 = %d, want %d", d.Format(time.DateOnly), got, d.Unix())
+		}
+	}
+}
+
+func TestParseTimestampDeepEqual(t *testing.T) {
+	// Decoded timestamps are interchangeable with time.Date(..., time.UTC),
+	// down to reflect.DeepEqual.
+	got, err := ParseTimestamp("2026-11-25T18:38:41.529363+01:00")
+	want := time.Date(2026, 11, 25, 17, 38, 41, 529363000, time.UTC)
+	if err != nil || !reflect.DeepEqual(got, want) {
+		t.Errorf("ParseTimestamp = %#v, %v; want %#v", got, err, want)
 	}
 }

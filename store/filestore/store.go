@@ -34,6 +34,7 @@ type Store struct {
 	writeSeq uint64
 	retired  []*os.File // append handles of retired segments, closed after the next sync
 	wbuf     []byte
+	observer func([]store.Record)
 
 	syncMu sync.Mutex
 	synced uint64
@@ -280,6 +281,9 @@ func (s *Store) write(recs []store.Record) error {
 			}
 			g.size = off
 			s.writeSeq++
+			if s.observer != nil {
+				s.observer(recs[i:j])
+			}
 		}
 		if j < len(recs) && dayOf(recs[j].Time) == day {
 			if err := s.rotate(g); err != nil {

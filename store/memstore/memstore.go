@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"iter"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -26,9 +27,15 @@ type Store struct {
 	live   int            // records with a non-nil Line
 	byID   map[string]int // id -> absolute position
 	closed bool
+	blobs  map[string][]byte
+	obs    func([]store.Record)
 }
 
-var _ store.Store = (*Store)(nil)
+var (
+	_ store.Store      = (*Store)(nil)
+	_ store.Sidecar    = (*Store)(nil)
+	_ store.Observable = (*Store)(nil)
+)
 
 // New returns an empty store. A positive maxEntries bounds the number of
 // records kept: appending past it evicts the oldest, as the seed's
@@ -56,6 +63,9 @@ func (s *Store) Append(ctx context.Context, recs ...store.Record) error {
 		for s.max > 0 && s.live > s.max {
 			s.evictOldest()
 		}
+	}
+	if s.obs != nil {
+		s.obs(recs)
 	}
 	s.compact()
 	return nil
@@ -227,4 +237,53 @@ func (s *Store) Close() error {
 func clone(r store.Record) store.Record {
 	r.Line = slices.Clone(r.Line)
 	return r
+}
+
+// Observe implements store.Observable.
+func (s *Store) Observe(fn func([]store.Record)) {
+	s.mu.Lock()
+	s.obs = fn
+	s.mu.Unlock()
+}
+
+// WriteBlob implements store.Sidecar.
+func (s *Store) WriteBlob(ctx context.Context, name string, data []byte) error {
+	if err := store.CheckBlobName(name); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return store.ErrClosed
+	}
+	if s.blobs == nil {
+		s.blobs = make(map[string][]byte)
+	}
+	s.blobs[name] = slices.Clone(data)
+	return ctx.Err()
+}
+
+// ReadBlob implements store.Sidecar.
+func (s *Store) ReadBlob(ctx context.Context, name string) ([]byte, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	b, ok := s.blobs[name]
+	if !ok {
+		return nil, fmt.Errorf("read blob %s: %w", name, store.ErrNotFound)
+	}
+	return slices.Clone(b), ctx.Err()
+}
+
+// ListBlobs implements store.Sidecar.
+func (s *Store) ListBlobs(ctx context.Context, prefix string) ([]string, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var names []string
+	for name := range s.blobs {
+		if strings.HasPrefix(name, prefix) {
+			names = append(names, name)
+		}
+	}
+	slices.Sort(names)
+	return names, ctx.Err()
 }

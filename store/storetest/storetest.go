@@ -46,6 +46,8 @@ func Run(t *testing.T, h Harness) {
 		{"Closed", testClosed},
 		{"CanceledContext", testCanceled},
 		{"Reopen", testReopen},
+		{"Sidecar", testSidecar},
+		{"Observe", testObserve},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, h) })
