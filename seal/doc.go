@@ -39,6 +39,11 @@
 // library decodes decrypted content as UTF-8, so store UTF-8 text if Python
 // must read it.
 //
+// Encrypt allocates only the string it returns, and AppendEncrypt into a
+// buffer with room to spare does not allocate at all. Sealing 2,000 bytes
+// costs a few microseconds, most of it AES (CBC encryption is serial) and
+// SHA-256; the two base64 passes are fused into one.
+//
 // # Keys
 //
 // A [Key] is a Fernet key: 32 random bytes, the first 16 for HMAC-SHA256
@@ -52,12 +57,15 @@
 //
 // The key comes from the AUDIT_ENCRYPTION_KEY environment variable, as in
 // the reference library ([KeyringFromEnv]), or from a file that only its
-// owner can read ([LoadKeyring]).
+// owner can read, mode 0600 or 0400 ([LoadKeyring]). A key is the secret for
+// every entry written under it: keep it out of version control, shell
+// history and the log directory, and never put it in an entry's metadata.
 //
 // # Key rotation
 //
 // A keyring is one or more keys, written one per line or separated by
-// commas or spaces; lines starting with '#' are comments. The first key is
+// commas or spaces; a '#' starts a comment that runs to the end of its
+// line. The first key is
 // the primary: Encrypt always uses it. Decrypt tries the primary first and
 // then each older key in order. To rotate, generate a new key and put it in
 // front of the old ones:

@@ -61,7 +61,8 @@ func tokenLen(n int) int { return headerLen + (n/blockSize+1)*blockSize + macLen
 // Encrypt encrypts plaintext with the primary key and returns it in the
 // stored form, base64url(Fernet token): exactly what the reference library
 // writes into input_content and output_content. Each call uses a fresh
-// random IV and the current time.
+// random IV and the current time. It fails, with an error wrapping
+// [ErrNoKey], only if the keyring has no key.
 func (r *Keyring) Encrypt(plaintext []byte) (string, error) {
 	m, err := r.encryptKey(len(plaintext))
 	if err != nil {
@@ -184,9 +185,10 @@ func (m *material) mac(s []byte, n int) [sha256.Size]byte {
 // checks the HMAC in constant time before decrypting. The token's timestamp
 // is not checked.
 //
-// Errors wrap [ErrMalformed] if stored is not a token at all and
-// [ErrWrongKey] if no key authenticates it; they never include key
-// material, plaintext or the content itself.
+// Errors wrap [ErrMalformed] if stored is not a token at all,
+// [ErrWrongKey] if no key authenticates it, and [ErrNoKey] if the keyring
+// has no key; they never include key material, plaintext or the content
+// itself.
 func (r *Keyring) Decrypt(stored string) ([]byte, error) {
 	if r.Len() == 0 {
 		return nil, noKeyError("decrypt")
@@ -234,6 +236,9 @@ func (r *Keyring) open(s []byte) ([]byte, error) {
 	tok := s[padLen:]
 	if len(tok) < minTokenLen {
 		return nil, malformed(fmt.Sprintf("the token is %d bytes, shorter than the minimum %d", len(tok), minTokenLen))
+	}
+	if tok[0] == 'g' {
+		return nil, malformed("it is base64-encoded once more than the stored form")
 	}
 	if tok[0] != version {
 		return nil, malformed(fmt.Sprintf("the token starts with version byte 0x%02x, want 0x%02x", tok[0], version))

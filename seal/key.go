@@ -31,7 +31,7 @@ var (
 	ErrNoKey = errors.New("no encryption key")
 
 	// ErrInvalidKey means a key is not the 44-character encoding of 32
-	// bytes.
+	// bytes, or a keyring holds two keys that cannot be told apart.
 	ErrInvalidKey = errors.New("invalid encryption key")
 )
 
@@ -102,9 +102,11 @@ func GenerateKey() (Key, error) {
 
 // ParseKey parses the 44-character encoding of a key, as returned by
 // [Key.Encode], printed by `comply keygen` or made by Python's
-// Fernet.generate_key(). Surrounding whitespace is ignored. The error
-// wraps [ErrInvalidKey] and describes the problem without quoting the
-// input.
+// Fernet.generate_key(). Surrounding whitespace is ignored. Like Python,
+// it accepts nonzero unused bits in the last character; unlike Python, it
+// rejects the standard base64 alphabet ('+' and '/'), which Fernet keys
+// never use. The error wraps [ErrInvalidKey] and describes the problem
+// without quoting the input.
 func ParseKey(s string) (Key, error) {
 	k, problem := parseKey(strings.TrimSpace(s))
 	if problem != "" {
@@ -165,12 +167,13 @@ func parseKey(s string) (Key, string) {
 // person who must save it, and never log it. Encode returns "" for the
 // zero Key.
 func (k Key) Encode() string {
-	if k.mat() == nil {
+	m := k.mat()
+	if m == nil {
 		return ""
 	}
 	var raw [32]byte
-	copy(raw[:16], k.mat().signing[:])
-	copy(raw[16:], k.mat().encryption[:])
+	copy(raw[:16], m.signing[:])
+	copy(raw[16:], m.encryption[:])
 	s := base64.URLEncoding.EncodeToString(raw[:])
 	clear(raw[:])
 	return s

@@ -18,7 +18,9 @@ const envHint = "hint: set " + EnvKey + " to the key printed by `comply keygen`"
 
 // A Keyring is a primary [Key], used to encrypt, and older keys that
 // Decrypt also tries, for content written before a key rotation.
-// A Keyring is immutable and safe for concurrent use.
+// A Keyring is immutable and safe for concurrent use. Create one with
+// [NewKeyring], [ParseKeyring], [KeyringFromEnv] or [LoadKeyring]; the zero
+// Keyring holds no key.
 type Keyring struct {
 	keys []Key // keys[0] is the primary (possibly zero); the rest are non-zero and distinct
 }
@@ -150,19 +152,19 @@ func LoadKeyring(path string) (*Keyring, error) {
 	return r, err
 }
 
-// Primary returns the key that Encrypt uses; the zero Key for a nil
-// Keyring.
+// Primary returns the key that Encrypt uses; the zero Key for a nil or
+// zero Keyring.
 func (r *Keyring) Primary() Key {
-	if r == nil {
+	if r == nil || len(r.keys) == 0 {
 		return Key{}
 	}
 	return r.keys[0]
 }
 
 // Len returns the number of keys in the keyring, primary included: 0 for a
-// nil Keyring or one whose primary is the zero Key.
+// nil or zero Keyring, or one whose primary is the zero Key.
 func (r *Keyring) Len() int {
-	if r == nil || r.keys[0].mat() == nil {
+	if r == nil || len(r.keys) == 0 || r.keys[0].mat() == nil {
 		return 0
 	}
 	return len(r.keys)

@@ -362,6 +362,7 @@ func TestRotation(t *testing.T) {
 		{"C then B cannot read A", NewKeyring(c, b), storedA, "", ErrWrongKey},
 		{"zero primary", NewKeyring(Key{}, a), storedA, "", ErrNoKey},
 		{"nil keyring", nil, storedA, "", ErrNoKey},
+		{"zero keyring", &Keyring{}, storedA, "", ErrNoKey},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -394,7 +395,7 @@ func TestRotation(t *testing.T) {
 }
 
 func TestNoKey(t *testing.T) {
-	for name, r := range map[string]*Keyring{"nil": nil, "zero primary": NewKeyring(Key{})} {
+	for name, r := range map[string]*Keyring{"nil": nil, "zero": new(Keyring), "zero primary": NewKeyring(Key{})} {
 		if _, err := r.Encrypt([]byte("x")); !errors.Is(err, ErrNoKey) {
 			t.Errorf("%s: Encrypt error = %v, want ErrNoKey", name, err)
 		}
@@ -503,6 +504,7 @@ func TestDamage(t *testing.T) {
 		{"57 random bytes, base64", base64.URLEncoding.EncodeToString(random57), ErrMalformed},
 		{"57 random bytes, version byte, base64 twice", modify(random57, func(b []byte) []byte { b[0] = version; return b }), ErrMalformed},
 		{"JSON null", "null", ErrMalformed},
+		{"encoded three times", base64.URLEncoding.EncodeToString([]byte(v.Ciphertext)), ErrMalformed},
 		{"bad padding: zero", forge(k, make([]byte, 16)), ErrMalformed},
 		{"bad padding: 17", forge(k, bytes.Repeat([]byte{17}, 32)), ErrMalformed},
 		{"bad padding: inconsistent", forge(k, append(bytes.Repeat([]byte{'a'}, 13), 1, 2, 3)), ErrMalformed},
@@ -598,8 +600,8 @@ func TestKeyLayout(t *testing.T) {
 }
 
 func TestAllocs(t *testing.T) {
-	if testing.Short() {
-		t.Skip("allocation counts in -short mode are not meaningful with -race")
+	if raceEnabled {
+		t.Skip("the race detector changes allocation counts")
 	}
 	ring := NewKeyring(mustGenerate(t))
 	pt := bytes.Repeat([]byte("a"), 2000)
@@ -624,6 +626,42 @@ func TestSizes(t *testing.T) {
 		stored := encryptString(k.mat(), 0, make([]byte, 16), make([]byte, n))
 		if len(stored) != o || !utf8.ValidString(stored) {
 			t.Fatalf("n=%d: stored is %d bytes, sizes says %d", n, len(stored), o)
+		}
+	}
+}
+
+func TestConcurrent(t *testing.T) {
+	old := mustGenerate(t)
+	ring := NewKeyring(mustGenerate(t), old)
+	storedOld, _ := NewKeyring(old).Encrypt([]byte("old"))
+	errs := make(chan error, 4)
+	for g := range 4 {
+		go func() {
+			var dst []byte
+			for i := range 200 {
+				pt := []byte(fmt.Sprintf("goroutine %d message %d %s", g, i, strings.Repeat("x", i)))
+				var err error
+				dst, err = ring.AppendEncrypt(dst[:0], pt)
+				if err != nil {
+					errs <- err
+					return
+				}
+				got, err := ring.Decrypt(string(dst))
+				if err != nil || !bytes.Equal(got, pt) {
+					errs <- fmt.Errorf("round trip: %v", err)
+					return
+				}
+				if got, err := ring.Decrypt(storedOld); err != nil || string(got) != "old" {
+					errs <- fmt.Errorf("old key: %v", err)
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
 		}
 	}
 }

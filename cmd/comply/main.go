@@ -100,7 +100,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			c.usage(stdout)
 			return exitOK
 		}
-		return c.report(&usageError{msg: err.Error()})
+		return c.report(&usageError{msg: flagErrRE.ReplaceAllString(err.Error(), "$1--$2")})
 	}
 	args = global.Args()
 	if len(args) == 0 {

@@ -1,8 +1,11 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -287,5 +290,87 @@ func TestSplitHints(t *testing.T) {
 	msg, hints = splitHints("comply: StoreContent: no encryption key configured (hint: set Options.Keyring, or AUDIT_ENCRYPTION_KEY for the CLI)")
 	if msg != "StoreContent: no encryption key configured" || len(hints) != 0 {
 		t.Errorf("splitHints = %q, %q", msg, hints)
+	}
+}
+
+// TestLogJSONLPrompt checks that log --jsonl prints each id soon after its
+// line arrives, without waiting for a full batch or the end of the input.
+func TestLogJSONLPrompt(t *testing.T) {
+	dir := t.TempDir()
+	inR, inW := io.Pipe()
+	outR, outW := io.Pipe()
+	var stderr bytes.Buffer
+	code := make(chan int, 1)
+	go func() {
+		code <- run(context.Background(), []string{"--store", dir, "log", "--jsonl", "-"}, inR, outW, &stderr)
+		outW.Close()
+	}()
+	lines := make(chan string)
+	go func() {
+		sc := bufio.NewScanner(outR)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	var ids []string
+	for i := range 3 {
+		fmt.Fprintf(inW, `{"input": "question %d", "provider": "p%d"}`+"\n", i, i)
+		select {
+		case id := <-lines:
+			ids = append(ids, id)
+		case <-time.After(10 * time.Second):
+			t.Fatalf("no id printed for line %d while the input stays open", i+1)
+		}
+	}
+	inW.Close()
+	if c := <-code; c != 0 {
+		t.Fatalf("exit status %d: %s", c, stderr.String())
+	}
+	if _, ok := <-lines; ok {
+		t.Errorf("more output after the last id")
+	}
+	for i, id := range ids {
+		var out bytes.Buffer
+		if c := run(context.Background(), []string{"--store", dir, "get", id}, nil, &out, &stderr); c != 0 {
+			t.Fatalf("get %s: exit status %d: %s", id, c, stderr.String())
+		}
+		if want := fmt.Sprintf(`"provider": "p%d"`, i); !strings.Contains(out.String(), want) {
+			t.Errorf("id %d: entry lacks %s", i+1, want)
+		}
+	}
+}
+
+// TestLogJSONLRejected checks a line that parses but that the Logger
+// rejects (too large once encrypted): the lines before it in the same batch
+// are stored and their ids printed, and the error names the line.
+func TestLogJSONLRejected(t *testing.T) {
+	dir := t.TempDir()
+	keyFile := filepath.Join(t.TempDir(), "key")
+	var key bytes.Buffer
+	if c := run(context.Background(), []string{"keygen"}, nil, &key, io.Discard); c != 0 {
+		t.Fatal("keygen failed")
+	}
+	if err := os.WriteFile(keyFile, key.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	big := strings.Repeat("x", 2<<20)
+	input := fmt.Sprintf("{\"input\": \"a\"}\n{\"input\": \"b\"}\n{\"input\": %q}\n{\"input\": \"d\"}\n", big)
+	var stdout, stderr bytes.Buffer
+	c := run(context.Background(), []string{"--store", dir, "log", "--store-content", "--key-file", keyFile, "--jsonl", "-"},
+		strings.NewReader(input), &stdout, &stderr)
+	if c != 1 {
+		t.Fatalf("exit status %d, want 1; stderr: %s", c, stderr.String())
+	}
+	if n := strings.Count(stdout.String(), "\n"); n != 2 {
+		t.Errorf("%d ids printed, want 2:\n%s", n, stdout.String())
+	}
+	if !strings.Contains(stderr.String(), "comply: error: line 3: ") || !strings.Contains(stderr.String(), "entry too large") {
+		t.Errorf("stderr = %q, want an error naming line 3", stderr.String())
+	}
+	var count bytes.Buffer
+	run(context.Background(), []string{"--store", dir, "count"}, nil, &count, &stderr)
+	if got := strings.TrimSpace(count.String()); got != "2" {
+		t.Errorf("count = %s, want 2", got)
 	}
 }

@@ -94,7 +94,7 @@ func (c *cli) durabilityFlag(fs *flag.FlagSet) *string {
 	if def == "" {
 		def = "always"
 	}
-	return fs.String("durability", def, "when a write returns: `always` (fsynced), interval (fsync every 100 ms) or none (env COMPLY_DURABILITY)")
+	return fs.String("durability", def, "when a write returns, `MODE`: always (once fsynced), interval (fsync every 100 ms) or none (env COMPLY_DURABILITY)")
 }
 
 // keyFileFlag adds --key-file.
@@ -105,7 +105,7 @@ func (c *cli) keyFileFlag(fs *flag.FlagSet) *string {
 func parseDurability(s string) (filestore.Durability, error) {
 	d, err := filestore.ParseDurability(s)
 	if err != nil {
-		return 0, &usageError{msg: "--durability: " + err.Error()}
+		return 0, &usageError{msg: err.Error(), hint: "set --durability (or COMPLY_DURABILITY) to always, interval or none"}
 	}
 	return d, nil
 }

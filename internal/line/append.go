@@ -75,95 +75,105 @@ func sizeHint(e *Entry) int {
 	return n
 }
 
+// keyPrefixes holds, for each field, the text that precedes its value:
+// `{"id": ` for the first, `, "key": ` for the others.
+var keyPrefixes = func() (p [numFields]string) {
+	for f, k := range fieldNames {
+		p[f] = `, "` + k + `": `
+	}
+	p[fID] = `{"` + keyID + `": `
+	return p
+}()
+
 // appendEntry does the work of Append.
 func appendEntry(dst []byte, e *Entry) ([]byte, error) {
 	var err error
-	if dst, err = appendStringField(dst, `{"`+keyID+`": `, keyID, e.ID, false); err != nil {
+	if dst, err = appendStringField(dst, fID, e.ID, false); err != nil {
 		return dst, err
 	}
 	if y := e.Timestamp.UTC().Year(); y < 1 || y > 9999 {
 		return dst, &FieldError{Field: keyTimestamp, Err: errTimestampRange}
 	}
-	dst = append(dst, `, "`+keyTimestamp+`": "`...)
+	dst = append(dst, keyPrefixes[fTimestamp]...)
+	dst = append(dst, '"')
 	dst = AppendTimestamp(dst, e.Timestamp)
 	dst = append(dst, '"')
 	strs := [...]struct {
-		key      string
+		field    int
 		val      string
 		nullable bool
 	}{
-		{keyInputHash, e.InputHash, false},
-		{keyOutputHash, e.OutputHash, false},
-		{keyInputContent, e.InputContent, true},
-		{keyOutputContent, e.OutputContent, true},
-		{keyProvider, e.Provider, true},
-		{keyModel, e.Model, true},
-		{keyConversationID, e.ConversationID, true},
+		{fInputHash, e.InputHash, false},
+		{fOutputHash, e.OutputHash, false},
+		{fInputContent, e.InputContent, true},
+		{fOutputContent, e.OutputContent, true},
+		{fProvider, e.Provider, true},
+		{fModel, e.Model, true},
+		{fConversationID, e.ConversationID, true},
 	}
-	for _, f := range strs {
-		if dst, err = appendStringField(dst, `, "`+f.key+`": `, f.key, f.val, f.nullable); err != nil {
+	for _, s := range strs {
+		if dst, err = appendStringField(dst, s.field, s.val, s.nullable); err != nil {
 			return dst, err
 		}
 	}
-	dst = append(dst, `, "`+keySafetyPassed+`": `...)
+	dst = append(dst, keyPrefixes[fSafetyPassed]...)
 	dst = strconv.AppendBool(dst, e.SafetyPassed)
-	if dst, err = appendStrings(dst, keyDetectorsTriggered, e.DetectorsTriggered); err != nil {
+	if dst, err = appendStrings(dst, fDetectorsTriggered, e.DetectorsTriggered); err != nil {
 		return dst, err
 	}
-	if dst, err = appendStringField(dst, `, "`+keyBlockReason+`": `, keyBlockReason, e.BlockReason, true); err != nil {
+	if dst, err = appendStringField(dst, fBlockReason, e.BlockReason, true); err != nil {
 		return dst, err
 	}
-	if dst, err = appendStrings(dst, keyAlerts, e.Alerts); err != nil {
+	if dst, err = appendStrings(dst, fAlerts, e.Alerts); err != nil {
 		return dst, err
 	}
 	if math.IsNaN(e.LatencyMS) || math.IsInf(e.LatencyMS, 0) {
 		return dst, &FieldError{Field: keyLatencyMS, Err: errNotFinite}
 	}
-	dst = append(dst, `, "`+keyLatencyMS+`": `...)
+	dst = append(dst, keyPrefixes[fLatencyMS]...)
 	dst = AppendFloat(dst, e.LatencyMS)
-	dst = appendTokens(dst, `, "`+keyInputTokens+`": `, e.InputTokens)
-	dst = appendTokens(dst, `, "`+keyOutputTokens+`": `, e.OutputTokens)
-	dst = append(dst, `, "`+keyMetadata+`": `...)
+	dst = appendTokens(dst, fInputTokens, e.InputTokens)
+	dst = appendTokens(dst, fOutputTokens, e.OutputTokens)
+	dst = append(dst, keyPrefixes[fMetadata]...)
 	if dst, err = appendMetadata(dst, e.Metadata); err != nil {
 		return dst, err
 	}
 	return append(dst, '}'), nil
 }
 
-// appendStringField appends prefix and the string s, or null for an empty
-// nullable string.
-func appendStringField(dst []byte, prefix, key, s string, nullable bool) ([]byte, error) {
-	dst = append(dst, prefix...)
+// appendStringField appends field f with the string s, or null for an
+// empty nullable string.
+func appendStringField(dst []byte, f int, s string, nullable bool) ([]byte, error) {
+	dst = append(dst, keyPrefixes[f]...)
 	if nullable && s == "" {
 		return append(dst, "null"...), nil
 	}
 	dst, ok := appendString(dst, s)
 	if !ok {
-		return dst, &FieldError{Field: key, Err: ErrInvalidUTF8}
+		return dst, &FieldError{Field: fieldNames[f], Err: ErrInvalidUTF8}
 	}
 	return dst, nil
 }
 
-// appendStrings appends the member key with an array of strings.
-func appendStrings(dst []byte, key string, ss []string) ([]byte, error) {
-	dst = append(dst, `, "`...)
-	dst = append(dst, key...)
-	dst = append(dst, `": [`...)
+// appendStrings appends field f with an array of strings.
+func appendStrings(dst []byte, f int, ss []string) ([]byte, error) {
+	dst = append(dst, keyPrefixes[f]...)
+	dst = append(dst, '[')
 	for i, s := range ss {
 		if i > 0 {
 			dst = append(dst, ", "...)
 		}
 		var ok bool
 		if dst, ok = appendString(dst, s); !ok {
-			return dst, &FieldError{Field: key, Err: ErrInvalidUTF8}
+			return dst, &FieldError{Field: fieldNames[f], Err: ErrInvalidUTF8}
 		}
 	}
 	return append(dst, ']'), nil
 }
 
-// appendTokens appends prefix and a token count or null.
-func appendTokens(dst []byte, prefix string, n *int64) []byte {
-	dst = append(dst, prefix...)
+// appendTokens appends field f with a token count or null.
+func appendTokens(dst []byte, f int, n *int64) []byte {
+	dst = append(dst, keyPrefixes[f]...)
 	if n == nil {
 		return append(dst, "null"...)
 	}

@@ -42,7 +42,7 @@ func TestCPUTime(t *testing.T) {
 	enc := readLines(t, encryptedPath)[1]
 	compact := compactLine(t, line)
 	var x Entry
-	n := 300000
+	n := 100000
 	measure(t, "Decode hash_only", n, func() { Decode(line, &x) })
 	measure(t, "Decode encrypted", n, func() { Decode(enc, &x) })
 	measure(t, "Decode general", n, func() { Decode(compact, &x) })
@@ -53,4 +53,36 @@ func TestCPUTime(t *testing.T) {
 	measure(t, "metadata validate", n, func() { p := parser{data: meta}; p.value(0) })
 	measure(t, "timestamp", n, func() { parseTimestampOK(line[61:87]) })
 	t.Logf("line length %d, ts %q", len(line), line[61:87])
+}
+
+func TestLoop(t *testing.T) {
+	what := os.Getenv("LINE_LOOP")
+	if what == "" {
+		t.Skip()
+	}
+	n := 100000
+	if os.Getenv("LINE_LOOP_N") == "0" {
+		n = 0
+	}
+	e := benchEntry()
+	line, _ := Append(nil, &e)
+	var x Entry
+	buf := make([]byte, 0, 1024)
+	meta := []byte(e.Metadata)
+	enc := readLines(t, encryptedPath)[1]
+	for range n {
+		switch what {
+		case "decode":
+			Decode(line, &x)
+		case "enc":
+			Decode(enc, &x)
+		case "append":
+			buf, _ = Append(buf[:0], &e)
+		case "peek":
+			Peek(line)
+		case "meta":
+			p := parser{data: meta}
+			p.value(0)
+		}
+	}
 }

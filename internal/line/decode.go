@@ -172,21 +172,21 @@ func (p *parser) key(seen uint32) (int, error) {
 		return 0, p.unexpected("a string key")
 	}
 	start := p.pos
-	end, esc, err := scanString(p.data, start)
+	end, kind, err := scanString(p.data, start)
 	if err != nil {
 		return 0, err
 	}
 	raw := p.data[start+1 : end]
 	var f int
 	var ok bool
-	if esc {
-		f, ok = fieldIndex[unquote(raw, true)]
+	if kind == strEscaped {
+		f, ok = fieldIndex[unquote(raw, kind)]
 	} else {
 		f, ok = fieldIndex[string(raw)]
 	}
 	switch {
 	case !ok:
-		return 0, syntaxErr(start, "unknown key "+strconv.Quote(unquote(raw, esc)))
+		return 0, syntaxErr(start, "unknown key "+strconv.Quote(unquote(raw, kind)))
 	case seen&(1<<f) != 0:
 		return 0, syntaxErr(start, "duplicate key "+strconv.Quote(fieldNames[f]))
 	}
@@ -248,11 +248,11 @@ func (p *parser) field(f int, e *Entry) (err error) {
 func (p *parser) stringValue(nullable bool) (string, error) {
 	switch c := p.peek(); {
 	case c == '"':
-		end, esc, err := scanString(p.data, p.pos)
+		end, kind, err := scanString(p.data, p.pos)
 		if err != nil {
 			return "", err
 		}
-		s := unquote(p.data[p.pos+1:end], esc)
+		s := unquote(p.data[p.pos+1:end], kind)
 		p.pos = end + 1
 		return s, nil
 	case c == 'n' && nullable:

@@ -1,6 +1,7 @@
 package line
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"math"
 	"strings"
@@ -23,23 +24,23 @@ func decodeFast(b []byte, e *Entry) bool {
 	d := fastDecoder{b: b, i: len(start)}
 	var in, out tokens
 	ok := d.str(fID) &&
-		d.key(`, "timestamp": `) && d.timestamp(&e.Timestamp) &&
-		d.key(`, "input_hash": `) && d.str(fInputHash) &&
-		d.key(`, "output_hash": `) && d.str(fOutputHash) &&
-		d.key(`, "input_content": `) && d.nullStr(fInputContent) &&
-		d.key(`, "output_content": `) && d.nullStr(fOutputContent) &&
-		d.key(`, "provider": `) && d.nullStr(fProvider) &&
-		d.key(`, "model": `) && d.nullStr(fModel) &&
-		d.key(`, "conversation_id": `) && d.nullStr(fConversationID) &&
-		d.key(`, "safety_passed": `) && d.boolean(&e.SafetyPassed) &&
-		d.key(`, "detectors_triggered": `) && d.strs(fDetectorsTriggered, &e.DetectorsTriggered) &&
-		d.key(`, "block_reason": `) && d.nullStr(fBlockReason) &&
-		d.key(`, "alerts": `) && d.strs(fAlerts, &e.Alerts) &&
-		d.key(`, "latency_ms": `) && d.float(&e.LatencyMS) &&
-		d.key(`, "input_tokens": `) && d.int(&in) &&
-		d.key(`, "output_tokens": `) && d.int(&out) &&
-		d.key(`, "metadata": `) && d.metadata(&e.Metadata) &&
-		d.key(`}`) && d.i == len(b)
+		d.key(fTimestamp) && d.timestamp(&e.Timestamp) &&
+		d.key(fInputHash) && d.str(fInputHash) &&
+		d.key(fOutputHash) && d.str(fOutputHash) &&
+		d.key(fInputContent) && d.nullStr(fInputContent) &&
+		d.key(fOutputContent) && d.nullStr(fOutputContent) &&
+		d.key(fProvider) && d.nullStr(fProvider) &&
+		d.key(fModel) && d.nullStr(fModel) &&
+		d.key(fConversationID) && d.nullStr(fConversationID) &&
+		d.key(fSafetyPassed) && d.boolean(&e.SafetyPassed) &&
+		d.key(fDetectorsTriggered) && d.strs(fDetectorsTriggered, &e.DetectorsTriggered) &&
+		d.key(fBlockReason) && d.nullStr(fBlockReason) &&
+		d.key(fAlerts) && d.strs(fAlerts, &e.Alerts) &&
+		d.key(fLatencyMS) && d.float(&e.LatencyMS) &&
+		d.key(fInputTokens) && d.int(&in) &&
+		d.key(fOutputTokens) && d.int(&out) &&
+		d.key(fMetadata) && d.metadata(&e.Metadata) &&
+		d.lit("}") && d.i == len(b)
 	if !ok {
 		return false
 	}
@@ -122,12 +123,58 @@ func stringField(e *Entry, f, k int) *string {
 	panic("line: not a string field")
 }
 
-// key consumes lit.
-func (d *fastDecoder) key(lit string) bool {
-	if !hasLit(d.b, d.i, lit) {
+// keyLits holds, for each field after the first, the text from the end of
+// the previous value to the start of the field's value: `, "key": `.
+var keyLits = func() (lits [numFields]wordLit) {
+	for f := fTimestamp; f < numFields; f++ {
+		lits[f] = newWordLit(`, "` + fieldNames[f] + `": `)
+	}
+	return lits
+}()
+
+// A wordLit is a literal of 8 to 32 bytes prepared for comparison eight
+// bytes at a time: its words at offsets 0, 8, 16 and n-8, where the middle
+// offsets are capped at n-8 for shorter literals.
+type wordLit struct {
+	n int
+	w [4]uint64
+}
+
+// newWordLit prepares s, which must be 8 to 32 bytes long.
+func newWordLit(s string) wordLit {
+	if len(s) < 8 || len(s) > 32 {
+		panic("line: literal length out of range: " + s)
+	}
+	l := wordLit{n: len(s)}
+	for k, off := range [4]int{0, 8, 16, len(s) - 8} {
+		l.w[k] = binary.LittleEndian.Uint64([]byte(s[min(off, len(s)-8):]))
+	}
+	return l
+}
+
+// key consumes the separator and key that precede the value of field f.
+func (d *fastDecoder) key(f int) bool {
+	l := &keyLits[f]
+	b := d.b[d.i:]
+	n := l.n
+	if len(b) < n {
 		return false
 	}
-	d.i += len(lit)
+	le := binary.LittleEndian
+	if le.Uint64(b) != l.w[0] || le.Uint64(b[min(8, n-8):]) != l.w[1] ||
+		le.Uint64(b[min(16, n-8):]) != l.w[2] || le.Uint64(b[n-8:]) != l.w[3] {
+		return false
+	}
+	d.i += n
+	return true
+}
+
+// lit consumes the short literal s.
+func (d *fastDecoder) lit(s string) bool {
+	if !hasLit(d.b, d.i, s) {
+		return false
+	}
+	d.i += len(s)
 	return true
 }
 
@@ -144,10 +191,12 @@ func (d *fastDecoder) elem(f, k int) bool {
 	end := plainEnd(b, i+1)
 	esc := false
 	if end >= len(b) || b[end] != '"' {
+		var kind strKind
 		var err error
-		if end, esc, err = scanString(b, i); err != nil {
+		if end, kind, err = scanString(b, i); err != nil {
 			return false
 		}
+		esc = kind == strEscaped
 	}
 	d.i = end + 1
 	if end > i+1 {
@@ -210,7 +259,7 @@ func writeUnescaped(sb *strings.Builder, raw []byte) {
 
 // nullStr decodes a string or null for field f.
 func (d *fastDecoder) nullStr(f int) bool {
-	return d.key("null") || d.str(f)
+	return d.lit("null") || d.str(f)
 }
 
 // timestamp decodes a timestamp string without escapes.
@@ -235,9 +284,9 @@ func (d *fastDecoder) timestamp(dst *time.Time) bool {
 // boolean decodes true or false.
 func (d *fastDecoder) boolean(dst *bool) bool {
 	switch {
-	case d.key("true"):
+	case d.lit("true"):
 		*dst = true
-	case d.key("false"):
+	case d.lit("false"):
 		*dst = false
 	default:
 		return false
@@ -248,11 +297,11 @@ func (d *fastDecoder) boolean(dst *bool) bool {
 // strs decodes the array of strings for field f into *dst; empty gives
 // nil.
 func (d *fastDecoder) strs(f int, dst *[]string) bool {
-	if d.key("[]") {
+	if d.lit("[]") {
 		*dst = nil
 		return true
 	}
-	if !d.key("[") {
+	if !d.lit("[") {
 		return false
 	}
 	n := 0
@@ -261,10 +310,10 @@ func (d *fastDecoder) strs(f int, dst *[]string) bool {
 			return false
 		}
 		n++
-		if d.key("]") {
+		if d.lit("]") {
 			break
 		}
-		if !d.key(", ") {
+		if !d.lit(", ") {
 			return false
 		}
 	}
@@ -289,7 +338,7 @@ func (d *fastDecoder) float(dst *float64) bool {
 
 // int decodes an integer within int64, or null.
 func (d *fastDecoder) int(dst *tokens) bool {
-	if d.key("null") {
+	if d.lit("null") {
 		return true
 	}
 	end, isInt, err := scanNumber(d.b, d.i)
@@ -307,7 +356,7 @@ func (d *fastDecoder) int(dst *tokens) bool {
 
 // metadata validates an object, or null, and copies its raw bytes.
 func (d *fastDecoder) metadata(dst *json.RawMessage) bool {
-	if d.key("null") {
+	if d.lit("null") {
 		*dst = nil
 		return true
 	}

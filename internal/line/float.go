@@ -25,6 +25,11 @@ func AppendFloat(dst []byte, f float64) []byte {
 	case math.IsInf(f, -1):
 		return append(dst, "-Infinity"...)
 	}
+	if f == math.Trunc(f) && math.Abs(f) < 1e15 && (f != 0 || !math.Signbit(f)) {
+		// An integral value in fixed notation: its digits and ".0".
+		dst = strconv.AppendInt(dst, int64(f), 10)
+		return append(dst, '.', '0')
+	}
 	var buf [32]byte
 	sci := strconv.AppendFloat(buf[:0], f, 'e', -1, 64)
 	neg := sci[0] == '-'

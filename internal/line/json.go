@@ -1,6 +1,7 @@
 package line
 
 import (
+	"math"
 	"strconv"
 )
 
@@ -57,18 +58,18 @@ type parser struct {
 	newlines bool // '\n' and '\r' count as whitespace
 }
 
+// wsTable and wsNLTable mark the whitespace bytes, without and with line
+// breaks.
+var wsTable, wsNLTable = [256]bool{' ': true, '\t': true},
+	[256]bool{' ': true, '\t': true, '\n': true, '\r': true}
+
 // skipWS advances past whitespace.
 func (p *parser) skipWS() {
-	for p.pos < len(p.data) {
-		switch p.data[p.pos] {
-		case ' ', '\t':
-		case '\n', '\r':
-			if !p.newlines {
-				return
-			}
-		default:
-			return
-		}
+	ws := &wsTable
+	if p.newlines {
+		ws = &wsNLTable
+	}
+	for p.pos < len(p.data) && ws[p.data[p.pos]] {
 		p.pos++
 	}
 }
@@ -130,35 +131,26 @@ func (p *parser) literal(lit string) error {
 
 // str parses a string.
 func (p *parser) str() error {
-	end, esc, err := scanString(p.data, p.pos)
+	end, kind, err := scanString(p.data, p.pos)
 	if err != nil {
 		return err
 	}
 	if p.emit {
-		p.out = appendStringContent(p.out, p.data[p.pos+1:end], esc)
+		p.out = appendStringContent(p.out, p.data[p.pos+1:end], kind)
 	}
 	p.pos = end + 1
 	return nil
 }
 
-// appendStringContent appends validated string content raw in Python's
-// style, copying it when it is already in that style.
-func appendStringContent(dst, raw []byte, esc bool) []byte {
-	if !esc {
-		plain := true
-		for _, c := range raw {
-			if !plainByte[c] {
-				plain = false
-				break
-			}
-		}
-		if plain {
-			dst = append(dst, '"')
-			dst = append(dst, raw...)
-			return append(dst, '"')
-		}
+// appendStringContent appends validated string content raw of the given
+// kind in Python's style.
+func appendStringContent(dst, raw []byte, kind strKind) []byte {
+	if kind != strPlain {
+		return appendReescaped(dst, raw)
 	}
-	return appendReescaped(dst, raw)
+	dst = append(dst, '"')
+	dst = append(dst, raw...)
+	return append(dst, '"')
 }
 
 // number parses a number.
@@ -241,16 +233,16 @@ func (p *parser) object(depth int) error {
 			return p.unexpected("a string key")
 		}
 		start := p.pos
-		end, esc, err := scanString(p.data, start)
+		end, kind, err := scanString(p.data, start)
 		if err != nil {
 			return err
 		}
 		raw := p.data[start+1 : end]
-		if keys.add(p.data, start+1, end, esc) {
-			return syntaxErr(start, "duplicate key "+strconv.Quote(unquote(raw, esc)))
+		if keys.add(p.data, start+1, end, kind) {
+			return syntaxErr(start, "duplicate key "+strconv.Quote(unquote(raw, kind)))
 		}
 		if p.emit {
-			p.out = appendStringContent(p.out, raw, esc)
+			p.out = appendStringContent(p.out, raw, kind)
 		}
 		p.pos = end + 1
 		p.skipWS()
@@ -290,21 +282,17 @@ type keySet struct {
 
 // A rawKey locates the raw content of a key in the input.
 type rawKey struct {
-	lo, hi int
-	esc    bool
+	lo, hi int32
+	kind   strKind
 }
 
 // add records the key whose raw content is data[lo:hi] and reports whether
 // it was already present.
-func (s *keySet) add(data []byte, lo, hi int, esc bool) (dup bool) {
-	if s.big != nil {
-		k := unquote(data[lo:hi], esc)
-		if _, dup = s.big[k]; !dup {
-			s.big[k] = struct{}{}
-		}
-		return dup
+func (s *keySet) add(data []byte, lo, hi int, kind strKind) (dup bool) {
+	if s.big != nil || hi > math.MaxInt32 {
+		return s.addBig(data, lo, hi, kind)
 	}
-	key := rawKey{lo, hi, esc}
+	key := rawKey{int32(lo), int32(hi), kind}
 	for _, k := range s.small[:s.n] {
 		if sameKey(data, k, key) {
 			return true
@@ -315,18 +303,28 @@ func (s *keySet) add(data []byte, lo, hi int, esc bool) (dup bool) {
 		s.n++
 		return false
 	}
-	s.big = make(map[string]struct{}, 2*len(s.small))
-	for _, k := range s.small {
-		s.big[unquote(data[k.lo:k.hi], k.esc)] = struct{}{}
+	return s.addBig(data, lo, hi, kind)
+}
+
+// addBig is add for objects too large for the small set.
+func (s *keySet) addBig(data []byte, lo, hi int, kind strKind) (dup bool) {
+	if s.big == nil {
+		s.big = make(map[string]struct{}, 2*len(s.small))
+		for _, k := range s.small[:s.n] {
+			s.big[unquote(data[k.lo:k.hi], k.kind)] = struct{}{}
+		}
 	}
-	s.big[unquote(data[lo:hi], esc)] = struct{}{}
-	return false
+	k := unquote(data[lo:hi], kind)
+	if _, dup = s.big[k]; !dup {
+		s.big[k] = struct{}{}
+	}
+	return dup
 }
 
 // sameKey reports whether two raw keys in data decode to the same string.
 func sameKey(data []byte, a, b rawKey) bool {
-	if !a.esc && !b.esc {
+	if a.kind != strEscaped && b.kind != strEscaped {
 		return a.hi-a.lo == b.hi-b.lo && string(data[a.lo:a.hi]) == string(data[b.lo:b.hi])
 	}
-	return unquote(data[a.lo:a.hi], a.esc) == unquote(data[b.lo:b.hi], b.esc)
+	return unquote(data[a.lo:a.hi], a.kind) == unquote(data[b.lo:b.hi], b.kind)
 }

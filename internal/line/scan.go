@@ -11,10 +11,19 @@ import (
 // reject what Python could not write back unchanged (lone surrogates,
 // invalid UTF-8).
 
+// A strKind classifies the raw content of a valid JSON string.
+type strKind uint8
+
+const (
+	strPlain   strKind = iota // only plain bytes: already in Python's style
+	strRaw                    // no escapes, but DEL or non-ASCII characters
+	strEscaped                // at least one escape
+)
+
 // scanString validates the JSON string whose opening quote is b[i] and
 // returns the index of its closing quote, so that the raw content is
-// b[i+1:end], and whether the content holds any escape.
-func scanString(b []byte, i int) (end int, esc bool, err error) {
+// b[i+1:end], and the kind of the content.
+func scanString(b []byte, i int) (end int, kind strKind, err error) {
 	j := i + 1
 	for {
 		if j = plainEnd(b, j); j >= len(b) {
@@ -23,25 +32,27 @@ func scanString(b []byte, i int) (end int, esc bool, err error) {
 		c := b[j]
 		switch {
 		case c == '"':
-			return j, esc, nil
+			return j, kind, nil
 		case c == '\\':
-			esc = true
+			kind = strEscaped
 			if j, err = scanEscape(b, j); err != nil {
-				return 0, false, err
+				return 0, 0, err
 			}
 		case c < 0x20:
-			return 0, false, syntaxErr(j, "control character "+quoteByte(c)+" in string")
+			return 0, 0, syntaxErr(j, "control character "+quoteByte(c)+" in string")
 		case c < utf8.RuneSelf: // DEL
+			kind = max(kind, strRaw)
 			j++
 		default:
 			r, size := utf8.DecodeRune(b[j:])
 			if r == utf8.RuneError && size == 1 {
-				return 0, false, utf8Err(j)
+				return 0, 0, utf8Err(j)
 			}
+			kind = max(kind, strRaw)
 			j += size
 		}
 	}
-	return 0, false, syntaxErr(i, "unterminated string")
+	return 0, 0, syntaxErr(i, "unterminated string")
 }
 
 // scanEscape validates the escape sequence starting at b[i] == '\\' and
@@ -153,8 +164,8 @@ func appendUnescaped(dst, raw []byte) []byte {
 }
 
 // unquote returns validated string content raw as a Go string.
-func unquote(raw []byte, esc bool) string {
-	if !esc {
+func unquote(raw []byte, kind strKind) string {
+	if kind != strEscaped {
 		return string(raw)
 	}
 	return string(appendUnescaped(make([]byte, 0, len(raw)), raw))

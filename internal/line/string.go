@@ -31,6 +31,21 @@ func plainEnd(b []byte, i int) int {
 	return i
 }
 
+// plainEndString is plainEnd for a string.
+func plainEndString(s string, i int) int {
+	for ; i+8 <= len(s); i += 8 {
+		w := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+		if m := nonPlainMask(w); m != 0 {
+			return i + bits.TrailingZeros64(m)/8
+		}
+	}
+	for i < len(s) && plainByte[s[i]] {
+		i++
+	}
+	return i
+}
+
 // nonPlainMask flags the bytes of w (little endian) that are not plain:
 // below 0x20, 0x7f or above, '"' or '\\'. It combines the classic "has a
 // byte less than", "has a byte more than" and "has a zero byte" bit
@@ -68,11 +83,10 @@ func appendString(dst []byte, s string) ([]byte, bool) {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
-		c := s[i]
-		if plainByte[c] {
-			i++
-			continue
+		if i = plainEndString(s, i); i == len(s) {
+			break
 		}
+		c := s[i]
 		dst = append(dst, s[start:i]...)
 		if c < utf8.RuneSelf {
 			dst = appendEscapedASCII(dst, c)
