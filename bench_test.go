@@ -64,3 +64,37 @@ func BenchmarkLog(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkEntries measures a range query that decodes every entry.
+func BenchmarkEntries(b *testing.B) {
+	dir := b.TempDir()
+	s, _ := filestore.Open(b.Context(), dir, &filestore.Options{Durability: filestore.None})
+	l, _ := comply.New(s, nil)
+	in := benchInteraction()
+	const n = 100_000
+	batch := make([]comply.Interaction, 1000)
+	for i := range batch {
+		batch[i] = in
+	}
+	for range n / len(batch) {
+		if _, err := l.LogBatch(b.Context(), batch...); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		k := 0
+		for _, err := range l.Entries(b.Context(), time.Time{}, time.Time{}) {
+			if err != nil {
+				b.Fatal(err)
+			}
+			k++
+		}
+		if k != n {
+			b.Fatalf("read %d", k)
+		}
+	}
+	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "entries/s")
+	l.Close()
+}

@@ -60,6 +60,7 @@ func init() {
 		{"cleanup", "delete the entries older than the retention period", cmdCleanup},
 		{"keygen", "generate an encryption key", cmdKeygen},
 		{"decrypt", "decrypt an encrypted content field", cmdDecrypt},
+		{"bench", "measure logging, lookups, queries and retention on this machine", cmdBench},
 		{"version", "print comply's version", cmdVersion},
 		{"help", "show the help of comply or of a command", cmdHelp},
 	}

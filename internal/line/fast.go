@@ -133,11 +133,11 @@ var keyLits = func() (lits [numFields]wordLit) {
 }()
 
 // A wordLit is a literal of 8 to 32 bytes prepared for comparison eight
-// bytes at a time: its words at offsets 0, 8, 16 and n-8, where the middle
-// offsets are capped at n-8 for shorter literals.
+// bytes at a time: its bytes as four little-endian words, zero-padded, and
+// masks that select the literal's bytes in each word.
 type wordLit struct {
-	n int
-	w [4]uint64
+	n    int
+	w, m [4]uint64
 }
 
 // newWordLit prepares s, which must be 8 to 32 bytes long.
@@ -146,8 +146,14 @@ func newWordLit(s string) wordLit {
 		panic("line: literal length out of range: " + s)
 	}
 	l := wordLit{n: len(s)}
-	for k, off := range [4]int{0, 8, 16, len(s) - 8} {
-		l.w[k] = binary.LittleEndian.Uint64([]byte(s[min(off, len(s)-8):]))
+	var buf, mask [32]byte
+	copy(buf[:], s)
+	for k := range s {
+		mask[k] = 0xff
+	}
+	for k := range l.w {
+		l.w[k] = binary.LittleEndian.Uint64(buf[8*k:])
+		l.m[k] = binary.LittleEndian.Uint64(mask[8*k:])
 	}
 	return l
 }
@@ -155,18 +161,24 @@ func newWordLit(s string) wordLit {
 // key consumes the separator and key that precede the value of field f.
 func (d *fastDecoder) key(f int) bool {
 	l := &keyLits[f]
-	b := d.b[d.i:]
-	n := l.n
-	if len(b) < n {
-		return false
+	i := d.i
+	if i+32 > len(d.b) {
+		return d.keyNearEnd(f)
 	}
+	b := d.b[i : i+32 : i+32]
 	le := binary.LittleEndian
-	if le.Uint64(b) != l.w[0] || le.Uint64(b[min(8, n-8):]) != l.w[1] ||
-		le.Uint64(b[min(16, n-8):]) != l.w[2] || le.Uint64(b[n-8:]) != l.w[3] {
+	diff := (le.Uint64(b[0:])^l.w[0])&l.m[0] | (le.Uint64(b[8:])^l.w[1])&l.m[1] |
+		(le.Uint64(b[16:])^l.w[2])&l.m[2] | (le.Uint64(b[24:])^l.w[3])&l.m[3]
+	if diff != 0 {
 		return false
 	}
-	d.i += n
+	d.i = i + l.n
 	return true
+}
+
+// keyNearEnd is key for the last 32 bytes of the line.
+func (d *fastDecoder) keyNearEnd(f int) bool {
+	return d.lit(keyPrefixes[f])
 }
 
 // lit consumes the short literal s.

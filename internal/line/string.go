@@ -20,10 +20,22 @@ var plainByte = func() (t [256]bool) {
 // plainEnd returns the index of the first byte at or after b[i] that is
 // not plain (see plainByte), or len(b). It tests eight bytes at a time.
 func plainEnd(b []byte, i int) int {
-	for ; i+8 <= len(b); i += 8 {
+	for ; i+16 <= len(b); i += 16 {
+		w := b[i : i+16 : i+16]
+		m0 := nonPlainMask(binary.LittleEndian.Uint64(w[:8]))
+		m1 := nonPlainMask(binary.LittleEndian.Uint64(w[8:]))
+		if m0|m1 != 0 {
+			if m0 != 0 {
+				return i + bits.TrailingZeros64(m0)/8
+			}
+			return i + 8 + bits.TrailingZeros64(m1)/8
+		}
+	}
+	if i+8 <= len(b) {
 		if m := nonPlainMask(binary.LittleEndian.Uint64(b[i:])); m != 0 {
 			return i + bits.TrailingZeros64(m)/8
 		}
+		i += 8
 	}
 	for i < len(b) && plainByte[b[i]] {
 		i++

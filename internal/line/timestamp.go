@@ -56,8 +56,9 @@ func append2(dst []byte, n int) []byte {
 //   - RFC 3339, the same followed by "Z" or an offset "+07:00", converted to
 //     UTC.
 //
-// The result must lie within Python's years 1 to 9999. Fractions finer
-// than a nanosecond are not accepted.
+// The result must lie within Python's years 1 to 9999 (an error says
+// "invalid timestamp" for this too). Fractions finer than a nanosecond are
+// not accepted.
 func ParseTimestamp(s string) (time.Time, error) {
 	return parseTimestamp(s)
 }
@@ -70,43 +71,48 @@ func parseTimestamp[T string | []byte](s T) (time.Time, error) {
 	if !ok {
 		return time.Time{}, errors.New("invalid timestamp " + clip([]byte(s)))
 	}
-	if y := t.Year(); y < 1 || y > 9999 {
-		return time.Time{}, errors.New("timestamp " + clip([]byte(s)) + ": " + errTimestampRange.Error())
-	}
 	return t, nil
 }
 
-// parseTimestampOK parses s, reporting whether it is well formed.
+// The range of timestamps Python's datetime holds, in Unix seconds.
+var (
+	minUnix = time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC).Unix()
+	maxUnix = time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC).Unix()
+)
+
+// parseTimestampOK parses s, reporting whether it is well formed and
+// within Python's years 1 to 9999.
 func parseTimestampOK[T string | []byte](s T) (time.Time, bool) {
-	if len(s) < 19 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' {
+	if len(s) < 19 {
 		return time.Time{}, false
 	}
-	year, ok1 := digits(s, 0, 4)
-	month, ok2 := digits(s, 5, 2)
-	day, ok3 := digits(s, 8, 2)
-	hour, ok4 := digits(s, 11, 2)
-	minute, ok5 := digits(s, 14, 2)
-	sec, ok6 := digits(s, 17, 2)
-	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) ||
-		month < 1 || month > 12 || day < 1 || day > daysIn(month, year) ||
-		hour > 23 || minute > 59 || sec > 59 {
+	century, yy := digits2(s[0], s[1]), digits2(s[2], s[3])
+	year := century*100 + yy
+	month := digits2(s[5], s[6])
+	day := digits2(s[8], s[9])
+	hour := digits2(s[11], s[12])
+	minute := digits2(s[14], s[15])
+	sec := digits2(s[17], s[18])
+	if s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' ||
+		century < 0 || yy < 0 || month < 1 || month > 12 || day < 1 || day > daysIn(month, year) ||
+		hour < 0 || hour > 23 || minute < 0 || minute > 59 || sec < 0 || sec > 59 {
 		return time.Time{}, false
 	}
 	i, nsec := 19, 0
 	if i < len(s) && s[i] == '.' {
-		j := i + 1
-		for j < len(s) && '0' <= s[j] && s[j] <= '9' {
-			j++
+		n := 0
+		for i++; i < len(s) && '0' <= s[i] && s[i] <= '9'; i++ {
+			if n++; n > 9 {
+				return time.Time{}, false
+			}
+			nsec = nsec*10 + int(s[i]-'0')
 		}
-		n := j - i - 1
-		if n < 1 || n > 9 {
+		if n == 0 {
 			return time.Time{}, false
 		}
-		nsec, _ = digits(s, i+1, n)
 		for ; n < 9; n++ {
 			nsec *= 10
 		}
-		i = j
 	}
 	offset := 0
 	if i < len(s) {
@@ -117,9 +123,8 @@ func parseTimestampOK[T string | []byte](s T) (time.Time, bool) {
 			if len(s) != i+6 || s[i+3] != ':' {
 				return time.Time{}, false
 			}
-			oh, ok1 := digits(s, i+1, 2)
-			om, ok2 := digits(s, i+4, 2)
-			if !ok1 || !ok2 || oh > 23 || om > 59 {
+			oh, om := digits2(s[i+1], s[i+2]), digits2(s[i+4], s[i+5])
+			if oh < 0 || oh > 23 || om < 0 || om > 59 {
 				return time.Time{}, false
 			}
 			offset = oh*3600 + om*60
@@ -133,7 +138,20 @@ func parseTimestampOK[T string | []byte](s T) (time.Time, bool) {
 		}
 	}
 	secs := daysSinceEpoch(year, month, day)*86400 + int64(hour*3600+minute*60+sec-offset)
+	if secs < minUnix || secs > maxUnix {
+		return time.Time{}, false
+	}
 	return time.Unix(secs, int64(nsec)).UTC(), true
+}
+
+// digits2 returns the value of two decimal digits, or -1 if either is not
+// a digit.
+func digits2(a, b byte) int {
+	a, b = a-'0', b-'0'
+	if a > 9 || b > 9 {
+		return -1
+	}
+	return int(a)*10 + int(b)
 }
 
 // daysSinceEpoch returns the number of days from 1970-01-01 to the given
@@ -152,19 +170,6 @@ func daysSinceEpoch(year, month, day int) int64 {
 	doy := (153*m+2)/5 + day - 1
 	doe := yoe*365 + yoe/4 - yoe/100 + doy
 	return int64((era-1)*146097+doe) - 719468
-}
-
-// digits parses the n decimal digits at s[i:i+n].
-func digits[T string | []byte](s T, i, n int) (int, bool) {
-	v := 0
-	for k := i; k < i+n; k++ {
-		c := s[k]
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		v = v*10 + int(c-'0')
-	}
-	return v, true
 }
 
 // daysIn returns the number of days in month of year (proleptic Gregorian).

@@ -182,7 +182,9 @@ func closeViews(vs []view) {
 
 // Scan implements store.Store. It streams the files in day order, each in
 // append order, skipping whole files by their time bounds; memory stays
-// flat whatever the files hold.
+// flat whatever the files hold. A reader goroutine reads and splits the
+// files ahead of the caller, in batches, so that reading and whatever the
+// caller does with the records (decoding them) run on two cores.
 func (s *Store) Scan(ctx context.Context, q store.Query) iter.Seq2[store.Record, error] {
 	return func(yield func(store.Record, error) bool) {
 		if err := ctx.Err(); err != nil {
@@ -194,48 +196,100 @@ func (s *Store) Scan(ctx context.Context, q store.Query) iter.Seq2[store.Record,
 			yield(store.Record{}, err)
 			return
 		}
-		defer closeViews(vs)
-		for _, v := range vs {
-			if !s.scanView(ctx, v, q, yield) {
+		batches := make(chan scanBatch, 4)
+		stop := make(chan struct{})
+		go func() {
+			defer close(batches)
+			defer closeViews(vs)
+			s.produce(ctx, vs, q, batches, stop)
+		}()
+		defer func() {
+			close(stop)
+			for range batches { // let the reader finish and close its files
+			}
+		}()
+		for b := range batches {
+			for _, r := range b.recs {
+				if !yield(r, nil) {
+					return
+				}
+			}
+			if b.err != nil && !yield(store.Record{}, b.err) {
 				return
 			}
 		}
 	}
 }
 
-func (s *Store) scanView(ctx context.Context, v view, q store.Query, yield func(store.Record, error) bool) bool {
-	lr := newLineReader(v.f, 0, v.size, s.opts.MaxLineSize)
-	for n := 0; ; n++ {
-		if n&1023 == 0 {
-			if err := ctx.Err(); err != nil {
-				yield(store.Record{}, err)
-				return false
-			}
-		}
-		off, b, err := lr.next()
-		if err == io.EOF {
+// A scanBatch is some records, their lines sharing one allocation, and an
+// error that follows them.
+type scanBatch struct {
+	recs []store.Record
+	err  error
+}
+
+const (
+	batchRecords = 512
+	batchBytes   = 512 << 10
+)
+
+// produce reads the views and sends batches until done or stopped.
+func (s *Store) produce(ctx context.Context, vs []view, q store.Query, out chan<- scanBatch, stop <-chan struct{}) {
+	var b scanBatch
+	var arena []byte
+	send := func() bool {
+		select {
+		case out <- b:
+			b, arena = scanBatch{}, nil
 			return true
-		}
-		if err != nil && !errors.Is(err, errLineTooLong) {
-			yield(store.Record{}, fmt.Errorf("scan %s: %w", v.name, err))
+		case <-stop:
 			return false
 		}
-		var id string
-		var ts time.Time
-		if err == nil {
-			id, ts, err = line.Peek(b)
-		}
-		if err != nil {
-			if !yield(store.Record{}, &store.CorruptionError{Path: v.name, Offset: off, Err: err}) {
-				return false
+	}
+	for _, v := range vs {
+		lr := newLineReader(v.f, 0, v.size, s.opts.MaxLineSize)
+		for n := 0; ; n++ {
+			if n&1023 == 0 && ctx.Err() != nil {
+				b.err = ctx.Err()
+				send()
+				return
 			}
-			continue
+			off, ln, err := lr.next()
+			if err == io.EOF {
+				break
+			}
+			if err != nil && !errors.Is(err, errLineTooLong) {
+				b.err = fmt.Errorf("scan %s: %w", v.name, err)
+				send()
+				return
+			}
+			var id string
+			var ts time.Time
+			if err == nil {
+				id, ts, err = line.Peek(ln)
+			}
+			if err != nil {
+				b.err = &store.CorruptionError{Path: v.name, Offset: off, Err: err}
+				if !send() {
+					return
+				}
+				continue
+			}
+			if !q.Contains(ts) {
+				continue
+			}
+			if cap(arena)-len(arena) < len(ln) {
+				arena = make([]byte, 0, max(batchBytes, len(ln)))
+			}
+			start := len(arena)
+			arena = append(arena, ln...)
+			b.recs = append(b.recs, store.Record{ID: id, Time: ts, Line: arena[start:len(arena):len(arena)], Path: v.name, Offset: off})
+			if len(b.recs) == batchRecords && !send() {
+				return
+			}
 		}
-		if !q.Contains(ts) {
-			continue
-		}
-		if !yield(store.Record{ID: id, Time: ts, Line: slices.Clone(b), Path: v.name, Offset: off}, nil) {
-			return false
-		}
+	}
+	if len(b.recs) > 0 {
+		send()
 	}
 }
