@@ -47,7 +47,9 @@ afterwards; it takes about N x 700 bytes of disk.`)
 	fmt.Fprintf(c.stdout, "comply bench: %d entries of 500 + 1,500 bytes, %d CPUs, %s\n\n", r.N, runtime.NumCPU(), runtime.Version())
 	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "operation\tresult\tp50\tp99\ttarget\tPython reference")
-	row := func(op, res, p50, p99, target, ref string) { fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", op, res, p50, p99, target, ref) }
+	row := func(op, res, p50, p99, target, ref string) {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", op, res, p50, p99, target, ref)
+	}
 	row("log hash-only, durability none", rate(r.LogHashOnlyPerS), us(r.LogHashOnlyP50us), us(r.LogHashOnlyP99us), ">= 150,000/s", "1,197/s")
 	row("log encrypted, durability none", rate(r.LogEncryptedPerS), us(r.LogEncryptedP50us), us(r.LogEncryptedP99us), ">= 60,000/s", "992/s")
 	row("log durability always, 64 callers", rate(r.LogDurableC64PerS), us(r.LogDurableC64P50us), us(r.LogDurableC64P99us), ">= 20,000/s", "(no fsync)")

@@ -230,7 +230,7 @@ func TestIndexRebuilt(t *testing.T) {
 	if len(idx) < 3 {
 		t.Fatalf("indexes = %v", idx)
 	}
-	os.Remove(idx[0])                         // missing
+	os.Remove(idx[0])                           // missing
 	os.WriteFile(idx[1], []byte("junk"), 0o600) // damaged
 	// stale: the Python library appended a line to the last file
 	last := filepath.Join(dir, strings.TrimSuffix(filepath.Base(idx[len(idx)-1]), ".idx"))

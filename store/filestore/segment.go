@@ -194,7 +194,6 @@ func readLine(f *os.File, off int64, maxLine int) ([]byte, error) {
 	}
 }
 
-
 func inode(fi os.FileInfo) uint64 {
 	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
 		return st.Ino
