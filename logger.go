@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/complyhq/comply/internal/line"
 	"github.com/complyhq/comply/seal"
@@ -231,8 +232,7 @@ func (l *Logger) record(dst []byte, in *Interaction) (store.Record, []byte, erro
 // the prefixed HMAC when a HashKey is set.
 func (l *Logger) hash(s string) string {
 	if l.opts.HashKey == nil {
-		sum := sha256.Sum256([]byte(s))
-		return hex.EncodeToString(sum[:])
+		return hashHex(&sha256Pool, "", s)
 	}
 	return HashHMAC(l.opts.HashKey, s)
 }
@@ -244,9 +244,25 @@ func (l *Logger) Hash(s string) string { return l.hash(s) }
 // HashHMAC returns the keyed content hash of s under key, as stored with
 // Options.HashKey.
 func HashHMAC(key []byte, s string) string {
-	var h hash.Hash = hmac.New(sha256.New, key)
-	h.Write([]byte(s))
-	return HMACPrefix + hex.EncodeToString(h.Sum(nil))
+	return hashHex(&sync.Pool{New: func() any { return hmac.New(sha256.New, key) }}, HMACPrefix, s)
+}
+
+var sha256Pool = sync.Pool{New: func() any { return sha256.New() }}
+
+// hashHex hashes s with a hash from pool, without copying s, and returns
+// prefix and the hex digest.
+func hashHex(pool *sync.Pool, prefix, s string) string {
+	h := pool.Get().(hash.Hash)
+	h.Reset()
+	// The hash does not keep its input: no need to copy s to a []byte.
+	h.Write(unsafe.Slice(unsafe.StringData(s), len(s)))
+	var sum [sha256.Size]byte
+	h.Sum(sum[:0])
+	pool.Put(h)
+	var out [len(HMACPrefix) + 2*sha256.Size]byte
+	n := copy(out[:], prefix)
+	hex.Encode(out[n:], sum[:])
+	return string(out[:n+2*sha256.Size])
 }
 
 func int64p(p *int) *int64 {

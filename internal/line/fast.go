@@ -335,6 +335,11 @@ func (d *fastDecoder) strs(f int, dst *[]string) bool {
 
 // float decodes a number.
 func (d *fastDecoder) float(dst *float64) bool {
+	if f, end, ok := simpleNumber(d.b, d.i); ok {
+		*dst = f
+		d.i = end
+		return true
+	}
 	end, _, err := scanNumber(d.b, d.i)
 	if err != nil {
 		return false
@@ -348,11 +353,80 @@ func (d *fastDecoder) float(dst *float64) bool {
 	return true
 }
 
+// simpleNumber parses the number at b[i] in one pass if it has the form
+// -?(0|[1-9][0-9]*)(\.[0-9]+)? with at most 15 significant digits and is
+// followed by ',' (as every number in the fast path is), the common case
+// that float64 represents exactly as mantissa / 10^fraction digits. It
+// reports false for anything else, which scanNumber and parseFloat handle.
+func simpleNumber(b []byte, i int) (f float64, end int, ok bool) {
+	neg := i < len(b) && b[i] == '-'
+	if neg {
+		i++
+	}
+	start := i
+	var mant uint64
+	for i < len(b) && '0' <= b[i] && b[i] <= '9' {
+		mant = mant*10 + uint64(b[i]-'0')
+		i++
+	}
+	intDigits := i - start
+	if intDigits == 0 || intDigits > 1 && b[start] == '0' {
+		return 0, 0, false
+	}
+	frac := 0
+	if i < len(b) && b[i] == '.' {
+		i++
+		for i < len(b) && '0' <= b[i] && b[i] <= '9' {
+			mant = mant*10 + uint64(b[i]-'0')
+			i++
+			frac++
+		}
+		if frac == 0 {
+			return 0, 0, false
+		}
+	}
+	if i >= len(b) || b[i] != ',' || intDigits+frac > 15 {
+		return 0, 0, false
+	}
+	f = float64(mant) / pow10[frac]
+	if neg {
+		f = -f
+	}
+	return f, i, true
+}
+
 // int decodes an integer within int64, or null.
 func (d *fastDecoder) int(dst *tokens) bool {
 	if d.lit("null") {
 		return true
 	}
+	b, i := d.b, d.i
+	neg := i < len(b) && b[i] == '-'
+	if neg {
+		i++
+	}
+	start := i
+	var n int64
+	for i < len(b) && '0' <= b[i] && b[i] <= '9' && i-start < 18 {
+		n = n*10 + int64(b[i]-'0')
+		i++
+	}
+	// Eighteen digits cannot overflow; longer numbers, leading zeros and
+	// anything but the ',' that follows the token counts in Python's
+	// layout go the careful way.
+	if i == start || i-start > 1 && b[start] == '0' || i >= len(b) || b[i] != ',' {
+		return d.intSlow(dst)
+	}
+	if neg {
+		n = -n
+	}
+	*dst = tokens{n, true}
+	d.i = i
+	return true
+}
+
+// intSlow is int for numbers of any form.
+func (d *fastDecoder) intSlow(dst *tokens) bool {
 	end, isInt, err := scanNumber(d.b, d.i)
 	if err != nil || !isInt {
 		return false

@@ -1,6 +1,7 @@
 package line
 
 import (
+	"encoding/binary"
 	"math"
 	"strconv"
 )
@@ -280,10 +281,12 @@ type keySet struct {
 	big   map[string]struct{}
 }
 
-// A rawKey locates the raw content of a key in the input.
+// A rawKey locates the raw content of a key in the input. w holds its
+// first eight bytes, for a quick comparison.
 type rawKey struct {
 	lo, hi int32
 	kind   strKind
+	w      uint64
 }
 
 // add records the key whose raw content is data[lo:hi] and reports whether
@@ -292,9 +295,13 @@ func (s *keySet) add(data []byte, lo, hi int, kind strKind) (dup bool) {
 	if s.big != nil || hi > math.MaxInt32 {
 		return s.addBig(data, lo, hi, kind)
 	}
-	key := rawKey{int32(lo), int32(hi), kind}
-	for _, k := range s.small[:s.n] {
-		if sameKey(data, k, key) {
+	key := rawKey{int32(lo), int32(hi), kind, firstWord(data, lo, hi)}
+	for k := range s.small[:s.n] {
+		o := &s.small[k]
+		if o.kind != strEscaped && kind != strEscaped && (o.w != key.w || o.hi-o.lo != key.hi-key.lo) {
+			continue // the common case: different keys, told apart cheaply
+		}
+		if sameKey(data, o, &key) {
 			return true
 		}
 	}
@@ -304,6 +311,23 @@ func (s *keySet) add(data []byte, lo, hi int, kind strKind) (dup bool) {
 		return false
 	}
 	return s.addBig(data, lo, hi, kind)
+}
+
+// firstWord returns up to eight bytes of data[lo:hi] as a little-endian
+// word, zero-padded.
+func firstWord(data []byte, lo, hi int) uint64 {
+	if n := hi - lo; lo+8 <= len(data) {
+		w := binary.LittleEndian.Uint64(data[lo:])
+		if n < 8 {
+			w &= 1<<(8*n) - 1
+		}
+		return w
+	}
+	var w uint64
+	for k := min(hi, lo+8) - 1; k >= lo; k-- {
+		w = w<<8 | uint64(data[k])
+	}
+	return w
 }
 
 // addBig is add for objects too large for the small set.
@@ -322,9 +346,10 @@ func (s *keySet) addBig(data []byte, lo, hi int, kind strKind) (dup bool) {
 }
 
 // sameKey reports whether two raw keys in data decode to the same string.
-func sameKey(data []byte, a, b rawKey) bool {
-	if a.kind != strEscaped && b.kind != strEscaped {
-		return a.hi-a.lo == b.hi-b.lo && string(data[a.lo:a.hi]) == string(data[b.lo:b.hi])
+func sameKey(data []byte, a, b *rawKey) bool {
+	if a.kind == strEscaped || b.kind == strEscaped {
+		return unquote(data[a.lo:a.hi], a.kind) == unquote(data[b.lo:b.hi], b.kind)
 	}
-	return unquote(data[a.lo:a.hi], a.kind) == unquote(data[b.lo:b.hi], b.kind)
+	return a.w == b.w && a.hi-a.lo == b.hi-b.lo &&
+		(a.hi-a.lo <= 8 || string(data[a.lo:a.hi]) == string(data[b.lo:b.hi]))
 }

@@ -35,6 +35,14 @@ type Store struct {
 	retired  []*os.File // append handles of retired segments, closed after the next sync
 	wbuf     []byte
 	observer func([]store.Record)
+	scratch  []store.Record
+
+	// The write queue: concurrent Appends line up, and one of them writes
+	// for all (see Append).
+	qmu     sync.Mutex
+	qcond   sync.Cond
+	queue   []*request
+	leading bool
 
 	syncMu sync.Mutex
 	synced uint64
@@ -58,6 +66,7 @@ func Open(ctx context.Context, dir string, opts *Options) (*Store, error) {
 		tails:  make(map[int32]*segment),
 		stop:   make(chan struct{}),
 	}
+	s.qcond.L = &s.qmu
 	if s.opts.ReadOnly {
 		fi, err := os.Stat(dir)
 		if err != nil {
@@ -209,26 +218,66 @@ func (s *Store) Append(ctx context.Context, recs ...store.Record) error {
 			return err
 		}
 	}
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		return store.ErrClosed
+	r := &request{recs: recs}
+	s.qmu.Lock()
+	s.queue = append(s.queue, r)
+	for s.leading && !r.done {
+		s.qcond.Wait()
 	}
-	if s.failed != nil {
-		err := s.failed
-		s.mu.Unlock()
-		return fmt.Errorf("append: store failed earlier: %w", err)
+	if !r.done {
+		// Lead: write what every waiting Append brought, with one write
+		// call per file, while new ones queue up behind.
+		s.leading = true
+		group := s.queue
+		s.queue = nil
+		s.qmu.Unlock()
+		seq, err := s.writeGroup(group)
+		s.qmu.Lock()
+		for _, g := range group {
+			g.seq, g.err, g.done = seq, err, true
+		}
+		s.leading = false
+		s.qcond.Broadcast()
 	}
-	err := s.write(recs)
-	seq := s.writeSeq
-	s.mu.Unlock()
-	if err != nil {
-		return err
+	s.qmu.Unlock()
+	if r.err != nil {
+		return r.err
 	}
 	if s.opts.Durability == Always {
-		return s.syncTo(seq)
+		return s.syncTo(r.seq)
 	}
 	return nil
+}
+
+// A request is one Append in the write queue.
+type request struct {
+	recs []store.Record
+	seq  uint64 // the write that carried it
+	err  error
+	done bool
+}
+
+// writeGroup writes the records of a group of requests in queue order and
+// returns the write sequence number that covers them.
+func (s *Store) writeGroup(group []*request) (uint64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return 0, store.ErrClosed
+	}
+	if s.failed != nil {
+		return 0, fmt.Errorf("append: store failed earlier: %w", s.failed)
+	}
+	recs := group[0].recs
+	if len(group) > 1 {
+		for _, r := range group {
+			s.scratch = append(s.scratch, r.recs...)
+		}
+		recs = s.scratch
+		defer func() { clear(s.scratch); s.scratch = s.scratch[:0] }()
+	}
+	err := s.write(recs)
+	return s.writeSeq, err
 }
 
 func (s *Store) check(r *store.Record) error {

@@ -1,0 +1,72 @@
+// Package llm audits LLM API calls at the one seam every Go client shares:
+// the HTTP transport.
+//
+// A Transport is an http.RoundTripper that wraps a base transport and logs
+// every call to the OpenAI Chat Completions and Responses APIs and to the
+// Anthropic Messages API through a comply.Logger, for plain JSON and for
+// streamed (server-sent events) responses alike. Any client that lets you
+// set its *http.Client (the official OpenAI and Anthropic SDKs, LangChain
+// Go, a hand-written client) is audited without changing a call site:
+//
+//	t := &llm.Transport{Logger: logger}
+//	client := openai.NewClient(option.WithHTTPClient(t.Client()))
+//
+// The SDKs' middleware option works as well: option.WithMiddleware(t.Middleware).
+//
+// # What is recorded
+//
+// One entry per call: the input (the last user message by default, as the
+// seed's wrappers do, or the whole conversation, see InputMode), the output
+// text (streams reassembled), the provider ("openai" or "anthropic", which
+// names the wire format), the model that answered, token usage, the latency
+// from the start of the request to the end of the response body, the
+// conversation id and metadata (from the request's context, see
+// WithConversationID and WithMetadata, or from the X-Comply-Conversation-Id
+// and X-Comply-Metadata request headers, which are stripped before the
+// request goes upstream), and, in the metadata, the API, the request path,
+// the HTTP status, whether the response was streamed, the finish or stop
+// reason and the provider's response id. Headers are never recorded, so an
+// API key (Authorization, x-api-key) never reaches the log.
+//
+// An entry has safety_passed=true only for a complete, successful exchange.
+// Otherwise its block_reason says what happened: an HTTP error status
+// ("http 429: Rate limit reached"), a refusal ("refusal: ..."), a content
+// filter ("finish_reason: content_filter"), an upstream that could not be
+// reached ("upstream error: ..."), a response cut short ("incomplete: ..."),
+// or a response that could not be parsed ("malformed response: ...").
+// Requests to other paths pass through unaudited.
+//
+// # The RoundTripper contract
+//
+// The caller's request is never modified: the body is read (up to
+// MaxRequestBody bytes) into memory and sent on a clone. The caller reads
+// exactly the bytes the server sent, as they arrive: the response body is
+// teed into an incremental parser, never buffered ahead of the caller.
+// Bodies are always closed. An HTTP error status is a response, not an
+// error.
+//
+// # When the entry is written, and fail-closed
+//
+// The entry is written exactly once, when the response is complete:
+//
+//   - for a JSON response, when the body has been read to its end;
+//   - for a stream, at the event that ends it (data: [DONE] for Chat
+//     Completions, response.completed, response.incomplete or
+//     response.failed for Responses, message_stop for Messages), or at the
+//     end of the body if none came;
+//   - when the body fails or is closed before its end;
+//   - when the round trip itself fails.
+//
+// The write happens on the caller's goroutine, before the Read that
+// completes the response returns. By default the Transport is fail-closed:
+// if the entry cannot be written, the caller never sees a successful
+// response. For a JSON body the final byte is held back until the end of the
+// body is known, and the Read that would have returned it with io.EOF
+// returns an error wrapping ErrNotLogged instead; for a stream, the caller
+// receives the bytes up to the blank line that would have dispatched the
+// final event, then that error. An SDK therefore reports an error, and a
+// proxy aborts the response. (The upstream call has happened: fail-closed
+// guarantees that no successful response goes unrecorded, not that no
+// request is sent.) With FailOpen the call goes on, and the failure is
+// counted in Stats and reported to OnError.
+package llm

@@ -1,0 +1,519 @@
+package llm
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"maps"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/complyhq/comply"
+)
+
+// Defaults of the Transport's limits.
+const (
+	// DefaultMaxRequestBody bounds the request body read into memory to
+	// record the input. A larger body is sent upstream unchanged, streamed,
+	// and its entry records no input.
+	DefaultMaxRequestBody = 64 << 20
+	// DefaultMaxResponseBody bounds what is kept of a response to parse it:
+	// the JSON body, or the reassembled text of a stream. Past it, the
+	// output is recorded truncated, with an alert.
+	DefaultMaxResponseBody = 32 << 20
+	// DefaultWriteTimeout bounds one entry's write.
+	DefaultWriteTimeout = 30 * time.Second
+)
+
+// Request headers that carry audit context. They are removed, with every
+// other X-Comply-* header, before the request goes upstream.
+const (
+	HeaderConversationID = "X-Comply-Conversation-Id"
+	HeaderMetadata       = "X-Comply-Metadata" // a JSON object
+	headerPrefix         = "X-Comply-"
+)
+
+// ErrNotLogged is wrapped by the error a fail-closed Transport returns when
+// an entry could not be written, and by the errors passed to OnError.
+var ErrNotLogged = errors.New("llm: audit entry not written")
+
+// An InputMode says what a Transport records as an entry's input.
+type InputMode int
+
+const (
+	// LastUserMessage records the text of the last user message, as the
+	// seed's wrappers do (text parts joined by newlines).
+	LastUserMessage InputMode = iota
+	// WholeConversation records the request's conversation as compact
+	// JSON, exactly as sent: {"messages": [...]} for Chat Completions,
+	// {"instructions": ..., "input": ...} for Responses and
+	// {"system": ..., "messages": [...]} for Messages, with only the
+	// fields present.
+	WholeConversation
+)
+
+// A Transport is an http.RoundTripper that logs every LLM API call it
+// carries. See the package documentation for what it records and when.
+//
+// Set the fields before first use; a Transport must not be copied after
+// first use. Its methods may be called concurrently.
+type Transport struct {
+	// Base carries the requests; nil means http.DefaultTransport.
+	Base http.RoundTripper
+
+	// Logger receives the entries. It is required.
+	Logger *comply.Logger
+
+	// Input selects what is recorded as the input.
+	Input InputMode
+
+	// FailOpen lets a call go on when its entry cannot be written. The
+	// default, fail-closed, fails the call instead.
+	FailOpen bool
+
+	// OnError is called, on the caller's goroutine, with every write
+	// failure (an error wrapping ErrNotLogged), in both modes. Nil means
+	// logging it with slog.Default.
+	OnError func(error)
+
+	// MaxRequestBody and MaxResponseBody bound memory per call; zero means
+	// DefaultMaxRequestBody and DefaultMaxResponseBody.
+	MaxRequestBody  int64
+	MaxResponseBody int
+
+	// WriteTimeout bounds one entry's write; zero means
+	// DefaultWriteTimeout. The write does not stop when the request's
+	// context is cancelled: a call abandoned by its caller is logged too.
+	WriteTimeout time.Duration
+
+	audited, passed, logged, failed, failOpen atomic.Int64
+}
+
+// Stats are a Transport's counters since it was created.
+type Stats struct {
+	Audited     int64 // LLM API calls seen
+	Passthrough int64 // other requests, passed through unaudited
+	Logged      int64 // entries written
+	WriteFailed int64 // entries that could not be written
+	FailedOpen  int64 // calls that went on without their entry (FailOpen)
+}
+
+// Stats returns the Transport's counters.
+func (t *Transport) Stats() Stats {
+	return Stats{
+		Audited:     t.audited.Load(),
+		Passthrough: t.passed.Load(),
+		Logged:      t.logged.Load(),
+		WriteFailed: t.failed.Load(),
+		FailedOpen:  t.failOpen.Load(),
+	}
+}
+
+// Client returns an *http.Client that sends its requests through t, for
+// the SDKs' WithHTTPClient options.
+func (t *Transport) Client() *http.Client { return &http.Client{Transport: t} }
+
+// RoundTrip implements http.RoundTripper.
+func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	return t.roundTrip(req, t.base().RoundTrip)
+}
+
+// Middleware audits one request sent by next. Its signature is that of the
+// OpenAI and Anthropic SDKs' middleware, so that
+// option.WithMiddleware(t.Middleware) audits a client that keeps its own
+// *http.Client.
+func (t *Transport) Middleware(req *http.Request, next func(*http.Request) (*http.Response, error)) (*http.Response, error) {
+	return t.roundTrip(req, next)
+}
+
+func (t *Transport) base() http.RoundTripper {
+	if t.Base != nil {
+		return t.Base
+	}
+	return http.DefaultTransport
+}
+
+type ctxKey int
+
+const (
+	convKey ctxKey = iota
+	metaKey
+)
+
+// WithConversationID returns a context whose LLM calls are logged with the
+// conversation id.
+func WithConversationID(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, convKey, id)
+}
+
+// WithMetadata returns a context whose LLM calls are logged with md in
+// their metadata, merged over the metadata ctx already carries. The map is
+// copied.
+func WithMetadata(ctx context.Context, md map[string]any) context.Context {
+	merged := maps.Clone(metadataFrom(ctx))
+	if merged == nil {
+		merged = make(map[string]any, len(md))
+	}
+	maps.Copy(merged, md)
+	return context.WithValue(ctx, metaKey, merged)
+}
+
+func metadataFrom(ctx context.Context) map[string]any {
+	md, _ := ctx.Value(metaKey).(map[string]any)
+	return md
+}
+
+// call is one audited exchange in flight.
+type call struct {
+	t       *Transport
+	api     api
+	start   time.Time
+	path    string
+	req     requestInfo
+	conv    string
+	meta    map[string]any
+	alerts  []string
+	secrets []string // credentials of the request, scrubbed from what is recorded
+}
+
+func (t *Transport) roundTrip(req *http.Request, next func(*http.Request) (*http.Response, error)) (*http.Response, error) {
+	if t.Logger == nil {
+		closeBody(req)
+		return nil, errors.New("llm: Transport.Logger is nil")
+	}
+	a := detect(req.Method, req.URL.Path)
+	if a == apiNone {
+		t.passed.Add(1)
+		if !hasComplyHeaders(req.Header) {
+			return next(req)
+		}
+		out := req.Clone(req.Context())
+		stripComplyHeaders(out.Header)
+		return next(out)
+	}
+	t.audited.Add(1)
+	c := &call{t: t, api: a, start: time.Now(), path: req.URL.Path}
+	c.context(req)
+
+	out := req.Clone(req.Context())
+	stripComplyHeaders(out.Header)
+	if req.Body != nil && req.Body != http.NoBody {
+		body, complete, err := readBounded(req.Body, req.ContentLength, t.maxRequestBody())
+		if err != nil {
+			req.Body.Close()
+			err = fmt.Errorf("llm: reading request body: %w", err)
+			c.alerts = append(c.alerts, "request body could not be read")
+			return nil, c.fail(req.Context(), err, "request error: "+err.Error())
+		}
+		if complete {
+			req.Body.Close()
+			out.Body = io.NopCloser(bytes.NewReader(body))
+			out.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
+			c.req = parseRequest(a, body, t.Input)
+			c.alerts = append(c.alerts, c.req.alerts...)
+		} else {
+			// Too large to record: send it on unchanged, streamed.
+			out.Body = &joinedBody{Reader: io.MultiReader(bytes.NewReader(body), req.Body), c: req.Body}
+			out.GetBody = nil
+			c.alerts = append(c.alerts, fmt.Sprintf("request body larger than %d bytes: input not recorded", t.maxRequestBody()))
+		}
+	}
+
+	resp, err := next(out)
+	if err != nil {
+		reason := "upstream error: " + err.Error()
+		if ctxErr := req.Context().Err(); ctxErr != nil {
+			reason = "canceled by the client: " + err.Error()
+		}
+		return nil, c.fail(req.Context(), err, reason)
+	}
+	resp.Body = newBody(c, resp)
+	return resp, nil
+}
+
+// context gathers the conversation id, metadata and credentials of req.
+func (c *call) context(req *http.Request) {
+	ctx := req.Context()
+	c.conv, _ = ctx.Value(convKey).(string)
+	c.meta = maps.Clone(metadataFrom(ctx))
+	if v := req.Header.Get(HeaderConversationID); v != "" {
+		c.conv = v
+	}
+	if v := req.Header.Get(HeaderMetadata); v != "" {
+		md, err := decodeObject([]byte(v))
+		if err != nil {
+			c.alerts = append(c.alerts, HeaderMetadata+" ignored: not a JSON object")
+		} else {
+			if c.meta == nil {
+				c.meta = make(map[string]any, len(md))
+			}
+			maps.Copy(c.meta, md)
+		}
+	}
+	if v := req.Header.Get("Authorization"); v != "" {
+		_, tok, _ := strings.Cut(v, " ")
+		c.secrets = append(c.secrets, v, tok)
+	}
+	for _, h := range []string{"X-Api-Key", "Api-Key"} {
+		if v := req.Header.Get(h); v != "" {
+			c.secrets = append(c.secrets, v)
+		}
+	}
+}
+
+// decodeObject decodes a JSON object, keeping numbers as written.
+func decodeObject(b []byte) (map[string]any, error) {
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.UseNumber()
+	var md map[string]any
+	if err := d.Decode(&md); err != nil {
+		return nil, err
+	}
+	if md == nil || d.More() {
+		return nil, errors.New("not a JSON object")
+	}
+	return md, nil
+}
+
+// fail logs a call that got no response and returns the error for the
+// caller: err itself, joined with the write failure when fail-closed.
+func (c *call) fail(ctx context.Context, err error, reason string) error {
+	in := c.interaction(nil, 0)
+	in.SafetyFailed = true
+	in.BlockReason = c.scrub(reason)
+	if werr := c.write(ctx, in); werr != nil && !c.t.FailOpen {
+		return fmt.Errorf("%w (%w)", err, werr)
+	}
+	return err
+}
+
+// write logs in and handles a failure as the mode says: it returns the
+// error to give the caller when fail-closed, nil otherwise.
+func (c *call) write(ctx context.Context, in comply.Interaction) error {
+	t := c.t
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), t.writeTimeout())
+	defer cancel()
+	_, err := t.Logger.Log(wctx, in)
+	if err != nil && errors.Is(err, comply.ErrEntryTooLarge) {
+		// Keep the entry, with the content cut to fit; the alert carries
+		// the hash of the whole.
+		in = c.shrink(in)
+		_, err = t.Logger.Log(wctx, in)
+	}
+	if err == nil {
+		t.logged.Add(1)
+		return nil
+	}
+	t.failed.Add(1)
+	err = fmt.Errorf("%w: %s %s: %w", ErrNotLogged, c.api.provider(), c.path, err)
+	if t.OnError != nil {
+		t.OnError(err)
+	} else {
+		slog.Default().Error("comply: audit entry not written", "err", err, "fail_open", t.FailOpen)
+	}
+	if t.FailOpen {
+		t.failOpen.Add(1)
+		return nil
+	}
+	return err
+}
+
+// shrinkTo is the content size kept when an entry is too large.
+const shrinkTo = 64 << 10
+
+func (c *call) shrink(in comply.Interaction) comply.Interaction {
+	l := c.t.Logger
+	if len(in.Input) > shrinkTo {
+		in.Alerts = append(in.Alerts, fmt.Sprintf("input of %d bytes cut to %d to fit the entry size limit; hash of the whole input: %s", len(in.Input), shrinkTo, l.Hash(in.Input)))
+		in.Input = truncateUTF8(in.Input, shrinkTo)
+	}
+	if len(in.Output) > shrinkTo {
+		in.Alerts = append(in.Alerts, fmt.Sprintf("output of %d bytes cut to %d to fit the entry size limit; hash of the whole output: %s", len(in.Output), shrinkTo, l.Hash(in.Output)))
+		in.Output = truncateUTF8(in.Output, shrinkTo)
+	}
+	return in
+}
+
+// interaction builds the entry of the call from what the request and the
+// response (res, nil if none) said.
+func (c *call) interaction(res *result, status int) comply.Interaction {
+	in := comply.Interaction{
+		Input:          c.req.input,
+		Provider:       c.api.provider(),
+		Model:          c.req.model,
+		ConversationID: c.conv,
+		Latency:        time.Since(c.start),
+		Alerts:         c.alerts,
+	}
+	md := make(map[string]any, len(c.meta)+8)
+	maps.Copy(md, c.meta)
+	md["api"] = c.api.String()
+	md["path"] = c.path
+	md["stream"] = c.req.stream
+	if c.req.user != "" {
+		md["user"] = c.req.user
+	}
+	if status != 0 {
+		md["http_status"] = status
+	}
+	if res != nil {
+		md["stream"] = res.stream
+		in.Output = res.text()
+		if res.model != "" {
+			if c.req.model != "" && res.model != c.req.model {
+				md["requested_model"] = c.req.model
+			}
+			in.Model = res.model
+		}
+		in.InputTokens, in.OutputTokens = res.inTok, res.outTok
+		if res.id != "" {
+			md["response_id"] = res.id
+		}
+		if res.requestID != "" {
+			md["request_id"] = res.requestID
+		}
+		if res.finish != "" {
+			md["finish_reason"] = res.finish
+		}
+		if len(res.tools) > 0 {
+			md["tool_calls"] = res.tools
+		}
+		in.Alerts = append(in.Alerts, res.alerts...)
+	}
+	in.Metadata = md
+	return in
+}
+
+// scrub removes the request's credentials, and anything shaped like an
+// API key, from s, and makes it valid UTF-8 of bounded length.
+func (c *call) scrub(s string) string {
+	for _, k := range c.secrets {
+		if len(k) >= 8 {
+			s = strings.ReplaceAll(s, k, "[redacted]")
+		}
+	}
+	s = redactKeys(s)
+	return truncateUTF8(strings.ToValidUTF8(s, "\uFFFD"), 500)
+}
+
+// redactKeys replaces words that look like API keys ("sk-...").
+func redactKeys(s string) string {
+	if !strings.Contains(s, "sk-") {
+		return s
+	}
+	var b strings.Builder
+	for {
+		i := strings.Index(s, "sk-")
+		if i < 0 {
+			b.WriteString(s)
+			return b.String()
+		}
+		if i > 0 && isKeyByte(s[i-1]) {
+			b.WriteString(s[:i+3])
+			s = s[i+3:]
+			continue
+		}
+		b.WriteString(s[:i])
+		j := i + 3
+		for j < len(s) && (isKeyByte(s[j]) || s[j] == '*') {
+			j++
+		}
+		b.WriteString("sk-[redacted]")
+		s = s[j:]
+	}
+}
+
+func isKeyByte(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_'
+}
+
+func truncateUTF8(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && n < len(s) && s[n]&0xC0 == 0x80 {
+		n--
+	}
+	return s[:n]
+}
+
+func (t *Transport) maxRequestBody() int64 {
+	if t.MaxRequestBody > 0 {
+		return t.MaxRequestBody
+	}
+	return DefaultMaxRequestBody
+}
+
+func (t *Transport) maxResponseBody() int {
+	if t.MaxResponseBody > 0 {
+		return t.MaxResponseBody
+	}
+	return DefaultMaxResponseBody
+}
+
+func (t *Transport) writeTimeout() time.Duration {
+	if t.WriteTimeout > 0 {
+		return t.WriteTimeout
+	}
+	return DefaultWriteTimeout
+}
+
+// readBounded reads r, whose size is given if known (else -1 or 0), up to
+// max bytes. complete says whether it reached the
+// end; if not, body holds the first bytes and the rest is still in r.
+func readBounded(r io.Reader, size, max int64) (body []byte, complete bool, err error) {
+	var buf bytes.Buffer
+	if size > 0 && size <= max {
+		buf.Grow(int(size) + bytes.MinRead)
+	}
+	n, err := buf.ReadFrom(io.LimitReader(r, max+1))
+	if err != nil {
+		return nil, false, err
+	}
+	if n <= max {
+		return buf.Bytes(), true, nil
+	}
+	return buf.Bytes(), false, nil
+}
+
+// joinedBody is a request body made of a read prefix and the rest of the
+// caller's body, which it closes.
+type joinedBody struct {
+	io.Reader
+	c io.Closer
+}
+
+func (b *joinedBody) Close() error { return b.c.Close() }
+
+func closeBody(req *http.Request) {
+	if req.Body != nil {
+		req.Body.Close()
+	}
+}
+
+func hasComplyHeaders(h http.Header) bool {
+	for k := range h {
+		if isComplyHeader(k) {
+			return true
+		}
+	}
+	return false
+}
+
+func stripComplyHeaders(h http.Header) {
+	for k := range h {
+		if isComplyHeader(k) {
+			delete(h, k)
+		}
+	}
+}
+
+func isComplyHeader(k string) bool {
+	return len(k) >= len(headerPrefix) && strings.EqualFold(k[:len(headerPrefix)], headerPrefix)
+}
