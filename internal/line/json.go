@@ -199,18 +199,8 @@ func (p *parser) array(depth int) error {
 		if err := p.value(depth); err != nil {
 			return err
 		}
-		p.skipWS()
-		switch p.peek() {
-		case ',':
-			p.pos++
-			p.put(", ")
-			p.skipWS()
-		case ']':
-			p.pos++
-			p.put("]")
-			return nil
-		default:
-			return p.unexpected("',' or ']'")
+		if more, err := p.next(']', "]"); !more {
+			return err
 		}
 	}
 }
@@ -230,46 +220,73 @@ func (p *parser) object(depth int) error {
 	}
 	var keys keySet
 	for {
+		start := p.pos
 		if p.peek() != '"' {
 			return p.unexpected("a string key")
 		}
-		start := p.pos
 		end, kind, err := scanString(p.data, start)
 		if err != nil {
 			return err
 		}
-		raw := p.data[start+1 : end]
 		if keys.add(p.data, start+1, end, kind) {
-			return syntaxErr(start, "duplicate key "+strconv.Quote(unquote(raw, kind)))
+			return syntaxErr(start, "duplicate key "+strconv.Quote(unquote(p.data[start+1:end], kind)))
 		}
 		if p.emit {
-			p.out = appendStringContent(p.out, raw, kind)
+			p.out = appendStringContent(p.out, p.data[start+1:end], kind)
 		}
 		p.pos = end + 1
-		p.skipWS()
-		if p.peek() != ':' {
+		if !p.colon() {
 			return p.unexpected("':'")
 		}
-		p.pos++
-		p.put(": ")
-		p.skipWS()
 		if err := p.value(depth); err != nil {
 			return err
 		}
-		p.skipWS()
-		switch p.peek() {
-		case ',':
-			p.pos++
-			p.put(", ")
-			p.skipWS()
-		case '}':
-			p.pos++
-			p.put("}")
-			return nil
-		default:
-			return p.unexpected("',' or '}'")
+		if more, err := p.next('}', "}"); !more {
+			return err
 		}
 	}
+}
+
+// colon consumes the ':' after a key and the whitespace around it.
+func (p *parser) colon() bool {
+	d, i := p.data, p.pos
+	if i+2 < len(d) && d[i] == ':' && d[i+1] == ' ' && d[i+2] > ' ' {
+		p.pos = i + 2 // Python's ": ", the common case
+	} else {
+		p.skipWS()
+		if p.peek() != ':' {
+			return false
+		}
+		p.pos++
+		p.skipWS()
+	}
+	p.put(": ")
+	return true
+}
+
+// next consumes what follows a member or element, with the whitespace
+// around it: ',' reports more to come; the closing byte c (written as cs)
+// reports the end; anything else is an error.
+func (p *parser) next(c byte, cs string) (more bool, err error) {
+	d, i := p.data, p.pos
+	if i+2 < len(d) && d[i] == ',' && d[i+1] == ' ' && d[i+2] > ' ' {
+		p.pos = i + 2 // Python's ", ", the common case
+		p.put(", ")
+		return true, nil
+	}
+	p.skipWS()
+	switch p.peek() {
+	case ',':
+		p.pos++
+		p.put(", ")
+		p.skipWS()
+		return true, nil
+	case c:
+		p.pos++
+		p.put(cs)
+		return false, nil
+	}
+	return false, p.unexpected("',' or '" + cs + "'")
 }
 
 // A keySet detects duplicate keys in one object. The first keys are kept
