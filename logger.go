@@ -10,6 +10,7 @@ import (
 	"hash"
 	"iter"
 	"log/slog"
+	"runtime"
 	"sync"
 	"time"
 	"unsafe"
@@ -312,6 +313,8 @@ func (l *Logger) Entries(ctx context.Context, start, end time.Time) iter.Seq2[En
 }
 
 // Query streams the entries that match q, filtering while it streams.
+// Entries are decoded and filtered by as many goroutines as there are CPUs,
+// a batch at a time, and yielded in storage order.
 func (l *Logger) Query(ctx context.Context, q Query) iter.Seq2[Entry, error] {
 	return func(yield func(Entry, error) bool) {
 		match, err := q.matcher()
@@ -319,21 +322,94 @@ func (l *Logger) Query(ctx context.Context, q Query) iter.Seq2[Entry, error] {
 			yield(Entry{}, err)
 			return
 		}
-		for rec, err := range l.store.Scan(ctx, store.Query{Start: q.Start, End: q.End}) {
-			var e Entry
-			if err == nil {
-				e, err = decode(rec)
-			}
-			if err != nil {
-				if !yield(Entry{}, err) {
+		batches, stop := l.decodeAhead(ctx, store.Query{Start: q.Start, End: q.End}, match)
+		defer stop()
+		for b := range batches {
+			<-b.done
+			for i := range b.entries {
+				if !yield(b.entries[i], b.errs[i]) {
 					return
 				}
+			}
+		}
+	}
+}
+
+// A decodeBatch is a run of records from a scan, decoded by a worker.
+type decodeBatch struct {
+	recs    []store.Record
+	errs    []error // per record: a scan error, or a decode error
+	entries []Entry // the matching entries, or zero where errs is set
+	match   func(*Entry) bool
+	done    chan struct{}
+}
+
+func (b *decodeBatch) decode() {
+	out, errs := b.entries[:0], b.errs[:0]
+	for i, rec := range b.recs {
+		err := b.errs[i]
+		var e Entry
+		if err == nil {
+			e, err = decode(rec)
+			if err == nil && !b.match(&e) {
 				continue
 			}
-			if match(&e) && !yield(e, nil) {
+		}
+		out, errs = append(out, e), append(errs, err)
+	}
+	b.entries, b.errs, b.recs = out, errs, nil
+	close(b.done)
+}
+
+const decodeBatchSize = 256
+
+// decodeAhead scans the store in a goroutine, hands batches of records to
+// decoding workers, and returns the batches in scan order; a receiver waits
+// for each batch's done before reading it. stop ends the pipeline.
+func (l *Logger) decodeAhead(ctx context.Context, sq store.Query, match func(*Entry) bool) (<-chan *decodeBatch, func()) {
+	ordered := make(chan *decodeBatch, 2*runtime.GOMAXPROCS(0))
+	work := make(chan *decodeBatch, 2*runtime.GOMAXPROCS(0))
+	quit := make(chan struct{})
+	var workers sync.WaitGroup
+	for range runtime.GOMAXPROCS(0) {
+		workers.Go(func() {
+			for b := range work {
+				b.decode()
+			}
+		})
+	}
+	go func() {
+		defer close(ordered)
+		defer close(work)
+		b := &decodeBatch{match: match, done: make(chan struct{})}
+		flush := func() bool {
+			b.entries = make([]Entry, len(b.recs))
+			select {
+			case ordered <- b:
+			case <-quit:
+				return false
+			}
+			work <- b
+			b = &decodeBatch{match: match, done: make(chan struct{})}
+			return true
+		}
+		for rec, err := range l.store.Scan(ctx, sq) {
+			b.recs = append(b.recs, rec)
+			b.errs = append(b.errs, err)
+			if len(b.recs) == decodeBatchSize && !flush() {
 				return
 			}
 		}
+		if len(b.recs) > 0 {
+			flush()
+		}
+	}()
+	return ordered, func() {
+		close(quit)
+		for b := range ordered { // let the scan end and its files close
+			<-b.done
+		}
+		workers.Wait()
 	}
 }
 

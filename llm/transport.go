@@ -233,7 +233,7 @@ func (t *Transport) roundTrip(req *http.Request, next func(*http.Request) (*http
 		}
 		return nil, c.fail(req.Context(), err, reason)
 	}
-	resp.Body = newBody(c, resp)
+	resp.Body = newBody(req.Context(), c, resp)
 	return resp, nil
 }
 

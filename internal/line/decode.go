@@ -1,6 +1,7 @@
 package line
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"strconv"
@@ -95,10 +96,10 @@ func Peek(b []byte) (id string, ts time.Time, err error) {
 		i := len(idKey)
 		j := plainEnd(b, i)
 		if hasLit(b, j, tsKey) {
+			// A timestamp that parses holds no byte that needs escaping.
 			k := j + len(tsKey)
-			m := plainEnd(b, k)
-			if m < len(b) && b[m] == '"' {
-				if ts, err := parseTimestamp(b[k:m]); err == nil {
+			if n := bytes.IndexByte(b[k:], '"'); n >= 0 {
+				if ts, ok := parseTimestampOK(b[k : k+n]); ok {
 					return string(b[i:j]), ts, nil
 				}
 			}

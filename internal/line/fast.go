@@ -1,6 +1,7 @@
 package line
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"math"
@@ -280,10 +281,13 @@ func (d *fastDecoder) timestamp(dst *time.Time) bool {
 	if i >= len(b) || b[i] != '"' {
 		return false
 	}
-	end := plainEnd(b, i+1)
-	if end >= len(b) || b[end] != '"' {
+	// A timestamp that parses holds no byte that needs escaping, so
+	// finding the closing quote is enough.
+	n := bytes.IndexByte(b[i+1:], '"')
+	if n < 0 {
 		return false
 	}
+	end := i + 1 + n
 	t, ok := parseTimestampOK(b[i+1 : end])
 	if !ok {
 		return false

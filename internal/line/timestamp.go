@@ -99,7 +99,14 @@ func parseTimestampOK[T string | []byte](s T) (time.Time, bool) {
 		return time.Time{}, false
 	}
 	i, nsec := 19, 0
-	if i < len(s) && s[i] == '.' {
+	if len(s) == 26 && s[19] == '.' {
+		// Python's six digits, the common case.
+		a, b, c := digits2(s[20], s[21]), digits2(s[22], s[23]), digits2(s[24], s[25])
+		if a < 0 || b < 0 || c < 0 {
+			return time.Time{}, false
+		}
+		nsec, i = (a*10000+b*100+c)*1000, 26
+	} else if i < len(s) && s[i] == '.' {
 		n := 0
 		for i++; i < len(s) && '0' <= s[i] && s[i] <= '9'; i++ {
 			if n++; n > 9 {

@@ -1,0 +1,179 @@
+package ledger
+
+import (
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"strings"
+
+	"golang.org/x/mod/sumdb/note"
+)
+
+// Keys are the note key formats of golang.org/x/mod/sumdb/note: a signer
+// key "PRIVATE+KEY+<name>+<hash>+<base64>" (secret) and a verifier key
+// "<name>+<hash>+<base64>" (public), both Ed25519.
+
+// GenerateKey returns a new signer key and its verifier key, named name
+// (no spaces or '+').
+func GenerateKey(name string) (signer, verifier string, err error) {
+	if name == "" || strings.ContainsAny(name, "+ \t\r\n") {
+		return "", "", fmt.Errorf("ledger: key name %q: want a non-empty name without spaces or '+'", name)
+	}
+	return note.GenerateKey(rand.Reader, name)
+}
+
+// A Signer is a note.Signer that also knows its verifier, so that a writer
+// can check the checkpoints it wrote before.
+type Signer struct {
+	note.Signer
+	verifier note.Verifier
+	vkey     string
+}
+
+// Verifier returns the verifier of the signer's key.
+func (s *Signer) Verifier() note.Verifier { return s.verifier }
+
+// VerifierKey returns the encoded verifier key of the signer's key.
+func (s *Signer) VerifierKey() string { return s.vkey }
+
+// NewSigner parses a signer key. Errors never quote the key.
+func NewSigner(skey string) (*Signer, error) {
+	skey = strings.TrimSpace(skey)
+	ns, err := note.NewSigner(skey)
+	if err != nil {
+		return nil, fmt.Errorf("ledger: not a valid signer key (want the contents of a .signer file written by 'comply keygen --signing'): %w", err)
+	}
+	// The key's last field is base64 of the algorithm byte and the Ed25519
+	// seed; derive the public key from it.
+	i := strings.LastIndexByte(skey, '+')
+	raw, err := base64.StdEncoding.DecodeString(skey[i+1:])
+	if err != nil || len(raw) != 1+ed25519.SeedSize || raw[0] != 1 {
+		return nil, errors.New("ledger: not an Ed25519 signer key")
+	}
+	pub := ed25519.NewKeyFromSeed(raw[1:]).Public().(ed25519.PublicKey)
+	clear(raw)
+	vkey, err := note.NewEd25519VerifierKey(ns.Name(), pub)
+	if err != nil {
+		return nil, err
+	}
+	v, err := note.NewVerifier(vkey)
+	if err != nil {
+		return nil, err
+	}
+	return &Signer{Signer: ns, verifier: v, vkey: vkey}, nil
+}
+
+// NewVerifier parses a verifier key.
+func NewVerifier(vkey string) (note.Verifier, error) {
+	v, err := note.NewVerifier(strings.TrimSpace(vkey))
+	if err != nil {
+		return nil, fmt.Errorf("ledger: not a valid verifier key (want the contents of a .verifier file written by 'comply keygen --signing'): %w", err)
+	}
+	return v, nil
+}
+
+const maxKeyFile = 4096
+
+// LoadSigner reads a signer key from a file, which must not be readable by
+// users other than its owner.
+func LoadSigner(path string) (*Signer, error) {
+	b, err := readKeyFile(path, true)
+	if err != nil {
+		return nil, err
+	}
+	defer clear(b)
+	s, err := NewSigner(string(b))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return s, nil
+}
+
+// LoadVerifier reads a verifier key from a file.
+func LoadVerifier(path string) (note.Verifier, error) {
+	b, err := readKeyFile(path, false)
+	if err != nil {
+		return nil, err
+	}
+	v, err := NewVerifier(string(b))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return v, nil
+}
+
+func readKeyFile(path string, secret bool) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("ledger: opening key file: %w", err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("ledger: opening key file: %w", err)
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("ledger: key file %s is not a regular file", path)
+	}
+	if perm := fi.Mode().Perm(); secret && perm&0o077 != 0 && runtime.GOOS != "windows" {
+		return nil, fmt.Errorf("ledger: signer key file %s has mode %04o, so users other than its owner can access it; hint: chmod 600 %s", path, perm, path)
+	}
+	b, err := io.ReadAll(io.LimitReader(f, maxKeyFile+1))
+	if err != nil {
+		return nil, fmt.Errorf("ledger: reading key file: %w", err)
+	}
+	if len(b) > maxKeyFile {
+		return nil, fmt.Errorf("ledger: key file %s is larger than %d bytes, too large to be a key file", path, maxKeyFile)
+	}
+	return b, nil
+}
+
+// WriteKeyFiles writes a new key pair named name to base+".signer" (mode
+// 600) and base+".verifier" (mode 644). It never overwrites a file.
+func WriteKeyFiles(base, name string) (signerPath, verifierPath string, err error) {
+	skey, vkey, err := GenerateKey(name)
+	if err != nil {
+		return "", "", err
+	}
+	signerPath, verifierPath = base+".signer", base+".verifier"
+	for _, p := range []string{signerPath, verifierPath} {
+		if _, err := os.Lstat(p); err == nil {
+			return "", "", fmt.Errorf("ledger: %s already exists; hint: choose another --out, or move the old key pair away first", p)
+		}
+	}
+	if err := writeNew(signerPath, skey+"\n", 0o600); err != nil {
+		return "", "", err
+	}
+	if err := writeNew(verifierPath, vkey+"\n", 0o644); err != nil {
+		os.Remove(signerPath)
+		return "", "", err
+	}
+	return signerPath, verifierPath, nil
+}
+
+func writeNew(path, data string, perm os.FileMode) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
+	if err != nil {
+		return fmt.Errorf("ledger: writing key file: %w", err)
+	}
+	_, err = io.WriteString(f, data)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(path, perm) // the umask may have narrowed it
+	}
+	if err != nil {
+		os.Remove(path)
+		return fmt.Errorf("ledger: writing key file: %w", err)
+	}
+	return nil
+}

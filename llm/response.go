@@ -1,0 +1,546 @@
+package llm
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+)
+
+// result is what a response says, gathered as it is parsed.
+type result struct {
+	api    api
+	stream bool
+	max    int // bound on the kept text
+
+	texts   []strings.Builder // output text by choice index
+	kept    int
+	cut     bool
+	refusal strings.Builder
+
+	model, id, requestID string
+	finish               string // finish_reason, stop_reason or status detail
+	inTok, outTok        *int
+	tools                []string
+	alerts               []string
+
+	errMsg    string // an error the body or stream reported
+	refused   bool
+	filtered  bool
+	complete  bool   // the response ended as its format says it should
+	sawFinish bool   // a chat stream gave a finish_reason
+	malformed string // why the body could not be parsed
+}
+
+func (r *result) addText(i int, s string) {
+	if s == "" {
+		return
+	}
+	if i < 0 || i >= 128 {
+		i = 0
+	}
+	for len(r.texts) <= i {
+		r.texts = append(r.texts, strings.Builder{})
+	}
+	if r.kept+len(s) > r.max {
+		r.cut = true
+		s = truncateUTF8(s, r.max-r.kept)
+	}
+	r.kept += len(s)
+	r.texts[i].WriteString(s)
+}
+
+func (r *result) addRefusal(s string) {
+	if s == "" {
+		return
+	}
+	r.refused = true
+	if r.refusal.Len()+len(s) <= r.max {
+		r.refusal.WriteString(s)
+	}
+}
+
+func (r *result) addTool(name string) {
+	if name != "" && len(r.tools) < 64 {
+		r.tools = append(r.tools, name)
+	}
+}
+
+// text returns the output: the text of each choice, joined by newlines
+// when there are several, or the refusal when there is no text.
+func (r *result) text() string {
+	var parts []string
+	for i := range r.texts {
+		if r.texts[i].Len() > 0 {
+			parts = append(parts, r.texts[i].String())
+		}
+	}
+	if len(parts) == 0 {
+		return r.refusal.String()
+	}
+	return strings.Join(parts, "\n")
+}
+
+func intp(n *int) *int {
+	if n == nil {
+		return nil
+	}
+	v := *n
+	return &v
+}
+
+// apiError is the error object of both providers' error bodies and events:
+// {"error": {"message": ..., "type": ..., "code": ...}}.
+type apiError struct {
+	Message string          `json:"message"`
+	Type    string          `json:"type"`
+	Code    json.RawMessage `json:"code"`
+}
+
+func (e *apiError) String() string {
+	if e == nil {
+		return ""
+	}
+	msg := e.Message
+	if msg == "" {
+		msg = e.Type
+	}
+	if msg == "" && len(e.Code) > 0 && string(e.Code) != "null" {
+		msg = strings.Trim(string(e.Code), `"`)
+	}
+	if msg == "" {
+		msg = "error"
+	}
+	return msg
+}
+
+// errorBody reads the message of an HTTP error body, or its first bytes if
+// it is not JSON.
+func errorBody(body []byte) string {
+	var e struct {
+		Error   *apiError `json:"error"`
+		Message string    `json:"message"`
+	}
+	if json.Unmarshal(body, &e) == nil {
+		if e.Error != nil {
+			return e.Error.String()
+		}
+		if e.Message != "" {
+			return e.Message
+		}
+	}
+	s := strings.TrimSpace(string(body))
+	return truncateUTF8(strings.ToValidUTF8(s, "\uFFFD"), 200)
+}
+
+// Chat Completions.
+
+type chatUsage struct {
+	PromptTokens     *int `json:"prompt_tokens"`
+	CompletionTokens *int `json:"completion_tokens"`
+}
+
+type chatToolCall struct {
+	Function struct {
+		Name string `json:"name"`
+	} `json:"function"`
+}
+
+type chatMessage struct {
+	Content   *string        `json:"content"`
+	Refusal   *string        `json:"refusal"`
+	ToolCalls []chatToolCall `json:"tool_calls"`
+}
+
+type chatCompletion struct {
+	ID      string `json:"id"`
+	Model   string `json:"model"`
+	Choices []struct {
+		Index        int          `json:"index"`
+		Message      *chatMessage `json:"message"` // a completion
+		Delta        *chatMessage `json:"delta"`   // a chunk
+		FinishReason *string      `json:"finish_reason"`
+	} `json:"choices"`
+	Usage *chatUsage `json:"usage"`
+	Error *apiError  `json:"error"`
+}
+
+func (r *result) chat(c *chatCompletion) {
+	if c.ID != "" {
+		r.id = c.ID
+	}
+	if c.Model != "" {
+		r.model = c.Model
+	}
+	if c.Error != nil {
+		r.errMsg = c.Error.String()
+	}
+	for _, ch := range c.Choices {
+		m := ch.Message
+		if m == nil {
+			m = ch.Delta
+		}
+		if m != nil {
+			if m.Content != nil {
+				r.addText(ch.Index, *m.Content)
+			}
+			if m.Refusal != nil {
+				r.addRefusal(*m.Refusal)
+			}
+			for _, tc := range m.ToolCalls {
+				r.addTool(tc.Function.Name)
+			}
+		}
+		if ch.FinishReason != nil && *ch.FinishReason != "" {
+			r.sawFinish = true
+			r.finish = *ch.FinishReason
+			if r.finish == "content_filter" {
+				r.filtered = true
+			}
+		}
+	}
+	if c.Usage != nil {
+		r.inTok, r.outTok = intp(c.Usage.PromptTokens), intp(c.Usage.CompletionTokens)
+	}
+}
+
+// Responses.
+
+type respUsage struct {
+	InputTokens  *int `json:"input_tokens"`
+	OutputTokens *int `json:"output_tokens"`
+}
+
+type respObject struct {
+	ID                string `json:"id"`
+	Model             string `json:"model"`
+	Status            string `json:"status"`
+	IncompleteDetails *struct {
+		Reason string `json:"reason"`
+	} `json:"incomplete_details"`
+	Error  *apiError `json:"error"`
+	Output []struct {
+		Type    string `json:"type"`
+		Name    string `json:"name"`
+		Content []struct {
+			Type    string `json:"type"`
+			Text    string `json:"text"`
+			Refusal string `json:"refusal"`
+		} `json:"content"`
+	} `json:"output"`
+	Usage *respUsage `json:"usage"`
+}
+
+// response records a whole Response object; withOutput says whether to take
+// its output text too (a stream has already taken it from the deltas).
+func (r *result) response(o *respObject, withOutput bool) {
+	if o.ID != "" {
+		r.id = o.ID
+	}
+	if o.Model != "" {
+		r.model = o.Model
+	}
+	if o.Error != nil {
+		r.errMsg = o.Error.String()
+	}
+	switch o.Status {
+	case "completed":
+		r.finish = "completed"
+	case "incomplete":
+		r.finish = "incomplete"
+		if o.IncompleteDetails != nil && o.IncompleteDetails.Reason != "" {
+			r.finish = o.IncompleteDetails.Reason
+			if r.finish == "content_filter" {
+				r.filtered = true
+			}
+		}
+	case "failed", "cancelled":
+		r.finish = o.Status
+		if r.errMsg == "" {
+			r.errMsg = "response " + o.Status
+		}
+	}
+	for _, item := range o.Output {
+		switch item.Type {
+		case "message":
+			for _, c := range item.Content {
+				switch c.Type {
+				case "output_text":
+					if withOutput {
+						r.addText(0, c.Text)
+					}
+				case "refusal":
+					if withOutput {
+						r.addRefusal(c.Refusal)
+					}
+				}
+			}
+		case "function_call", "custom_tool_call":
+			if withOutput {
+				r.addTool(item.Name)
+			}
+		}
+	}
+	if o.Usage != nil {
+		r.inTok, r.outTok = intp(o.Usage.InputTokens), intp(o.Usage.OutputTokens)
+	}
+}
+
+type respEvent struct {
+	Type     string      `json:"type"`
+	Delta    string      `json:"delta"`
+	Message  string      `json:"message"` // of an error event
+	Code     *string     `json:"code"`
+	Response *respObject `json:"response"`
+	Item     *struct {
+		Type string `json:"type"`
+		Name string `json:"name"`
+	} `json:"item"`
+}
+
+// Messages.
+
+type msgUsage struct {
+	InputTokens  *int `json:"input_tokens"`
+	OutputTokens *int `json:"output_tokens"`
+}
+
+type msgBlock struct {
+	Type string `json:"type"`
+	Text string `json:"text"`
+	Name string `json:"name"`
+}
+
+type msgObject struct {
+	ID         string     `json:"id"`
+	Type       string     `json:"type"`
+	Model      string     `json:"model"`
+	Content    []msgBlock `json:"content"`
+	StopReason *string    `json:"stop_reason"`
+	Usage      *msgUsage  `json:"usage"`
+	Error      *apiError  `json:"error"`
+}
+
+func (r *result) message(m *msgObject) {
+	if m.ID != "" {
+		r.id = m.ID
+	}
+	if m.Model != "" {
+		r.model = m.Model
+	}
+	if m.Error != nil {
+		r.errMsg = m.Error.String()
+	}
+	for _, b := range m.Content {
+		switch b.Type {
+		case "text":
+			r.addText(0, b.Text)
+		case "tool_use", "server_tool_use":
+			r.addTool(b.Name)
+		}
+	}
+	if m.StopReason != nil {
+		r.stopReason(*m.StopReason)
+	}
+	r.usage(m.Usage)
+}
+
+func (r *result) stopReason(s string) {
+	if s == "" {
+		return
+	}
+	r.finish = s
+	if s == "refusal" {
+		r.refused = true
+	}
+}
+
+func (r *result) usage(u *msgUsage) {
+	if u == nil {
+		return
+	}
+	if u.InputTokens != nil {
+		r.inTok = intp(u.InputTokens)
+	}
+	if u.OutputTokens != nil {
+		r.outTok = intp(u.OutputTokens)
+	}
+}
+
+type msgEvent struct {
+	Type    string     `json:"type"`
+	Message *msgObject `json:"message"` // message_start
+	Index   int        `json:"index"`
+	Block   *msgBlock  `json:"content_block"` // content_block_start
+	Delta   *struct {
+		Type       string  `json:"type"`
+		Text       string  `json:"text"`
+		StopReason *string `json:"stop_reason"`
+	} `json:"delta"`
+	Usage *msgUsage `json:"usage"` // message_delta
+	Error *apiError `json:"error"`
+}
+
+// parseJSON parses a whole JSON response body.
+func (r *result) parseJSON(body []byte) {
+	var err error
+	switch r.api {
+	case apiChat:
+		var c chatCompletion
+		if err = json.Unmarshal(body, &c); err == nil {
+			r.chat(&c)
+		}
+	case apiResponses:
+		var o respObject
+		if err = json.Unmarshal(body, &o); err == nil {
+			r.response(&o, true)
+		}
+	case apiMessages:
+		var m msgObject
+		if err = json.Unmarshal(body, &m); err == nil {
+			r.message(&m)
+		}
+	}
+	if err != nil {
+		r.malformed = jsonErr(err)
+		return
+	}
+	r.complete = true
+}
+
+func jsonErr(err error) string {
+	if _, ok := err.(*json.SyntaxError); ok || strings.Contains(err.Error(), "unexpected end of JSON") {
+		return "invalid JSON: " + err.Error()
+	}
+	return err.Error()
+}
+
+// event handles one server-sent event and reports whether it ends the
+// stream.
+func (r *result) event(name string, data []byte) bool {
+	switch r.api {
+	case apiChat:
+		if string(data) == "[DONE]" {
+			r.complete = true
+			return true
+		}
+		var c chatCompletion
+		if err := json.Unmarshal(data, &c); err != nil {
+			r.badEvent(err)
+			return false
+		}
+		r.chat(&c)
+	case apiResponses:
+		var e respEvent
+		if err := json.Unmarshal(data, &e); err != nil {
+			r.badEvent(err)
+			return false
+		}
+		if e.Type == "" {
+			e.Type = name
+		}
+		switch e.Type {
+		case "response.created", "response.in_progress":
+			if e.Response != nil {
+				r.id, r.model = e.Response.ID, e.Response.Model
+			}
+		case "response.output_text.delta":
+			r.addText(0, e.Delta)
+		case "response.refusal.delta":
+			r.addRefusal(e.Delta)
+		case "response.output_item.added":
+			if e.Item != nil && (e.Item.Type == "function_call" || e.Item.Type == "custom_tool_call") {
+				r.addTool(e.Item.Name)
+			}
+		case "response.completed", "response.incomplete", "response.failed":
+			if e.Response != nil {
+				r.response(e.Response, false)
+			}
+			r.complete = true
+			return true
+		case "error":
+			msg := e.Message
+			if msg == "" && e.Code != nil {
+				msg = *e.Code
+			}
+			r.errMsg = msg
+		}
+	case apiMessages:
+		var e msgEvent
+		if err := json.Unmarshal(data, &e); err != nil {
+			r.badEvent(err)
+			return false
+		}
+		if e.Type == "" {
+			e.Type = name
+		}
+		switch e.Type {
+		case "message_start":
+			if e.Message != nil {
+				r.id, r.model = e.Message.ID, e.Message.Model
+				r.usage(e.Message.Usage)
+			}
+		case "content_block_start":
+			if e.Block != nil {
+				switch e.Block.Type {
+				case "text":
+					r.addText(0, e.Block.Text)
+				case "tool_use", "server_tool_use":
+					r.addTool(e.Block.Name)
+				}
+			}
+		case "content_block_delta":
+			if e.Delta != nil && e.Delta.Type == "text_delta" {
+				r.addText(0, e.Delta.Text)
+			}
+		case "message_delta":
+			if e.Delta != nil && e.Delta.StopReason != nil {
+				r.stopReason(*e.Delta.StopReason)
+			}
+			r.usage(e.Usage)
+		case "message_stop":
+			r.complete = true
+			return true
+		case "error":
+			r.errMsg = e.Error.String()
+		}
+	}
+	return false
+}
+
+func (r *result) badEvent(err error) {
+	if r.malformed == "" {
+		r.malformed = "event: " + jsonErr(err)
+	}
+}
+
+// reason returns why an exchange did not pass, and the detector that
+// fired, or "" if it passed. status is the HTTP status; readErr the error
+// that ended the body early; closed says whether the caller closed it
+// before its end.
+func (r *result) reason(status int, readErr error, closed, canceled bool) (reason, detector string) {
+	switch {
+	case status >= 300:
+		return fmt.Sprintf("http %d: %s", status, r.errMsg), ""
+	case readErr != nil && canceled:
+		return "canceled by the client: " + readErr.Error(), ""
+	case readErr != nil:
+		return "incomplete: response interrupted: " + readErr.Error(), ""
+	case r.errMsg != "":
+		return "error: " + r.errMsg, ""
+	case r.refused:
+		s := r.refusal.String()
+		if s == "" {
+			s = "stop_reason " + r.finish
+		}
+		return "refusal: " + s, "refusal"
+	case r.filtered:
+		return "finish_reason: content_filter", "content_filter"
+	case closed && !r.complete:
+		return "incomplete: closed by the client before the end of the response", ""
+	case r.malformed != "":
+		return "malformed response: " + r.malformed, ""
+	case !r.complete:
+		return "incomplete: the stream ended before its final event", ""
+	}
+	return "", ""
+}
