@@ -81,8 +81,8 @@ func Slug(origin string) string {
 	return s
 }
 
-func prefixOf(slug string) string          { return blobRoot + slug + "/" }
-func latestBlob(slug string) string        { return prefixOf(slug) + latestName }
+func prefixOf(slug string) string   { return blobRoot + slug + "/" }
+func latestBlob(slug string) string { return prefixOf(slug) + latestName }
 func historyBlob(slug string, t time.Time) string {
 	return prefixOf(slug) + historyDir + t.UTC().Format("20060102")
 }

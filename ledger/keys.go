@@ -50,8 +50,8 @@ func NewSigner(skey string) (*Signer, error) {
 	}
 	// The key's last field is base64 of the algorithm byte and the Ed25519
 	// seed; derive the public key from it.
-	i := strings.LastIndexByte(skey, '+')
-	raw, err := base64.StdEncoding.DecodeString(skey[i+1:])
+	parts := strings.SplitN(skey, "+", 5) // PRIVATE, KEY, name, hash, key
+	raw, err := base64.StdEncoding.DecodeString(parts[len(parts)-1])
 	if err != nil || len(raw) != 1+ed25519.SeedSize || raw[0] != 1 {
 		return nil, errors.New("ledger: not an Ed25519 signer key")
 	}

@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
 	"math/bits"
@@ -12,8 +13,22 @@ import (
 
 var (
 	hasher  = rfc6962.DefaultHasher
-	factory = &compact.RangeFactory{Hash: hasher.HashChildren}
+	factory = &compact.RangeFactory{Hash: hashChildren}
 )
+
+// hashChildren is rfc6962.DefaultHasher.HashChildren for 32-byte hashes,
+// with one allocation instead of three: SHA-256 of 0x01, left, right.
+func hashChildren(l, r []byte) []byte {
+	var b [1 + 32 + 32]byte
+	b[0] = rfc6962.RFC6962NodeHashPrefix
+	copy(b[1:33], l)
+	copy(b[33:], r)
+	h := sha256.Sum256(b[:])
+	return h[:]
+}
+
+// leafPrefix is written before a line to hash it as a leaf.
+var leafPrefix = []byte{rfc6962.RFC6962LeafHashPrefix}
 
 // rootOf returns the root hash of a compact range that starts at 0.
 func rootOf(r *compact.Range) []byte {
@@ -75,7 +90,7 @@ func inclusionProof(leaves []Leaf, index, size uint64) ([][]byte, error) {
 		b, e := id.Coverage()
 		hashes[i] = subtreeHash(leaves, b, e)
 	}
-	return nodes.Rehash(hashes, hasher.HashChildren)
+	return nodes.Rehash(hashes, hashChildren)
 }
 
 // A hashIndex finds leaves by hash: open addressing over the leaves'

@@ -530,6 +530,9 @@ func (r *result) reason(status int, readErr error, closed, canceled bool) (reaso
 	case r.refused:
 		s := r.refusal.String()
 		if s == "" {
+			s = r.text() // Anthropic: the refusal is the text
+		}
+		if s == "" {
 			s = "stop_reason " + r.finish
 		}
 		return "refusal: " + s, "refusal"

@@ -71,9 +71,10 @@ var errMissing = errors.New("missing")
 // same validation AppendJSON applies, so that Append can write back every
 // entry Decode returns. The timestamp is parsed with ParseTimestamp.
 //
-// The strings of a decoded entry may share one backing allocation with a
-// copy of the line; nothing in e aliases b. On error e is left unchanged
-// and the error is a *SyntaxError, or a *FieldError naming the key.
+// Nothing in e aliases b. The strings of an entry decoded by the fast path
+// share one allocation, so keeping any of them keeps all (a few hundred
+// bytes for a hash-only line). On error e is left unchanged and the error
+// is a *SyntaxError, or a *FieldError naming the key.
 func Decode(b []byte, e *Entry) error {
 	var x Entry
 	if !decodeFast(b, &x) {

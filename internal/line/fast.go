@@ -191,8 +191,7 @@ func (d *fastDecoder) lit(s string) bool {
 	return true
 }
 
-// str validates a string for field f (element k of an array field) and
-// records it.
+// str validates a string for field f and records it.
 func (d *fastDecoder) str(f int) bool { return d.elem(f, 0) }
 
 // elem validates a string for element k of field f and records it.

@@ -43,21 +43,6 @@ func plainEnd(b []byte, i int) int {
 	return i
 }
 
-// plainEndString is plainEnd for a string.
-func plainEndString(s string, i int) int {
-	for ; i+8 <= len(s); i += 8 {
-		w := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
-			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
-		if m := nonPlainMask(w); m != 0 {
-			return i + bits.TrailingZeros64(m)/8
-		}
-	}
-	for i < len(s) && plainByte[s[i]] {
-		i++
-	}
-	return i
-}
-
 // nonPlainMask flags the bytes of w (little endian) that are not plain:
 // below 0x20, 0x7f or above, '"' or '\\'. It combines the classic "has a
 // byte less than", "has a byte more than" and "has a zero byte" bit
@@ -95,7 +80,8 @@ func appendString(dst []byte, s string) ([]byte, bool) {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
-		if i = plainEndString(s, i); i == len(s) {
+		// []byte(s) does not copy here: plainEnd only reads it.
+		if i = plainEnd([]byte(s), i); i == len(s) {
 			break
 		}
 		c := s[i]

@@ -1,0 +1,615 @@
+package ledger
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"log/slog"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/transparency-dev/merkle/compact"
+	"golang.org/x/mod/sumdb/note"
+
+	"github.com/complyhq/comply/store"
+)
+
+// Defaults of Options.
+const (
+	DefaultCheckpointEvery    = 1000
+	DefaultCheckpointInterval = time.Second
+	DefaultHeartbeat          = time.Minute
+)
+
+// recoverySlack is how far before the last signed leaf's time a writer
+// looks, on open, for lines whose leaves were not persisted: entries are
+// stamped before they are written, and concurrent writers' stamps may
+// interleave.
+const recoverySlack = time.Minute
+
+// A Syncer is a store that can make every write so far durable. A ledger
+// over a store that is a Syncer syncs it before each checkpoint, so that a
+// checkpoint never signs lines a crash could still lose; over any other
+// store, checkpoints rely on the store's own durability mode.
+type Syncer interface {
+	Sync(ctx context.Context) error
+}
+
+// Options configure a Ledger writer.
+type Options struct {
+	// Signer signs checkpoints and deletion records. Required. A *Signer
+	// (NewSigner, LoadSigner) also lets the writer check its earlier
+	// checkpoints on open.
+	Signer note.Signer
+
+	// Origin names the log in its checkpoints: a unique, stable name such
+	// as "comply/<host>/<app>". Each writer of a store shared by several
+	// writers needs its own. Empty means the store's one ledger if it has
+	// one, else "comply/<hostname>/<random>".
+	Origin string
+
+	// CheckpointEvery and CheckpointInterval: a checkpoint is written after
+	// every CheckpointEvery entries (default 1,000) or CheckpointInterval
+	// (default 1 s) after the first unsigned entry, whichever comes first,
+	// and at Close. Under heavy load, count-triggered checkpoints come at
+	// most ten times per CheckpointInterval, each covering what is queued.
+	CheckpointEvery    int
+	CheckpointInterval time.Duration
+
+	// Heartbeat is the longest the writer stays without a checkpoint in its
+	// history, idle or not (default 1 minute), so that Verify can tell "no
+	// traffic" from "the logger was down".
+	Heartbeat time.Duration
+
+	// AdoptAll makes Open adopt every line of the store that is not in the
+	// tree yet, in storage order (a full scan), instead of only the lines
+	// of the recovery window. A writer opening a store without a ledger
+	// always adopts everything.
+	AdoptAll bool
+
+	// Progress, if set, is called from time to time during adoption with
+	// the number of lines read so far.
+	Progress func(read int64)
+
+	// Now is the clock of checkpoint times; nil means time.Now.
+	Now func() time.Time
+
+	// ErrorLog receives the errors of background checkpoints. Nil means
+	// slog.Default().
+	ErrorLog *slog.Logger
+}
+
+// A Ledger is the writer side of a store's Merkle log: it follows the
+// store's writes through store.Observable, hashing each line as an RFC 6962
+// leaf in write order, and keeps the leaves, signed checkpoints and
+// deletion records in the store's Sidecar blobs.
+//
+// The store's write path only hashes and queues (the observer); a
+// background goroutine appends the leaves to the tree and writes the
+// tiles, then the checkpoint that signs them.
+type Ledger struct {
+	st     store.Store
+	sc     store.Sidecar
+	opts   Options
+	origin string
+	slug   string
+	self   note.Verifier // the signer's verifier, if known
+
+	// The observer's side: mu guards pend.
+	mu     sync.Mutex
+	pend   []Leaf
+	spare  []Leaf
+	kick   chan struct{}
+	digest hash.Hash // used under the store's write lock only
+	sum    []byte
+
+	// The checkpointer's side, under cpMu.
+	cpMu      sync.Mutex
+	rng       *compact.Range // the tree of all appended leaves
+	tile      []Leaf         // the leaves of the current, partial tile
+	tileDirty bool
+	full      []fullTile // full tiles not yet written
+	last      *Checkpoint
+	lastNote  []byte
+	histDay   string
+	hist      []byte // the current day's history blob
+	lastHist  time.Time
+	nextDel   int
+	adopted   int   // leaves appended by Open for lines the tree lacked
+	err       error // of the last checkpoint
+
+	stop      chan struct{}
+	done      chan struct{}
+	closeOnce sync.Once
+	closeErr  error
+}
+
+type fullTile struct {
+	n      uint64
+	leaves []Leaf
+}
+
+// event says why a checkpoint is written; every event but a plain one
+// also goes into the history.
+type event int
+
+const (
+	evPlain event = iota
+	evHeartbeat
+	evOpen
+	evClose
+	evDeletion
+)
+
+// Open opens the ledger of st for writing, creating it if the store has
+// none, and starts following the store's writes. st must implement
+// store.Sidecar and store.Observable, and Open must be called before the
+// store's first Append: the ledger registers the store's observer.
+//
+// On open the ledger checks that its leaf tiles produce the root of its
+// latest checkpoint (else it refuses, with an error wrapping ErrTampered),
+// then appends the leaves of lines that were acknowledged after the last
+// checkpoint but not yet signed (a crash), found by scanning the lines
+// stamped since shortly before the last signed leaf. A store with entries
+// but no ledger (a directory the Python library wrote) has all its lines
+// adopted, in storage order. Open then writes a checkpoint.
+//
+// The Ledger does not own st: close the Ledger, then the store.
+func Open(ctx context.Context, st store.Store, opts *Options) (*Ledger, error) {
+	sc, ok := st.(store.Sidecar)
+	if !ok {
+		return nil, errors.New("ledger: the store keeps no sidecar blobs (store.Sidecar), so it cannot hold a ledger")
+	}
+	ob, ok := st.(store.Observable)
+	if !ok {
+		return nil, errors.New("ledger: the store does not report its writes (store.Observable), so it cannot feed a ledger")
+	}
+	l := &Ledger{st: st, sc: sc, kick: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+	if opts != nil {
+		l.opts = *opts
+	}
+	o := &l.opts
+	if o.Signer == nil {
+		return nil, errors.New("ledger: no signer key (hint: 'comply keygen --signing --out NAME' writes one)")
+	}
+	if o.CheckpointEvery <= 0 {
+		o.CheckpointEvery = DefaultCheckpointEvery
+	}
+	if o.CheckpointInterval <= 0 {
+		o.CheckpointInterval = DefaultCheckpointInterval
+	}
+	if o.Heartbeat <= 0 {
+		o.Heartbeat = DefaultHeartbeat
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.ErrorLog == nil {
+		o.ErrorLog = slog.Default()
+	}
+	if s, ok := o.Signer.(*Signer); ok {
+		l.self = s.Verifier()
+	}
+	if err := l.chooseOrigin(ctx); err != nil {
+		return nil, err
+	}
+	if err := l.load(ctx); err != nil {
+		return nil, err
+	}
+	ob.Observe(l.observe)
+	l.cpMu.Lock()
+	err := l.checkpointLocked(ctx, evOpen)
+	l.cpMu.Unlock()
+	if err != nil {
+		ob.Observe(nil)
+		return nil, fmt.Errorf("ledger: first checkpoint: %w", err)
+	}
+	go l.loop()
+	return l, nil
+}
+
+// Origin returns the log's origin, the first line of its checkpoints.
+func (l *Ledger) Origin() string { return l.origin }
+
+// Size returns the number of leaves in the tree, signed or not.
+func (l *Ledger) Size() uint64 {
+	l.cpMu.Lock()
+	n := l.rng.End()
+	l.cpMu.Unlock()
+	l.mu.Lock()
+	n += uint64(len(l.pend))
+	l.mu.Unlock()
+	return n
+}
+
+// Adopted returns the number of lines Open found without a leaf and
+// appended: lines written after the last checkpoint before a crash, or
+// all the lines of a store that had no ledger.
+func (l *Ledger) Adopted() int { return l.adopted }
+
+// Latest returns the latest checkpoint the ledger wrote, signed.
+func (l *Ledger) Latest() []byte {
+	l.cpMu.Lock()
+	defer l.cpMu.Unlock()
+	return l.lastNote
+}
+
+func (l *Ledger) chooseOrigin(ctx context.Context) error {
+	if o := l.opts.Origin; o != "" {
+		if strings.ContainsAny(o, "\n\r") || strings.HasPrefix(o, sigPrefix) || strings.TrimSpace(o) != o {
+			return fmt.Errorf("ledger: origin %q: want one line without surrounding spaces", o)
+		}
+		l.origin, l.slug = o, Slug(o)
+		return nil
+	}
+	slugs, err := listSlugs(ctx, l.sc)
+	if err != nil {
+		return fmt.Errorf("ledger: %w", err)
+	}
+	switch len(slugs) {
+	case 0:
+		host, _ := os.Hostname()
+		if host == "" {
+			host = "localhost"
+		}
+		var r [4]byte
+		rand.Read(r[:])
+		l.origin = "comply/" + strings.ToLower(host) + "/" + hex.EncodeToString(r[:])
+		l.slug = Slug(l.origin)
+		return nil
+	case 1:
+		b, err := l.sc.ReadBlob(ctx, latestBlob(slugs[0]))
+		if err != nil {
+			return fmt.Errorf("ledger: reading the latest checkpoint of %s: %w", slugs[0], err)
+		}
+		text, _ := noteText(b)
+		c, err := ParseCheckpoint(text)
+		if err != nil {
+			return fmt.Errorf("ledger: %s: %w: %w", latestBlob(slugs[0]), ErrTampered, err)
+		}
+		l.origin, l.slug = c.Origin, slugs[0]
+		return nil
+	}
+	return fmt.Errorf("ledger: the store holds several ledgers (%s); set the origin of this writer", strings.Join(slugs, ", "))
+}
+
+// load reads the ledger's state, checks it against the latest checkpoint
+// and queues the leaves of the lines written since the last signed leaf.
+func (l *Ledger) load(ctx context.Context) error {
+	l.rng = factory.NewEmptyRange(0)
+	l.tile = make([]Leaf, 0, TileSize)
+	var signed []Leaf
+	b, err := l.sc.ReadBlob(ctx, latestBlob(l.slug))
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		// A new ledger. Stale tiles of a ledger that crashed before its
+		// first checkpoint are rewritten as the log grows; but a ledger
+		// with checkpoints in its history has lost its latest one.
+		hist, err := l.sc.ListBlobs(ctx, prefixOf(l.slug)+historyDir)
+		if err != nil {
+			return fmt.Errorf("ledger: %w", err)
+		}
+		if len(hist) > 0 {
+			return fmt.Errorf("ledger: %w: %s is missing, but the ledger has a checkpoint history (hint: run 'comply verify' to see what changed)", ErrTampered, latestBlob(l.slug))
+		}
+	case err != nil:
+		return fmt.Errorf("ledger: %w", err)
+	default:
+		if signed, err = l.loadCheckpoint(ctx, b); err != nil {
+			return err
+		}
+	}
+	if err := l.loadHistory(ctx); err != nil {
+		return err
+	}
+	dels, err := l.sc.ListBlobs(ctx, prefixOf(l.slug)+deletionsDir)
+	if err != nil {
+		return fmt.Errorf("ledger: %w", err)
+	}
+	for _, name := range dels {
+		if n, ok := parseSeq(name, deletionsDir, delNameDigits); ok && int(n) >= l.nextDel {
+			l.nextDel = int(n) + 1
+		}
+	}
+	return l.recover(ctx, signed)
+}
+
+func (l *Ledger) loadCheckpoint(ctx context.Context, b []byte) ([]Leaf, error) {
+	var known note.Verifiers
+	if l.self != nil {
+		known = note.VerifierList(l.self)
+	}
+	c, key, err := OpenCheckpoint(b, known)
+	var se *SignatureError
+	switch {
+	case c == nil:
+		return nil, fmt.Errorf("ledger: %s: %w: %w", latestBlob(l.slug), ErrTampered, err)
+	case errors.As(err, &se) && se.Kind == UnknownKey && l.self != nil:
+		// Signed by another key: a rotated key, or a forgery. The writer
+		// carries on (the verifier, which knows the keys, decides); the
+		// roots are still checked below.
+		l.opts.ErrorLog.Warn("ledger: the latest checkpoint is signed by another key than this writer's; continuing the log (verify with both verifier keys)",
+			"origin", c.Origin, "keys", strings.Join(se.Keys, ","))
+	case errors.As(err, &se) && se.Kind == UnknownKey:
+		// No verifier for the signer: nothing to check the signature with.
+	case err != nil:
+		return nil, fmt.Errorf("ledger: %s: %w: %w", latestBlob(l.slug), ErrTampered, err)
+	}
+	_ = key
+	if c.Origin != l.origin {
+		return nil, fmt.Errorf("ledger: %s: %w: it names origin %q, want %q", latestBlob(l.slug), ErrTampered, c.Origin, l.origin)
+	}
+	leaves, err := readLeaves(ctx, l.sc, l.slug, c.Size)
+	if err != nil {
+		return nil, fmt.Errorf("ledger: %w: %w", ErrTampered, err)
+	}
+	appendLeaves(l.rng, leaves)
+	if root := rootOf(l.rng); string(root) != string(c.Root) {
+		return nil, fmt.Errorf("ledger: %w: the %d leaves of %s do not produce the root its checkpoint signed (hint: run 'comply verify' to see what changed)",
+			ErrTampered, c.Size, l.origin)
+	}
+	start := c.Size - c.Size%TileSize
+	l.tile = append(l.tile, leaves[start:]...)
+	l.last, l.lastNote = c, b
+	l.lastHist = c.Time
+	return leaves, nil
+}
+
+func (l *Ledger) loadHistory(ctx context.Context) error {
+	now := l.opts.Now()
+	name := historyBlob(l.slug, now)
+	b, err := l.sc.ReadBlob(ctx, name)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("ledger: %w", err)
+	}
+	if ns, err := splitNotes(b); err != nil {
+		// Keep the readable notes; Verify reports the damage.
+		l.opts.ErrorLog.Warn("ledger: damaged checkpoint history; keeping its readable part", "blob", name, "err", err)
+		b = nil
+		for _, n := range ns {
+			b = append(b, n...)
+		}
+	}
+	l.histDay, l.hist = name, b
+	return nil
+}
+
+// recover queues the leaves of the lines the tree lacks: every line when
+// the ledger is new or AdoptAll is set, else those stamped since shortly
+// before the last signed leaf. signed holds the tree's leaves.
+func (l *Ledger) recover(ctx context.Context, signed []Leaf) error {
+	var start time.Time
+	known := signed
+	if n := len(signed); n > 0 && !l.opts.AdoptAll {
+		start = time.UnixMicro(signed[n-1].Time).Add(-recoverySlack).UTC()
+		cut := start.UnixMicro()
+		known = nil
+		for i := range signed {
+			if signed[i].Time >= cut {
+				known = append(known, signed[i])
+			}
+		}
+	}
+	idx := newHashIndex(known)
+	used := make([]bool, len(known))
+	avail := func(i int) bool { return !used[i] }
+	var read int64
+	for rec, err := range l.st.Scan(ctx, store.Query{Start: start}) {
+		if err != nil {
+			var ce *store.CorruptionError
+			if errors.As(err, &ce) {
+				l.opts.ErrorLog.Warn("ledger: an unreadable line cannot be adopted", "file", ce.Path, "offset", ce.Offset)
+				continue
+			}
+			return fmt.Errorf("ledger: scanning the store: %w", err)
+		}
+		read++
+		if l.opts.Progress != nil && read%4096 == 0 {
+			l.opts.Progress(read)
+		}
+		h := HashLine(rec.Line)
+		if p, _ := idx.find(&h, avail); p >= 0 {
+			used[p] = true
+			continue
+		}
+		l.pend = append(l.pend, Leaf{Hash: h, Time: rec.Time.UnixMicro()})
+	}
+	if l.opts.Progress != nil {
+		l.opts.Progress(read)
+	}
+	l.adopted = len(l.pend)
+	if n := len(l.pend); n > 0 && len(signed) > 0 {
+		l.opts.ErrorLog.Info("ledger: appended the leaves of lines the tree lacked", "origin", l.origin, "lines", n)
+	}
+	return nil
+}
+
+// observe is the store's observer: it hashes the lines of each write, in
+// write order, and queues the leaves. It runs under the store's write
+// lock.
+func (l *Ledger) observe(recs []store.Record) {
+	if l.digest == nil {
+		l.digest, l.sum = sha256.New(), make([]byte, 0, sha256.Size)
+	}
+	l.mu.Lock()
+	for i := range recs {
+		l.digest.Reset()
+		l.digest.Write(leafPrefix)
+		l.digest.Write(recs[i].Line)
+		l.pend = append(l.pend, Leaf{Time: recs[i].Time.UnixMicro()})
+		copy(l.pend[len(l.pend)-1].Hash[:], l.digest.Sum(l.sum[:0]))
+	}
+	n := len(l.pend)
+	l.mu.Unlock()
+	if n >= l.opts.CheckpointEvery {
+		select {
+		case l.kick <- struct{}{}:
+		default:
+		}
+	}
+}
+
+func (l *Ledger) pending() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.pend)
+}
+
+// loop writes checkpoints in the background: when CheckpointEvery leaves
+// are queued, every CheckpointInterval while leaves are queued, and a
+// heartbeat when the history has no checkpoint for Heartbeat.
+func (l *Ledger) loop() {
+	defer close(l.done)
+	tick := min(l.opts.CheckpointInterval, l.opts.Heartbeat)
+	t := time.NewTicker(tick)
+	defer t.Stop()
+	// Under heavy load, checkpoints for CheckpointEvery entries come at
+	// most ten times per CheckpointInterval: each rewrites the partial
+	// tile, and a burst of them would cost the writers more than it buys.
+	minGap := l.opts.CheckpointInterval / 10
+	var last time.Time
+	for {
+		select {
+		case <-l.stop:
+			return
+		case <-l.kick:
+			if wait := minGap - time.Since(last); wait > 0 {
+				select {
+				case <-l.stop:
+					return
+				case <-time.After(wait):
+				}
+			}
+		case <-t.C:
+		}
+		last = time.Now()
+		l.cpMu.Lock()
+		var err error
+		switch {
+		case l.pending() > 0 || l.err != nil:
+			err = l.checkpointLocked(context.Background(), evPlain)
+		case l.opts.Now().Sub(l.lastHist) >= l.opts.Heartbeat-tick/2:
+			err = l.checkpointLocked(context.Background(), evHeartbeat)
+		}
+		l.cpMu.Unlock()
+		if err != nil {
+			l.opts.ErrorLog.Error("ledger: checkpoint failed; retrying", "origin", l.origin, "err", err)
+		}
+	}
+}
+
+// Checkpoint appends the queued leaves and writes a checkpoint now, and
+// returns it signed.
+func (l *Ledger) Checkpoint(ctx context.Context) ([]byte, error) {
+	l.cpMu.Lock()
+	defer l.cpMu.Unlock()
+	if err := l.checkpointLocked(ctx, evPlain); err != nil {
+		return nil, err
+	}
+	return l.lastNote, nil
+}
+
+// checkpointLocked appends the queued leaves to the tree, writes the tiles
+// that hold them, then the signed checkpoint, and appends it to the
+// history if ev asks for it or the heartbeat is due. The caller holds
+// cpMu.
+func (l *Ledger) checkpointLocked(ctx context.Context, ev event) error {
+	l.mu.Lock()
+	p := l.pend
+	l.pend, l.spare = l.spare[:0], nil
+	l.mu.Unlock()
+	queued := p
+	for len(p) > 0 {
+		k := min(TileSize-len(l.tile), len(p))
+		l.tile = append(l.tile, p[:k]...)
+		appendLeaves(l.rng, l.tile[len(l.tile)-k:])
+		p, l.tileDirty = p[k:], true
+		if len(l.tile) == TileSize {
+			// The range keeps references into the tile: never reuse it.
+			l.full = append(l.full, fullTile{n: l.rng.End()/TileSize - 1, leaves: l.tile})
+			l.tile, l.tileDirty = make([]Leaf, 0, TileSize), false
+		}
+	}
+	if cap(queued) <= 1<<16 {
+		l.spare = queued[:0]
+	}
+
+	// Sign only lines that are durable: a checkpoint that outlived the
+	// lines it signs (a power loss in a weaker durability mode) would read
+	// as tampering.
+	if sy, ok := l.st.(Syncer); ok && len(queued) > 0 {
+		if err := sy.Sync(ctx); err != nil {
+			return l.fail(err)
+		}
+	}
+
+	for len(l.full) > 0 {
+		f := l.full[0]
+		if err := l.sc.WriteBlob(ctx, tileBlob(l.slug, f.n), AppendTile(nil, f.leaves)); err != nil {
+			return l.fail(err)
+		}
+		l.full = l.full[1:]
+	}
+	if l.tileDirty {
+		if err := l.sc.WriteBlob(ctx, tileBlob(l.slug, l.rng.End()/TileSize), AppendTile(nil, l.tile)); err != nil {
+			return l.fail(err)
+		}
+		l.tileDirty = false
+	}
+
+	now := l.opts.Now().UTC()
+	if l.last != nil && !now.After(l.last.Time) {
+		now = l.last.Time.Add(time.Nanosecond) // times strictly increase
+	}
+	c := &Checkpoint{Origin: l.origin, Size: l.rng.End(), Root: rootOf(l.rng), Time: now, Heartbeat: l.opts.Heartbeat, Closed: ev == evClose}
+	msg, err := signCheckpoint(c, l.opts.Signer)
+	if err != nil {
+		return l.fail(err)
+	}
+	// The latest first: history without a latest checkpoint would mean
+	// that someone removed it.
+	if err := l.sc.WriteBlob(ctx, latestBlob(l.slug), msg); err != nil {
+		return l.fail(err)
+	}
+	l.last, l.lastNote, l.err = c, msg, nil
+	if ev != evPlain || now.Sub(l.lastHist) >= l.opts.Heartbeat {
+		name := historyBlob(l.slug, now)
+		if name != l.histDay {
+			l.histDay, l.hist = name, nil
+		}
+		n := len(l.hist)
+		l.hist = append(l.hist, msg...)
+		if err := l.sc.WriteBlob(ctx, name, l.hist); err != nil {
+			l.hist = l.hist[:n]
+			return l.fail(err)
+		}
+		l.lastHist = now
+	}
+	return nil
+}
+
+func (l *Ledger) fail(err error) error {
+	l.err = fmt.Errorf("ledger: checkpoint of %s: %w", l.origin, err)
+	return l.err
+}
+
+// Close stops the background checkpoints and writes a last checkpoint,
+// marked closed, covering every entry written so far. It does not close
+// the store. Entries the store writes after Close are not signed; the next
+// writer to open the ledger adopts them.
+func (l *Ledger) Close() error {
+	l.closeOnce.Do(func() {
+		close(l.stop)
+		<-l.done
+		l.cpMu.Lock()
+		l.closeErr = l.checkpointLocked(context.Background(), evClose)
+		l.cpMu.Unlock()
+	})
+	return l.closeErr
+}

@@ -1,0 +1,872 @@
+package ledger
+
+import (
+	"cmp"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"golang.org/x/mod/sumdb/note"
+
+	"github.com/complyhq/comply/store"
+)
+
+// VerifyOptions configure Verify.
+type VerifyOptions struct {
+	// Verifiers are the public keys whose signatures Verify trusts: the
+	// writers' verifier keys, old ones included after a key rotation.
+	Verifiers []note.Verifier
+
+	// Trusted holds, per origin, the signed checkpoint that the verifier
+	// trusted after its last successful run (Report.Trusted), kept outside
+	// the store: the log must still contain it, or it was rolled back or
+	// rewritten.
+	Trusted map[string][]byte
+
+	// FileName names the file(s) of a UTC day in a report of deleted files;
+	// nil means "entries of YYYY-MM-DD". The file store's is
+	// "audit_YYYYMMDD.jsonl".
+	FileName func(day time.Time) string
+
+	// Progress, if set, is called from time to time with the number of
+	// lines read so far.
+	Progress func(read int64)
+
+	// MaxProblems bounds the problems the report lists (a forged
+	// directory may have one per line); the rest are only counted, in
+	// Report.Omitted. Zero means DefaultMaxProblems; negative, no bound.
+	MaxProblems int
+}
+
+// DefaultMaxProblems is the default of VerifyOptions.MaxProblems.
+const DefaultMaxProblems = 100_000
+
+// pendingSlack is how much older than the last checkpoint of a running
+// writer a line may be stamped and still count as not yet checkpointed.
+const pendingSlack = time.Minute
+
+// vlog is one ledger as Verify loads it.
+type vlog struct {
+	slug    string
+	rep     *LogReport
+	top     *Checkpoint // the newest checkpoint, trusted or not
+	topNote []byte
+	trusted bool // top is signed by a known key and the leaves produce its root
+	fail    Kind // why not, if not
+	leaves  []Leaf
+	off     int // of its first leaf in the global order
+	cps     []*Checkpoint
+	dels    []*Deletion
+	tcp     *Checkpoint // the checkpoint trusted before, if any
+}
+
+// Verify checks a store against its ledgers: every checkpoint's signature
+// against the verifier keys, the leaf tiles against every checkpoint's
+// root, the checkpoints trusted before against the log's history, then
+// every line of the store against the signed leaves, classifying what
+// differs as modified, missing, inserted, reordered, truncated or file
+// deleted; leaves named by a signed deletion record are deleted by policy,
+// not missing. It reads the store in one pass and needs nothing secret.
+//
+// The error is for a failure to read; what Verify finds is in the Report,
+// whose OK method says whether the store verified.
+func Verify(ctx context.Context, st store.Store, sc store.Sidecar, opts *VerifyOptions) (*Report, error) {
+	var o VerifyOptions
+	if opts != nil {
+		o = *opts
+	}
+	if o.FileName == nil {
+		o.FileName = func(day time.Time) string { return "entries of " + day.Format("2006-01-02") }
+	}
+	known := note.VerifierList(o.Verifiers...)
+	r := &Report{Problems: []Problem{}, Gaps: []Gap{}, Files: []FileReport{}}
+	slugs, err := listSlugs(ctx, sc)
+	if err != nil {
+		return nil, fmt.Errorf("ledger: verify: %w", err)
+	}
+	var logs []*vlog
+	for _, slug := range slugs {
+		lg, err := loadVLog(ctx, sc, slug, known, o.Trusted, r)
+		if err != nil {
+			return nil, fmt.Errorf("ledger: verify: %w", err)
+		}
+		if lg != nil {
+			logs = append(logs, lg)
+		}
+	}
+	for origin, b := range o.Trusted {
+		if !slices.ContainsFunc(logs, func(lg *vlog) bool { return lg.rep.Origin == origin }) {
+			size := "?"
+			if c, _, err := OpenCheckpoint(b, known); c != nil && err == nil {
+				size = fmt.Sprint(c.Size)
+			}
+			r.Problems = append(r.Problems, Problem{Kind: LedgerDeleted, Origin: origin, Offset: -1, Leaf: -1,
+				Detail: fmt.Sprintf("the ledger %s, trusted before at %s entries, is not in the store", origin, size)})
+		}
+	}
+	if o.MaxProblems == 0 {
+		o.MaxProblems = DefaultMaxProblems
+	}
+	v := &verifier{r: r, logs: logs, o: &o, fileRep: map[string]int{}}
+	if err := v.scan(ctx, st); err != nil {
+		return nil, err
+	}
+	if len(logs) == 0 && r.Entries > 0 {
+		r.Problems = append(r.Problems, Problem{Kind: Unsealed, Offset: -1, Leaf: -1, Count: r.Entries,
+			Detail: "the store has entries but no ledger: nothing signs them (hint: 'comply seal --signing-key FILE' adopts them)"})
+	}
+	if len(logs) > 0 {
+		v.analyse()
+	} else {
+		for i := range r.Files {
+			if n := r.Files[i].Entries; n > 0 {
+				v.add(Problem{Kind: Unsealed, File: r.Files[i].Name, Offset: -1, Leaf: -1, Count: n,
+					Detail: fmt.Sprintf("none of its %d %s is signed", n, plural(int(n), "entry", "entries"))})
+			}
+		}
+	}
+	for _, lg := range logs {
+		r.Logs = append(r.Logs, *lg.rep)
+	}
+	slices.SortStableFunc(r.Logs, func(a, b LogReport) int { return strings.Compare(a.Origin, b.Origin) })
+	if r.OK() {
+		r.Trusted = make(map[string][]byte)
+		for _, lg := range logs {
+			r.Trusted[lg.rep.Origin] = lg.topNote
+		}
+	}
+	return r, nil
+}
+
+// loadVLog reads and checks one ledger. Problems go in r.
+func loadVLog(ctx context.Context, sc store.Sidecar, slug string, known note.Verifiers, trusted map[string][]byte, r *Report) (*vlog, error) {
+	lg := &vlog{slug: slug, rep: &LogReport{}}
+	problem := func(k Kind, format string, args ...any) {
+		r.Problems = append(r.Problems, Problem{Kind: k, Origin: lg.rep.Origin, Offset: -1, Leaf: -1, Detail: fmt.Sprintf(format, args...)})
+		lg.rep.Valid = false
+	}
+	lg.rep.Valid = true
+
+	// Checkpoints: the latest, then the history.
+	var notes [][]byte
+	var blobs []string
+	latest, err := sc.ReadBlob(ctx, latestBlob(slug))
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+	case err != nil:
+		return nil, err
+	default:
+		notes, blobs = append(notes, latest), append(blobs, latestBlob(slug))
+	}
+	hn, hb, herr := readHistory(ctx, sc, slug)
+	if hn == nil && herr != nil && !errors.Is(herr, errCheckpoint) {
+		return nil, herr
+	}
+	notes, blobs = append(notes, hn...), append(blobs, hb...)
+	if len(notes) == 0 && herr == nil {
+		// Only tiles or deletion records: a ledger whose writer never got
+		// to its first checkpoint, or whose checkpoints were deleted.
+		leaves, _ := sc.ListBlobs(ctx, prefixOf(slug))
+		if len(leaves) == 0 {
+			return nil, nil
+		}
+	}
+	lg.rep.Origin = slug
+	type badKey struct {
+		blob string
+		kind Kind
+	}
+	bad := map[badKey][]string{}
+	var badOrder []badKey
+	var untrusted []*Checkpoint
+	var untrustedNotes [][]byte
+	var topNote []byte
+	for i, n := range notes {
+		c, key, err := OpenCheckpoint(n, known)
+		var se *SignatureError
+		switch {
+		case c == nil:
+			k := badKey{blobs[i], Malformed}
+			if errors.As(err, &se) {
+				k.kind = se.Kind
+			}
+			if bad[k] == nil {
+				badOrder = append(badOrder, k)
+			}
+			bad[k] = append(bad[k], err.Error())
+			continue
+		case Slug(c.Origin) != slug:
+			problem(Malformed, "%s holds a checkpoint of another origin, %q", blobs[i], c.Origin)
+			continue
+		case err != nil:
+			k := badKey{blobs[i], Malformed}
+			if errors.As(err, &se) {
+				k.kind = se.Kind
+			}
+			if bad[k] == nil {
+				badOrder = append(badOrder, k)
+			}
+			bad[k] = append(bad[k], err.Error())
+			untrusted = append(untrusted, c)
+			untrustedNotes = append(untrustedNotes, n)
+			continue
+		}
+		lg.rep.Origin = c.Origin
+		lg.cps = append(lg.cps, c)
+		if lg.top == nil || c.Size > lg.top.Size || c.Size == lg.top.Size && c.Time.After(lg.top.Time) {
+			lg.top, topNote, lg.rep.Key = c, n, key
+		}
+	}
+	if lg.rep.Origin == slug && len(untrusted) > 0 {
+		lg.rep.Origin = untrusted[0].Origin
+	}
+	for _, k := range badOrder {
+		msgs := bad[k]
+		what := "a checkpoint"
+		if len(msgs) > 1 {
+			what = fmt.Sprintf("%d checkpoints", len(msgs))
+		}
+		problem(k.kind, "%s in %s: %s", what, k.blob, msgs[0])
+	}
+	if herr != nil {
+		problem(Malformed, "checkpoint history: %v", herr)
+	}
+	lg.rep.Checkpoints = len(lg.cps) + len(untrusted)
+	lg.trusted = lg.top != nil
+	if lg.top == nil {
+		// Nothing the verifier can trust; match the lines against the
+		// newest untrusted checkpoint anyway, to say what else changed.
+		lg.fail = UnknownKey
+		for _, k := range badOrder {
+			lg.fail = k.kind
+			break
+		}
+		for i, c := range untrusted {
+			if lg.top == nil || c.Size > lg.top.Size {
+				lg.top, topNote = c, untrustedNotes[i]
+			}
+		}
+		if lg.top == nil {
+			problem(Malformed, "no readable checkpoint")
+			return lg, nil
+		}
+	}
+	lg.topNote = topNote
+	lg.rep.Size, lg.rep.Root, lg.rep.Time, lg.rep.Closed = lg.top.Size, lg.top.Root, lg.top.Time, lg.top.Closed
+	lg.rep.Checkpoint = string(topNote)
+
+	// The checkpoint trusted before.
+	if b, ok := trusted[lg.rep.Origin]; ok {
+		c, _, err := OpenCheckpoint(b, known)
+		switch {
+		case err != nil || c == nil:
+			problem(Malformed, "the checkpoint trusted before cannot be verified: %v", err)
+		case c.Size > lg.top.Size:
+			problem(RolledBack, "the log holds %d entries, but a checkpoint of %d entries (%s) was trusted before: its newest %d entries and their checkpoints were removed",
+				lg.top.Size, c.Size, c.Time.Format(time.RFC3339), c.Size-lg.top.Size)
+		default:
+			lg.tcp = c
+			lg.rep.Trusted = c.Size
+		}
+	}
+
+	// The leaves, and the roots of every checkpoint.
+	leaves, err := readLeaves(ctx, sc, slug, lg.top.Size)
+	lg.leaves = leaves
+	if err != nil {
+		problem(Forged, "%v", err)
+		lg.trusted, lg.fail = false, Forged
+	}
+	sizes := []uint64{}
+	for _, c := range lg.cps {
+		if c.Size <= uint64(len(leaves)) {
+			sizes = append(sizes, c.Size)
+		}
+	}
+	if lg.tcp != nil && lg.tcp.Size <= uint64(len(leaves)) {
+		sizes = append(sizes, lg.tcp.Size)
+	}
+	slices.Sort(sizes)
+	sizes = slices.Compact(sizes)
+	roots := rootsAt(leaves, sizes)
+	rootAt := func(n uint64) []byte {
+		i, _ := slices.BinarySearch(sizes, n)
+		return roots[i]
+	}
+	var forged []*Checkpoint
+	for _, c := range lg.cps {
+		if c.Size <= uint64(len(leaves)) && string(rootAt(c.Size)) != string(c.Root) {
+			forged = append(forged, c)
+		}
+	}
+	if len(forged) > 0 {
+		slices.SortFunc(forged, func(a, b *Checkpoint) int { return cmp.Compare(a.Size, b.Size) })
+		problem(Forged, "the leaves kept beside the files do not produce the root signed by %d %s (the first at %d entries, %s): the integrity data was rewritten",
+			len(forged), plural(len(forged), "checkpoint", "checkpoints"), forged[0].Size, forged[0].Time.Format(time.RFC3339))
+		if string(rootAt(lg.top.Size)) != string(lg.top.Root) {
+			lg.trusted, lg.fail = false, Forged
+		}
+	}
+	if lg.tcp != nil && lg.tcp.Size <= uint64(len(leaves)) && string(rootAt(lg.tcp.Size)) != string(lg.tcp.Root) {
+		problem(Inconsistent, "the first %d entries differ from those of the checkpoint trusted before (%s): the history was rewritten",
+			lg.tcp.Size, lg.tcp.Time.Format(time.RFC3339))
+	}
+
+	// The history in time order: sizes never shrink; gaps.
+	hist := slices.Clone(lg.cps)
+	slices.SortStableFunc(hist, func(a, b *Checkpoint) int { return a.Time.Compare(b.Time) })
+	hist = slices.CompactFunc(hist, func(a, b *Checkpoint) bool { return a.Time.Equal(b.Time) && a.Size == b.Size })
+	lg.rep.Checkpoints = len(hist) + len(untrusted)
+	for i := 1; i < len(hist); i++ {
+		a, b := hist[i-1], hist[i]
+		if b.Size < a.Size {
+			problem(RolledBack, "the checkpoint of %s signs %d entries, fewer than the %d of the checkpoint of %s before it",
+				b.Time.Format(time.RFC3339), b.Size, a.Size, a.Time.Format(time.RFC3339))
+		}
+		hb := a.Heartbeat
+		if hb <= 0 {
+			hb = DefaultHeartbeat
+		}
+		if d := b.Time.Sub(a.Time); d > hb*3/2 {
+			r.Gaps = append(r.Gaps, Gap{Origin: lg.rep.Origin, From: a.Time, To: b.Time, Length: d, Clean: a.Closed})
+		}
+	}
+
+	// Deletion records.
+	names, err := sc.ListBlobs(ctx, prefixOf(slug)+deletionsDir)
+	if err != nil {
+		return nil, err
+	}
+	for _, name := range names {
+		b, err := sc.ReadBlob(ctx, name)
+		if err != nil {
+			return nil, err
+		}
+		text, _, err := openNote(b, known)
+		var se *SignatureError
+		if errors.As(err, &se) {
+			problem(se.Kind, "deletion record %s: %v; the entries it names are not taken as deleted by policy", name, err)
+			continue
+		}
+		d, err := ParseDeletion(text)
+		if err != nil {
+			problem(Malformed, "deletion record %s: %v", name, err)
+			continue
+		}
+		if d.Origin != lg.rep.Origin {
+			problem(Malformed, "deletion record %s names another origin, %q", name, d.Origin)
+			continue
+		}
+		lg.dels = append(lg.dels, d)
+	}
+	lg.rep.Deletions = len(lg.dels)
+	return lg, nil
+}
+
+// verifier holds the state of one Verify run over the store's lines.
+type verifier struct {
+	r      *Report
+	logs   []*vlog
+	o      *VerifyOptions
+	leaves []Leaf  // every log's leaves, log after log
+	seen   []int32 // per leaf: 1 + the file it was found in, 0 if not found
+	del    []uint8 // per leaf: 0, or the reason it was deleted by policy (delRetention, delRequest)
+	paired []bool  // per leaf: an unreadable or changed line took its place
+
+	files   []*vfile
+	unknown []unknownLine
+	fileRep map[string]int // file name -> index in r.Files
+	// dayCursor: per day, where pairByDay goes on in the unseen leaves.
+	dayCursor map[int32]int
+}
+
+type vfile struct {
+	name string
+	obs  []obs
+	day  int32 // of its first entry
+	rep  int   // index in r.Files
+}
+
+// obs is one line of a file: the leaf it matched, or -1-k for the k-th
+// unknown line.
+type obs struct {
+	leaf int64
+	off  int64
+}
+
+type unknownLine struct {
+	file    int
+	pos     int // in the file's obs
+	id      string
+	off     int64
+	t       time.Time
+	corrupt bool
+	dup     bool // its hash is a leaf's, already matched by another line
+}
+
+// scan reads every line of the store and matches it to a leaf.
+func (v *verifier) scan(ctx context.Context, st store.Store) error {
+	n := 0
+	for _, lg := range v.logs {
+		lg.off = n
+		n += len(lg.leaves)
+	}
+	v.leaves = make([]Leaf, 0, n)
+	for _, lg := range v.logs {
+		v.leaves = append(v.leaves, lg.leaves...)
+		lg.leaves = v.leaves[lg.off:len(v.leaves):len(v.leaves)]
+	}
+	v.seen = make([]int32, n)
+	v.paired = make([]bool, n)
+	v.del = make([]uint8, n)
+	for _, lg := range v.logs {
+		for _, d := range lg.dels {
+			for _, rg := range d.Ranges {
+				for i := rg[0]; i <= rg[1] && i < uint64(len(lg.leaves)); i++ {
+					v.del[lg.off+int(i)] = reasonCode(d.Reason)
+				}
+			}
+		}
+	}
+	idx := newHashIndex(v.leaves)
+	avail := func(i int) bool { return v.seen[i] == 0 }
+	fileOf := map[string]int{}
+	cur, curName := -1, ""
+	d := sha256.New()
+	sum := make([]byte, 0, sha256.Size)
+	var h [32]byte
+	for rec, err := range st.Scan(ctx, store.Query{}) {
+		var ce *store.CorruptionError
+		if err != nil && !errors.As(err, &ce) {
+			return fmt.Errorf("ledger: verify: reading the store: %w", err)
+		}
+		path := rec.Path
+		if ce != nil {
+			path = ce.Path
+		}
+		if cur < 0 || path != curName {
+			f, ok := fileOf[path]
+			if !ok {
+				f = len(v.files)
+				fileOf[path] = f
+				name := path
+				if name == "" {
+					name = "(store)" // a store that names no files
+				}
+				v.files = append(v.files, &vfile{name: name, rep: len(v.r.Files)})
+				v.fileRep[name] = len(v.r.Files)
+				v.r.Files = append(v.r.Files, FileReport{Name: name})
+			}
+			cur, curName = f, path
+		}
+		f := v.files[cur]
+		v.r.Entries++
+		v.r.Files[f.rep].Entries++
+		if v.o.Progress != nil && v.r.Entries%16384 == 0 {
+			v.o.Progress(v.r.Entries)
+		}
+		if ce != nil {
+			v.unknown = append(v.unknown, unknownLine{file: cur, pos: len(f.obs), off: ce.Offset, corrupt: true})
+			f.obs = append(f.obs, obs{leaf: -int64(len(v.unknown)), off: ce.Offset})
+			continue
+		}
+		if len(f.obs) == 0 {
+			f.day = dayOf(rec.Time.UnixMicro())
+		}
+		d.Reset()
+		d.Write(leafPrefix)
+		d.Write(rec.Line)
+		copy(h[:], d.Sum(sum[:0]))
+		p, dup := idx.find(&h, avail)
+		if p >= 0 {
+			v.seen[p] = int32(cur + 1)
+			f.obs = append(f.obs, obs{leaf: int64(p), off: rec.Offset})
+			continue
+		}
+		v.unknown = append(v.unknown, unknownLine{file: cur, pos: len(f.obs), id: rec.ID, off: rec.Offset, t: rec.Time, dup: dup})
+		f.obs = append(f.obs, obs{leaf: -int64(len(v.unknown)), off: rec.Offset})
+	}
+	if v.o.Progress != nil {
+		v.o.Progress(v.r.Entries)
+	}
+	return nil
+}
+
+// Reasons of deletion by policy, per leaf.
+const (
+	delRetention = 1 + iota
+	delRequest
+)
+
+func reasonCode(r Reason) uint8 {
+	if r == Retention {
+		return delRetention
+	}
+	return delRequest
+}
+
+// logAt returns the log that leaf i belongs to.
+func (v *verifier) logAt(i int) *vlog {
+	k := sort.Search(len(v.logs), func(k int) bool { return v.logs[k].off+len(v.logs[k].leaves) > i })
+	return v.logs[k]
+}
+
+func (v *verifier) add(p Problem) {
+	if p.Count == 0 {
+		p.Count = 1
+	}
+	if p.File != "" {
+		i, ok := v.fileRep[p.File]
+		if !ok {
+			i = len(v.r.Files)
+			v.fileRep[p.File] = i
+			v.r.Files = append(v.r.Files, FileReport{Name: p.File, Deleted: p.Kind == FileDeleted})
+		}
+		v.r.Files[i].Problems++
+	}
+	if max := v.o.MaxProblems; max >= 0 && len(v.r.Problems) >= max {
+		v.r.Omitted++
+		return
+	}
+	v.r.Problems = append(v.r.Problems, p)
+}
+
+// analyse classifies what the scan found.
+func (v *verifier) analyse() {
+	// The leaves not found, in order (deleted ones included).
+	var unseen []int
+	for i, s := range v.seen {
+		if s == 0 {
+			unseen = append(unseen, i)
+		}
+	}
+	for i := range v.leaves {
+		if v.seen[i] == 0 && v.del[i] != 0 {
+			v.r.Deleted++
+			v.logAt(i).rep.Deleted++
+		}
+	}
+	running := v.runningSince()
+	for fi, f := range v.files {
+		v.analyseFile(fi, f, unseen, running)
+	}
+	v.missing(unseen)
+	// Entries signed only by a ledger the verifier cannot trust.
+	for fi, f := range v.files {
+		per := map[*vlog]int64{}
+		for _, ob := range f.obs {
+			if ob.leaf >= 0 {
+				if lg := v.logAt(int(ob.leaf)); !lg.trusted {
+					per[lg]++
+				}
+			}
+		}
+		for _, lg := range v.logs {
+			if n := per[lg]; n > 0 {
+				v.add(Problem{Kind: lg.fail, File: v.files[fi].name, Offset: -1, Leaf: -1, Count: n, Origin: lg.rep.Origin,
+					Detail: fmt.Sprintf("%d %s signed only by checkpoints of %s that the verifier cannot trust", n, plural(int(n), "entry is", "entries are"), lg.rep.Origin)})
+				v.r.Valid -= n
+			}
+		}
+	}
+}
+
+// runningSince returns, for a store whose newest checkpoint was not
+// written at a writer's close (the writer is running, or crashed), the time
+// since which an unsigned line counts as not yet checkpointed; else the
+// zero time.
+func (v *verifier) runningSince() time.Time {
+	var t time.Time
+	for _, lg := range v.logs {
+		if lg.top != nil && !lg.top.Closed && lg.top.Time.After(t) {
+			t = lg.top.Time
+		}
+	}
+	if t.IsZero() {
+		return t
+	}
+	return t.Add(-pendingSlack)
+}
+
+// analyseFile finds the reordered, modified and inserted lines of a file.
+func (v *verifier) analyseFile(fi int, f *vfile, unseen []int, running time.Time) {
+	name := f.name
+	// Reordered: the known lines that are not on a longest increasing run
+	// of leaf indexes.
+	var known []int // positions in f.obs
+	for i, ob := range f.obs {
+		if ob.leaf >= 0 {
+			known = append(known, i)
+		}
+	}
+	inOrder := make(map[int]bool, 0)
+	sorted := slices.IsSortedFunc(known, func(a, b int) int { return cmp.Compare(f.obs[a].leaf, f.obs[b].leaf) })
+	if !sorted && len(known) > 0 {
+		keep := lis(known, func(i int) int64 { return f.obs[i].leaf })
+		for _, i := range keep {
+			inOrder[i] = true
+		}
+	}
+	ordered := func(pos int) bool { return sorted || inOrder[pos] }
+	var probs []Problem
+	for _, pos := range known {
+		if ordered(pos) {
+			v.r.Valid++
+			continue
+		}
+		ob := f.obs[pos]
+		probs = append(probs, Problem{Kind: Reordered, File: name, Line: int64(pos + 1), Offset: ob.off, Leaf: ob.leaf,
+			Time:   time.UnixMicro(v.leaves[ob.leaf].Time).UTC(),
+			Detail: fmt.Sprintf("line %d is the entry signed as leaf %d, out of its write order", pos+1, ob.leaf)})
+	}
+
+	// Unknown lines: the known neighbours (in order) around each.
+	hasUnknown := len(known) < len(f.obs)
+	if hasUnknown {
+		prev := make([]int64, len(f.obs))
+		next := make([]int64, len(f.obs))
+		last := int64(-1)
+		for i, ob := range f.obs {
+			prev[i] = last
+			if ob.leaf >= 0 && ordered(i) {
+				last = ob.leaf
+			}
+		}
+		last = -1
+		for i := len(f.obs) - 1; i >= 0; i-- {
+			next[i] = last
+			if ob := f.obs[i]; ob.leaf >= 0 && ordered(i) {
+				last = ob.leaf
+			}
+		}
+		for pos, ob := range f.obs {
+			if ob.leaf >= 0 {
+				continue
+			}
+			u := &v.unknown[-ob.leaf-1]
+			leaf := v.pair(prev[pos], next[pos], unseen)
+			if leaf < 0 && prev[pos] < 0 && next[pos] < 0 && !u.corrupt {
+				// No signed neighbour in the file: a line of a file whose
+				// every line changed. Pair by day.
+				leaf = v.pairByDay(dayOf(u.t.UnixMicro()), unseen)
+			}
+			p := Problem{File: name, Line: int64(pos + 1), Offset: u.off, ID: u.id, Leaf: -1, Time: u.t}
+			what := "the line"
+			if u.corrupt {
+				what = "the line cannot be read, and"
+			}
+			switch {
+			case leaf >= 0:
+				v.paired[leaf] = true
+				p.Kind, p.Leaf = Modified, int64(leaf)
+				p.Detail = fmt.Sprintf("%s differs from the entry signed as leaf %d in its place", what, leaf)
+				if u.corrupt {
+					p.Detail = fmt.Sprintf("the line cannot be read; the entry signed as leaf %d was in its place", leaf)
+				}
+			case !u.corrupt && next[pos] < 0 && !running.IsZero() && !u.t.Before(running):
+				v.r.Pending++
+				continue
+			case u.dup:
+				p.Kind = Inserted
+				p.Detail = "a copy of an entry found earlier; the ledger signed it once"
+			case u.corrupt:
+				p.Kind = Inserted
+				p.Detail = "the line cannot be read, and no signed entry is missing in its place"
+			default:
+				p.Kind = Inserted
+				p.Detail = "the ledger never signed this line"
+			}
+			probs = append(probs, p)
+		}
+	}
+	slices.SortStableFunc(probs, func(a, b Problem) int { return cmp.Compare(a.Line, b.Line) })
+	for _, p := range probs {
+		v.add(p)
+	}
+}
+
+// pair returns a missing leaf that a changed line between the known leaves
+// p and q (-1 if none) of a file most likely replaced, or -1: the first
+// free one between them; after p alone, the first free one of the unseen
+// run that follows p; before q alone, the last free one of the run that
+// ends at q.
+func (v *verifier) pair(p, q int64, unseen []int) int {
+	free := func(i int) bool { return !v.paired[i] && v.del[i] == 0 }
+	switch {
+	case p >= 0 && q >= 0:
+		for k, _ := slices.BinarySearch(unseen, int(p)+1); k < len(unseen) && unseen[k] < int(q); k++ {
+			if free(unseen[k]) {
+				return unseen[k]
+			}
+		}
+	case p >= 0:
+		end := len(v.logAt(int(p)).leaves) + v.logAt(int(p)).off
+		for i := int(p) + 1; i < end && v.seen[i] == 0; i++ {
+			if free(i) {
+				return i
+			}
+		}
+	case q >= 0:
+		start := v.logAt(int(q)).off
+		for i := int(q) - 1; i >= start && v.seen[i] == 0; i-- {
+			if free(i) {
+				return i
+			}
+		}
+	}
+	return -1
+}
+
+// pairByDay returns the first free missing leaf stamped on day d, or -1.
+func (v *verifier) pairByDay(d int32, unseen []int) int {
+	if v.dayCursor == nil {
+		v.dayCursor = map[int32]int{}
+	}
+	k, ok := v.dayCursor[d]
+	if !ok {
+		k = sort.Search(len(unseen), func(k int) bool { return dayOf(v.leaves[unseen[k]].Time) >= d })
+	}
+	for ; k < len(unseen); k++ {
+		i := unseen[k]
+		if dayOf(v.leaves[i].Time) != d {
+			if ok || dayOf(v.leaves[i].Time) > d {
+				break
+			}
+			continue
+		}
+		if !v.paired[i] && v.del[i] == 0 {
+			v.dayCursor[d] = k + 1
+			return i
+		}
+	}
+	v.dayCursor[d] = k
+	return -1
+}
+
+// missing reports the leaves not found, not paired with a changed line
+// and not deleted by policy: runs of them, by day, as missing, truncated
+// or file deleted.
+func (v *verifier) missing(unseen []int) {
+	days := map[int32]bool{}
+	for _, f := range v.files {
+		if len(f.obs) > 0 {
+			days[f.day] = true
+		}
+	}
+	for k := 0; k < len(unseen); {
+		// A maximal run [a, b] of unseen leaves of one log.
+		a := unseen[k]
+		lg := v.logAt(a)
+		end := lg.off + len(lg.leaves)
+		b := a
+		for k++; k < len(unseen) && unseen[k] == b+1 && unseen[k] < end; k++ {
+			b++
+		}
+		fp, fn := -1, -1
+		if a > lg.off {
+			fp = int(v.seen[a-1]) - 1
+		}
+		if b+1 < end {
+			fn = int(v.seen[b+1]) - 1
+		}
+		// Its missing leaves, by day.
+		for i := a; i <= b; {
+			if v.paired[i] || v.del[i] != 0 {
+				i++
+				continue
+			}
+			d := dayOf(v.leaves[i].Time)
+			j, n := i, int64(0)
+			last := i
+			for ; j <= b && (v.paired[j] || v.del[j] != 0 || dayOf(v.leaves[j].Time) == d); j++ {
+				if !v.paired[j] && v.del[j] == 0 {
+					n++
+					last = j
+				}
+			}
+			p := Problem{Offset: -1, Leaf: int64(i), Count: n, Time: time.UnixMicro(v.leaves[i].Time).UTC(), Origin: lg.rep.Origin}
+			span := fmt.Sprintf("%d %s signed as %s, stamped %s, %s", n, plural(int(n), "entry", "entries"),
+				leafSpan(i-lg.off, last-lg.off), timeSpan(v.leaves[i].Time, v.leaves[last].Time), plural(int(n), "is", "are"))
+			dp, dn := int32(-1), int32(-1)
+			if fp >= 0 {
+				dp = dayOf(v.leaves[a-1].Time)
+			}
+			if fn >= 0 {
+				dn = dayOf(v.leaves[b+1].Time)
+			}
+			switch {
+			case fp >= 0 && fp == fn:
+				p.Kind, p.File = Missing, v.files[fp].name
+				p.Detail = span + " gone from the middle of the file"
+			case fp >= 0 && dp == d:
+				p.Kind, p.File = Truncated, v.files[fp].name
+				p.Detail = "the file ends early: " + span + " gone from its end"
+			case fn >= 0 && dn == d:
+				p.Kind, p.File = Missing, v.files[fn].name
+				p.Detail = span + " gone from the start of the file"
+			case !days[d]:
+				name := v.o.FileName(dayTime(d))
+				p.Kind, p.File = FileDeleted, name
+				p.Detail = span + " gone with their file"
+			default:
+				p.Kind = Missing
+				for _, f := range v.files {
+					if f.day == d && len(f.obs) > 0 {
+						p.File = f.name
+						break
+					}
+				}
+				p.Detail = span + " gone"
+			}
+			v.add(p)
+			i = j
+		}
+	}
+}
+
+func leafSpan(a, b int) string {
+	if a == b {
+		return fmt.Sprintf("leaf %d", a)
+	}
+	return fmt.Sprintf("leaves %d-%d", a, b)
+}
+
+func timeSpan(a, b int64) string {
+	ta, tb := time.UnixMicro(a).UTC(), time.UnixMicro(b).UTC()
+	const f = "2006-01-02 15:04:05"
+	if a == b || ta.Format(f) == tb.Format(f) {
+		return ta.Format(f)
+	}
+	return ta.Format(f) + " to " + tb.Format(f)
+}
+
+// lis returns the elements of xs on a longest strictly increasing
+// subsequence of key(x), in order.
+func lis(xs []int, key func(int) int64) []int {
+	tails := []int{} // indexes into xs
+	prev := make([]int, len(xs))
+	for i, x := range xs {
+		k := key(x)
+		j := sort.Search(len(tails), func(j int) bool { return key(xs[tails[j]]) >= k })
+		if j > 0 {
+			prev[i] = tails[j-1]
+		} else {
+			prev[i] = -1
+		}
+		if j == len(tails) {
+			tails = append(tails, i)
+		} else {
+			tails[j] = i
+		}
+	}
+	out := make([]int, len(tails))
+	for i, k := len(tails)-1, tails[len(tails)-1]; i >= 0; i, k = i-1, prev[k] {
+		out[i] = xs[k]
+	}
+	return out
+}

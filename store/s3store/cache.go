@@ -1,0 +1,131 @@
+package s3store
+
+import (
+	"slices"
+	"strings"
+	"sync"
+)
+
+// A segInfo is a segment as a listing shows it.
+type segInfo struct {
+	name segName
+	size int64
+}
+
+func (i segInfo) rel() string { return i.name.key() }
+
+// A dayList is the segments of one day: the current ones (the highest
+// generation of each writer and sequence number) sorted by writer and
+// sequence, and the stale lower generations that an interrupted rewrite
+// left behind.
+type dayList struct {
+	segs  []segInfo
+	stale []segInfo
+}
+
+// newDayList sorts and deduplicates the segments a listing found.
+func newDayList(all []segInfo) *dayList {
+	slices.SortFunc(all, func(a, b segInfo) int {
+		if c := strings.Compare(a.name.writer, b.name.writer); c != 0 {
+			return c
+		}
+		if a.name.seq != b.name.seq {
+			if a.name.seq < b.name.seq {
+				return -1
+			}
+			return 1
+		}
+		return b.name.gen - a.name.gen // highest generation first
+	})
+	l := &dayList{}
+	for i, g := range all {
+		if i > 0 && all[i-1].name.writer == g.name.writer && all[i-1].name.seq == g.name.seq {
+			l.stale = append(l.stale, g)
+			continue
+		}
+		l.segs = append(l.segs, g)
+	}
+	return l
+}
+
+// cache keeps day listings (for Get) and segment indexes. Indexes never go
+// stale: a segment's key names one content. Listings do, and Get lists a
+// day again before it reports an id missing.
+type cache struct {
+	mu      sync.Mutex
+	days    map[day]*dayList
+	indexes map[string]*segIndex // by relative key
+	entries int                  // ids held by indexes
+}
+
+const (
+	maxCachedDays    = 256
+	maxCachedEntries = 4 << 20
+)
+
+func (c *cache) day(d day) *dayList {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.days[d]
+}
+
+func (c *cache) putDay(d day, l *dayList) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.days == nil {
+		c.days = map[day]*dayList{}
+	}
+	if len(c.days) >= maxCachedDays {
+		for k := range c.days {
+			delete(c.days, k)
+			break
+		}
+	}
+	c.days[d] = l
+}
+
+func (c *cache) dropDay(d day) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.days, d)
+}
+
+// stored adds a segment this process wrote to the cached listing of its
+// day, if there is one.
+func (c *cache) stored(n segName, size int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	l := c.days[n.day]
+	if l == nil {
+		return
+	}
+	all := append(slices.Clone(l.segs), l.stale...)
+	all = append(all, segInfo{name: n, size: size})
+	c.days[n.day] = newDayList(all)
+}
+
+func (c *cache) index(rel string) *segIndex {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.indexes[rel]
+}
+
+func (c *cache) putIndex(rel string, x *segIndex) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.indexes == nil {
+		c.indexes = map[string]*segIndex{}
+	}
+	if _, ok := c.indexes[rel]; ok {
+		return
+	}
+	for k, v := range c.indexes {
+		if c.entries+len(x.ids) <= maxCachedEntries {
+			break
+		}
+		delete(c.indexes, k)
+		c.entries -= len(v.ids)
+	}
+	c.indexes[rel] = x
+	c.entries += len(x.ids)
+}

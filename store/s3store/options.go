@@ -1,0 +1,266 @@
+package s3store
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+)
+
+// Layout is how entries are laid out in the bucket.
+type Layout int
+
+const (
+	// Segments (the default) writes batches of entries as compressed JSONL
+	// segment objects with an index: a PUT per batch, not per entry.
+	Segments Layout = iota
+	// Seed writes one object per entry at prefix/YYYY-MM-DD/<id>.json, as
+	// the Python library's S3Storage does, so both can share a bucket.
+	Seed
+)
+
+func (l Layout) String() string {
+	switch l {
+	case Segments:
+		return "segments"
+	case Seed:
+		return "seed"
+	}
+	return fmt.Sprintf("Layout(%d)", int(l))
+}
+
+// Durability says when Append returns relative to the PUT of the object
+// that holds the records.
+type Durability int
+
+const (
+	// Always makes Append return once the object holding its records is
+	// stored. Concurrent appends share one PUT (group commit). This is the
+	// default: an acknowledged entry survives any crash of the writer.
+	Always Durability = iota
+	// Interval makes Append return once the records are in the writer's
+	// buffer, which is stored when it reaches FlushBytes or is FlushInterval
+	// old: a crash of the writer loses at most the last interval.
+	Interval
+	// None makes Append return once the records are in the buffer, which
+	// is stored only when it reaches FlushBytes, when a read of the same
+	// store needs it, or on Close: a crash loses the whole buffer.
+	None
+)
+
+// ParseDurability parses "always", "interval" or "none".
+func ParseDurability(s string) (Durability, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "", "always":
+		return Always, nil
+	case "interval":
+		return Interval, nil
+	case "none":
+		return None, nil
+	}
+	return 0, fmt.Errorf("durability %q: want always, interval or none", s)
+}
+
+func (d Durability) String() string {
+	switch d {
+	case Always:
+		return "always"
+	case Interval:
+		return "interval"
+	case None:
+		return "none"
+	}
+	return fmt.Sprintf("Durability(%d)", int(d))
+}
+
+// LockMode is the S3 Object Lock retention mode written with every object.
+type LockMode string
+
+const (
+	NoLock     LockMode = ""
+	Compliance LockMode = "COMPLIANCE" // nobody can delete before expiry, not even the root user
+	Governance LockMode = "GOVERNANCE" // only users with s3:BypassGovernanceRetention can
+)
+
+// Defaults of the URL parameters.
+const (
+	DefaultFlushInterval = time.Second
+	DefaultFlushBytes    = 8 << 20
+	DefaultRegion        = "us-east-1" // with endpoint= only
+)
+
+// Options configure a Store beyond its URL. The zero value means the
+// documented defaults.
+type Options struct {
+	// ReadOnly opens the store for reading only: the mutating methods
+	// return store.ErrReadOnly and no writer id is taken.
+	ReadOnly bool
+	// Client, if set, is the S3 client to use; the URL's region and
+	// endpoint parameters are then ignored. By default Open builds one
+	// with config.LoadDefaultConfig (the standard credential chain).
+	Client *s3.Client
+	// Writer overrides the URL's writer parameter.
+	Writer string
+	// ReadConcurrency bounds the objects a read fetches at once; default 16
+	// (32 in the seed layout, whose objects are one entry each).
+	ReadConcurrency int
+	// MaxPending bounds the bytes of records a writer holds that are not
+	// yet stored (buffered, in flight or awaiting a retry); past it,
+	// Append fails at once instead of growing memory. Default 8 times the
+	// flush size, at least 64 MiB.
+	MaxPending int64
+
+	// retainFor overrides retain_days, for tests of expiring locks.
+	retainFor time.Duration
+}
+
+// config is a parsed store URL.
+type config struct {
+	bucket     string
+	prefix     string // "" or ending in "/"
+	region     string
+	endpoint   string
+	layout     Layout
+	durability Durability
+	lock       LockMode
+	retainDays int
+	writer     string
+	flushEvery time.Duration
+	flushBytes int64
+}
+
+// parseURL parses a store URL. Errors name the offending parameter but
+// never repeat the URL, which may carry secrets by mistake.
+func parseURL(raw string) (config, error) {
+	c := config{flushEvery: DefaultFlushInterval, flushBytes: DefaultFlushBytes}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return c, errors.New("s3 store URL: cannot parse (want s3://bucket/prefix?region=...)")
+	}
+	if u.Scheme != "s3" {
+		return c, fmt.Errorf("s3 store URL: scheme %q, want s3", u.Scheme)
+	}
+	if u.User != nil {
+		return c, errors.New("s3 store URL: credentials in the URL are not accepted (hint: use the standard AWS credential chain: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, ~/.aws, or an instance role)")
+	}
+	c.bucket = u.Host
+	if err := checkBucket(c.bucket); err != nil {
+		return c, err
+	}
+	p := strings.TrimPrefix(u.Path, "/")
+	if p != "" {
+		if strings.Contains(p, "//") {
+			return c, errors.New("s3 store URL: empty element in the prefix")
+		}
+		c.prefix = strings.TrimSuffix(p, "/") + "/"
+	}
+	if u.Fragment != "" {
+		return c, errors.New("s3 store URL: unexpected fragment")
+	}
+	q, err := url.ParseQuery(u.RawQuery)
+	if err != nil {
+		return c, errors.New("s3 store URL: cannot parse the query")
+	}
+	lockSet, daysSet := false, false
+	for k, vs := range q {
+		if len(vs) != 1 {
+			return c, fmt.Errorf("s3 store URL: parameter %s given %d times", k, len(vs))
+		}
+		v := vs[0]
+		switch k {
+		case "region":
+			c.region = v
+		case "endpoint":
+			e, err := url.Parse(v)
+			if err != nil || (e.Scheme != "http" && e.Scheme != "https") || e.Host == "" {
+				return c, errors.New("s3 store URL: endpoint: want http(s)://host[:port]")
+			}
+			if e.User != nil {
+				return c, errors.New("s3 store URL: endpoint: credentials in the URL are not accepted")
+			}
+			c.endpoint = strings.TrimSuffix(v, "/")
+		case "layout":
+			switch v {
+			case "segments", "":
+				c.layout = Segments
+			case "seed":
+				c.layout = Seed
+			default:
+				return c, fmt.Errorf("s3 store URL: layout %q: want segments or seed", v)
+			}
+		case "durability":
+			if c.durability, err = ParseDurability(v); err != nil {
+				return c, fmt.Errorf("s3 store URL: %w", err)
+			}
+		case "object_lock":
+			lockSet = true
+			switch strings.ToLower(v) {
+			case "compliance":
+				c.lock = Compliance
+			case "governance":
+				c.lock = Governance
+			case "", "off", "none":
+				c.lock = NoLock
+			default:
+				return c, fmt.Errorf("s3 store URL: object_lock %q: want compliance or governance", v)
+			}
+		case "retain_days":
+			daysSet = true
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 || n > 36500 {
+				return c, fmt.Errorf("s3 store URL: retain_days %q: want a whole number of days from 1 to 36500", v)
+			}
+			c.retainDays = n
+		case "writer":
+			if err := checkWriter(v); err != nil {
+				return c, fmt.Errorf("s3 store URL: %w", err)
+			}
+			c.writer = v
+		case "flush_ms":
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 || n > 3600_000 {
+				return c, fmt.Errorf("s3 store URL: flush_ms %q: want milliseconds from 1 to 3600000", v)
+			}
+			c.flushEvery = time.Duration(n) * time.Millisecond
+		case "flush_bytes":
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil || n < 1 || n > 1<<30 {
+				return c, fmt.Errorf("s3 store URL: flush_bytes %q: want bytes from 1 to 1073741824", v)
+			}
+			c.flushBytes = n
+		default:
+			return c, fmt.Errorf("s3 store URL: unknown parameter %q (want region, endpoint, layout, durability, object_lock, retain_days, writer, flush_ms or flush_bytes)", k)
+		}
+	}
+	switch {
+	case c.lock != NoLock && !daysSet:
+		return c, errors.New("s3 store URL: object_lock needs retain_days=N")
+	case daysSet && c.lock == NoLock && !lockSet:
+		return c, errors.New("s3 store URL: retain_days needs object_lock=compliance or object_lock=governance")
+	case c.layout == Seed && c.durability != Always:
+		return c, errors.New("s3 store URL: layout=seed writes one object per entry before Append returns: durability must be always")
+	}
+	if c.endpoint != "" && c.region == "" {
+		c.region = DefaultRegion
+	}
+	return c, nil
+}
+
+// checkBucket checks a bucket name against the S3 rules (loosely: 3 to 63
+// lowercase letters, digits, '-' and '.').
+func checkBucket(b string) error {
+	if len(b) < 3 || len(b) > 63 {
+		return fmt.Errorf("s3 store URL: bucket name %q: want 3 to 63 characters", b)
+	}
+	for i := range len(b) {
+		c := b[i]
+		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '.') {
+			return fmt.Errorf("s3 store URL: bucket name %q: character %q not allowed", b, c)
+		}
+	}
+	return nil
+}

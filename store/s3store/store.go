@@ -1,0 +1,251 @@
+package s3store
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"github.com/complyhq/comply/store"
+)
+
+// ErrRetained is wrapped by the errors of deletions that an object lock
+// refuses: see RetainedError.
+var ErrRetained = errors.New("object is under retention")
+
+// A RetainedError says that an S3 Object Lock protects an object from
+// deletion: its retention runs until Until (or a legal hold is on).
+type RetainedError struct {
+	Key       string    // the bucket key
+	Mode      LockMode  // COMPLIANCE or GOVERNANCE
+	Until     time.Time // end of the retention; zero under a legal hold only
+	LegalHold bool
+}
+
+func (e *RetainedError) Error() string {
+	if e.Until.IsZero() {
+		return fmt.Sprintf("%s is under a legal hold and cannot be deleted", e.Key)
+	}
+	return fmt.Sprintf("%s is locked (%s retention) until %s and cannot be deleted before then", e.Key, e.Mode, e.Until.Format(time.RFC3339))
+}
+
+// Is makes errors.Is(err, ErrRetained) true.
+func (e *RetainedError) Is(target error) bool { return target == ErrRetained }
+
+// MaxLineSize bounds a line; Append refuses longer ones.
+const MaxLineSize = 64 << 20
+
+// Store is an S3 store. See the package documentation.
+type Store struct {
+	cfg    config
+	opts   Options
+	c      *s3.Client
+	writer string
+	cnt    counters
+	noCond atomic.Bool // the server refused If-None-Match: *
+
+	mu       sync.Mutex
+	closed   bool
+	observer func([]store.Record)
+
+	w    *segWriter  // layout=segments, writable
+	seed *seedWriter // layout=seed, writable
+
+	cache cache
+}
+
+var (
+	_ store.Store      = (*Store)(nil)
+	_ store.Sidecar    = (*Store)(nil)
+	_ store.Observable = (*Store)(nil)
+)
+
+// Open opens the store that rawURL names (see the package documentation
+// for its parameters). It checks that the bucket is reachable and, for a
+// writer with object_lock, that the bucket has Object Lock enabled.
+// Credentials come from the standard AWS chain unless opts.Client is set.
+func Open(ctx context.Context, rawURL string, opts *Options) (*Store, error) {
+	cfg, err := parseURL(rawURL)
+	if err != nil {
+		return nil, err
+	}
+	s := &Store{cfg: cfg}
+	if opts != nil {
+		s.opts = *opts
+	}
+	if s.opts.Writer != "" {
+		if err := checkWriter(s.opts.Writer); err != nil {
+			return nil, err
+		}
+		s.cfg.writer = s.opts.Writer
+	}
+	where := "s3://" + cfg.bucket + "/" + cfg.prefix
+	s.c = s.opts.Client
+	if s.c == nil {
+		var lo []func(*awsconfig.LoadOptions) error
+		if cfg.region != "" {
+			lo = append(lo, awsconfig.WithRegion(cfg.region))
+		}
+		ac, err := awsconfig.LoadDefaultConfig(ctx, lo...)
+		if err != nil {
+			return nil, fmt.Errorf("open %s: loading AWS configuration: %w", where, err)
+		}
+		if ac.Region == "" {
+			return nil, fmt.Errorf("open %s: no AWS region (hint: add ?region=... to the store URL, or set AWS_REGION)", where)
+		}
+		s.c = s3.NewFromConfig(ac, func(o *s3.Options) {
+			if cfg.endpoint != "" {
+				o.BaseEndpoint = aws.String(cfg.endpoint)
+				o.UsePathStyle = true
+			}
+		})
+	}
+	s3c := s.c
+	if _, err := s3c.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: &cfg.bucket}); err != nil {
+		switch {
+		case isNotFound(err) || errorCode(err) == "NoSuchBucket":
+			return nil, fmt.Errorf("open %s: bucket %s does not exist", where, cfg.bucket)
+		case errorCode(err) == "Forbidden" || errorCode(err) == "AccessDenied":
+			return nil, fmt.Errorf("open %s: access denied to bucket %s (hint: check the AWS credentials and their policy): %w", where, cfg.bucket, err)
+		}
+		return nil, fmt.Errorf("open %s: %w", where, err)
+	}
+	if s.opts.ReadOnly {
+		return s, nil
+	}
+	if cfg.lock != NoLock {
+		out, err := s3c.GetObjectLockConfiguration(ctx, &s3.GetObjectLockConfigurationInput{Bucket: &cfg.bucket})
+		if err != nil || out.ObjectLockConfiguration == nil || out.ObjectLockConfiguration.ObjectLockEnabled != types.ObjectLockEnabledEnabled {
+			msg := fmt.Sprintf("open %s: object_lock=%s but bucket %s does not have Object Lock enabled (hint: create the bucket with Object Lock, e.g. aws s3api create-bucket --object-lock-enabled-for-bucket)", where, cfg.lock, cfg.bucket)
+			if err != nil && errorCode(err) != "ObjectLockConfigurationNotFoundError" {
+				return nil, fmt.Errorf("%s: %w", msg, err)
+			}
+			return nil, errors.New(msg)
+		}
+	}
+	s.writer = cfg.writer
+	if s.writer == "" {
+		s.writer = defaultWriter()
+	}
+	switch cfg.layout {
+	case Segments:
+		s.w = newSegWriter(s)
+	case Seed:
+		s.seed = newSeedWriter(s)
+	}
+	return s, nil
+}
+
+// WriterID returns the writer id that names this store's segments and
+// under which it keeps its own integrity data; "" for a read-only store.
+func (s *Store) WriterID() string { return s.writer }
+
+// Layout returns the store's layout.
+func (s *Store) Layout() Layout { return s.cfg.layout }
+
+// Observe implements store.Observable: fn is called, under the store's
+// write lock, with the records of each Append in the order they are
+// placed into the writer's buffers, which is their order within each
+// day's segments (or, in the seed layout, the writer's sequence).
+func (s *Store) Observe(fn func(recs []store.Record)) {
+	s.mu.Lock()
+	s.observer = fn
+	s.mu.Unlock()
+}
+
+func checkRecord(r *store.Record) error {
+	switch {
+	case r.ID == "":
+		return errors.New("append: record without an id")
+	case r.Time.IsZero():
+		return fmt.Errorf("append %s: record without a time", r.ID)
+	case len(r.Line) == 0:
+		return fmt.Errorf("append %s: empty line", r.ID)
+	case len(r.Line) > MaxLineSize:
+		return fmt.Errorf("append %s: line of %d bytes exceeds the %d-byte limit", r.ID, len(r.Line), MaxLineSize)
+	case bytes.IndexByte(r.Line, '\n') >= 0:
+		return fmt.Errorf("append %s: line contains a newline", r.ID)
+	}
+	return nil
+}
+
+// Append implements store.Store. In the segments layout it returns, with
+// durability always, once the segment objects holding the records are
+// stored (concurrent appends share them: group commit); with interval or
+// none, once they are in the writer's buffer. In the seed layout it
+// returns once every record's object is stored.
+func (s *Store) Append(ctx context.Context, recs ...store.Record) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if s.opts.ReadOnly {
+		return store.ErrReadOnly
+	}
+	for i := range recs {
+		if err := checkRecord(&recs[i]); err != nil {
+			return err
+		}
+	}
+	if len(recs) == 0 {
+		s.mu.Lock()
+		closed := s.closed
+		s.mu.Unlock()
+		if closed {
+			return store.ErrClosed
+		}
+		return nil
+	}
+	if s.seed != nil {
+		return s.seed.append(ctx, recs)
+	}
+	return s.w.append(ctx, recs)
+}
+
+// isClosed reports whether Close was called.
+func (s *Store) isClosed() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closed
+}
+
+// sync makes everything this process has appended visible in the bucket,
+// so that its reads see its own writes.
+func (s *Store) sync(ctx context.Context) error {
+	if s.w != nil {
+		return s.w.flush(ctx)
+	}
+	if s.seed != nil {
+		return s.seed.redo(ctx)
+	}
+	return nil
+}
+
+// Close implements store.Store: it stores what a weaker durability mode
+// left in the buffer and waits for the uploads in flight. Records that
+// still cannot be stored after retries are reported in the error.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	s.mu.Unlock()
+	if s.w != nil {
+		return s.w.close()
+	}
+	if s.seed != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), putTimeout)
+		defer cancel()
+		return s.seed.redo(ctx)
+	}
+	return nil
+}
