@@ -10,9 +10,12 @@ import (
 	"hash"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/transparency-dev/merkle/compact"
 	"golang.org/x/mod/sumdb/note"
@@ -114,6 +117,7 @@ type Ledger struct {
 	rng       *compact.Range // the tree of all appended leaves
 	tile      []Leaf         // the leaves of the current, partial tile
 	tileDirty bool
+	tileBuf   []byte     // a tile's encoding, reused
 	full      []fullTile // full tiles not yet written
 	last      *Checkpoint
 	lastNote  []byte
@@ -242,7 +246,7 @@ func (l *Ledger) Latest() []byte {
 
 func (l *Ledger) chooseOrigin(ctx context.Context) error {
 	if o := l.opts.Origin; o != "" {
-		if strings.ContainsAny(o, "\n\r") || strings.HasPrefix(o, sigPrefix) || strings.TrimSpace(o) != o {
+		if strings.ContainsFunc(o, unicode.IsControl) || !utf8.ValidString(o) || strings.HasPrefix(o, sigPrefix) || strings.TrimSpace(o) != o {
 			return fmt.Errorf("ledger: origin %q: want one line without surrounding spaces", o)
 		}
 		l.origin, l.slug = o, Slug(o)
@@ -384,15 +388,27 @@ func (l *Ledger) loadHistory(ctx context.Context) error {
 // the ledger is new or AdoptAll is set, else those stamped since shortly
 // before the last signed leaf. signed holds the tree's leaves.
 func (l *Ledger) recover(ctx context.Context, signed []Leaf) error {
+	// The lines of the store's other ledgers (other writers of a shared
+	// store) are theirs, not to adopt; and a new ledger of its own beside
+	// them adopts nothing.
+	others, err := l.otherLeaves(ctx)
+	if err != nil {
+		return err
+	}
+	if len(others) > 0 && len(signed) == 0 && !l.opts.AdoptAll {
+		return nil
+	}
 	var start time.Time
-	known := signed
+	known := append(slices.Clip(signed), others...)
 	if n := len(signed); n > 0 && !l.opts.AdoptAll {
 		start = time.UnixMicro(signed[n-1].Time).Add(-recoverySlack).UTC()
 		cut := start.UnixMicro()
 		known = nil
-		for i := range signed {
-			if signed[i].Time >= cut {
-				known = append(known, signed[i])
+		for _, ls := range [][]Leaf{signed, others} {
+			for i := range ls {
+				if ls[i].Time >= cut {
+					known = append(known, ls[i])
+				}
 			}
 		}
 	}
@@ -428,6 +444,38 @@ func (l *Ledger) recover(ctx context.Context, signed []Leaf) error {
 		l.opts.ErrorLog.Info("ledger: appended the leaves of lines the tree lacked", "origin", l.origin, "lines", n)
 	}
 	return nil
+}
+
+// otherLeaves returns the signed leaves of the store's other ledgers.
+func (l *Ledger) otherLeaves(ctx context.Context) ([]Leaf, error) {
+	slugs, err := listSlugs(ctx, l.sc)
+	if err != nil {
+		return nil, fmt.Errorf("ledger: %w", err)
+	}
+	var leaves []Leaf
+	for _, slug := range slugs {
+		if slug == l.slug {
+			continue
+		}
+		b, err := l.sc.ReadBlob(ctx, latestBlob(slug))
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("ledger: %w", err)
+		}
+		text, _ := noteText(b)
+		c, err := ParseCheckpoint(text)
+		if err != nil {
+			return nil, fmt.Errorf("ledger: the store's ledger %s: %w: %w", slug, ErrTampered, err)
+		}
+		ls, err := readLeaves(ctx, l.sc, slug, c.Size)
+		if err != nil {
+			return nil, fmt.Errorf("ledger: the store's ledger %s: %w: %w", slug, ErrTampered, err)
+		}
+		leaves = append(leaves, ls...)
+	}
+	return leaves, nil
 }
 
 // observe is the store's observer: it hashes the lines of each write, in
@@ -551,13 +599,15 @@ func (l *Ledger) checkpointLocked(ctx context.Context, ev event) error {
 
 	for len(l.full) > 0 {
 		f := l.full[0]
-		if err := l.sc.WriteBlob(ctx, tileBlob(l.slug, f.n), AppendTile(nil, f.leaves)); err != nil {
+		l.tileBuf = AppendTile(l.tileBuf[:0], f.leaves)
+		if err := l.sc.WriteBlob(ctx, tileBlob(l.slug, f.n), l.tileBuf); err != nil {
 			return l.fail(err)
 		}
 		l.full = l.full[1:]
 	}
 	if l.tileDirty {
-		if err := l.sc.WriteBlob(ctx, tileBlob(l.slug, l.rng.End()/TileSize), AppendTile(nil, l.tile)); err != nil {
+		l.tileBuf = AppendTile(l.tileBuf[:0], l.tile)
+		if err := l.sc.WriteBlob(ctx, tileBlob(l.slug, l.rng.End()/TileSize), l.tileBuf); err != nil {
 			return l.fail(err)
 		}
 		l.tileDirty = false

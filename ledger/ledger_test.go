@@ -840,3 +840,32 @@ func TestMaxProblems(t *testing.T) {
 		t.Fatalf("files: %+v", r.Files)
 	}
 }
+
+// TestTwoLedgers: a store written by two writers in turn, each with its
+// own origin (as several writers of a shared store are): each ledger signs
+// its own writes, and Verify checks both.
+func TestTwoLedgers(t *testing.T) {
+	signer, verifier := keys(t, "prod")
+	dir := t.TempDir()
+	recs := storetest.Records(day1, 30)
+	write(t, dir, ledger.Options{Signer: signer, Origin: "comply/a"}, recs[:10])
+	write(t, dir, ledger.Options{Signer: signer, Origin: "comply/b"}, recs[10:20])
+	write(t, dir, ledger.Options{Signer: signer, Origin: "comply/a"}, recs[20:])
+	r := verify(t, dir, []note.Verifier{verifier}, nil)
+	if !r.OK() || r.Valid != 30 || len(r.Logs) != 2 || r.Logs[0].Size != 20 || r.Logs[1].Size != 10 {
+		t.Fatalf("%s %+v", describe(r), r.Logs)
+	}
+	// A writer without an origin cannot tell which ledger is its own.
+	st := openFS(t, dir, false)
+	defer st.Close()
+	if _, err := ledger.Open(t.Context(), st, quiet(&ledger.Options{Signer: signer})); err == nil || !strings.Contains(err.Error(), "several ledgers") {
+		t.Fatalf("Open without an origin: %v", err)
+	}
+	// Tampering with a line of b is found in b's leaves.
+	st.Close()
+	editFile(t, dir, file2, func(ls [][]byte) [][]byte { return slices.Delete(ls, 2, 3) })
+	r = verify(t, dir, []note.Verifier{verifier}, nil)
+	if r.OK() || !r.Has(ledger.Missing) || r.Problems[0].Origin != "comply/b" {
+		t.Fatal(describe(r))
+	}
+}

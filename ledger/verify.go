@@ -516,6 +516,12 @@ func (v *verifier) logAt(i int) *vlog {
 	return v.logs[k]
 }
 
+// local returns the log of global leaf i and its index in that log.
+func (v *verifier) local(i int) (*vlog, int) {
+	lg := v.logAt(i)
+	return lg, i - lg.off
+}
+
 func (v *verifier) add(p Problem) {
 	if p.Count == 0 {
 		p.Count = 1
@@ -570,7 +576,6 @@ func (v *verifier) analyse() {
 			if n := per[lg]; n > 0 {
 				v.add(Problem{Kind: lg.fail, File: v.files[fi].name, Offset: -1, Leaf: -1, Count: n, Origin: lg.rep.Origin,
 					Detail: fmt.Sprintf("%d %s signed only by checkpoints of %s that the verifier cannot trust", n, plural(int(n), "entry is", "entries are"), lg.rep.Origin)})
-				v.r.Valid -= n
 			}
 		}
 	}
@@ -604,25 +609,43 @@ func (v *verifier) analyseFile(fi int, f *vfile, unseen []int, running time.Time
 			known = append(known, i)
 		}
 	}
+	// Each log's leaves are in its own write order; logs interleave.
 	inOrder := make(map[int]bool, 0)
-	sorted := slices.IsSortedFunc(known, func(a, b int) int { return cmp.Compare(f.obs[a].leaf, f.obs[b].leaf) })
-	if !sorted && len(known) > 0 {
-		keep := lis(known, func(i int) int64 { return f.obs[i].leaf })
-		for _, i := range keep {
+	sorted := true
+	byLog := map[*vlog][]int{}
+	for _, pos := range known {
+		lg := v.logAt(int(f.obs[pos].leaf))
+		byLog[lg] = append(byLog[lg], pos)
+	}
+	for _, ps := range byLog {
+		if slices.IsSortedFunc(ps, func(a, b int) int { return cmp.Compare(f.obs[a].leaf, f.obs[b].leaf) }) {
+			for _, i := range ps {
+				inOrder[i] = true
+			}
+			continue
+		}
+		sorted = false
+		for _, i := range lis(ps, func(i int) int64 { return f.obs[i].leaf }) {
 			inOrder[i] = true
 		}
+	}
+	if sorted {
+		clear(inOrder)
 	}
 	ordered := func(pos int) bool { return sorted || inOrder[pos] }
 	var probs []Problem
 	for _, pos := range known {
+		ob := f.obs[pos]
+		lg, leaf := v.local(int(ob.leaf))
 		if ordered(pos) {
-			v.r.Valid++
+			if lg.trusted {
+				v.r.Valid++
+			}
 			continue
 		}
-		ob := f.obs[pos]
-		probs = append(probs, Problem{Kind: Reordered, File: name, Line: int64(pos + 1), Offset: ob.off, Leaf: ob.leaf,
-			Time:   time.UnixMicro(v.leaves[ob.leaf].Time).UTC(),
-			Detail: fmt.Sprintf("line %d is the entry signed as leaf %d, out of its write order", pos+1, ob.leaf)})
+		probs = append(probs, Problem{Kind: Reordered, File: name, Line: int64(pos + 1), Offset: ob.off, Leaf: int64(leaf),
+			Time: time.UnixMicro(v.leaves[ob.leaf].Time).UTC(), Origin: lg.rep.Origin,
+			Detail: fmt.Sprintf("line %d is the entry signed as leaf %d, out of its write order", pos+1, leaf)})
 	}
 
 	// Unknown lines: the known neighbours (in order) around each.
@@ -663,10 +686,11 @@ func (v *verifier) analyseFile(fi int, f *vfile, unseen []int, running time.Time
 			switch {
 			case leaf >= 0:
 				v.paired[leaf] = true
-				p.Kind, p.Leaf = Modified, int64(leaf)
-				p.Detail = fmt.Sprintf("%s differs from the entry signed as leaf %d in its place", what, leaf)
+				lg, li := v.local(leaf)
+				p.Kind, p.Leaf, p.Origin = Modified, int64(li), lg.rep.Origin
+				p.Detail = fmt.Sprintf("%s differs from the entry signed as leaf %d in its place", what, li)
 				if u.corrupt {
-					p.Detail = fmt.Sprintf("the line cannot be read; the entry signed as leaf %d was in its place", leaf)
+					p.Detail = fmt.Sprintf("the line cannot be read; the entry signed as leaf %d was in its place", li)
 				}
 			case !u.corrupt && next[pos] < 0 && !running.IsZero() && !u.t.Before(running):
 				v.r.Pending++
@@ -789,7 +813,7 @@ func (v *verifier) missing(unseen []int) {
 					last = j
 				}
 			}
-			p := Problem{Offset: -1, Leaf: int64(i), Count: n, Time: time.UnixMicro(v.leaves[i].Time).UTC(), Origin: lg.rep.Origin}
+			p := Problem{Offset: -1, Leaf: int64(i - lg.off), Count: n, Time: time.UnixMicro(v.leaves[i].Time).UTC(), Origin: lg.rep.Origin}
 			span := fmt.Sprintf("%d %s signed as %s, stamped %s, %s", n, plural(int(n), "entry", "entries"),
 				leafSpan(i-lg.off, last-lg.off), timeSpan(v.leaves[i].Time, v.leaves[last].Time), plural(int(n), "is", "are"))
 			dp, dn := int32(-1), int32(-1)

@@ -49,6 +49,8 @@ func (s *sseParser) feed(p []byte) (cut int, last bool) {
 				ln = append(s.line, ln...)
 			}
 			s.line = s.line[:0]
+		} else if len(ln) > s.max {
+			s.drop, ln = true, []byte("x")
 		}
 		start += i + 1
 		if last = s.line1(bytes.TrimSuffix(ln, []byte{'\r'})); last {

@@ -79,6 +79,7 @@ func FuzzSSEParser(f *testing.F) {
 	f.Add("event: a\ndata: 1\n\ndata: [DONE]\n\n", 3)
 	f.Add("data: x\r\n\r\n:c\n\ndata\n\n", 1)
 	f.Add(strings.Repeat("data: y\n", 40)+"\n", 7)
+	f.Add("data: "+strings.Repeat("z", 60)+"\n\ndata: [DONE]\n\n", 30)
 	f.Fuzz(func(t *testing.T, s string, n int) {
 		if n < 1 || n > len(s) {
 			n = 1

@@ -29,6 +29,9 @@ func newDayList(all []segInfo) *dayList {
 		if c := strings.Compare(a.name.writer, b.name.writer); c != 0 {
 			return c
 		}
+		if c := strings.Compare(a.name.run, b.name.run); c != 0 {
+			return c
+		}
 		if a.name.seq != b.name.seq {
 			if a.name.seq < b.name.seq {
 				return -1
@@ -39,7 +42,7 @@ func newDayList(all []segInfo) *dayList {
 	})
 	l := &dayList{}
 	for i, g := range all {
-		if i > 0 && all[i-1].name.writer == g.name.writer && all[i-1].name.seq == g.name.seq {
+		if i > 0 && all[i-1].name.writer == g.name.writer && all[i-1].name.run == g.name.run && all[i-1].name.seq == g.name.seq {
 			l.stale = append(l.stale, g)
 			continue
 		}

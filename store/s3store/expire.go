@@ -385,4 +385,3 @@ func (s *Store) expireSeed(ctx context.Context, before time.Time, r *Report) err
 	}
 	return nil
 }
-

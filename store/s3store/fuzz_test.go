@@ -97,8 +97,8 @@ func FuzzIndex(f *testing.F) {
 // FuzzSegKey checks that a key the parser accepts is the one way of
 // writing its segment.
 func FuzzSegKey(f *testing.F) {
-	f.Add("segments/2026/01/31/web-1-4242-a1b2c3_000000000042_g1_n64_000005123456-235959999999.jsonl.gz")
-	f.Add("segments/2028/02/29/w_000000000001_g0_n1_000000000000-000000000000.jsonl.gz")
+	f.Add("segments/2026/01/31/web-1-4242-a1b2c3_1769817605123456beef_000000000042_g1_n64_000005123456-235959999999.jsonl.gz")
+	f.Add("segments/2028/02/29/w_1769817605123456beef_000000000001_g0_n1_000000000000-000000000000.jsonl.gz")
 	f.Fuzz(func(t *testing.T, key string) {
 		n, ok := parseSegKey(key)
 		if !ok {

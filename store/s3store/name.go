@@ -13,7 +13,7 @@ import (
 
 // Key layout under the store's prefix (see the package documentation):
 //
-//	segments/YYYY/MM/DD/<writer>_<seq>_g<gen>_n<count>_<min>-<max>.jsonl.gz
+//	segments/YYYY/MM/DD/<writer>_<run>_<seq>_g<gen>_n<count>_<min>-<max>.jsonl.gz
 //	YYYY-MM-DD/<id>.json                  (layout=seed)
 //	_comply/blobs/<name>                  (sidecar blobs)
 const (
@@ -22,6 +22,7 @@ const (
 	segExt   = ".jsonl.gz"
 	seedExt  = ".json"
 	seqWidth = 12
+	runWidth = 20
 )
 
 // A day is a UTC date as YYYYMMDD, the partition of a record.
@@ -69,7 +70,8 @@ func parseSeedDay(s string) (day, bool) {
 type segName struct {
 	day    day
 	writer string
-	seq    uint64
+	run    string // the writer's run: see newRun
+	seq    uint64 // 1, 2, ... within the run and day
 	gen    int    // 0 as first written; +1 on each rewrite (delete, expiry)
 	count  int64  // entries in the segment
 	minT   int64  // earliest entry time, µs since the epoch
@@ -78,7 +80,7 @@ type segName struct {
 
 // file returns the object's name within its day folder.
 func (n segName) file() string {
-	return fmt.Sprintf("%s_%0*d_g%d_n%d_%s-%s%s", n.writer, seqWidth, n.seq, n.gen, n.count,
+	return fmt.Sprintf("%s_%s_%0*d_g%d_n%d_%s-%s%s", n.writer, n.run, seqWidth, n.seq, n.gen, n.count,
 		timeOfDay(n.minT), timeOfDay(n.maxT), segExt)
 }
 
@@ -128,10 +130,11 @@ func parseSegKey(rel string) (segName, bool) {
 		return segName{}, false
 	}
 	parts := strings.Split(file, "_")
-	if len(parts) != 5 || checkWriter(parts[0]) != nil {
+	if len(parts) != 6 || checkWriter(parts[0]) != nil || !checkRun(parts[1]) {
 		return segName{}, false
 	}
-	n.writer = parts[0]
+	n.writer, n.run = parts[0], parts[1]
+	parts = parts[1:]
 	if len(parts[1]) != seqWidth {
 		return segName{}, false
 	}
@@ -193,6 +196,29 @@ func checkWriter(w string) error {
 		}
 	}
 	return nil
+}
+
+// newRun returns the id of a writer's run (one Open): the time in µs, 16
+// digits, and 4 random hex digits. Runs of one writer sort in the order
+// they started, and two processes misconfigured with one writer name
+// still write distinct segments.
+func newRun() string {
+	r := make([]byte, 2)
+	rand.Read(r)
+	return fmt.Sprintf("%016d%s", time.Now().UnixMicro(), hex.EncodeToString(r))
+}
+
+func checkRun(r string) bool {
+	if len(r) != runWidth {
+		return false
+	}
+	for i := range len(r) {
+		c := r[i]
+		if !('0' <= c && c <= '9' || i >= 16 && 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 // defaultWriter returns a writer id unique to this process:

@@ -33,7 +33,7 @@ const (
 type seedWriter struct {
 	s       *Store
 	session string // this run's start, µs, fixed width: orders runs of a named writer
-	seq     uint64  // guarded by s.mu
+	seq     uint64 // guarded by s.mu
 
 	mu      sync.Mutex // guards failed
 	failed  []seedPut  // observed but not stored: retried before the next write

@@ -70,8 +70,8 @@ type segWriter struct {
 	all      map[*pseg]bool
 	inflight int
 	pending  int64 // record bytes not yet stored
+	runID    string
 	nextSeq  map[day]uint64
-	seqKnown map[day]bool
 	closing  bool
 	lastErr  error
 	lost     int64 // records given up on at Close
@@ -82,13 +82,13 @@ type segWriter struct {
 
 func newSegWriter(s *Store) *segWriter {
 	w := &segWriter{
-		s:        s,
-		open:     map[day]*pseg{},
-		all:      map[*pseg]bool{},
-		nextSeq:  map[day]uint64{},
-		seqKnown: map[day]bool{},
-		kick:     make(chan struct{}, 1),
-		done:     make(chan struct{}),
+		s:       s,
+		open:    map[day]*pseg{},
+		all:     map[*pseg]bool{},
+		runID:   newRun(),
+		nextSeq: map[day]uint64{},
+		kick:    make(chan struct{}, 1),
+		done:    make(chan struct{}),
 	}
 	go w.run()
 	return w
@@ -248,10 +248,7 @@ func (w *segWriter) run() {
 			return
 		}
 		for _, p := range starts {
-			if err := w.name(p); err != nil {
-				go w.finish(p, err)
-				continue
-			}
+			w.name(p)
 			go w.put(p)
 		}
 		if !next.IsZero() {
@@ -264,52 +261,22 @@ func (w *segWriter) run() {
 	}
 }
 
-// name gives p its name: the writer's next sequence number for p's day.
-// A named writer (writer=NAME) learns on first use of a day where its
-// earlier runs left off.
-func (w *segWriter) name(p *pseg) error {
+// name gives p its name: the run's next sequence number for p's day.
+func (w *segWriter) name(p *pseg) {
 	if p.named {
-		return nil
+		return
 	}
 	s := w.s
 	s.mu.Lock()
-	known := w.seqKnown[p.day]
-	s.mu.Unlock()
-	if !known && s.cfg.writer != "" {
-		ctx, cancel := context.WithTimeout(context.Background(), putTimeout)
-		last, err := w.lastSeq(ctx, p.day)
-		cancel()
-		if err != nil {
-			return err
-		}
-		s.mu.Lock()
-		w.nextSeq[p.day] = max(w.nextSeq[p.day], last+1)
-		s.mu.Unlock()
-	}
-	s.mu.Lock()
 	defer s.mu.Unlock()
-	w.seqKnown[p.day] = true
 	seq := max(w.nextSeq[p.day], 1)
 	w.nextSeq[p.day] = seq + 1
-	n := segName{day: p.day, writer: s.writer, seq: seq, count: int64(len(p.recs)), minT: p.recs[0].t, maxT: p.recs[0].t}
+	n := segName{day: p.day, writer: s.writer, run: w.runID, seq: seq, count: int64(len(p.recs)), minT: p.recs[0].t, maxT: p.recs[0].t}
 	for _, r := range p.recs {
 		n.minT = min(n.minT, r.t)
 		n.maxT = max(n.maxT, r.t)
 	}
 	p.name, p.named = n, true
-	return nil
-}
-
-// lastSeq returns the highest sequence number this writer has used on d.
-func (w *segWriter) lastSeq(ctx context.Context, d day) (uint64, error) {
-	var last uint64
-	err := w.s.list(ctx, d.segPrefix()+w.s.writer+"_", func(o object) error {
-		if n, ok := parseSegKey(o.rel); ok && n.writer == w.s.writer {
-			last = max(last, n.seq)
-		}
-		return nil
-	})
-	return last, err
 }
 
 func (w *segWriter) put(p *pseg) {
@@ -326,20 +293,15 @@ func (w *segWriter) put(p *pseg) {
 		if !errors.Is(err, errExists) {
 			break
 		}
-		// Taken: by an earlier attempt of ours whose reply was lost, or
-		// by another process using the same writer name.
+		// Taken: by an earlier attempt of ours whose reply was lost, or,
+		// against all odds, by another process with our writer name and
+		// run id. Never overwrite: take the next number.
 		h, herr := s.head(ctx, p.name.key(), "")
 		if herr == nil && h.Metadata[metaSum] == p.sum {
 			err = nil
 			break
 		}
-		last, lerr := w.lastSeq(ctx, p.day)
-		if lerr != nil {
-			err = lerr
-			break
-		}
 		s.mu.Lock()
-		w.nextSeq[p.day] = max(w.nextSeq[p.day], last+1)
 		p.name.seq = w.nextSeq[p.day]
 		w.nextSeq[p.day]++
 		s.mu.Unlock()
@@ -442,4 +404,3 @@ func (w *segWriter) pendingRecord(id string) (store.Record, bool) {
 
 // isOwn reports whether a segment name is this writer's.
 func (w *segWriter) isOwn(n segName) bool { return w != nil && n.writer == w.s.writer }
-

@@ -1,0 +1,31 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/complyhq/comply/store"
+	"github.com/complyhq/comply/store/s3store"
+)
+
+// openS3Store opens the S3 store that an s3:// URL names:
+//
+//	s3://BUCKET/PREFIX?region=...&endpoint=...&layout=segments|seed&durability=...
+//
+// (every parameter is described in package s3store). Credentials come from
+// the standard AWS chain: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY,
+// AWS_PROFILE and ~/.aws, or an instance role; never from the URL. The
+// durability of an S3 store is the URL's durability parameter: the
+// --durability flag applies to directories. A read-only store makes no
+// writes and takes no writer id, so readers work alongside any number of
+// writers.
+func openS3Store(ctx context.Context, spec string, readOnly bool) (store.Store, error) {
+	s, err := s3store.Open(ctx, spec, &s3store.Options{ReadOnly: readOnly})
+	if err != nil {
+		// s3store errors name the bucket and prefix, never the query
+		// string or credentials.
+		return nil, withHint(fmt.Errorf("opening store: %w", err),
+			"write the store as s3://BUCKET/PREFIX?region=REGION (add endpoint=http://HOST:PORT for MinIO and other S3-compatible servers); credentials come from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE or an instance role")
+	}
+	return s, nil
+}

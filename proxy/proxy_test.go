@@ -1,0 +1,496 @@
+package proxy_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"iter"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/anthropics/anthropic-sdk-go/v2"
+	aoption "github.com/anthropics/anthropic-sdk-go/v2/option"
+	"github.com/openai/openai-go/v3"
+	"github.com/openai/openai-go/v3/option"
+	"github.com/openai/openai-go/v3/responses"
+
+	"github.com/complyhq/comply"
+	"github.com/complyhq/comply/llm"
+	"github.com/complyhq/comply/llm/llmtest"
+	"github.com/complyhq/comply/proxy"
+	"github.com/complyhq/comply/store"
+	"github.com/complyhq/comply/store/memstore"
+)
+
+const apiKey = "sk-proj-abcdefghijklmnopqrstuvwxyz0123456789"
+
+// setup starts an upstream and a proxy in front of it, over the logger.
+func setup(t *testing.T, upstream http.Handler, logger *comply.Logger, failOpen bool) (proxyURL string, tr *llm.Transport) {
+	t.Helper()
+	up := httptest.NewServer(upstream)
+	t.Cleanup(up.Close)
+	u, _ := url.Parse(up.URL)
+	tr = &llm.Transport{Logger: logger, Base: proxy.UpstreamTransport(), FailOpen: failOpen, OnError: func(error) {}}
+	p := httptest.NewServer(proxy.New(u, tr))
+	t.Cleanup(p.Close)
+	return p.URL, tr
+}
+
+func memLogger(t *testing.T) *comply.Logger {
+	t.Helper()
+	l, err := comply.New(memstore.New(0), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	return l
+}
+
+func allEntries(t *testing.T, l *comply.Logger) []comply.Entry {
+	t.Helper()
+	var out []comply.Entry
+	for e, err := range l.Query(context.Background(), comply.Query{}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+// waitEntries waits for n entries: the proxy writes them on its own
+// goroutines, possibly after the client has its answer.
+func waitEntries(t *testing.T, l *comply.Logger, n int) []comply.Entry {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		es := allEntries(t, l)
+		if len(es) >= n {
+			time.Sleep(20 * time.Millisecond)
+			if es = allEntries(t, l); len(es) != n {
+				t.Fatalf("%d entries, want %d", len(es), n)
+			}
+			return es
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d entries, want %d", len(es), n)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestSDKsThroughProxy points the official SDKs at the proxy: they get
+// their answers, each call is logged once, the API key reaches the
+// upstream and never the audit log's files.
+func TestSDKsThroughProxy(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	logger, err := comply.Open(ctx, dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	up := llmtest.NewServer()
+	defer up.Close()
+	u, _ := url.Parse(up.URL)
+	tr := &llm.Transport{Logger: logger, Base: proxy.UpstreamTransport(), OnError: func(err error) { t.Error(err) }}
+	p := httptest.NewServer(proxy.New(u, tr))
+	defer p.Close()
+
+	oc := openai.NewClient(option.WithBaseURL(p.URL+"/v1"), option.WithAPIKey(apiKey), option.WithMaxRetries(0),
+		option.WithHeader(llm.HeaderConversationID, "conv-p"), option.WithHeader(llm.HeaderMetadata, `{"app":"billing"}`))
+	ac := anthropic.NewClient(aoption.WithoutEnvironmentDefaults(), aoption.WithBaseURL(p.URL), aoption.WithAPIKey(apiKey), aoption.WithMaxRetries(0),
+		aoption.WithHeader(llm.HeaderConversationID, "conv-p"), aoption.WithHeader(llm.HeaderMetadata, `{"app":"billing"}`))
+	msgs := []openai.ChatCompletionMessageParamUnion{openai.UserMessage("Hello!")}
+	aparams := anthropic.MessageNewParams{Model: "claude-sonnet-4-5", MaxTokens: 64,
+		Messages: []anthropic.MessageParam{anthropic.NewUserMessage(anthropic.NewTextBlock("Hello!"))}}
+
+	calls := []struct {
+		name, provider string
+		call           func() (string, error)
+	}{
+		{"openai/chat", "openai", func() (string, error) {
+			r, err := oc.Chat.Completions.New(ctx, openai.ChatCompletionNewParams{Model: "gpt-4.1", Messages: msgs})
+			if err != nil {
+				return "", err
+			}
+			return r.Choices[0].Message.Content, nil
+		}},
+		{"openai/chat/stream", "openai", func() (string, error) {
+			s := oc.Chat.Completions.NewStreaming(ctx, openai.ChatCompletionNewParams{Model: "gpt-4.1", Messages: msgs,
+				StreamOptions: openai.ChatCompletionStreamOptionsParam{IncludeUsage: openai.Bool(true)}})
+			defer s.Close()
+			var acc openai.ChatCompletionAccumulator
+			for s.Next() {
+				acc.AddChunk(s.Current())
+			}
+			if s.Err() != nil {
+				return "", s.Err()
+			}
+			return acc.Choices[0].Message.Content, nil
+		}},
+		{"openai/responses/stream", "openai", func() (string, error) {
+			s := oc.Responses.NewStreaming(ctx, responses.ResponseNewParams{Model: "gpt-4.1",
+				Input: responses.ResponseNewParamsInputUnion{OfString: openai.String("Hello!")}})
+			defer s.Close()
+			var text string
+			for s.Next() {
+				if ev := s.Current(); ev.Type == "response.output_text.delta" {
+					text += ev.Delta
+				}
+			}
+			return text, s.Err()
+		}},
+		{"anthropic/messages", "anthropic", func() (string, error) {
+			m, err := ac.Messages.New(ctx, aparams)
+			if err != nil {
+				return "", err
+			}
+			return m.Content[0].Text, nil
+		}},
+		{"anthropic/messages/stream", "anthropic", func() (string, error) {
+			s := ac.Messages.NewStreaming(ctx, aparams)
+			defer s.Close()
+			var m anthropic.Message
+			for s.Next() {
+				m.Accumulate(s.Current())
+			}
+			if s.Err() != nil {
+				return "", s.Err()
+			}
+			return m.Content[0].Text, nil
+		}},
+	}
+	for i, c := range calls {
+		got, err := c.call()
+		if err != nil || got != llmtest.DefaultText {
+			t.Fatalf("%s: got %q, %v", c.name, got, err)
+		}
+		es := waitEntries(t, logger, i+1)
+		e := es[len(es)-1]
+		if e.Provider != c.provider || !e.SafetyPassed || e.ConversationID != "conv-p" ||
+			e.InputHash != logger.Hash("Hello!") || e.OutputHash != logger.Hash(llmtest.DefaultText) ||
+			e.InputTokens == nil || *e.InputTokens != llmtest.DefaultInputTokens {
+			t.Errorf("%s: entry %+v", c.name, e)
+		}
+		if !strings.Contains(string(e.Metadata), `"app": "billing"`) {
+			t.Errorf("%s: metadata %s", c.name, e.Metadata)
+		}
+	}
+	for _, r := range up.Requests() {
+		for k := range r.Header {
+			if strings.HasPrefix(strings.ToLower(k), "x-comply-") {
+				t.Errorf("header %s reached the upstream", k)
+			}
+		}
+		if r.Header.Get("Authorization") != "Bearer "+apiKey && r.Header.Get("X-Api-Key") != apiKey {
+			t.Errorf("the client's API key did not reach the upstream: %v", r.Header)
+		}
+	}
+	if err := logger.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// The key is nowhere in the audit log's files.
+	filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bytes.Contains(b, []byte(apiKey)) || bytes.Contains(b, []byte(apiKey[8:])) {
+			t.Errorf("%s holds the API key", path)
+		}
+		return nil
+	})
+}
+
+// post sends body through the proxy with a plain client and reads all.
+func post(t *testing.T, base, path, body string) (*http.Response, []byte, error) {
+	t.Helper()
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, base+path, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+apiKey)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return resp, b, err
+}
+
+var rawCases = []struct{ name, path, body string }{
+	{"chat", "/v1/chat/completions", `{"model":"gpt-4.1","messages":[{"role":"user","content":"Hello!"}]}`},
+	{"chat/stream", "/v1/chat/completions", `{"model":"gpt-4.1","messages":[{"role":"user","content":"Hello!"}],"stream":true,"stream_options":{"include_usage":true}}`},
+	{"responses", "/v1/responses", `{"model":"gpt-4.1","input":"Hello!"}`},
+	{"responses/stream", "/v1/responses", `{"model":"gpt-4.1","input":"Hello!","stream":true}`},
+	{"messages", "/v1/messages", `{"model":"claude-sonnet-4-5","max_tokens":64,"messages":[{"role":"user","content":"Hello!"}]}`},
+	{"messages/stream", "/v1/messages", `{"model":"claude-sonnet-4-5","max_tokens":64,"messages":[{"role":"user","content":"Hello!"}],"stream":true}`},
+}
+
+// TestRawBytes: a plain HTTP client gets through the proxy exactly the
+// bytes and content type that the upstream sends directly.
+func TestRawBytes(t *testing.T) {
+	up := llmtest.NewServer()
+	defer up.Close()
+	logger := memLogger(t)
+	u, _ := url.Parse(up.URL)
+	tr := &llm.Transport{Logger: logger, Base: proxy.UpstreamTransport()}
+	p := httptest.NewServer(proxy.New(u, tr))
+	defer p.Close()
+	for i, c := range rawCases {
+		t.Run(c.name, func(t *testing.T) {
+			dresp, want, err := post(t, up.URL, c.path, c.body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			presp, got, err := post(t, p.URL, c.path, c.body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, want) || presp.StatusCode != dresp.StatusCode ||
+				presp.Header.Get("Content-Type") != dresp.Header.Get("Content-Type") {
+				t.Errorf("through the proxy %d %s %q\ndirect %d %s %q", presp.StatusCode, presp.Header.Get("Content-Type"), got,
+					dresp.StatusCode, dresp.Header.Get("Content-Type"), want)
+			}
+			es := waitEntries(t, logger, i+1)
+			if e := es[len(es)-1]; !e.SafetyPassed || e.OutputHash != logger.Hash(llmtest.DefaultText) {
+				t.Errorf("entry %q", e.BlockReason)
+			}
+		})
+	}
+}
+
+// TestStreamingUnbuffered: each event reaches the client before the
+// upstream sends the next.
+func TestStreamingUnbuffered(t *testing.T) {
+	next := make(chan struct{})
+	upstream := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		for i, word := range []string{"One", " two", " three"} {
+			fmt.Fprintf(w, "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":%q},\"finish_reason\":null}]}\n\n", word)
+			w.(http.Flusher).Flush()
+			if i < 2 {
+				select {
+				case <-next:
+				case <-time.After(5 * time.Second):
+					return
+				}
+			}
+		}
+		io.WriteString(w, "data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n")
+	})
+	logger := memLogger(t)
+	purl, _ := setup(t, upstream, logger, false)
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, purl+"/v1/chat/completions",
+		strings.NewReader(`{"model":"gpt-4.1","stream":true,"messages":[{"role":"user","content":"Count"}]}`))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	buf := make([]byte, 4096)
+	for _, want := range []string{"One", "two"} {
+		n, err := resp.Body.Read(buf)
+		if err != nil || !strings.Contains(string(buf[:n]), want) {
+			t.Fatalf("read %q, %v; want the event with %q before the upstream sends more", buf[:n], err, want)
+		}
+		next <- struct{}{}
+	}
+	io.Copy(io.Discard, resp.Body)
+	e := waitEntries(t, logger, 1)[0]
+	if !e.SafetyPassed || e.OutputHash != logger.Hash("One two three") {
+		t.Errorf("entry %q", e.BlockReason)
+	}
+}
+
+// TestUpstreamDown: a clear 502 that the SDKs report, and an entry.
+func TestUpstreamDown(t *testing.T) {
+	l, _ := net.Listen("tcp", "127.0.0.1:0")
+	addr := l.Addr().String()
+	l.Close()
+	u, _ := url.Parse("http://" + addr)
+	logger := memLogger(t)
+	p := httptest.NewServer(proxy.New(u, &llm.Transport{Logger: logger}))
+	defer p.Close()
+
+	resp, body, err := post(t, p.URL, "/v1/chat/completions", rawCases[0].body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var e struct {
+		Error struct{ Type, Message string } `json:"error"`
+	}
+	if resp.StatusCode != http.StatusBadGateway || json.Unmarshal(body, &e) != nil ||
+		!strings.Contains(e.Error.Message, "upstream could not be reached") || !strings.Contains(e.Error.Message, "connection refused") {
+		t.Errorf("got %d %s", resp.StatusCode, body)
+	}
+	entry := waitEntries(t, logger, 1)[0]
+	if entry.SafetyPassed || !strings.HasPrefix(entry.BlockReason, "upstream error: ") {
+		t.Errorf("entry %q", entry.BlockReason)
+	}
+	oc := openai.NewClient(option.WithBaseURL(p.URL+"/v1"), option.WithAPIKey(apiKey), option.WithMaxRetries(0))
+	_, err = oc.Chat.Completions.New(t.Context(), openai.ChatCompletionNewParams{Model: "gpt-4.1",
+		Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("Hello!")}})
+	var apiErr *openai.Error
+	if !errors.As(err, &apiErr) || apiErr.StatusCode != 502 || !strings.Contains(apiErr.Message, "upstream could not be reached") {
+		t.Errorf("SDK error %v", err)
+	}
+	ac := anthropic.NewClient(aoption.WithoutEnvironmentDefaults(), aoption.WithBaseURL(p.URL), aoption.WithAPIKey(apiKey), aoption.WithMaxRetries(0))
+	_, err = ac.Messages.New(t.Context(), anthropic.MessageNewParams{Model: "claude-sonnet-4-5", MaxTokens: 64,
+		Messages: []anthropic.MessageParam{anthropic.NewUserMessage(anthropic.NewTextBlock("Hello!"))}})
+	var aErr *anthropic.Error
+	if !errors.As(err, &aErr) || aErr.StatusCode != 502 {
+		t.Errorf("SDK error %v", err)
+	}
+	waitEntries(t, logger, 3)
+}
+
+// failStore is a store whose every Append fails.
+type failStore struct{ store.Store }
+
+func (failStore) Append(context.Context, ...store.Record) error { return errors.New("disk full") }
+func (failStore) Scan(context.Context, store.Query) iter.Seq2[store.Record, error] {
+	return func(func(store.Record, error) bool) {}
+}
+func (failStore) Close() error { return nil }
+
+// TestWriteModes: fail-closed, the client never gets a complete response
+// whose entry was not written; fail-open, it does, and /healthz counts.
+func TestWriteModes(t *testing.T) {
+	for _, failOpen := range []bool{false, true} {
+		t.Run(fmt.Sprintf("failOpen=%v", failOpen), func(t *testing.T) {
+			logger, err := comply.New(failStore{}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			up := llmtest.NewServer()
+			defer up.Close()
+			u, _ := url.Parse(up.URL)
+			var mu sync.Mutex
+			var reported int
+			tr := &llm.Transport{Logger: logger, Base: proxy.UpstreamTransport(), FailOpen: failOpen,
+				OnError: func(error) { mu.Lock(); reported++; mu.Unlock() }}
+			p := httptest.NewServer(proxy.New(u, tr))
+			defer p.Close()
+			for _, c := range rawCases {
+				_, want, _ := post(t, up.URL, c.path, c.body)
+				_, got, err := post(t, p.URL, c.path, c.body)
+				if failOpen {
+					if err != nil || !bytes.Equal(got, want) {
+						t.Errorf("%s: fail-open call failed: %v", c.name, err)
+					}
+				} else if err == nil || bytes.Equal(got, want) {
+					t.Errorf("%s: fail-closed call succeeded (%d of %d bytes, err %v)", c.name, len(got), len(want), err)
+				}
+			}
+			// The SDKs report the failure.
+			oc := openai.NewClient(option.WithBaseURL(p.URL+"/v1"), option.WithAPIKey(apiKey), option.WithMaxRetries(0))
+			_, err = oc.Chat.Completions.New(t.Context(), openai.ChatCompletionNewParams{Model: "gpt-4.1",
+				Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("Hello!")}})
+			if (err == nil) != failOpen {
+				t.Errorf("SDK error %v", err)
+			}
+			n := int64(len(rawCases) + 1)
+			deadline := time.Now().Add(5 * time.Second)
+			for tr.Stats().WriteFailed < n && time.Now().Before(deadline) {
+				time.Sleep(5 * time.Millisecond)
+			}
+			resp, body, err := get(p.URL + proxy.HealthPath)
+			if err != nil || resp.StatusCode != 200 {
+				t.Fatalf("healthz: %v", err)
+			}
+			var h map[string]any
+			json.Unmarshal(body, &h)
+			wantOpen := 0.0
+			if failOpen {
+				wantOpen = float64(n)
+			}
+			if h["status"] != "ok" || h["audited"] != float64(n) || h["write_failed"] != float64(n) || h["failed_open"] != wantOpen {
+				t.Errorf("healthz %s", body)
+			}
+			mu.Lock()
+			if reported != int(n) {
+				t.Errorf("OnError called %d times, want %d", reported, n)
+			}
+			mu.Unlock()
+		})
+	}
+}
+
+func get(u string) (*http.Response, []byte, error) {
+	resp, err := http.Get(u)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return resp, b, err
+}
+
+// TestClientDisconnects: a client that goes away mid-stream leaves one
+// entry that says so.
+func TestClientDisconnects(t *testing.T) {
+	started := make(chan struct{})
+	upstream := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		io.WriteString(w, "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\",\"model\":\"claude-sonnet-4-5\",\"usage\":{\"input_tokens\":5,\"output_tokens\":1}}}\n\n")
+		io.WriteString(w, "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"Once upon\"}}\n\n")
+		w.(http.Flusher).Flush()
+		close(started)
+		<-r.Context().Done()
+	})
+	logger := memLogger(t)
+	purl, _ := setup(t, upstream, logger, false)
+	ctx, cancel := context.WithCancel(t.Context())
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, purl+"/v1/messages",
+		strings.NewReader(`{"model":"claude-sonnet-4-5","max_tokens":64,"stream":true,"messages":[{"role":"user","content":"Tell a story"}]}`))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-started
+	buf := make([]byte, 4096)
+	resp.Body.Read(buf)
+	cancel()
+	resp.Body.Close()
+	e := waitEntries(t, logger, 1)[0]
+	if e.SafetyPassed || !strings.HasPrefix(e.BlockReason, "canceled by the client") || e.OutputHash != logger.Hash("Once upon") {
+		t.Errorf("entry %q", e.BlockReason)
+	}
+}
+
+// TestBasePath: an upstream with a base path keeps it.
+func TestBasePath(t *testing.T) {
+	var got string
+	var mu sync.Mutex
+	h := &llmtest.Handler{Record: func(r llmtest.Request) { mu.Lock(); got = r.Path; mu.Unlock() }}
+	up := httptest.NewServer(h)
+	defer up.Close()
+	u, _ := url.Parse(up.URL + "/openai")
+	logger := memLogger(t)
+	p := httptest.NewServer(proxy.New(u, &llm.Transport{Logger: logger}))
+	defer p.Close()
+	if resp, _, err := post(t, p.URL, "/v1/chat/completions", rawCases[0].body); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("%v", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if got != "/openai/v1/chat/completions" {
+		t.Errorf("upstream path %q", got)
+	}
+	waitEntries(t, logger, 1)
+}
