@@ -329,7 +329,7 @@ func (l *Ledger) loadCheckpoint(ctx context.Context, b []byte) ([]Leaf, error) {
 	if l.self != nil {
 		known = note.VerifierList(l.self)
 	}
-	c, key, err := OpenCheckpoint(b, known)
+	c, _, err := OpenCheckpoint(b, known)
 	var se *SignatureError
 	switch {
 	case c == nil:
@@ -345,7 +345,6 @@ func (l *Ledger) loadCheckpoint(ctx context.Context, b []byte) ([]Leaf, error) {
 	case err != nil:
 		return nil, fmt.Errorf("ledger: %s: %w: %w", latestBlob(l.slug), ErrTampered, err)
 	}
-	_ = key
 	if c.Origin != l.origin {
 		return nil, fmt.Errorf("ledger: %s: %w: it names origin %q, want %q", latestBlob(l.slug), ErrTampered, c.Origin, l.origin)
 	}

@@ -711,10 +711,16 @@ func TestMemStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	st.Append(t.Context(), storetest.Records(day1.Add(time.Hour), 5)...)
+	if err := lg.Delete(t.Context(), recs[60].ID); err != nil {
+		t.Fatal(err)
+	}
 	lg.Close()
 	r, _ = ledger.Verify(t.Context(), st, st, &ledger.VerifyOptions{Verifiers: []note.Verifier{verifier}})
-	if !r.OK() || r.Valid != 104 || r.Logs[0].Size != 105 {
+	if !r.OK() || r.Valid != 103 || r.Deleted != 2 || r.Logs[0].Size != 105 || r.Logs[0].Deletions != 2 {
 		t.Fatal(describe(r))
+	}
+	if names, _ := st.ListBlobs(t.Context(), "ledger/"); !slices.ContainsFunc(names, func(n string) bool { return strings.HasSuffix(n, "/deletions/000000000001") }) {
+		t.Fatalf("blobs: %v", names)
 	}
 }
 

@@ -436,3 +436,26 @@ func TestBadMetadataHeader(t *testing.T) {
 	}
 	noComplyHeaders(t, srv.Requests()[0].Header)
 }
+
+// TestWholeBodyInOneRead: when the length is known, the held final byte
+// goes out with the rest, so a proxy writes the answer in one piece.
+func TestWholeBodyInOneRead(t *testing.T) {
+	srv := llmtest.NewServer()
+	defer srv.Close()
+	tr := newTransport(t)
+	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/v1/messages", strings.NewReader(reqBody("messages", false)))
+	resp, err := tr.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.ContentLength <= 0 {
+		t.Fatalf("ContentLength %d", resp.ContentLength)
+	}
+	buf := make([]byte, 64<<10)
+	n, err := resp.Body.Read(buf)
+	if int64(n) != resp.ContentLength || (err != nil && err != io.EOF) {
+		t.Errorf("first read: %d of %d bytes, %v", n, resp.ContentLength, err)
+	}
+	oneEntry(t, tr)
+}

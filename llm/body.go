@@ -35,6 +35,9 @@ type body struct {
 	// passed on only once the end of the body is known. hb and pend are
 	// touched only by Read.
 	holdBack bool
+	bufSize  int
+	length   int64 // the body's length, -1 if unknown
+	got      int64 // bytes read from the body so far
 	hb       []byte
 	pend     []byte
 	srcErr   error
@@ -52,6 +55,7 @@ func newBody(ctx context.Context, c *call, resp *http.Response) *body {
 		ctx:     ctx,
 		status:  resp.StatusCode,
 		keepMax: c.t.maxResponseBody(),
+		length:  resp.ContentLength,
 	}
 	b.res = result{api: c.api, max: b.keepMax, requestID: requestID(resp.Header)}
 	mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
@@ -72,6 +76,15 @@ func newBody(ctx context.Context, c *call, resp *http.Response) *body {
 	}
 	if b.rc == nil {
 		b.rc = http.NoBody
+	}
+	// Size the buffers by the body when its length is known: most answers
+	// are small.
+	b.bufSize = 32 << 10
+	if n := resp.ContentLength; n >= 0 && n < int64(b.bufSize) {
+		b.bufSize = max(int(n)+1, 512)
+	}
+	if n := resp.ContentLength; b.sse == nil && n > 0 && n <= int64(b.keepMax) {
+		b.keep = make([]byte, 0, n)
 	}
 	return b
 }
@@ -127,17 +140,20 @@ func (b *body) Read(p []byte) (int, error) {
 
 // readHeld reads a kept body, holding back its final byte until the end of
 // the body is known, so that a fail-closed write failure can withhold it.
+// When the body's length is known, the end is known as soon as its last
+// byte arrives, and the bytes go out in one piece.
 func (b *body) readHeld(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
 	for {
-		if len(b.pend) > 1 {
+		if b.srcErr == nil && len(b.pend) > 1 && !b.endKnown() {
 			n := copy(p, b.pend[:len(b.pend)-1])
 			b.pend = b.pend[n:]
 			return n, nil
 		}
 		if b.srcErr != nil {
+			// The end is known: handle the entry before the last bytes go.
 			b.mu.Lock()
 			if b.err != nil {
 				b.mu.Unlock()
@@ -159,14 +175,18 @@ func (b *body) readHeld(p []byte) (int, error) {
 			b.mu.Unlock()
 			n := copy(p, b.pend)
 			b.pend = b.pend[n:]
+			if len(b.pend) > 0 {
+				return n, nil
+			}
 			return n, b.srcErr
 		}
 		if b.hb == nil {
-			b.hb = make([]byte, 32<<10)
+			b.hb = make([]byte, b.bufSize)
 		}
 		k := copy(b.hb, b.pend)
 		m, err := b.rc.Read(b.hb[k:])
 		b.pend, b.srcErr = b.hb[:k+m], err
+		b.got += int64(m)
 		if m > 0 {
 			b.mu.Lock()
 			if !b.done {
@@ -175,6 +195,13 @@ func (b *body) readHeld(p []byte) (int, error) {
 			b.mu.Unlock()
 		}
 	}
+}
+
+// endKnown reports whether every byte of a body of known length has
+// arrived, so that the next read returns io.EOF at once, without waiting
+// for the network: then the held bytes go out in one piece, with the end.
+func (b *body) endKnown() bool {
+	return b.srcErr == nil && b.length >= 0 && b.got >= b.length && len(b.pend) < len(b.hb)
 }
 
 // Close implements io.Closer. Closing a body before its end logs the call

@@ -29,6 +29,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"sync"
 	"time"
 
 	"github.com/complyhq/comply/llm"
@@ -49,6 +50,7 @@ func New(upstream *url.URL, t *llm.Transport) http.Handler {
 		Transport:     t,
 		FlushInterval: -1,
 		ErrorHandler:  errorHandler,
+		BufferPool:    bufferPool{},
 		ErrorLog:      slog.NewLogLogger(slog.Default().Handler(), slog.LevelWarn),
 	}
 	mux := http.NewServeMux()
@@ -96,3 +98,11 @@ func errorHandler(w http.ResponseWriter, r *http.Request, err error) {
 	w.WriteHeader(http.StatusBadGateway)
 	w.Write(b)
 }
+
+// bufferPool recycles the proxy's copy buffers.
+type bufferPool struct{}
+
+var buffers = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+
+func (bufferPool) Get() []byte  { return *buffers.Get().(*[]byte) }
+func (bufferPool) Put(b []byte) { buffers.Put(&b) }

@@ -90,10 +90,10 @@ Exit status 3 if anything does not verify.
 	if err != nil {
 		return err
 	}
-	opts := &ledger.VerifyOptions{
-		Verifiers: vs,
-		Trusted:   trusted,
-		FileName:  func(d time.Time) string { return "audit_" + d.Format("20060102") + ".jsonl" },
+	opts := &ledger.VerifyOptions{Verifiers: vs, Trusted: trusted}
+	if _, ok := st.(*filestore.Store); ok {
+		// A deleted day's file is named as the file store names it.
+		opts.FileName = func(d time.Time) string { return "audit_" + d.Format("20060102") + ".jsonl" }
 	}
 	if bar := c.verifyProgress(ctx, st); bar != nil {
 		defer bar.Finish()
@@ -468,7 +468,7 @@ seal cannot be told apart; seal a directory you trust.
 			err = fmt.Errorf("closing store: %w", cerr)
 		}
 	}()
-	opts := &ledger.Options{Signer: signer, Origin: *origin, AdoptAll: true}
+	opts := &ledger.Options{Signer: signer, Origin: originOf(s, *origin), AdoptAll: true}
 	if isTerminal(c.stderr) {
 		bar := c.verifyProgress(ctx, s)
 		bar.Describe("sealing")
@@ -627,11 +627,24 @@ func (c *cli) openWriter(ctx context.Context, durability filestore.Durability, o
 		}
 		l, err = comply.New(s, opts)
 	} else {
-		l, err = comply.NewWithIntegrity(ctx, s, opts, &comply.IntegrityOptions{Signer: signer})
+		l, err = comply.NewWithIntegrity(ctx, s, opts, &comply.IntegrityOptions{Signer: signer, Origin: originOf(s, "")})
 	}
 	if err != nil {
 		s.Close()
 		return nil, err
 	}
 	return l, nil
+}
+
+// originOf returns the ledger origin for a writer of s: the one given, or
+// the writer id of a store shared by several writers (each keeps its own
+// ledger, under its id), or "" for the ledger's default.
+func originOf(s store.Store, given string) string {
+	if given != "" {
+		return given
+	}
+	if w, ok := s.(interface{ WriterID() string }); ok {
+		return w.WriterID()
+	}
+	return ""
 }

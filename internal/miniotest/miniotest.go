@@ -269,25 +269,33 @@ func (s *Server) Stop() {
 }
 
 // Env returns the environment that points the standard AWS credential
-// chain at the server, for child processes: append it to os.Environ().
+// chain at the server, for child processes: append it to os.Environ()
+// after SetEnv has cleared the variables that would compete with it.
 func (s *Server) Env() []string {
 	return []string{
 		"AWS_ACCESS_KEY_ID=" + s.AccessKey,
 		"AWS_SECRET_ACCESS_KEY=" + s.SecretKey,
-		"AWS_SESSION_TOKEN=",
 		"AWS_REGION=" + Region,
-		"AWS_PROFILE=",
 		"AWS_EC2_METADATA_DISABLED=true",
 	}
 }
 
-// SetEnv sets Env in tb's environment for the rest of the test (with
-// tb.Setenv, so not in parallel tests).
+// competing are the variables that would take precedence over Env's
+// credentials or break them.
+var competing = []string{"AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3"}
+
+// SetEnv sets Env in tb's environment for the rest of the test, and
+// unsets the variables that would compete with it (with tb.Setenv, so not
+// in parallel tests).
 func (s *Server) SetEnv(tb testing.TB) {
 	tb.Helper()
 	for _, kv := range s.Env() {
 		k, v, _ := strings.Cut(kv, "=")
 		tb.Setenv(k, v)
+	}
+	for _, k := range competing {
+		tb.Setenv(k, "") // restored at the end of the test
+		os.Unsetenv(k)
 	}
 }
 
