@@ -61,7 +61,7 @@ type Options struct {
 	// every CheckpointEvery entries (default 1,000) or CheckpointInterval
 	// (default 1 s) after the first unsigned entry, whichever comes first,
 	// and at Close. Under heavy load, count-triggered checkpoints come at
-	// most ten times per CheckpointInterval, each covering what is queued.
+	// most twice per CheckpointInterval, each covering what is queued.
 	CheckpointEvery    int
 	CheckpointInterval time.Duration
 
@@ -517,9 +517,9 @@ func (l *Ledger) loop() {
 	t := time.NewTicker(tick)
 	defer t.Stop()
 	// Under heavy load, checkpoints for CheckpointEvery entries come at
-	// most ten times per CheckpointInterval: each rewrites the partial
-	// tile, and a burst of them would cost the writers more than it buys.
-	minGap := l.opts.CheckpointInterval / 10
+	// most twice per CheckpointInterval: each rewrites the partial tile and
+	// syncs, and a burst of fsyncs stalls the writers' own writes.
+	minGap := l.opts.CheckpointInterval / 2
 	var last time.Time
 	for {
 		select {

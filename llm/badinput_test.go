@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -458,4 +459,26 @@ func TestWholeBodyInOneRead(t *testing.T) {
 		t.Errorf("first read: %d of %d bytes, %v", n, resp.ContentLength, err)
 	}
 	oneEntry(t, tr)
+}
+
+// TestBadMetadataValue: metadata that cannot be encoded is dropped with an
+// alert; the call and its entry go on.
+func TestBadMetadataValue(t *testing.T) {
+	srv := llmtest.NewServer()
+	defer srv.Close()
+	tr := newTransport(t)
+	ctx := llm.WithMetadata(t.Context(), map[string]any{"ratio": math.NaN(), "user_id": "u1"})
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, srv.URL+"/v1/chat/completions", strings.NewReader(reqBody("chat.completions", false)))
+	req.Header.Set(llm.HeaderConversationID, "conv-\xff")
+	resp, err := tr.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	e := oneEntry(t, tr)
+	md := meta(t, e)
+	if !e.SafetyPassed || md["user_id"] != nil || md["api"] != "chat.completions" || len(e.Alerts) != 1 || e.ConversationID != "conv-\uFFFD" {
+		t.Errorf("entry: alerts %q metadata %s conv %q", e.Alerts, e.Metadata, e.ConversationID)
+	}
 }

@@ -31,7 +31,7 @@ type body struct {
 	keepMax  int
 	encoding string // the Content-Encoding of kept bytes, "" for none
 
-	// holdBack is set for kept uncompressed bodies: the final byte is
+	// holdBack is set for every body but streams: the final byte is
 	// passed on only once the end of the body is known. hb and pend are
 	// touched only by Read.
 	holdBack bool
@@ -72,7 +72,7 @@ func newBody(ctx context.Context, c *call, resp *http.Response) *body {
 		b.encoding = enc
 	default:
 		b.encoding = enc
-		b.holdBack = enc == ""
+		b.holdBack = true
 	}
 	if b.rc == nil {
 		b.rc = http.NoBody
@@ -277,7 +277,11 @@ func (b *body) parseKept(partial bool) {
 		data = dec
 	}
 	if b.status >= 300 {
-		r.errMsg = errorBody(data)
+		// A client that retries may close the body unread: then the
+		// status text says what happened.
+		if r.errMsg = errorBody(data); r.errMsg == "" {
+			r.errMsg = http.StatusText(b.status)
+		}
 		return
 	}
 	if r.stream {

@@ -23,10 +23,17 @@
 // conversation id and metadata (from the request's context, see
 // WithConversationID and WithMetadata, or from the X-Comply-Conversation-Id
 // and X-Comply-Metadata request headers, which are stripped before the
-// request goes upstream), and, in the metadata, the API, the request path,
-// the HTTP status, whether the response was streamed, the finish or stop
-// reason and the provider's response id. Headers are never recorded, so an
-// API key (Authorization, x-api-key) never reaches the log.
+// request goes upstream), and, in the metadata, the API ("api":
+// "chat.completions", "responses" or "messages"), the request "path", the
+// "http_status", whether the response was streamed ("stream"), the
+// "finish_reason" (or stop reason, or status), the provider's "response_id"
+// and "request_id", the "requested_model" when another model answered, the
+// names of "tool_calls", the end "user" the request names, and the SDK's
+// "retry" number. These keys override the caller's metadata. Each HTTP
+// attempt is one entry: an SDK's retries are entries of their own. Headers
+// are never recorded, and the request's credentials, and anything shaped
+// like an API key, are cut from the error messages recorded, so an API key
+// (Authorization, x-api-key) never reaches the log.
 //
 // An entry has safety_passed=true only for a complete, successful exchange.
 // Otherwise its block_reason says what happened: an HTTP error status
@@ -67,6 +74,11 @@
 // final event, then that error. An SDK therefore reports an error, and a
 // proxy aborts the response. (The upstream call has happened: fail-closed
 // guarantees that no successful response goes unrecorded, not that no
-// request is sent.) With FailOpen the call goes on, and the failure is
-// counted in Stats and reported to OnError.
+// request is sent.) A compressed stream, parsed only at its end, is not
+// cut: only its io.EOF becomes the error. With FailOpen the call goes on,
+// and the failure is counted in Stats and reported to OnError.
+//
+// An entry too large for the Logger (Options.MaxEntrySize, with content
+// stored) is written again with the input and output cut to 64 KiB and an
+// alert holding the hash of the whole.
 package llm

@@ -3,8 +3,13 @@ package llm_test
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"regexp"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/anthropics/anthropic-sdk-go/v2"
 	aoption "github.com/anthropics/anthropic-sdk-go/v2/option"
@@ -273,3 +278,37 @@ func TestHeadersCarryContext(t *testing.T) {
 	noComplyHeaders(t, srv.Requests()[0].Header)
 }
 
+// TestSDKRetries: each attempt of an SDK's retries is an entry of its own,
+// numbered.
+func TestSDKRetries(t *testing.T) {
+	h := &llmtest.Handler{}
+	var n atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if n.Add(1) == 1 {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusInternalServerError)
+			io.WriteString(w, `{"error":{"message":"The server had an error while processing your request.","type":"server_error","param":null,"code":null}}`)
+			return
+		}
+		h.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	tr := newTransport(t)
+	c := openai.NewClient(option.WithBaseURL(srv.URL+"/v1"), option.WithAPIKey(apiKey), option.WithHTTPClient(tr.Client()),
+		option.WithMaxRetries(1), option.WithMaxRetryDelay(time.Millisecond))
+	if _, err := c.Chat.Completions.New(t.Context(), openai.ChatCompletionNewParams{Model: "gpt-4.1", Messages: chatMessages}); err != nil {
+		t.Fatal(err)
+	}
+	es := entries(t, tr)
+	if len(es) != 2 {
+		t.Fatalf("%d entries, want 2", len(es))
+	}
+	// The SDK closes the body of an attempt it retries unread: the status
+	// text stands in for the message.
+	if es[0].SafetyPassed || es[0].BlockReason != "http 500: Internal Server Error" || meta(t, es[0])["retry"] != nil {
+		t.Errorf("first attempt: %q %s", es[0].BlockReason, es[0].Metadata)
+	}
+	if !es[1].SafetyPassed || meta(t, es[1])["retry"] != float64(1) {
+		t.Errorf("second attempt: %q %s", es[1].BlockReason, es[1].Metadata)
+	}
+}

@@ -120,3 +120,27 @@ func FuzzResponse(f *testing.F) {
 		}
 	})
 }
+
+func TestToolCalls(t *testing.T) {
+	r := &result{api: apiChat, max: 1 << 10}
+	r.parseJSON([]byte(`{"id":"chatcmpl-1","model":"gpt-4.1","choices":[{"index":0,"message":{"role":"assistant","content":null,"tool_calls":[{"id":"call_1","type":"function","function":{"name":"get_weather","arguments":"{\"city\":\"Paris\"}"}}]},"finish_reason":"tool_calls"}],"usage":{"prompt_tokens":5,"completion_tokens":7}}`))
+	if fmt.Sprint(r.tools) != "[get_weather]" || r.finish != "tool_calls" || !r.complete {
+		t.Errorf("chat: tools %q finish %q complete %v", r.tools, r.finish, r.complete)
+	}
+	r = &result{api: apiMessages, max: 1 << 10}
+	for _, ev := range []string{
+		`{"type":"message_start","message":{"id":"msg_1","model":"claude-sonnet-4-5","usage":{"input_tokens":10,"output_tokens":1}}}`,
+		`{"type":"content_block_start","index":0,"content_block":{"type":"tool_use","id":"toolu_1","name":"get_weather","input":{}}}`,
+		`{"type":"content_block_delta","index":0,"delta":{"type":"input_json_delta","partial_json":"{\"city\":"}}`,
+		`{"type":"message_delta","delta":{"stop_reason":"tool_use"},"usage":{"output_tokens":20}}`,
+		`{"type":"message_stop"}`,
+	} {
+		r.event("", []byte(ev))
+	}
+	if fmt.Sprint(r.tools) != "[get_weather]" || r.finish != "tool_use" || !r.complete || *r.outTok != 20 || *r.inTok != 10 {
+		t.Errorf("messages: tools %q finish %q complete %v", r.tools, r.finish, r.complete)
+	}
+	if reason, _ := r.reason(200, nil, false, false); reason != "" {
+		t.Errorf("reason %q", reason)
+	}
+}

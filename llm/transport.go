@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"maps"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -179,6 +180,7 @@ type call struct {
 	conv    string
 	meta    map[string]any
 	alerts  []string
+	retry   int      // the SDK's retry number, 0 for a first attempt
 	secrets []string // credentials of the request, scrubbed from what is recorded
 }
 
@@ -245,6 +247,7 @@ func (c *call) context(req *http.Request) {
 	if v := req.Header.Get(HeaderConversationID); v != "" {
 		c.conv = v
 	}
+	c.conv = strings.ToValidUTF8(c.conv, "\uFFFD")
 	if v := req.Header.Get(HeaderMetadata); v != "" {
 		md, err := decodeObject([]byte(v))
 		if err != nil {
@@ -254,6 +257,13 @@ func (c *call) context(req *http.Request) {
 				c.meta = make(map[string]any, len(md))
 			}
 			maps.Copy(c.meta, md)
+		}
+	}
+	// The OpenAI and Anthropic SDKs number their retries: each attempt is
+	// an entry of its own, and says which it was.
+	if v := req.Header.Get("X-Stainless-Retry-Count"); v != "" && v != "0" {
+		if n, err := strconv.Atoi(v); err == nil && n > 0 {
+			c.retry = n
 		}
 	}
 	if v := req.Header.Get("Authorization"); v != "" {
@@ -300,6 +310,14 @@ func (c *call) write(ctx context.Context, in comply.Interaction) error {
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), t.writeTimeout())
 	defer cancel()
 	_, err := t.Logger.Log(wctx, in)
+	var ie *comply.InvalidError
+	if errors.As(err, &ie) && ie.Field == "metadata" && len(c.meta) > 0 {
+		// The caller's metadata cannot be encoded (a NaN, invalid UTF-8,
+		// a value that is not JSON): keep the entry without it.
+		in.Metadata = c.ownMetadata(in.Metadata)
+		in.Alerts = append(in.Alerts, "caller's metadata dropped: "+strings.ToValidUTF8(ie.Err.Error(), "\uFFFD"))
+		_, err = t.Logger.Log(wctx, in)
+	}
 	if err != nil && errors.Is(err, comply.ErrEntryTooLarge) {
 		// Keep the entry, with the content cut to fit; the alert carries
 		// the hash of the whole.
@@ -322,6 +340,24 @@ func (c *call) write(ctx context.Context, in comply.Interaction) error {
 		return nil
 	}
 	return err
+}
+
+// ownKeys are the metadata keys a Transport sets.
+var ownKeys = map[string]bool{
+	"api": true, "path": true, "stream": true, "http_status": true, "user": true, "retry": true,
+	"requested_model": true, "response_id": true, "request_id": true, "finish_reason": true, "tool_calls": true,
+}
+
+// ownMetadata returns the metadata md without the caller's keys.
+func (c *call) ownMetadata(md any) map[string]any {
+	m, _ := md.(map[string]any)
+	out := make(map[string]any, len(ownKeys))
+	for k, v := range m {
+		if ownKeys[k] {
+			out[k] = v
+		}
+	}
+	return out
 }
 
 // shrinkTo is the content size kept when an entry is too large.
@@ -358,6 +394,9 @@ func (c *call) interaction(res *result, status int) comply.Interaction {
 	md["stream"] = c.req.stream
 	if c.req.user != "" {
 		md["user"] = c.req.user
+	}
+	if c.retry > 0 {
+		md["retry"] = c.retry
 	}
 	if status != 0 {
 		md["http_status"] = status

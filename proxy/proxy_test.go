@@ -494,3 +494,53 @@ func TestBasePath(t *testing.T) {
 	}
 	waitEntries(t, logger, 1)
 }
+
+// TestBadInput: what a direct call gives, the proxy gives, and the entry
+// says what happened.
+func TestBadInput(t *testing.T) {
+	big := strings.Repeat("x", 20<<20)
+	cases := []struct {
+		name, path, body string
+		upstream         http.HandlerFunc
+		reason           string
+	}{
+		{"20 MB request", "/v1/chat/completions", `{"model":"gpt-4.1","messages":[{"role":"user","content":"` + big + `"}]}`,
+			(&llmtest.Handler{}).ServeHTTP, ""},
+		{"malformed upstream JSON", "/v1/chat/completions", rawCases[0].body,
+			func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "application/json")
+				io.WriteString(w, `{"choices":[{"message":{"content":"Hi`)
+			}, "malformed response: invalid JSON: unexpected end of JSON input"},
+		{"stream cut halfway", "/v1/messages", rawCases[5].body,
+			func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "text/event-stream")
+				io.WriteString(w, "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"Hel\"}}\n\nevent: content_blo")
+				w.(http.Flusher).Flush()
+				conn, _, _ := http.NewResponseController(w).Hijack()
+				conn.Close()
+			}, "incomplete: response interrupted: unexpected EOF"},
+		{"malformed client JSON", "/v1/responses", `{"model":`, (&llmtest.Handler{}).ServeHTTP,
+			"http 400: We could not parse the JSON body of your request."},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			logger := memLogger(t)
+			purl, _ := setup(t, c.upstream, logger, false)
+			up := httptest.NewServer(c.upstream)
+			defer up.Close()
+			dresp, want, derr := post(t, up.URL, c.path, c.body)
+			presp, got, perr := post(t, purl, c.path, c.body)
+			if !bytes.Equal(got, want) || (derr == nil) != (perr == nil) || (dresp == nil) != (presp == nil) ||
+				(dresp != nil && dresp.StatusCode != presp.StatusCode) {
+				t.Errorf("through the proxy: %d bytes, %v; direct: %d bytes, %v", len(got), perr, len(want), derr)
+			}
+			e := waitEntries(t, logger, 1)[0]
+			if e.SafetyPassed != (c.reason == "") || e.BlockReason != c.reason {
+				t.Errorf("block reason %q, want %q", e.BlockReason, c.reason)
+			}
+			if c.name == "20 MB request" && e.InputHash != logger.Hash(big) {
+				t.Errorf("the 20 MB input was not recorded")
+			}
+		})
+	}
+}

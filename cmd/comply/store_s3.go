@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/complyhq/comply/store"
 	"github.com/complyhq/comply/store/s3store"
@@ -23,9 +24,12 @@ func openS3Store(ctx context.Context, spec string, readOnly bool) (store.Store, 
 	s, err := s3store.Open(ctx, spec, &s3store.Options{ReadOnly: readOnly})
 	if err != nil {
 		// s3store errors name the bucket and prefix, never the query
-		// string or credentials.
-		return nil, withHint(fmt.Errorf("opening store: %w", err),
-			"write the store as s3://BUCKET/PREFIX?region=REGION (add endpoint=http://HOST:PORT for MinIO and other S3-compatible servers); credentials come from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE or an instance role")
+		// string or credentials; those that know the fix carry a hint.
+		err = fmt.Errorf("opening store: %w", err)
+		if !strings.Contains(err.Error(), "(hint: ") {
+			err = withHint(err, "write the store as s3://BUCKET/PREFIX?region=REGION, adding endpoint=http://HOST:PORT for MinIO and other S3-compatible servers (see 'go doc github.com/complyhq/comply/store/s3store')")
+		}
+		return nil, err
 	}
 	return s, nil
 }

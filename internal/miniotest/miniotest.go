@@ -30,6 +30,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -158,9 +159,14 @@ func start() (*Server, error) {
 			return s, nil
 		}
 		last = err
+		if !errors.Is(err, errExited) {
+			break // not starting in time will not get better
+		}
 	}
 	return nil, last
 }
+
+var errExited = errors.New("minio exited at startup")
 
 func freePort() (int, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -234,7 +240,7 @@ func (s *Server) waitReady(limit time.Duration) error {
 	for {
 		select {
 		case <-s.exited:
-			return fmt.Errorf("minio exited at startup: %s", s.log.tail())
+			return fmt.Errorf("%w: %s", errExited, s.log.tail())
 		default:
 		}
 		resp, err := hc.Get(s.Endpoint + "/minio/health/live")

@@ -198,17 +198,20 @@ func bench() {
 	}
 
 	fmt.Printf("open loop, %d requests/s for %s:\n", *rate, *duration)
-	fmt.Printf("| %-26s | %8s | %8s | %8s | %12s | %12s | %6s |\n", "target", "p50", "p90", "p99", "added p50", "added p99", "errors")
-	fmt.Printf("|%s|%s|%s|%s|%s|%s|%s|\n", dash(28), dash(10), dash(10), dash(10), dash(14), dash(14), dash(8))
+	fmt.Printf("| %-26s | %8s | %8s | %8s | %12s | %12s | %6s | %14s |\n", "target", "p50", "p90", "p99", "added p50", "added p99", "errors", "fsync p50/p99")
+	fmt.Printf("|%s|%s|%s|%s|%s|%s|%s|%s|\n", dash(28), dash(10), dash(10), dash(10), dash(14), dash(14), dash(8), dash(22))
 	var base lat
 	for i, t := range targets {
+		stop := probeFsync(dir)
 		r := openLoop(client, t.url, *rate, *duration)
+		fs := stop()
 		if i == 0 {
 			base = r.lat
 		}
-		row(t.name, r, base, i > 0)
+		row(t.name, r, base, i > 0, fs)
 	}
 
+	fmt.Printf("\n(fsync p50/p99: a probe appending and fsyncing a line every 50 ms on the store's disk during the run)\n")
 	fmt.Printf("\nclosed loop (saturation), %d concurrent clients for %s:\n", *conc, *satDur)
 	fmt.Printf("| %-26s | %10s | %8s | %8s | %6s |\n", "target", "req/s", "p50", "p99", "errors")
 	fmt.Printf("|%s|%s|%s|%s|%s|\n", dash(28), dash(12), dash(10), dash(10), dash(8))
@@ -220,13 +223,49 @@ func bench() {
 
 func dash(n int) string { return strings.Repeat("-", n) }
 
-func row(name string, r run, base lat, added bool) {
+func row(name string, r run, base lat, added bool, fs lat) {
 	a50, a99 := "", ""
 	if added {
 		a50 = ms(r.lat.p(50) - base.p(50))
 		a99 = ms(r.lat.p(99) - base.p(99))
 	}
-	fmt.Printf("| %-26s | %8s | %8s | %8s | %12s | %12s | %6d |\n", name, ms(r.lat.p(50)), ms(r.lat.p(90)), ms(r.lat.p(99)), a50, a99, r.errors)
+	fmt.Printf("| %-26s | %8s | %8s | %8s | %12s | %12s | %6d | %6.2f/%6.2f ms |\n", name, ms(r.lat.p(50)), ms(r.lat.p(90)), ms(r.lat.p(99)), a50, a99, r.errors,
+		float64(fs.p(50))/1e6, float64(fs.p(99))/1e6)
+	if r.firstErr != nil {
+		log.Printf("%s: first error: %v", name, r.firstErr)
+	}
+}
+
+// probeFsync times an append and fsync of a 512-byte line every 50 ms in
+// dir, until the returned function is called, which returns the times.
+func probeFsync(dir string) func() lat {
+	f, err := os.CreateTemp(dir, "probe")
+	if err != nil {
+		log.Fatal(err)
+	}
+	done := make(chan struct{})
+	out := make(chan lat)
+	go func() {
+		defer f.Close()
+		line := append(bytes.Repeat([]byte("x"), 511), '\n')
+		var l lat
+		tick := time.NewTicker(50 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				slices.Sort(l)
+				out <- l
+				return
+			case <-tick.C:
+			}
+			f.Write(line)
+			start := time.Now()
+			f.Sync()
+			l = append(l, time.Since(start))
+		}
+	}()
+	return func() lat { close(done); return <-out }
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.3f ms", float64(d)/float64(time.Millisecond)) }
@@ -251,9 +290,10 @@ func (l lat) p(q float64) time.Duration {
 }
 
 type run struct {
-	lat    lat
-	errors int64
-	rps    float64
+	lat      lat
+	errors   int64
+	firstErr error
+	rps      float64
 }
 
 func body() string {
@@ -300,6 +340,7 @@ func openLoop(client *http.Client, u string, rate int, d time.Duration) run {
 	every := time.Second / time.Duration(rate)
 	res := make([]time.Duration, n)
 	var errs atomic.Int64
+	var first atomic.Pointer[error]
 	var wg sync.WaitGroup
 	start := time.Now()
 	for i := range n {
@@ -312,13 +353,18 @@ func openLoop(client *http.Client, u string, rate int, d time.Duration) run {
 			d, err := call(client, u)
 			if err != nil {
 				errs.Add(1)
+				first.CompareAndSwap(nil, &err)
 				d = -1
 			}
 			res[i] = d
 		}()
 	}
 	wg.Wait()
-	return summarize(res, errs.Load(), 0)
+	r := summarize(res, errs.Load(), 0)
+	if e := first.Load(); e != nil {
+		r.firstErr = *e
+	}
+	return r
 }
 
 // closedLoop runs conc clients back to back for d.

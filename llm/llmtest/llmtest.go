@@ -253,7 +253,7 @@ func (a answer) chat() obj {
 	}
 	return obj{
 		"id": chatID, "object": "chat.completion", "created": 1741569952, "model": a.model,
-		"choices": []any{obj{"index": 0, "message": msg, "logprobs": nil, "finish_reason": a.finish("stop")}},
+		"choices":            []any{obj{"index": 0, "message": msg, "logprobs": nil, "finish_reason": a.finish("stop")}},
 		"usage":              a.chatUsage(),
 		"service_tier":       "default",
 		"system_fingerprint": "fp_ee1d74bde0",

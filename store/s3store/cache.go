@@ -9,10 +9,15 @@ import (
 // A segInfo is a segment as a listing shows it.
 type segInfo struct {
 	name segName
+	key  string // name.key(), kept: formatting it is not free
 	size int64
 }
 
-func (i segInfo) rel() string { return i.name.key() }
+func newSegInfo(n segName, key string, size int64) segInfo {
+	return segInfo{name: n, key: key, size: size}
+}
+
+func (i segInfo) rel() string { return i.key }
 
 // A dayList is the segments of one day: the current ones (the highest
 // generation of each writer and sequence number) sorted by writer and
@@ -56,9 +61,23 @@ func newDayList(all []segInfo) *dayList {
 // day again before it reports an id missing.
 type cache struct {
 	mu      sync.Mutex
-	days    map[day]*dayList
+	lists   map[day]*dayList
 	indexes map[string]*segIndex // by relative key
 	entries int                  // ids held by indexes
+	days    []day                // every day with segments, most recent first
+	daysOK  bool
+}
+
+func (c *cache) allDays() ([]day, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.days, c.daysOK
+}
+
+func (c *cache) putAllDays(days []day) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.days, c.daysOK = days, true
 }
 
 const (
@@ -69,28 +88,28 @@ const (
 func (c *cache) day(d day) *dayList {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.days[d]
+	return c.lists[d]
 }
 
 func (c *cache) putDay(d day, l *dayList) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.days == nil {
-		c.days = map[day]*dayList{}
+	if c.lists == nil {
+		c.lists = map[day]*dayList{}
 	}
-	if len(c.days) >= maxCachedDays {
-		for k := range c.days {
-			delete(c.days, k)
+	if len(c.lists) >= maxCachedDays {
+		for k := range c.lists {
+			delete(c.lists, k)
 			break
 		}
 	}
-	c.days[d] = l
+	c.lists[d] = l
 }
 
 func (c *cache) dropDay(d day) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	delete(c.days, d)
+	delete(c.lists, d)
 }
 
 // stored adds a segment this process wrote to the cached listing of its
@@ -98,13 +117,17 @@ func (c *cache) dropDay(d day) {
 func (c *cache) stored(n segName, size int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	l := c.days[n.day]
+	if c.daysOK && !slices.Contains(c.days, n.day) {
+		c.days = append(c.days, n.day)
+		slices.SortFunc(c.days, func(a, b day) int { return int(b - a) })
+	}
+	l := c.lists[n.day]
 	if l == nil {
 		return
 	}
 	all := append(slices.Clone(l.segs), l.stale...)
-	all = append(all, segInfo{name: n, size: size})
-	c.days[n.day] = newDayList(all)
+	all = append(all, newSegInfo(n, n.key(), size))
+	c.lists[n.day] = newDayList(all)
 }
 
 func (c *cache) index(rel string) *segIndex {

@@ -245,7 +245,7 @@ func (s *Store) expireSeg(ctx context.Context, cut int64, r *Report) error {
 		for _, k := range keys {
 			if v, ok := latest[k]; ok {
 				if n, ok := parseSegKey(k); ok && n.day == d {
-					cur = append(cur, segInfo{name: n, size: v.size})
+					cur = append(cur, newSegInfo(n, k, v.size))
 				}
 			}
 		}
@@ -297,7 +297,7 @@ func (s *Store) expireSeg(ctx context.Context, cut int64, r *Report) error {
 			var l *RetainedError
 			switch {
 			case errors.As(err, &l):
-				x, ierr := s.segIndex(ctx, segInfo{name: n, size: latest[n.key()].size})
+				x, ierr := s.segIndex(ctx, newSegInfo(n, n.key(), latest[n.key()].size))
 				if ierr != nil {
 					return ierr
 				}

@@ -33,7 +33,7 @@ func (s *Store) listDay(ctx context.Context, d day, fresh bool) (*dayList, error
 	var all []segInfo
 	err := s.list(ctx, d.segPrefix(), func(o object) error {
 		if n, ok := parseSegKey(o.rel); ok && n.day == d {
-			all = append(all, segInfo{name: n, size: o.size})
+			all = append(all, newSegInfo(n, o.rel, o.size))
 		}
 		return nil
 	})
@@ -309,7 +309,6 @@ func (s *Store) findAmong(ctx context.Context, segs []segInfo, id string) (store
 	type result struct {
 		rec store.Record
 		ok  bool
-		err error
 	}
 	var (
 		mu    sync.Mutex
@@ -366,55 +365,77 @@ func plausible(ms int64) bool {
 	return ms >= 946684800000 && ms <= time.Now().Add(24*time.Hour).UnixMilli()
 }
 
+// allDays returns every day that holds segments, most recent first: the
+// cached list unless fresh.
+func (s *Store) allDays(ctx context.Context, fresh bool) ([]day, error) {
+	if !fresh {
+		if days, ok := s.cache.allDays(); ok {
+			return days, nil
+		}
+	}
+	days, err := s.segDays(ctx, minDay, maxDay)
+	if err != nil {
+		return nil, err
+	}
+	slices.Reverse(days)
+	s.cache.putAllDays(days)
+	return days, nil
+}
+
 // getSeg implements Get for the segments layout. A version-7 id with a
 // plausible time is looked for in its own day only, first in the
 // segments whose time bounds hold its millisecond; any other id in every
-// day.
+// day, most recent first. Cached listings are tried first, and listed
+// again before an id is reported missing.
 func (s *Store) getSeg(ctx context.Context, id string) (store.Record, error) {
 	if s.w != nil {
 		if rec, ok := s.w.pendingRecord(id); ok {
 			return rec, nil
 		}
 	}
-	var days []day
-	if ms, ok := idTime(id); ok && plausible(ms) {
-		days = []day{dayOfMicro(ms * 1000)}
-	} else {
-		var err error
-		if days, err = s.segDays(ctx, minDay, maxDay); err != nil {
-			return store.Record{}, fmt.Errorf("get %s: %w", id, err)
+	ms, v7 := idTime(id)
+	v7 = v7 && plausible(ms)
+	near := store.Query{Start: time.UnixMilli(ms), End: time.UnixMilli(ms).Add(time.Millisecond - time.Microsecond)}
+	searched := map[string]bool{}
+	search := func(d day, fresh bool) (store.Record, bool, error) {
+		l, err := s.listDay(ctx, d, fresh)
+		if err != nil {
+			return store.Record{}, false, err
 		}
-		slices.Reverse(days) // recent first
+		var first, rest []segInfo
+		for _, g := range l.segs {
+			if searched[g.rel()] {
+				continue
+			}
+			searched[g.rel()] = true
+			if v7 && overlaps(g.name, near) {
+				first = append(first, g)
+			} else {
+				rest = append(rest, g)
+			}
+		}
+		for _, segs := range [][]segInfo{first, rest} {
+			if rec, ok, err := s.findAmong(ctx, segs, id); ok || err != nil {
+				return rec, ok, err
+			}
+		}
+		return store.Record{}, false, nil
 	}
-	for _, d := range days {
-		seen := map[string]bool{}
-		for _, fresh := range []bool{false, true} {
-			l, err := s.listDay(ctx, d, fresh)
+	for _, fresh := range []bool{false, true} {
+		days := []day{dayOfMicro(ms * 1000)}
+		if !v7 {
+			var err error
+			if days, err = s.allDays(ctx, fresh); err != nil {
+				return store.Record{}, fmt.Errorf("get %s: %w", id, err)
+			}
+		}
+		for _, d := range days {
+			rec, ok, err := search(d, fresh)
 			if err != nil {
 				return store.Record{}, fmt.Errorf("get %s: %w", id, err)
 			}
-			var near, rest []segInfo
-			ms, _ := idTime(id)
-			q := store.Query{Start: time.UnixMilli(ms), End: time.UnixMilli(ms).Add(time.Millisecond - time.Microsecond)}
-			for _, g := range l.segs {
-				if seen[g.rel()] {
-					continue
-				}
-				seen[g.rel()] = true
-				if overlaps(g.name, q) {
-					near = append(near, g)
-				} else {
-					rest = append(rest, g)
-				}
-			}
-			for _, segs := range [][]segInfo{near, rest} {
-				rec, ok, err := s.findAmong(ctx, segs, id)
-				if err != nil {
-					return store.Record{}, fmt.Errorf("get %s: %w", id, err)
-				}
-				if ok {
-					return rec, nil
-				}
+			if ok {
+				return rec, nil
 			}
 		}
 	}
@@ -574,7 +595,7 @@ func (s *Store) countSeg(ctx context.Context) (int64, error) {
 	byDay := map[day][]segInfo{}
 	err := s.list(ctx, segDir, func(o object) error {
 		if n, ok := parseSegKey(o.rel); ok {
-			byDay[n.day] = append(byDay[n.day], segInfo{name: n, size: o.size})
+			byDay[n.day] = append(byDay[n.day], newSegInfo(n, o.rel, o.size))
 		}
 		return nil
 	})

@@ -35,9 +35,8 @@ type seedWriter struct {
 	session string // this run's start, µs, fixed width: orders runs of a named writer
 	seq     uint64 // guarded by s.mu
 
-	mu      sync.Mutex // guards failed
-	failed  []seedPut  // observed but not stored: retried before the next write
-	lastErr error
+	mu     sync.Mutex // guards failed
+	failed []seedPut  // observed but not stored: retried before the next write
 }
 
 type seedPut struct {
@@ -82,7 +81,6 @@ func (w *seedWriter) append(ctx context.Context, recs []store.Record) error {
 	if err != nil {
 		w.mu.Lock()
 		w.failed = append(w.failed, failed...)
-		w.lastErr = err
 		w.mu.Unlock()
 		return fmt.Errorf("append: %w", err)
 	}
@@ -90,9 +88,14 @@ func (w *seedWriter) append(ctx context.Context, recs []store.Record) error {
 	return nil
 }
 
+// errTaken says that an entry's object exists with other content: the id
+// is taken, and retrying cannot help.
+var errTaken = errors.New("an object for this id already exists with other content")
+
 // putAll stores the objects, up to 32 at once, and returns those that
-// could not be stored. It does not take the caller's context: a record the
-// observer has seen is stored whatever the caller does.
+// could not be stored and are worth retrying. It does not take the
+// caller's context: a record the observer has seen is stored whatever the
+// caller does.
 func (w *seedWriter) putAll(puts []seedPut) ([]seedPut, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), putTimeout)
 	defer cancel()
@@ -110,7 +113,9 @@ func (w *seedWriter) putAll(puts []seedPut) ([]seedPut, error) {
 			err := w.put(ctx, p)
 			if err != nil {
 				mu.Lock()
-				failed = append(failed, p)
+				if !errors.Is(err, errTaken) {
+					failed = append(failed, p)
+				}
 				if first == nil {
 					first = err
 				}
@@ -132,7 +137,7 @@ func (w *seedWriter) put(ctx context.Context, p seedPut) error {
 		if herr == nil && h.Metadata[metaSum] == sha {
 			return nil // an earlier attempt of ours
 		}
-		return fmt.Errorf("put %s: an object for this id already exists", s.full(p.rel))
+		return fmt.Errorf("put %s: %w", s.full(p.rel), errTaken)
 	}
 	return err
 }
@@ -161,7 +166,7 @@ func (w *seedWriter) redo(ctx context.Context) error {
 // re-encoded in the seed's line format.
 func seedLine(body []byte) ([]byte, error) {
 	b := bytes.TrimSpace(body)
-	if bytes.IndexAny(b, "\r\n") < 0 {
+	if !bytes.ContainsAny(b, "\r\n") {
 		return b, nil
 	}
 	var c bytes.Buffer

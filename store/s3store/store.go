@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -114,7 +115,7 @@ func Open(ctx context.Context, rawURL string, opts *Options) (*Store, error) {
 		case isNotFound(err) || errorCode(err) == "NoSuchBucket":
 			return nil, fmt.Errorf("open %s: bucket %s does not exist", where, cfg.bucket)
 		case errorCode(err) == "Forbidden" || errorCode(err) == "AccessDenied":
-			return nil, fmt.Errorf("open %s: access denied to bucket %s (hint: check the AWS credentials and their policy): %w", where, cfg.bucket, err)
+			return nil, fmt.Errorf("open %s: access denied to bucket %s: %w (hint: check the AWS credentials and their policy)", where, cfg.bucket, err)
 		}
 		return nil, fmt.Errorf("open %s: %w", where, err)
 	}
@@ -124,11 +125,11 @@ func Open(ctx context.Context, rawURL string, opts *Options) (*Store, error) {
 	if cfg.lock != NoLock {
 		out, err := s3c.GetObjectLockConfiguration(ctx, &s3.GetObjectLockConfigurationInput{Bucket: &cfg.bucket})
 		if err != nil || out.ObjectLockConfiguration == nil || out.ObjectLockConfiguration.ObjectLockEnabled != types.ObjectLockEnabledEnabled {
-			msg := fmt.Sprintf("open %s: object_lock=%s but bucket %s does not have Object Lock enabled (hint: create the bucket with Object Lock, e.g. aws s3api create-bucket --object-lock-enabled-for-bucket)", where, cfg.lock, cfg.bucket)
+			const hint = " (hint: create the bucket with Object Lock enabled, e.g. aws s3api create-bucket --object-lock-enabled-for-bucket)"
 			if err != nil && errorCode(err) != "ObjectLockConfigurationNotFoundError" {
-				return nil, fmt.Errorf("%s: %w", msg, err)
+				return nil, fmt.Errorf("open %s: object_lock=%s but the Object Lock configuration of bucket %s cannot be read: %w"+hint, where, strings.ToLower(string(cfg.lock)), cfg.bucket, err)
 			}
-			return nil, errors.New(msg)
+			return nil, fmt.Errorf("open %s: object_lock=%s but bucket %s does not have Object Lock enabled"+hint, where, strings.ToLower(string(cfg.lock)), cfg.bucket)
 		}
 	}
 	s.writer = cfg.writer

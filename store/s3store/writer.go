@@ -195,10 +195,16 @@ func (w *segWriter) seal(p *pseg) {
 func (w *segWriter) sealDue(now time.Time) time.Time {
 	var due []*pseg
 	var next time.Time
+	busy := w.inflight // uploads in flight or ready to start; not those waiting to retry
+	for _, p := range w.queue {
+		if !now.Before(p.retryAt) {
+			busy++
+		}
+	}
 	for _, p := range w.open {
 		switch {
 		case w.closing || p.force || p.size >= w.s.cfg.flushBytes:
-		case w.s.cfg.durability == Always && w.inflight+len(w.queue) < groupInflight:
+		case w.s.cfg.durability == Always && busy < groupInflight:
 		case w.s.cfg.durability == Interval:
 			at := p.born.Add(w.s.cfg.flushEvery)
 			if now.Before(at) {
@@ -401,6 +407,3 @@ func (w *segWriter) pendingRecord(id string) (store.Record, bool) {
 	}
 	return store.Record{}, false
 }
-
-// isOwn reports whether a segment name is this writer's.
-func (w *segWriter) isOwn(n segName) bool { return w != nil && n.writer == w.s.writer }
