@@ -57,6 +57,7 @@ func init() {
 		{"query", "list the entries in a time range that match filters", cmdQuery},
 		{"count", "print the number of entries", cmdCount},
 		{"stats", "print the audit log's health metrics", cmdStats},
+		{"proxy", "audit the LLM calls of any app as a reverse proxy", cmdProxy},
 		{"cleanup", "delete the entries older than the retention period", cmdCleanup},
 		{"keygen", "generate an encryption key", cmdKeygen},
 		{"decrypt", "decrypt an encrypted content field", cmdDecrypt},
