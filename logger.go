@@ -212,7 +212,9 @@ func (l *Logger) record(dst []byte, in *Interaction) (store.Record, []byte, erro
 		if err != nil {
 			return store.Record{}, dst, &InvalidError{Field: "metadata", Err: err}
 		}
-		e.Metadata = md
+		if string(md) != "null" { // a nil map or slice: no metadata
+			e.Metadata = md
+		}
 	}
 	start := len(dst)
 	out, err := line.Append(dst, &e)

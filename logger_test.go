@@ -129,6 +129,7 @@ func TestMetadataSurvivesExactly(t *testing.T) {
 			Dept   string `json:"department"`
 		}{"user-123", "finance"}, `{"user_id": "user-123", "department": "finance"}`},
 		{"nil", nil, `{}`},
+		{"nil map", map[string]any(nil), `{}`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
