@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"runtime/debug"
 	"strings"
 
@@ -13,20 +14,35 @@ import (
 )
 
 func cmdKeygen(ctx context.Context, c *cli, args []string) error {
-	fs := c.flagSet("keygen", "", `
+	fs := c.flagSet("keygen", "[--signing --out NAME]", `
 Print a new random Fernet key: 44 characters and a newline, nothing else.
 The key works with AUDIT_ENCRYPTION_KEY, --key-file and the Python
 library's EncryptionManager. Keep it in a secrets manager; whoever has it can
 read every encrypted entry, and without it nobody can.
 
   export AUDIT_ENCRYPTION_KEY="$(comply keygen)"
-  comply keygen > audit.key && chmod 600 audit.key`)
+  comply keygen > audit.key && chmod 600 audit.key
+
+With --signing --out NAME, write instead an Ed25519 key pair for the
+integrity ledger: NAME.signer (secret, mode 600; the writer signs with it,
+--signing-key) and NAME.verifier (public; 'comply verify' checks with it).`)
+	signing := fs.Bool("signing", false, "write a signing key pair for the integrity ledger (with --out)")
+	out := fs.String("out", "", "with --signing, write `NAME`.signer and NAME.verifier")
 	rest, err := c.parse(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(rest) > 0 {
 		return usagef("keygen takes no arguments")
+	}
+	if *signing {
+		if *out == "" {
+			return usagef("--signing needs --out NAME")
+		}
+		return c.writeSigningKeys(filepath.Base(*out), *out)
+	}
+	if *out != "" {
+		return usagef("--out goes with --signing")
 	}
 	k, err := seal.GenerateKey()
 	if err != nil {

@@ -50,6 +50,7 @@ names it; the lines before it are stored and their ids printed.
       --metadata '{"user_id": "user-123"}'`)
 	c.storeFlag(fs)
 	durability := c.durabilityFlag(fs)
+	signingKey := c.signingKeyFlag(fs)
 	keyFile := c.keyFileFlag(fs)
 	input := fs.String("input", "", "the input: the prompt or request `TEXT`")
 	inputFile := fs.String("input-file", "", "read the input from `FILE` (- for standard input)")
@@ -171,7 +172,7 @@ names it; the lines before it are stored and their ids printed.
 		}
 	}
 
-	l, err := c.openLogger(ctx, false, dur, opts)
+	l, err := c.openWriter(ctx, dur, opts, *signingKey)
 	if err != nil {
 		return err
 	}

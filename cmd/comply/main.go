@@ -61,6 +61,11 @@ func init() {
 		{"cleanup", "delete the entries older than the retention period", cmdCleanup},
 		{"keygen", "generate an encryption key", cmdKeygen},
 		{"decrypt", "decrypt an encrypted content field", cmdDecrypt},
+		{"verify", "check the log against its signed ledger (exit 3 if anything changed)", cmdVerify},
+		{"prove", "write an inclusion proof of one entry", cmdProve},
+		{"verify-proof", "check an inclusion proof offline", cmdVerifyProof},
+		{"seal", "sign the entries the ledger lacks (a Python-written directory)", cmdSeal},
+		{"hash", "print the content hash of a text, to search for it", cmdHash},
 		{"bench", "measure logging, lookups, queries and retention on this machine", cmdBench},
 		{"version", "print comply's version", cmdVersion},
 		{"help", "show the help of comply or of a command", cmdHelp},
@@ -128,7 +133,7 @@ Usage:
 Commands:
 `)
 	for _, cmd := range commands {
-		fmt.Fprintf(&b, "  %-9s %s\n", cmd.name, cmd.summary)
+		fmt.Fprintf(&b, "  %-12s %s\n", cmd.name, cmd.summary)
 	}
 	b.WriteString(`
 Global flags (before or after the command):
@@ -138,8 +143,10 @@ Environment:
   COMPLY_STORE          the audit log directory
   COMPLY_DURABILITY     always, interval or none: when a write returns (default always)
   AUDIT_ENCRYPTION_KEY  the Fernet key for encrypted content (or use --key-file FILE)
+  COMPLY_SIGNING_KEY    the ledger's signing key, or its file (or use --signing-key FILE)
+  COMPLY_VERIFIER_KEY   the ledger's verifier key(s), or their files (or use --verifier-key FILE)
 
-Exit status: 0 success, 1 error, 2 usage error.
+Exit status: 0 success, 1 error, 2 usage error, 3 does not verify (verify, verify-proof).
 Run 'comply COMMAND -h' for the flags of a command. New here? Run 'comply demo'.
 `)
 	io.WriteString(w, b.String())

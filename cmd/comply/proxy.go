@@ -48,6 +48,7 @@ flight (at most 30s), then closes the store.
   ANTHROPIC_BASE_URL=http://127.0.0.1:8788 node app.js`)
 	c.storeFlag(fs)
 	durability := c.durabilityFlag(fs)
+	signingKey := c.signingKeyFlag(fs)
 	keyFile := c.keyFileFlag(fs)
 	listen := fs.String("listen", proxyEnv("COMPLY_LISTEN", "127.0.0.1:8787"), "listen on `HOST:PORT` (env COMPLY_LISTEN)")
 	upstream := fs.String("upstream", os.Getenv("COMPLY_UPSTREAM"), "forward to the API at `URL`, e.g. https://api.openai.com (env COMPLY_UPSTREAM)")
@@ -92,7 +93,7 @@ flight (at most 30s), then closes the store.
 		opts.Keyring = kr
 	}
 
-	l, err := c.openLogger(ctx, false, dur, opts)
+	l, err := c.openWriter(ctx, dur, opts, *signingKey)
 	if err != nil {
 		return err
 	}

@@ -108,6 +108,7 @@ deletes every entry stamped before now.
   comply cleanup --retention-days 365`)
 	c.storeFlag(fs)
 	durability := c.durabilityFlag(fs)
+	signingKey := c.signingKeyFlag(fs)
 	days := fs.Int("retention-days", comply.DefaultRetentionDays, "keep entries for `N` days")
 	rest, err := c.parse(fs, args)
 	if err != nil {
@@ -126,7 +127,7 @@ deletes every entry stamped before now.
 	// Options.RetentionDays treats 0 as "the default", so 0 is done with
 	// CleanupBefore.
 	opts := &comply.Options{RetentionDays: *days}
-	l, err := c.openLogger(ctx, false, dur, opts)
+	l, err := c.openWriter(ctx, dur, opts, *signingKey)
 	if err != nil {
 		return err
 	}
