@@ -33,10 +33,12 @@ func openStore(ctx context.Context, spec string, readOnly bool, durability files
 				return nil, withHint(errors.New("invalid file store URL"), "write file:///absolute/path, or just the directory path")
 			}
 			dir = u.Path
+		case "s3":
+			return openS3Store(ctx, spec, readOnly)
 		default:
 			// The rest of the URL may hold credentials: do not repeat it.
 			return nil, withHint(fmt.Errorf("unsupported store URL scheme %q", scheme),
-				"give a directory path, e.g. --store ./audit-logs")
+				"give a directory path (--store ./audit-logs) or an S3 URL (--store s3://bucket/prefix?region=...)")
 		}
 	}
 	if readOnly {

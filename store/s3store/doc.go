@@ -93,8 +93,9 @@
 // writing process (Get excepted, which also looks in the buffer), a
 // deletion, an expiry and Close store the buffer first.
 //
-// Every PUT is conditional (If-None-Match: *): a writer never overwrites
-// an object, its own or another's. If the server answers that the name is
+// Every PUT of a segment or seed entry is conditional (If-None-Match: *): a
+// writer never overwrites one, its own or another's. (Blobs are replaced
+// by design.) If the server answers that the name is
 // taken, the writer checks the object's SHA-256 (user metadata
 // comply-sha256) to tell its own earlier attempt, whose reply was lost,
 // from a foreign object, and in the latter case takes the next sequence
@@ -131,7 +132,8 @@
 // Any number of processes may write to one bucket and prefix at once:
 // each names its segments with its own writer id and run, so no two
 // collide, and each keeps its own integrity data in blobs named after its
-// WriterID. Reads merge all writers: Scan lists the days within the query,
+// WriterID; RecordWriter tells which writer a record read back came from.
+// Reads merge all writers: Scan lists the days within the query,
 // reads each day's segments that meet the query (up to ReadConcurrency
 // GETs at once, fetching ahead), and merges the writers by time, each
 // writer's records in the order it wrote them; Count adds up the names;

@@ -545,3 +545,35 @@ func TestOpenErrors(t *testing.T) {
 	}
 	_ = types.ObjectLockModeCompliance
 }
+
+func TestRecordWriter(t *testing.T) {
+	srv := miniotest.Shared(t)
+	srv.SetEnv(t)
+	bucket := srv.Bucket(t, miniotest.Plain)
+	url := srv.URL(bucket, newPrefix("recwriter"))
+	a, b := openT(t, url, nil), openT(t, url, &s3store.Options{Writer: "app-b"})
+	defer a.Close()
+	defer b.Close()
+	now := time.Now().UTC()
+	ra, rb := recsAt(now), recsAt(now.Add(time.Millisecond))
+	rb[0] = storetest.Record(v7(rb[0].Time, 99), rb[0].Time, "m")
+	if err := a.Append(t.Context(), ra...); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Append(t.Context(), rb...); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{ra[0].ID: a.WriterID(), rb[0].ID: "app-b"}
+	got := scanAll(t, a, store.Query{})
+	if len(got) != 2 {
+		t.Fatalf("Scan read %d", len(got))
+	}
+	for _, r := range got {
+		if w, ok := a.RecordWriter(r); !ok || w != want[r.ID] {
+			t.Fatalf("RecordWriter(%s) = %q, %v; want %q", r.ID, w, ok, want[r.ID])
+		}
+	}
+	if _, ok := a.RecordWriter(store.Record{Path: "elsewhere/x"}); ok {
+		t.Fatal("RecordWriter of a foreign path")
+	}
+}

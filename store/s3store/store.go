@@ -132,7 +132,7 @@ func Open(ctx context.Context, rawURL string, opts *Options) (*Store, error) {
 			return nil, fmt.Errorf("open %s: object_lock=%s but bucket %s does not have Object Lock enabled"+hint, where, strings.ToLower(string(cfg.lock)), cfg.bucket)
 		}
 	}
-	s.writer = cfg.writer
+	s.writer = s.cfg.writer
 	if s.writer == "" {
 		s.writer = defaultWriter()
 	}
@@ -249,4 +249,17 @@ func (s *Store) Close() error {
 		return s.seed.redo(ctx)
 	}
 	return nil
+}
+
+// RecordWriter returns the writer id of the segment a record was read
+// from (its Path), so that a writer's integrity log can tell its own lines
+// from the other writers' in a shared bucket. It reports false for records
+// of the seed layout, whose keys do not name a writer.
+func (s *Store) RecordWriter(rec store.Record) (string, bool) {
+	rel, ok := strings.CutPrefix(rec.Path, s.cfg.prefix)
+	if !ok {
+		return "", false
+	}
+	n, ok := parseSegKey(rel)
+	return n.writer, ok
 }
