@@ -411,6 +411,14 @@ func (l *Ledger) recover(ctx context.Context, signed []Leaf) error {
 			}
 		}
 	}
+	// A store shared by several writers says who wrote each line: adopt
+	// only our own (and lines no writer of the store claims, such as the
+	// Python library's), never another writer's not yet checkpointed.
+	mine := func(store.Record) bool { return true }
+	if rw, ok := l.st.(recordWriter); ok && !l.opts.AdoptAll {
+		self := rw.WriterID()
+		mine = func(r store.Record) bool { w, ok := rw.RecordWriter(r); return !ok || w == self }
+	}
 	idx := newHashIndex(known)
 	used := make([]bool, len(known))
 	avail := func(i int) bool { return !used[i] }
@@ -425,6 +433,9 @@ func (l *Ledger) recover(ctx context.Context, signed []Leaf) error {
 			return fmt.Errorf("ledger: scanning the store: %w", err)
 		}
 		read++
+		if !mine(rec) {
+			continue
+		}
 		if l.opts.Progress != nil && read%4096 == 0 {
 			l.opts.Progress(read)
 		}
@@ -443,6 +454,13 @@ func (l *Ledger) recover(ctx context.Context, signed []Leaf) error {
 		l.opts.ErrorLog.Info("ledger: appended the leaves of lines the tree lacked", "origin", l.origin, "lines", n)
 	}
 	return nil
+}
+
+// A recordWriter is a store shared by several writers (the S3 store) that
+// says which wrote a record.
+type recordWriter interface {
+	WriterID() string
+	RecordWriter(store.Record) (string, bool)
 }
 
 // otherLeaves returns the signed leaves of the store's other ledgers.
