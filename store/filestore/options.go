@@ -1,55 +1,30 @@
 package filestore
 
 import (
-	"fmt"
-	"strings"
 	"time"
+
+	"github.com/complyhq/comply/store"
 )
 
-// Durability says when Append returns relative to fsync.
-type Durability int
+// Durability says when Append returns relative to fsync: Always once its
+// records are fsynced (concurrent appends share one write and one fsync:
+// an acknowledged entry survives a crash of the process or the machine);
+// Interval once the records are written to the operating system, with an
+// fsync every SyncInterval (a machine crash loses at most the last
+// interval); None once written to the operating system, with fsync only at
+// rotation and Close (a process crash loses nothing acknowledged, a machine
+// crash may lose what the operating system had not yet written back).
+type Durability = store.Durability
 
+// The durability modes.
 const (
-	// Always makes Append return only once its records are fsynced.
-	// Concurrent appends share one write and one fsync (group commit). This
-	// is the default: an acknowledged entry survives a crash of the process
-	// or of the machine.
-	Always Durability = iota
-	// Interval makes Append return once the records are written to the
-	// operating system, and fsyncs every SyncInterval: a process crash loses
-	// nothing acknowledged, a machine crash loses at most the last interval.
-	Interval
-	// None makes Append return once the records are written to the
-	// operating system and never fsyncs before Close or rotation: a process
-	// crash loses nothing acknowledged, a machine crash may lose whatever
-	// the operating system had not yet written back.
-	None
+	Always   = store.Always
+	Interval = store.Interval
+	None     = store.None
 )
 
 // ParseDurability parses "always", "interval" or "none".
-func ParseDurability(s string) (Durability, error) {
-	switch strings.ToLower(strings.TrimSpace(s)) {
-	case "", "always":
-		return Always, nil
-	case "interval":
-		return Interval, nil
-	case "none":
-		return None, nil
-	}
-	return 0, fmt.Errorf("durability %q: want always, interval or none", s)
-}
-
-func (d Durability) String() string {
-	switch d {
-	case Always:
-		return "always"
-	case Interval:
-		return "interval"
-	case None:
-		return "none"
-	}
-	return fmt.Sprintf("Durability(%d)", int(d))
-}
+func ParseDurability(s string) (Durability, error) { return store.ParseDurability(s) }
 
 // Defaults of the Options fields.
 const (

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/complyhq/comply/store"
 )
 
 // Layout is how entries are laid out in the bucket.
@@ -34,48 +36,24 @@ func (l Layout) String() string {
 }
 
 // Durability says when Append returns relative to the PUT of the object
-// that holds the records.
-type Durability int
+// that holds the records: Always once the object holding its records is
+// stored (concurrent appends share one PUT); Interval once the records are
+// in the writer's buffer, stored when it reaches FlushBytes or is
+// FlushInterval old (a crash of the writer loses at most the last
+// interval); None once the records are in the buffer, stored only when it
+// reaches FlushBytes, when a read needs it, or on Close (a crash loses the
+// whole buffer).
+type Durability = store.Durability
 
+// The durability modes.
 const (
-	// Always makes Append return once the object holding its records is
-	// stored. Concurrent appends share one PUT (group commit). This is the
-	// default: an acknowledged entry survives any crash of the writer.
-	Always Durability = iota
-	// Interval makes Append return once the records are in the writer's
-	// buffer, which is stored when it reaches FlushBytes or is FlushInterval
-	// old: a crash of the writer loses at most the last interval.
-	Interval
-	// None makes Append return once the records are in the buffer, which
-	// is stored only when it reaches FlushBytes, when a read of the same
-	// store needs it, or on Close: a crash loses the whole buffer.
-	None
+	Always   = store.Always
+	Interval = store.Interval
+	None     = store.None
 )
 
 // ParseDurability parses "always", "interval" or "none".
-func ParseDurability(s string) (Durability, error) {
-	switch strings.ToLower(strings.TrimSpace(s)) {
-	case "", "always":
-		return Always, nil
-	case "interval":
-		return Interval, nil
-	case "none":
-		return None, nil
-	}
-	return 0, fmt.Errorf("durability %q: want always, interval or none", s)
-}
-
-func (d Durability) String() string {
-	switch d {
-	case Always:
-		return "always"
-	case Interval:
-		return "interval"
-	case None:
-		return "none"
-	}
-	return fmt.Sprintf("Durability(%d)", int(d))
-}
+func ParseDurability(s string) (Durability, error) { return store.ParseDurability(s) }
 
 // LockMode is the S3 Object Lock retention mode written with every object.
 type LockMode string
