@@ -16,7 +16,6 @@ import (
 	"github.com/schollz/progressbar/v3"
 
 	"github.com/complyhq/comply"
-	"github.com/complyhq/comply/seal"
 )
 
 // Bulk logging: at most jsonlBatch lines per LogBatch call, and a line
@@ -141,17 +140,9 @@ names it; the lines before it are stored and their ids printed.
 		}
 	}
 
-	opts := &comply.Options{StoreContent: *storeContent}
-	if *storeContent {
-		kr, err := keyring(*keyFile)
-		if err != nil {
-			if errors.Is(err, seal.ErrNoKey) {
-				return withHint(errors.New("--store-content needs an encryption key: "+seal.EnvKey+" is not set and no --key-file was given"),
-					"set "+seal.EnvKey+" to a key printed by 'comply keygen', or pass --key-file FILE; without --store-content only hashes are stored")
-			}
-			return err
-		}
-		opts.Keyring = kr
+	opts, err := writerOptions(*storeContent, *keyFile)
+	if err != nil {
+		return err
 	}
 
 	var src io.Reader

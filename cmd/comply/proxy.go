@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -13,10 +12,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/complyhq/comply"
 	"github.com/complyhq/comply/llm"
 	"github.com/complyhq/comply/proxy"
-	"github.com/complyhq/comply/seal"
 )
 
 // proxyShutdown bounds the wait for calls in flight on SIGINT or SIGTERM.
@@ -80,17 +77,9 @@ flight (at most 30s), then closes the store.
 	if err != nil {
 		return err
 	}
-	opts := &comply.Options{StoreContent: *storeContent}
-	if *storeContent {
-		kr, err := keyring(*keyFile)
-		if err != nil {
-			if errors.Is(err, seal.ErrNoKey) {
-				return withHint(errors.New("--store-content needs an encryption key: "+seal.EnvKey+" is not set and no --key-file was given"),
-					"set "+seal.EnvKey+" to a key printed by 'comply keygen', or pass --key-file FILE; without --store-content only hashes are stored")
-			}
-			return err
-		}
-		opts.Keyring = kr
+	opts, err := writerOptions(*storeContent, *keyFile)
+	if err != nil {
+		return err
 	}
 
 	l, err := c.openWriter(ctx, dur, opts, *signingKey)

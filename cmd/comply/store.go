@@ -146,3 +146,22 @@ func closeLogger(l *comply.Logger, err *error) {
 		*err = fmt.Errorf("closing store: %w", cerr)
 	}
 }
+
+// writerOptions returns the Logger options of a writing command: with
+// --store-content, the keyring that encrypts content.
+func writerOptions(storeContent bool, keyFile string) (*comply.Options, error) {
+	opts := &comply.Options{StoreContent: storeContent}
+	if !storeContent {
+		return opts, nil
+	}
+	kr, err := keyring(keyFile)
+	if err != nil {
+		if errors.Is(err, seal.ErrNoKey) {
+			return nil, withHint(errors.New("--store-content needs an encryption key: "+seal.EnvKey+" is not set and no --key-file was given"),
+				"set "+seal.EnvKey+" to a key printed by 'comply keygen', or pass --key-file FILE; without --store-content only hashes are stored")
+		}
+		return nil, err
+	}
+	opts.Keyring = kr
+	return opts, nil
+}
