@@ -164,16 +164,21 @@ type chatCompletion struct {
 	Error *apiError  `json:"error"`
 }
 
+// identify records a response's id, model and API error, where given.
+func (r *result) identify(id, model string, apiErr *apiError) {
+	if id != "" {
+		r.id = id
+	}
+	if model != "" {
+		r.model = model
+	}
+	if apiErr != nil {
+		r.errMsg = apiErr.String()
+	}
+}
+
 func (r *result) chat(c *chatCompletion) {
-	if c.ID != "" {
-		r.id = c.ID
-	}
-	if c.Model != "" {
-		r.model = c.Model
-	}
-	if c.Error != nil {
-		r.errMsg = c.Error.String()
-	}
+	r.identify(c.ID, c.Model, c.Error)
 	for _, ch := range c.Choices {
 		m := ch.Message
 		if m == nil {
@@ -233,15 +238,7 @@ type respObject struct {
 // response records a whole Response object; withOutput says whether to take
 // its output text too (a stream has already taken it from the deltas).
 func (r *result) response(o *respObject, withOutput bool) {
-	if o.ID != "" {
-		r.id = o.ID
-	}
-	if o.Model != "" {
-		r.model = o.Model
-	}
-	if o.Error != nil {
-		r.errMsg = o.Error.String()
-	}
+	r.identify(o.ID, o.Model, o.Error)
 	switch o.Status {
 	case "completed":
 		r.finish = "completed"
@@ -321,15 +318,7 @@ type msgObject struct {
 }
 
 func (r *result) message(m *msgObject) {
-	if m.ID != "" {
-		r.id = m.ID
-	}
-	if m.Model != "" {
-		r.model = m.Model
-	}
-	if m.Error != nil {
-		r.errMsg = m.Error.String()
-	}
+	r.identify(m.ID, m.Model, m.Error)
 	for _, b := range m.Content {
 		switch b.Type {
 		case "text":
