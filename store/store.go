@@ -1,8 +1,10 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"iter"
 	"strconv"
 	"time"
@@ -95,3 +97,23 @@ func (e *CorruptionError) Error() string {
 }
 
 func (e *CorruptionError) Unwrap() error { return e.Err }
+
+// Check returns an error if r cannot be appended as one line: no id, no
+// time, an empty line, a line longer than maxLine bytes, or a line with a
+// newline in it (which would split it in two). Stores call it on every
+// record before they write any.
+func (r *Record) Check(maxLine int) error {
+	switch {
+	case r.ID == "":
+		return errors.New("append: record without an id")
+	case r.Time.IsZero():
+		return fmt.Errorf("append %s: record without a time", r.ID)
+	case len(r.Line) == 0:
+		return fmt.Errorf("append %s: empty line", r.ID)
+	case len(r.Line) > maxLine:
+		return fmt.Errorf("append %s: line of %d bytes exceeds the %d-byte limit", r.ID, len(r.Line), maxLine)
+	case bytes.IndexByte(r.Line, '\n') >= 0:
+		return fmt.Errorf("append %s: line contains a newline", r.ID)
+	}
+	return nil
+}

@@ -56,14 +56,6 @@ func scanAll(t *testing.T, s store.Store) scanResult {
 	return r
 }
 
-func ids(recs []store.Record) []string {
-	var out []string
-	for _, r := range recs {
-		out = append(out, r.ID)
-	}
-	return out
-}
-
 func appendFile(t *testing.T, path, data string) {
 	t.Helper()
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
@@ -84,7 +76,7 @@ func TestTornTailIsCutAndKept(t *testing.T) {
 
 	// A reader ignores the partial line and reports nothing.
 	r := openT(t, dir, &filestore.Options{ReadOnly: true})
-	if got := scanAll(t, r); !slices.Equal(got.ids, ids(recs)) || len(got.corrupt) != 0 {
+	if got := scanAll(t, r); !slices.Equal(got.ids, storetest.IDs(recs)) || len(got.corrupt) != 0 {
 		t.Fatalf("reader saw %v, %v", got.ids, got.corrupt)
 	}
 	r.Close()
@@ -103,7 +95,7 @@ func TestTornTailIsCutAndKept(t *testing.T) {
 	if err := s.Append(t.Context(), more...); err != nil {
 		t.Fatal(err)
 	}
-	if got := scanAll(t, s); !slices.Equal(got.ids, append(ids(recs), more[0].ID)) || len(got.corrupt) != 0 {
+	if got := scanAll(t, s); !slices.Equal(got.ids, append(storetest.IDs(recs), more[0].ID)) || len(got.corrupt) != 0 {
 		t.Fatalf("after repair: %v, %v", got.ids, got.corrupt)
 	}
 }
@@ -122,8 +114,8 @@ func TestCorruptLineInTheMiddle(t *testing.T) {
 	for _, ro := range []bool{true, false} {
 		s := openT(t, dir, &filestore.Options{ReadOnly: ro})
 		got := scanAll(t, s)
-		if !slices.Equal(got.ids, ids(recs)) {
-			t.Fatalf("readOnly=%v: good entries %v, want %v", ro, got.ids, ids(recs))
+		if !slices.Equal(got.ids, storetest.IDs(recs)) {
+			t.Fatalf("readOnly=%v: good entries %v, want %v", ro, got.ids, storetest.IDs(recs))
 		}
 		if len(got.corrupt) != 1 || got.corrupt[0].Path != dayFile || got.corrupt[0].Offset != wantOff {
 			t.Fatalf("readOnly=%v: corruption reports %v, want %s at %d", ro, got.corrupt, dayFile, wantOff)
@@ -172,7 +164,7 @@ func TestSecondWriterIsRefused(t *testing.T) {
 	}
 	r := openT(t, dir, &filestore.Options{ReadOnly: true})
 	defer r.Close()
-	if got := scanAll(t, r); !slices.Equal(got.ids, ids(recs)) {
+	if got := scanAll(t, r); !slices.Equal(got.ids, storetest.IDs(recs)) {
 		t.Fatalf("reader saw %v", got.ids)
 	}
 	more := storetest.Records(day.Add(time.Hour), 2)
@@ -213,7 +205,7 @@ func TestRotation(t *testing.T) {
 	}
 	s := openT(t, dir, &filestore.Options{ReadOnly: true})
 	defer s.Close()
-	if got := scanAll(t, s); !slices.Equal(got.ids, ids(recs)) {
+	if got := scanAll(t, s); !slices.Equal(got.ids, storetest.IDs(recs)) {
 		t.Fatalf("rotated files read back %d entries, want %d in order", len(got.ids), len(recs))
 	}
 	for _, d := range []string{filepath.Join(dir, ".comply"), filepath.Join(dir, ".comply", "index")} {
@@ -314,7 +306,7 @@ func TestFullDisk(t *testing.T) {
 	r := openT(t, dir, &filestore.Options{ReadOnly: true})
 	defer r.Close()
 	got := scanAll(t, r)
-	if !slices.Equal(got.ids, ids(acked)) || len(got.corrupt) != 0 {
+	if !slices.Equal(got.ids, storetest.IDs(acked)) || len(got.corrupt) != 0 {
 		t.Fatalf("after ENOSPC: read %d entries (%d corrupt), acknowledged %d", len(got.ids), len(got.corrupt), len(acked))
 	}
 }
@@ -336,7 +328,7 @@ func TestCleanupRewriteIsAtomic(t *testing.T) {
 	if _, err := os.Stat(tmp); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("leftover temporary file not cleared")
 	}
-	if got := scanAll(t, s); !slices.Equal(got.ids, ids(recs[4:])) {
+	if got := scanAll(t, s); !slices.Equal(got.ids, storetest.IDs(recs[4:])) {
 		t.Fatalf("after Expire: %v", got.ids)
 	}
 }

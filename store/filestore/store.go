@@ -1,7 +1,6 @@
 package filestore
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -214,7 +213,7 @@ func (s *Store) Append(ctx context.Context, recs ...store.Record) error {
 		return store.ErrReadOnly
 	}
 	for i := range recs {
-		if err := s.check(&recs[i]); err != nil {
+		if err := recs[i].Check(s.opts.MaxLineSize); err != nil {
 			return err
 		}
 	}
@@ -278,22 +277,6 @@ func (s *Store) writeGroup(group []*request) (uint64, error) {
 	}
 	err := s.write(recs)
 	return s.writeSeq, err
-}
-
-func (s *Store) check(r *store.Record) error {
-	switch {
-	case r.ID == "":
-		return errors.New("append: record without an id")
-	case r.Time.IsZero():
-		return fmt.Errorf("append %s: record without a time", r.ID)
-	case len(r.Line) == 0:
-		return fmt.Errorf("append %s: empty line", r.ID)
-	case len(r.Line) > s.opts.MaxLineSize:
-		return fmt.Errorf("append %s: line of %d bytes exceeds the %d-byte limit", r.ID, len(r.Line), s.opts.MaxLineSize)
-	case bytes.IndexByte(r.Line, '\n') >= 0:
-		return fmt.Errorf("append %s: line contains a newline", r.ID)
-	}
-	return nil
 }
 
 // write appends recs to their days' segments, rotating as they fill. The

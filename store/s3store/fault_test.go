@@ -18,6 +18,7 @@ import (
 	"github.com/complyhq/comply/internal/miniotest"
 	"github.com/complyhq/comply/store"
 	"github.com/complyhq/comply/store/s3store"
+	"github.com/complyhq/comply/store/storetest"
 )
 
 // faults sits between the S3 client and the real server and breaks
@@ -95,8 +96,8 @@ func TestLostReply(t *testing.T) {
 	if keys := segmentKeys(t, srv, bucket, prefix); len(keys) != 1 {
 		t.Fatalf("%d segment objects, want 1: %v", len(keys), keys)
 	}
-	if got := scanAll(t, s, store.Query{}); !slices.Equal(idsOf(got), idsOf(recs)) {
-		t.Fatalf("Scan = %v", idsOf(got))
+	if got := storetest.Collect(t, s, store.Query{}); !slices.Equal(storetest.IDs(got), storetest.IDs(recs)) {
+		t.Fatalf("Scan = %v", storetest.IDs(got))
 	}
 }
 
@@ -136,7 +137,7 @@ func TestFailedPutRetried(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Append after the server came back: %v", err)
 	}
-	got := idsOf(scanAll(t, s, store.Query{}))
+	got := storetest.IDs(storetest.Collect(t, s, store.Query{}))
 	if !slices.Equal(got, observed) {
 		t.Fatalf("stored %v, observed %v", got, observed)
 	}

@@ -40,26 +40,6 @@ func recsAt(times ...time.Time) []store.Record {
 	return out
 }
 
-func scanAll(t *testing.T, s store.Store, q store.Query) []store.Record {
-	t.Helper()
-	var out []store.Record
-	for r, err := range s.Scan(t.Context(), q) {
-		if err != nil {
-			t.Fatalf("Scan: %v", err)
-		}
-		out = append(out, r)
-	}
-	return out
-}
-
-func idsOf(recs []store.Record) []string {
-	out := make([]string, len(recs))
-	for i, r := range recs {
-		out[i] = r.ID
-	}
-	return out
-}
-
 func mustCount(t *testing.T, s store.Store) int64 {
 	t.Helper()
 	n, err := s.Count(t.Context())
@@ -116,9 +96,9 @@ func TestSeedInterop(t *testing.T) {
 			t.Fatalf("Get(%s) = %q", w.ID, got.Line)
 		}
 	}
-	got := scanAll(t, s, store.Query{})
-	if !slices.Equal(idsOf(got), idsOf(want)) {
-		t.Fatalf("Scan = %v, want %v", idsOf(got), idsOf(want))
+	got := storetest.Collect(t, s, store.Query{})
+	if !slices.Equal(storetest.IDs(got), storetest.IDs(want)) {
+		t.Fatalf("Scan = %v, want %v", storetest.IDs(got), storetest.IDs(want))
 	}
 	for i := range got {
 		if !bytes.Equal(got[i].Line, want[i].Line) {
@@ -129,8 +109,8 @@ func TestSeedInterop(t *testing.T) {
 		t.Fatalf("Count = %d", n)
 	}
 	q := store.Query{Start: want[1].Time, End: want[3].Time}
-	if got := scanAll(t, s, q); !slices.Equal(idsOf(got), idsOf(want[1:4])) {
-		t.Fatalf("range Scan = %v", idsOf(got))
+	if got := storetest.Collect(t, s, q); !slices.Equal(storetest.IDs(got), storetest.IDs(want[1:4])) {
+		t.Fatalf("range Scan = %v", storetest.IDs(got))
 	}
 
 	// comply writing the seed layout: the Python library's key and body.
@@ -197,9 +177,9 @@ func TestMonthEnd(t *testing.T) {
 						want = nil
 						sorted := slices.Clone(recs)
 						slices.SortFunc(sorted, func(a, b store.Record) int { return a.Time.Compare(b.Time) })
-						want = idsOf(sorted)
+						want = storetest.IDs(sorted)
 					}
-					if got := idsOf(scanAll(t, s, tt.q)); !slices.Equal(got, want) {
+					if got := storetest.IDs(storetest.Collect(t, s, tt.q)); !slices.Equal(got, want) {
 						t.Fatalf("Scan = %v, want %v", got, want)
 					}
 				})
@@ -243,7 +223,7 @@ func TestSameWriterName(t *testing.T) {
 	if n := mustCount(t, r); n != 80 {
 		t.Fatalf("Count = %d, want 80", n)
 	}
-	if got := scanAll(t, r, store.Query{}); len(got) != 80 {
+	if got := storetest.Collect(t, r, store.Query{}); len(got) != 80 {
 		t.Fatalf("Scan found %d", len(got))
 	}
 	// A third run of the same writer adds to it.
@@ -354,7 +334,7 @@ func TestObjectLock(t *testing.T) {
 			if c := mustCount(t, s); c != 22 {
 				t.Fatalf("Count = %d, want 22", c)
 			}
-			if got := scanAll(t, s, store.Query{}); !slices.Equal(idsOf(got), idsOf(recs)) {
+			if got := storetest.Collect(t, s, store.Query{}); !slices.Equal(storetest.IDs(got), storetest.IDs(recs)) {
 				t.Fatalf("Scan after a refused cleanup lost entries")
 			}
 			for _, r := range recs {
@@ -393,8 +373,8 @@ func TestLockRunsOut(t *testing.T) {
 			if err != nil || rep.Deleted != 2 || rep.Retained != 0 {
 				t.Fatalf("report after the lock ran out = %+v, %v", rep, err)
 			}
-			if got := scanAll(t, s, store.Query{}); !slices.Equal(idsOf(got), idsOf(recs[2:])) {
-				t.Fatalf("Scan = %v", idsOf(got))
+			if got := storetest.Collect(t, s, store.Query{}); !slices.Equal(storetest.IDs(got), storetest.IDs(recs[2:])) {
+				t.Fatalf("Scan = %v", storetest.IDs(got))
 			}
 			if err := s.Delete(t.Context(), recs[2].ID); err != nil {
 				t.Fatalf("Delete after the lock ran out: %v", err)
@@ -564,7 +544,7 @@ func TestRecordWriter(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := map[string]string{ra[0].ID: a.WriterID(), rb[0].ID: "app-b"}
-	got := scanAll(t, a, store.Query{})
+	got := storetest.Collect(t, a, store.Query{})
 	if len(got) != 2 {
 		t.Fatalf("Scan read %d", len(got))
 	}

@@ -1,7 +1,6 @@
 package s3store
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -162,22 +161,6 @@ func (s *Store) Observe(fn func(recs []store.Record)) {
 	s.mu.Unlock()
 }
 
-func checkRecord(r *store.Record) error {
-	switch {
-	case r.ID == "":
-		return errors.New("append: record without an id")
-	case r.Time.IsZero():
-		return fmt.Errorf("append %s: record without a time", r.ID)
-	case len(r.Line) == 0:
-		return fmt.Errorf("append %s: empty line", r.ID)
-	case len(r.Line) > MaxLineSize:
-		return fmt.Errorf("append %s: line of %d bytes exceeds the %d-byte limit", r.ID, len(r.Line), MaxLineSize)
-	case bytes.IndexByte(r.Line, '\n') >= 0:
-		return fmt.Errorf("append %s: line contains a newline", r.ID)
-	}
-	return nil
-}
-
 // Append implements store.Store. In the segments layout it returns, with
 // durability always, once the segment objects holding the records are
 // stored (concurrent appends share them: group commit); with interval or
@@ -191,7 +174,7 @@ func (s *Store) Append(ctx context.Context, recs ...store.Record) error {
 		return store.ErrReadOnly
 	}
 	for i := range recs {
-		if err := checkRecord(&recs[i]); err != nil {
+		if err := recs[i].Check(MaxLineSize); err != nil {
 			return err
 		}
 	}

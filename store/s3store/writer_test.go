@@ -179,7 +179,7 @@ func TestManyWriterProcesses(t *testing.T) {
 		t.Fatalf("Count = %d, want %d", n, len(acks))
 	}
 	// Every entry once, all writers merged in time order.
-	got := scanAll(t, r, store.Query{})
+	got := storetest.Collect(t, r, store.Query{})
 	seen := map[string]bool{}
 	for i, rec := range got {
 		if seen[rec.ID] {
@@ -245,7 +245,7 @@ func TestManyWriterProcesses(t *testing.T) {
 	// (Entries of different writers may share a microsecond: compare sets.)
 	lo, hi := acks[ids[len(ids)/4]], acks[ids[len(ids)/2]]
 	q := store.Query{Start: time.UnixMicro(lo), End: time.UnixMicro(hi)}
-	if got, want := idsOf(scanAll(t, r, q)), between(acks, lo, hi); !sameSet(got, want) {
+	if got, want := storetest.IDs(storetest.Collect(t, r, q)), between(acks, lo, hi); !sameSet(got, want) {
 		t.Fatalf("range query read %d entries, want %d", len(got), len(want))
 	}
 	// Cleanup sees every writer too.
@@ -259,7 +259,7 @@ func TestManyWriterProcesses(t *testing.T) {
 	if c := mustCount(t, r); c != int64(len(ids)-len(expired)) {
 		t.Fatalf("Count after Expire = %d", c)
 	}
-	if got, want := idsOf(scanAll(t, r, store.Query{})), between(acks, hi, 1<<62); !sameSet(got, want) {
+	if got, want := storetest.IDs(storetest.Collect(t, r, store.Query{})), between(acks, hi, 1<<62); !sameSet(got, want) {
 		t.Fatalf("Scan after Expire read %d entries, want %d", len(got), len(want))
 	}
 }
@@ -320,7 +320,7 @@ func TestKilledWriterKeepsAcknowledged(t *testing.T) {
 	r := openT(t, base, &s3store.Options{ReadOnly: true})
 	defer r.Close()
 	seen := map[string]int{}
-	for _, rec := range scanAll(t, r, store.Query{}) {
+	for _, rec := range storetest.Collect(t, r, store.Query{}) {
 		seen[rec.ID]++
 	}
 	for id := range acks {

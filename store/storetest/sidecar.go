@@ -59,7 +59,7 @@ func testSidecar(t *testing.T, h Harness) {
 	if n := count(t, s); n != 0 {
 		t.Fatalf("blobs counted as entries: %d", n)
 	}
-	if got := collect(t, s, store.Query{}); len(got) != 0 {
+	if got := Collect(t, s, store.Query{}); len(got) != 0 {
 		t.Fatalf("blobs scanned as entries")
 	}
 }
@@ -96,7 +96,7 @@ func testObserve(t *testing.T, h Harness) {
 	}
 	// All 100 are stamped within one UTC day, so the store holds them in
 	// one partition in write order: the order observed.
-	if got := ids(collect(t, s, store.Query{})); !slices.Equal(got, seen) {
+	if got := IDs(Collect(t, s, store.Query{})); !slices.Equal(got, seen) {
 		t.Fatalf("observed order differs from storage order")
 	}
 }

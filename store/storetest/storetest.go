@@ -103,7 +103,8 @@ func mustAppend(t *testing.T, s store.Store, recs ...store.Record) {
 	}
 }
 
-func collect(t *testing.T, s store.Store, q store.Query) []store.Record {
+// Collect returns every record of a scan of s for q, failing t on any error.
+func Collect(t testing.TB, s store.Store, q store.Query) []store.Record {
 	t.Helper()
 	var out []store.Record
 	for r, err := range s.Scan(t.Context(), q) {
@@ -115,7 +116,8 @@ func collect(t *testing.T, s store.Store, q store.Query) []store.Record {
 	return out
 }
 
-func ids(recs []store.Record) []string {
+// IDs returns the ids of recs, in order.
+func IDs(recs []store.Record) []string {
 	out := make([]string, len(recs))
 	for i, r := range recs {
 		out[i] = r.ID
@@ -175,9 +177,9 @@ func testScanBounds(t *testing.T, h Harness) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := collect(t, s, tt.q)
-			if !slices.Equal(ids(got), ids(tt.want)) {
-				t.Fatalf("Scan ids = %v, want %v", ids(got), ids(tt.want))
+			got := Collect(t, s, tt.q)
+			if !slices.Equal(IDs(got), IDs(tt.want)) {
+				t.Fatalf("Scan ids = %v, want %v", IDs(got), IDs(tt.want))
 			}
 		})
 	}
@@ -189,8 +191,8 @@ func testScanOrder(t *testing.T, h Harness) {
 	for _, r := range recs {
 		mustAppend(t, s, r)
 	}
-	got := collect(t, s, store.Query{})
-	if !slices.Equal(ids(got), ids(recs)) {
+	got := Collect(t, s, store.Query{})
+	if !slices.Equal(IDs(got), IDs(recs)) {
 		t.Fatalf("records appended in time order did not scan back in that order")
 	}
 	for i := range got {
@@ -235,8 +237,8 @@ func testDelete(t *testing.T, h Harness) {
 		t.Fatalf("Count after Delete = %d, want 5", n)
 	}
 	want := slices.Concat(recs[:2], recs[3:])
-	if got := collect(t, s, store.Query{}); !slices.Equal(ids(got), ids(want)) {
-		t.Fatalf("Scan after Delete = %v, want %v", ids(got), ids(want))
+	if got := Collect(t, s, store.Query{}); !slices.Equal(IDs(got), IDs(want)) {
+		t.Fatalf("Scan after Delete = %v, want %v", IDs(got), IDs(want))
 	}
 	for _, r := range want {
 		if _, err := s.Get(t.Context(), r.ID); err != nil {
@@ -256,8 +258,8 @@ func testExpire(t *testing.T, h Harness) {
 	if n != 5 {
 		t.Fatalf("Expire removed %d, want 5 (strictly before the cutoff)", n)
 	}
-	if got := collect(t, s, store.Query{}); !slices.Equal(ids(got), ids(recs[5:])) {
-		t.Fatalf("Scan after Expire = %v, want %v", ids(got), ids(recs[5:]))
+	if got := Collect(t, s, store.Query{}); !slices.Equal(IDs(got), IDs(recs[5:])) {
+		t.Fatalf("Scan after Expire = %v, want %v", IDs(got), IDs(recs[5:]))
 	}
 	if _, err := s.Get(t.Context(), recs[0].ID); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("Get of an expired record: %v, want ErrNotFound", err)
@@ -339,7 +341,7 @@ func testBatchAppend(t *testing.T, h Harness) {
 	if n := count(t, s); n != 1000 {
 		t.Fatalf("Count = %d, want 1000", n)
 	}
-	if got := collect(t, s, store.Query{}); !slices.Equal(ids(got), ids(recs)) {
+	if got := Collect(t, s, store.Query{}); !slices.Equal(IDs(got), IDs(recs)) {
 		t.Fatalf("batch did not scan back in order")
 	}
 }
@@ -390,8 +392,8 @@ func testReopen(t *testing.T, h Harness) {
 	s = h.Reopen(t, s)
 	t.Cleanup(func() { s.Close() })
 	want := slices.Concat(recs[:3], recs[4:])
-	if got := collect(t, s, store.Query{}); !slices.Equal(ids(got), ids(want)) {
-		t.Fatalf("after reopen Scan = %v, want %v", ids(got), ids(want))
+	if got := Collect(t, s, store.Query{}); !slices.Equal(IDs(got), IDs(want)) {
+		t.Fatalf("after reopen Scan = %v, want %v", IDs(got), IDs(want))
 	}
 	for _, r := range want {
 		got, err := s.Get(t.Context(), r.ID)
