@@ -76,11 +76,12 @@ type Options struct {
 // may be called concurrently; concurrent Log calls share the store's writes
 // and syncs (group commit).
 type Logger struct {
-	store store.Store
-	opts  Options
-	stop  chan struct{}
-	done  sync.WaitGroup
-	once  sync.Once
+	store    store.Store
+	opts     Options
+	hmacPool *sync.Pool // of HMAC-SHA256 hashes under opts.HashKey, if set
+	stop     chan struct{}
+	done     sync.WaitGroup
+	once     sync.Once
 }
 
 // New returns a Logger over s. The Logger owns s from then on and closes it
@@ -102,6 +103,9 @@ func New(s store.Store, opts *Options) (*Logger, error) {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if key := o.HashKey; key != nil {
+		l.hmacPool = &sync.Pool{New: func() any { return hmac.New(sha256.New, key) }}
 	}
 	if o.ErrorLog == nil {
 		o.ErrorLog = slog.Default()
@@ -153,6 +157,7 @@ func (l *Logger) LogBatch(ctx context.Context, ins ...Interaction) ([]string, er
 	ids := make([]string, len(ins))
 	buf := getBuf()
 	defer putBuf(buf)
+	ends := make([]int, len(ins))
 	for i := range ins {
 		rec, b, err := l.record(*buf, &ins[i])
 		if err != nil {
@@ -162,15 +167,14 @@ func (l *Logger) LogBatch(ctx context.Context, ins ...Interaction) ([]string, er
 			return nil, err
 		}
 		*buf = b
-		recs[i], ids[i] = rec, rec.ID
+		recs[i], ids[i], ends[i] = rec, rec.ID, len(b)
 	}
-	// The buffer may have moved while it grew: re-slice every line from the
-	// final buffer.
-	off := 0
-	for i := range recs {
-		n := len(recs[i].Line)
-		recs[i].Line = (*buf)[off : off+n : off+n]
-		off += n
+	// The lines share one buffer, which may have moved while it grew: slice
+	// them from the final one.
+	start := 0
+	for i, end := range ends {
+		recs[i].Line = (*buf)[start:end:end]
+		start = end
 	}
 	if err := l.store.Append(ctx, recs...); err != nil {
 		return nil, fmt.Errorf("comply: log: %w", err)
@@ -179,7 +183,8 @@ func (l *Logger) LogBatch(ctx context.Context, ins ...Interaction) ([]string, er
 }
 
 // record builds the entry for in, appends its line to dst and returns the
-// record (whose Line the caller sets) and the grown buffer.
+// record, without its Line, which the caller slices from the grown buffer
+// it also returns.
 func (l *Logger) record(dst []byte, in *Interaction) (store.Record, []byte, error) {
 	ts := l.opts.Now().UTC().Truncate(time.Microsecond)
 	e := line.Entry{
@@ -228,16 +233,19 @@ func (l *Logger) record(dst []byte, in *Interaction) (store.Record, []byte, erro
 	if n := len(out) - start; n > l.opts.MaxEntrySize {
 		return store.Record{}, dst, fmt.Errorf("comply: %w: %d bytes encoded, limit %d (hint: raise Options.MaxEntrySize, or log hashes only)", ErrEntryTooLarge, n, l.opts.MaxEntrySize)
 	}
-	return store.Record{ID: e.ID, Time: ts, Line: out[start:]}, out, nil
+	return store.Record{ID: e.ID, Time: ts}, out, nil
 }
 
 // hash returns the content hash of s: SHA-256 hex as the seed writes it, or
 // the prefixed HMAC when a HashKey is set.
 func (l *Logger) hash(s string) string {
-	if l.opts.HashKey == nil {
-		return hashHex(&sha256Pool, "", s)
+	pool, prefix := &sha256Pool, ""
+	if l.hmacPool != nil {
+		pool, prefix = l.hmacPool, HMACPrefix
 	}
-	return HashHMAC(l.opts.HashKey, s)
+	h := pool.Get().(hash.Hash)
+	defer pool.Put(h)
+	return hexDigest(h, prefix, s)
 }
 
 // Hash returns the content hash the Logger stores for s, for finding the
@@ -247,21 +255,19 @@ func (l *Logger) Hash(s string) string { return l.hash(s) }
 // HashHMAC returns the keyed content hash of s under key, as stored with
 // Options.HashKey.
 func HashHMAC(key []byte, s string) string {
-	return hashHex(&sync.Pool{New: func() any { return hmac.New(sha256.New, key) }}, HMACPrefix, s)
+	return hexDigest(hmac.New(sha256.New, key), HMACPrefix, s)
 }
 
 var sha256Pool = sync.Pool{New: func() any { return sha256.New() }}
 
-// hashHex hashes s with a hash from pool, without copying s, and returns
-// prefix and the hex digest.
-func hashHex(pool *sync.Pool, prefix, s string) string {
-	h := pool.Get().(hash.Hash)
+// hexDigest returns prefix and the hex digest of s under h, reset first,
+// without copying s.
+func hexDigest(h hash.Hash, prefix, s string) string {
 	h.Reset()
 	// The hash does not keep its input: no need to copy s to a []byte.
 	h.Write(unsafe.Slice(unsafe.StringData(s), len(s)))
 	var sum [sha256.Size]byte
 	h.Sum(sum[:0])
-	pool.Put(h)
 	var out [len(HMACPrefix) + 2*sha256.Size]byte
 	n := copy(out[:], prefix)
 	hex.Encode(out[n:], sum[:])

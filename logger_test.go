@@ -1,6 +1,7 @@
 package comply_test
 
 import (
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -435,4 +436,23 @@ func entryIDs(es []comply.Entry) []string {
 		out = append(out, e.ID)
 	}
 	return out
+}
+
+func TestKeyedHashes(t *testing.T) {
+	key := []byte("per-deployment secret")
+	l := newLogger(t, &comply.Options{HashKey: key})
+	id, err := l.Log(t.Context(), comply.Interaction{Input: "yes", Output: "no"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, _ := l.Get(t.Context(), id)
+	mac := hmac.New(sha256.New, key)
+	mac.Write([]byte("yes"))
+	want := "hmac-sha256:" + hex.EncodeToString(mac.Sum(nil))
+	if e.InputHash != want || comply.HashHMAC(key, "yes") != want || l.Hash("yes") != want {
+		t.Fatalf("keyed hash %s, want %s", e.InputHash, want)
+	}
+	if e.OutputHash == sha("no") || e.OutputHash != comply.HashHMAC(key, "no") {
+		t.Fatalf("output hash %s is not the keyed one", e.OutputHash)
+	}
 }

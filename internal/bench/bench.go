@@ -310,7 +310,6 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 
 	// 6. A range query over everything, decoding every entry.
 	step("range query over all entries")
-	rssBefore := currentRSSMB()
 	t0 = time.Now()
 	var seen int
 	var peak float64
@@ -328,7 +327,6 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	r.RangePerS = float64(seen) / time.Since(t0).Seconds()
 	r.RangeRSSMB = max(peak, currentRSSMB())
-	_ = rssBefore
 	rl.Close()
 
 	// 7. A cold `comply get`: a new process each time.
