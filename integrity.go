@@ -88,6 +88,12 @@ type integrityStore struct {
 
 var _ store.Sidecar = (*integrityStore)(nil)
 
+// Append writes the records through the ledger's journal, so that every
+// acknowledged entry has integrity data a restarted writer can check.
+func (s *integrityStore) Append(ctx context.Context, recs ...store.Record) error {
+	return s.lg.Append(ctx, recs...)
+}
+
 // Delete signs a deletion record (a request), then deletes the entry.
 func (s *integrityStore) Delete(ctx context.Context, id string) error {
 	return s.lg.Delete(ctx, id)

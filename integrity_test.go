@@ -143,7 +143,13 @@ func TestIntegrityAdoptsPython(t *testing.T) {
 		t.Fatal(err)
 	}
 	os.WriteFile(filepath.Join(dir, "audit_20261125.jsonl"), src, 0o600)
-	l, err := comply.OpenWithIntegrity(t.Context(), dir, &comply.Options{ErrorLog: quietLog}, &comply.IntegrityOptions{Signer: signer})
+	// A writer never signs lines it did not write...
+	_, err = comply.OpenWithIntegrity(t.Context(), dir, &comply.Options{ErrorLog: quietLog}, &comply.IntegrityOptions{Signer: signer})
+	if !errors.Is(err, ledger.ErrForeign) {
+		t.Fatalf("open over the Python library's directory: %v", err)
+	}
+	// ... until an operator adopts them (comply seal).
+	l, err := comply.OpenWithIntegrity(t.Context(), dir, &comply.Options{ErrorLog: quietLog}, &comply.IntegrityOptions{Signer: signer, AdoptAll: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,8 +159,8 @@ func TestIntegrityAdoptsPython(t *testing.T) {
 	if err := l.Close(); err != nil {
 		t.Fatal(err)
 	}
-	n := int64(strings.Count(string(src), "\n")) + 1
-	if r := verifyDir(t, dir, verifier); !r.OK() || r.Valid != n {
+	n := int64(strings.Count(string(src), "\n"))
+	if r := verifyDir(t, dir, verifier); !r.OK() || r.Adopted != n || r.Valid != 1 {
 		t.Fatal(reportText(r))
 	}
 }

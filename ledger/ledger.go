@@ -10,7 +10,6 @@ import (
 	"hash"
 	"log/slog"
 	"os"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -71,10 +70,14 @@ type Options struct {
 	Heartbeat time.Duration
 
 	// AdoptAll makes Open adopt every line of the store that is not in the
-	// tree yet, in storage order (a full scan), instead of only the lines
-	// of the recovery window. A writer opening a store without a ledger
-	// always adopts everything.
+	// tree yet, in storage order (a full scan), and sign an adoption record
+	// of those that its journal did not vouch for ('comply seal'). Without
+	// it, a writer that finds a line it did not write, or an acknowledged
+	// entry gone, refuses to open (a *RecoveryError).
 	AdoptAll bool
+
+	// AdoptReason is the operator's reason, kept in the adoption record.
+	AdoptReason string
 
 	// Progress, if set, is called from time to time during adoption with
 	// the number of lines read so far.
@@ -125,8 +128,16 @@ type Ledger struct {
 	hist      []byte // the current day's history blob
 	lastHist  time.Time
 	nextDel   int
-	adopted   int   // leaves appended by Open for lines the tree lacked
-	err       error // of the last checkpoint
+	nextAdopt int
+	recovered int       // leaves appended by Open for lines the journal vouched for
+	adopted   int       // leaves appended by Open for lines adopted by AdoptAll
+	adoption  *Adoption // what Open adopted, signed after its first checkpoint
+	err       error     // of the last checkpoint
+
+	// The journal (nil for a store that keeps no append-only blobs).
+	j     *journal
+	jkey  []byte
+	jgens []uint64 // the generations found on open, removed once signed
 
 	stop      chan struct{}
 	done      chan struct{}
@@ -203,19 +214,64 @@ func Open(ctx context.Context, st store.Store, opts *Options) (*Ledger, error) {
 	if err := l.chooseOrigin(ctx); err != nil {
 		return nil, err
 	}
+	ap, journaled := st.(store.Appender)
+	if journaled {
+		var err error
+		if l.jkey, err = journalKey(o.Signer, l.origin); err != nil {
+			return nil, fmt.Errorf("ledger: %w", err)
+		}
+	}
 	if err := l.load(ctx); err != nil {
 		return nil, err
 	}
 	ob.Observe(l.observe)
-	l.cpMu.Lock()
-	err := l.checkpointLocked(ctx, evOpen)
-	l.cpMu.Unlock()
-	if err != nil {
+	if err := l.start(ctx, ap); err != nil {
 		ob.Observe(nil)
-		return nil, fmt.Errorf("ledger: first checkpoint: %w", err)
+		return nil, err
 	}
 	go l.loop()
+	if l.j != nil && l.j.durable != store.Always {
+		go l.journalLoop()
+	}
 	return l, nil
+}
+
+// start writes the first checkpoint, which signs what Open recovered or
+// adopted, then the adoption record, if any; then it removes the journal
+// generations that checkpoint covers and starts a new one.
+func (l *Ledger) start(ctx context.Context, ap store.Appender) error {
+	l.cpMu.Lock()
+	defer l.cpMu.Unlock()
+	if err := l.checkpointLocked(ctx, evOpen); err != nil {
+		return fmt.Errorf("ledger: first checkpoint: %w", err)
+	}
+	if a := l.adoption; a != nil {
+		a.Time, a.Key, a.Size = l.last.Time, l.opts.Signer.Name(), l.last.Size
+		msg, err := signAdoption(a, l.opts.Signer)
+		if err != nil {
+			return fmt.Errorf("ledger: signing the adoption record: %w", err)
+		}
+		if err := l.sc.WriteBlob(ctx, adoptionBlob(l.slug, l.nextAdopt), msg); err != nil {
+			return fmt.Errorf("ledger: writing the adoption record: %w", err)
+		}
+		l.nextAdopt++
+	}
+	if ap == nil {
+		return nil
+	}
+	var gen uint64
+	for _, g := range l.jgens {
+		if err := ap.RemoveBlob(ctx, journalBlob(l.slug, g)); err != nil {
+			return fmt.Errorf("ledger: %w", err)
+		}
+		gen = max(gen, g+1)
+	}
+	j, err := newJournal(ap, l.opts.Signer, l.origin, l.slug, gen)
+	if err != nil {
+		return fmt.Errorf("ledger: %w", err)
+	}
+	l.j = j
+	return nil
 }
 
 // Origin returns the log's origin, the first line of its checkpoints.
@@ -232,9 +288,13 @@ func (l *Ledger) Size() uint64 {
 	return n
 }
 
-// Adopted returns the number of lines Open found without a leaf and
-// appended: lines written after the last checkpoint before a crash, or
-// all the lines of a store that had no ledger.
+// Recovered returns the number of lines Open found without a leaf whose
+// intent the journal held: lines acknowledged after the last checkpoint
+// before a crash.
+func (l *Ledger) Recovered() int { return l.recovered }
+
+// Adopted returns the number of lines Open adopted (Options.AdoptAll)
+// that neither the tree nor the journal vouched for.
 func (l *Ledger) Adopted() int { return l.adopted }
 
 // Latest returns the latest checkpoint the ledger wrote, signed.
@@ -321,6 +381,15 @@ func (l *Ledger) load(ctx context.Context) error {
 			l.nextDel = int(n) + 1
 		}
 	}
+	adopts, err := l.sc.ListBlobs(ctx, prefixOf(l.slug)+adoptionsDir)
+	if err != nil {
+		return fmt.Errorf("ledger: %w", err)
+	}
+	for _, name := range adopts {
+		if n, ok := parseSeq(name, adoptionsDir, delNameDigits); ok && int(n) >= l.nextAdopt {
+			l.nextAdopt = int(n) + 1
+		}
+	}
 	return l.recover(ctx, signed)
 }
 
@@ -381,86 +450,6 @@ func (l *Ledger) loadHistory(ctx context.Context) error {
 	}
 	l.histDay, l.hist = name, b
 	return nil
-}
-
-// recover queues the leaves of the lines the tree lacks: every line when
-// the ledger is new or AdoptAll is set, else those stamped since shortly
-// before the last signed leaf. signed holds the tree's leaves.
-func (l *Ledger) recover(ctx context.Context, signed []Leaf) error {
-	// The lines of the store's other ledgers (other writers of a shared
-	// store) are theirs, not to adopt; and a new ledger of its own beside
-	// them adopts nothing.
-	others, err := l.otherLeaves(ctx)
-	if err != nil {
-		return err
-	}
-	if len(others) > 0 && len(signed) == 0 && !l.opts.AdoptAll {
-		return nil
-	}
-	var start time.Time
-	known := append(slices.Clip(signed), others...)
-	if n := len(signed); n > 0 && !l.opts.AdoptAll {
-		start = time.UnixMicro(signed[n-1].Time).Add(-recoverySlack).UTC()
-		cut := start.UnixMicro()
-		known = nil
-		for _, ls := range [][]Leaf{signed, others} {
-			for i := range ls {
-				if ls[i].Time >= cut {
-					known = append(known, ls[i])
-				}
-			}
-		}
-	}
-	// A store shared by several writers says who wrote each line: adopt
-	// only our own (and lines no writer of the store claims, such as the
-	// Python library's), never another writer's not yet checkpointed.
-	mine := func(store.Record) bool { return true }
-	if rw, ok := l.st.(recordWriter); ok && !l.opts.AdoptAll {
-		self := rw.WriterID()
-		mine = func(r store.Record) bool { w, ok := rw.RecordWriter(r); return !ok || w == self }
-	}
-	idx := newHashIndex(known)
-	used := make([]bool, len(known))
-	avail := func(i int) bool { return !used[i] }
-	var read int64
-	for rec, err := range l.st.Scan(ctx, store.Query{Start: start}) {
-		if err != nil {
-			var ce *store.CorruptionError
-			if errors.As(err, &ce) {
-				l.opts.ErrorLog.Warn("ledger: an unreadable line cannot be adopted", "file", ce.Path, "offset", ce.Offset)
-				continue
-			}
-			return fmt.Errorf("ledger: scanning the store: %w", err)
-		}
-		read++
-		if !mine(rec) {
-			continue
-		}
-		if l.opts.Progress != nil && read%4096 == 0 {
-			l.opts.Progress(read)
-		}
-		h := HashLine(rec.Line)
-		if p, _ := idx.find(&h, avail); p >= 0 {
-			used[p] = true
-			continue
-		}
-		l.pend = append(l.pend, Leaf{Hash: h, Time: rec.Time.UnixMicro()})
-	}
-	if l.opts.Progress != nil {
-		l.opts.Progress(read)
-	}
-	l.adopted = len(l.pend)
-	if n := len(l.pend); n > 0 && len(signed) > 0 {
-		l.opts.ErrorLog.Info("ledger: appended the leaves of lines the tree lacked", "origin", l.origin, "lines", n)
-	}
-	return nil
-}
-
-// A recordWriter is a store shared by several writers (the S3 store) that
-// says which wrote a record.
-type recordWriter interface {
-	WriterID() string
-	RecordWriter(store.Record) (string, bool)
 }
 
 // otherLeaves returns the signed leaves of the store's other ledgers.
@@ -585,6 +574,16 @@ func (l *Ledger) Checkpoint(ctx context.Context) ([]byte, error) {
 // history if ev asks for it or the heartbeat is due. The caller holds
 // cpMu.
 func (l *Ledger) checkpointLocked(ctx context.Context, ev event) error {
+	// The journal generations whose intents are all acknowledged hold
+	// only leaves observed by now, which this checkpoint signs: once it is
+	// written, they go.
+	var oldGens []uint64
+	if l.j != nil {
+		var err error
+		if oldGens, err = l.j.rotate(ctx); err != nil {
+			return l.fail(err)
+		}
+	}
 	l.mu.Lock()
 	p := l.pend
 	l.pend, l.spare = l.spare[:0], nil
@@ -657,6 +656,11 @@ func (l *Ledger) checkpointLocked(ctx context.Context, ev event) error {
 			return l.fail(err)
 		}
 		l.lastHist = now
+	}
+	for _, g := range oldGens {
+		if err := l.j.ap.RemoveBlob(ctx, journalBlob(l.slug, g)); err != nil {
+			return l.fail(err)
+		}
 	}
 	return nil
 }

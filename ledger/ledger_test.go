@@ -68,7 +68,7 @@ func write(t testing.TB, dir string, opts ledger.Options, recs []store.Record) {
 		t.Fatal(err)
 	}
 	for i := 0; i < len(recs); i += 7 {
-		if err := st.Append(t.Context(), recs[i:min(i+7, len(recs))]...); err != nil {
+		if err := lg.Append(t.Context(), recs[i:min(i+7, len(recs))]...); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -211,7 +211,7 @@ func TestTamper(t *testing.T) {
 		{"delete the newest entries and re-sign with a different key", func(t *testing.T, dir string, _ map[string][]byte) {
 			editFile(t, dir, file2, func(ls [][]byte) [][]byte { return ls[:6] })
 			os.RemoveAll(filepath.Join(dir, ".comply", "blobs", "ledger"))
-			write(t, dir, ledger.Options{Signer: other, Origin: "comply/test"}, nil)
+			write(t, dir, ledger.Options{Signer: other, Origin: "comply/test", AdoptAll: true}, nil)
 		}, ledger.UnknownKey, ""},
 		{"replace the directory with a consistent forgery signed by another key", func(t *testing.T, dir string, _ map[string][]byte) {
 			ents, _ := os.ReadDir(dir)
@@ -224,7 +224,7 @@ func TestTamper(t *testing.T) {
 		{"re-sign a modified history with the real key", func(t *testing.T, dir string, _ map[string][]byte) {
 			editFile(t, dir, file1, func(ls [][]byte) [][]byte { return slices.Delete(ls, 2, 3) })
 			os.RemoveAll(filepath.Join(dir, ".comply", "blobs", "ledger"))
-			write(t, dir, ledger.Options{Signer: signer, Origin: "comply/test"}, storetest.Records(day1.Add(30*time.Second), 1))
+			write(t, dir, ledger.Options{Signer: signer, Origin: "comply/test", AdoptAll: true}, storetest.Records(day1.Add(30*time.Second), 1))
 		}, ledger.Inconsistent, ""},
 		{"forge a leaf", func(t *testing.T, dir string, _ map[string][]byte) {
 			p := filepath.Join(dir, ".comply", "blobs", "ledger", "comply-test", "leaves", "00000000")
@@ -393,9 +393,18 @@ func TestAdoptPython(t *testing.T) {
 	if r := verify(t, dir, []note.Verifier{verifier}, nil); r.OK() || !r.Has(ledger.Unsealed) {
 		t.Fatalf("unsealed directory: %s", describe(r))
 	}
-	write(t, dir, ledger.Options{Signer: signer}, nil) // first open adopts
+	// A writer refuses to sign what it did not write...
+	st := openFS(t, dir, false)
+	_, err = ledger.Open(t.Context(), st, quiet(&ledger.Options{Signer: signer}))
+	st.Close()
+	var re *ledger.RecoveryError
+	if !errors.As(err, &re) || !re.NoLedger || re.NumFor != int(n) {
+		t.Fatalf("open without a seal: %v", err)
+	}
+	// ... until an operator seals it, explicitly.
+	write(t, dir, ledger.Options{Signer: signer, AdoptAll: true, AdoptReason: "imported from the Python service"}, nil)
 	r := verify(t, dir, []note.Verifier{verifier}, nil)
-	if !r.OK() || r.Entries != n || r.Valid != n {
+	if !r.OK() || r.Entries != n || r.Adopted != n || r.Valid != 0 {
 		t.Fatal(describe(r))
 	}
 	// The Python library writes more while the ledger is closed: inserted,
@@ -409,7 +418,7 @@ func TestAdoptPython(t *testing.T) {
 		t.Fatal(describe(r))
 	}
 	write(t, dir, ledger.Options{Signer: signer, AdoptAll: true}, nil)
-	if r := verify(t, dir, []note.Verifier{verifier}, nil); !r.OK() || r.Valid != n+1 {
+	if r := verify(t, dir, []note.Verifier{verifier}, nil); !r.OK() || r.Adopted != n+1 {
 		t.Fatal(describe(r))
 	}
 }
@@ -429,7 +438,7 @@ func TestCrashRecovery(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := st.Append(t.Context(), recs[10:40]...); err != nil {
+	if err := lg.Append(t.Context(), recs[10:40]...); err != nil {
 		t.Fatal(err)
 	}
 	// Meanwhile a reader sees the unsigned entries as not yet checkpointed,
@@ -441,7 +450,7 @@ func TestCrashRecovery(t *testing.T) {
 	lg.Abandon()
 	st.Close()
 
-	// The next writer adopts them, in order, then goes on.
+	// The next writer recovers them from its journal, in order, then goes on.
 	write(t, dir, ledger.Options{Signer: signer}, recs[40:])
 	r = verify(t, dir, vs, nil)
 	if !r.OK() || r.Valid != 50 || r.Pending != 0 || r.Logs[0].Size != 50 {
@@ -467,8 +476,8 @@ func TestRecoveryWindow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st.Append(t.Context(), late)
-	st.Append(t.Context(), recs[20:]...)
+	lg.Append(t.Context(), late)
+	lg.Append(t.Context(), recs[20:]...)
 	lg.Abandon()
 	st.Close()
 	write(t, dir, ledger.Options{Signer: signer}, nil)
@@ -592,7 +601,7 @@ func TestHeartbeatGaps(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st.Append(t.Context(), recs[:5]...)
+	lg.Append(t.Context(), recs[:5]...)
 	time.Sleep(300 * time.Millisecond)
 	lg.Close()
 	st.Close()
@@ -608,7 +617,7 @@ func TestHeartbeatGaps(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st.Append(t.Context(), recs[5:8]...)
+	lg.Append(t.Context(), recs[5:8]...)
 	time.Sleep(20 * time.Millisecond)
 	lg.Abandon() // then a crash
 	st.Close()

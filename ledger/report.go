@@ -124,6 +124,8 @@ type LogReport struct {
 	Trusted     uint64    `json:"trusted_size"`  // size of the checkpoint trusted before, if any
 	Valid       bool      `json:"valid"`         // no ledger-level problem
 	Checkpoint  string    `json:"checkpoint"`    // the newest valid checkpoint, signed
+
+	Adoptions []AdoptionReport `json:"adoptions,omitempty"` // the operator's seals of lines the ledger did not write
 }
 
 // A Gap is a stretch longer than one and a half heartbeats between two
@@ -159,6 +161,7 @@ type Report struct {
 	Entries  int64        `json:"entries"`  // lines read
 	Valid    int64        `json:"valid"`    // lines that match a signed leaf, in order
 	Deleted  int64        `json:"deleted"`  // signed entries deleted by policy (retention or request)
+	Adopted  int64        `json:"adopted"`  // lines in order that an adoption record signed: by a seal, not when written
 	Pending  int64        `json:"pending"`  // lines newer than the last checkpoint of a running writer: not signed yet
 	Files    []FileReport `json:"files"`    // in storage order, deleted files last
 	Logs     []LogReport  `json:"logs"`     // one per origin
@@ -193,6 +196,9 @@ func (r *Report) Summary() string {
 	s := fmt.Sprintf("%d/%d files valid, %d entries", v, n, r.Entries)
 	if r.Deleted > 0 {
 		s += fmt.Sprintf(", %d deleted by policy", r.Deleted)
+	}
+	if r.Adopted > 0 {
+		s += fmt.Sprintf(", %d adopted by seal (not signed when written)", r.Adopted)
 	}
 	if r.Pending > 0 {
 		s += fmt.Sprintf(", %d not yet checkpointed", r.Pending)

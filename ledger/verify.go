@@ -37,6 +37,10 @@ type VerifyOptions struct {
 	// lines read so far.
 	Progress func(read int64)
 
+	// Now is the clock that tells a live writer from one that stopped;
+	// nil means time.Now.
+	Now func() time.Time
+
 	// MaxProblems bounds the problems the report lists (a forged
 	// directory may have one per line); the rest are only counted, in
 	// Report.Omitted. Zero means DefaultMaxProblems; negative, no bound.
@@ -62,6 +66,7 @@ type vlog struct {
 	off     int // of its first leaf in the global order
 	cps     []*Checkpoint
 	dels    []*Deletion
+	adopts  []*Adoption
 	tcp     *Checkpoint // the checkpoint trusted before, if any
 }
 
@@ -79,6 +84,9 @@ func Verify(ctx context.Context, st store.Store, sc store.Sidecar, opts *VerifyO
 	var o VerifyOptions
 	if opts != nil {
 		o = *opts
+	}
+	if o.Now == nil {
+		o.Now = time.Now
 	}
 	if o.FileName == nil {
 		o.FileName = func(day time.Time) string { return "entries of " + day.Format("2006-01-02") }
@@ -112,7 +120,11 @@ func Verify(ctx context.Context, st store.Store, sc store.Sidecar, opts *VerifyO
 	if o.MaxProblems == 0 {
 		o.MaxProblems = DefaultMaxProblems
 	}
-	v := &verifier{r: r, logs: logs, o: &o, fileRep: map[string]int{}}
+	vj, err := loadJournals(ctx, sc, logs, known, r)
+	if err != nil {
+		return nil, fmt.Errorf("ledger: verify: %w", err)
+	}
+	v := &verifier{r: r, logs: logs, o: &o, fileRep: map[string]int{}, vj: vj}
 	if err := v.scan(ctx, st); err != nil {
 		return nil, err
 	}
@@ -122,6 +134,7 @@ func Verify(ctx context.Context, st store.Store, sc store.Sidecar, opts *VerifyO
 	}
 	if len(logs) > 0 {
 		v.analyse()
+		v.journalGone()
 	} else {
 		for i := range r.Files {
 			if n := r.Files[i].Entries; n > 0 {
@@ -365,6 +378,9 @@ func loadVLog(ctx context.Context, sc store.Sidecar, slug string, known note.Ver
 		lg.dels = append(lg.dels, d)
 	}
 	lg.rep.Deletions = len(lg.dels)
+	if err := loadAdoptions(ctx, sc, lg, known, problem); err != nil {
+		return nil, err
+	}
 	return lg, nil
 }
 
@@ -378,6 +394,7 @@ type verifier struct {
 	del    []uint8 // per leaf: 0, or the reason it was deleted by policy (delRetention, delRequest)
 	paired []bool  // per leaf: an unreadable or changed line took its place
 
+	vj      *vjournal
 	files   []*vfile
 	unknown []unknownLine
 	fileRep map[string]int // file name -> index in r.Files
@@ -407,6 +424,8 @@ type unknownLine struct {
 	t       time.Time
 	corrupt bool
 	dup     bool // its hash is a leaf's, already matched by another line
+	vouched bool // a sealed intent of a journal holds it: acknowledged, not yet checkpointed
+	flight  bool // an unsealed intent holds it: a live writer's, not yet sealed
 }
 
 // scan reads every line of the store and matches it to a leaf.
@@ -488,7 +507,8 @@ func (v *verifier) scan(ctx context.Context, st store.Store) error {
 			f.obs = append(f.obs, obs{leaf: int64(p), off: rec.Offset})
 			continue
 		}
-		v.unknown = append(v.unknown, unknownLine{file: cur, pos: len(f.obs), id: rec.ID, off: rec.Offset, t: rec.Time, dup: dup})
+		v.unknown = append(v.unknown, unknownLine{file: cur, pos: len(f.obs), id: rec.ID, off: rec.Offset, t: rec.Time, dup: dup,
+			vouched: !dup && v.vj.vouch(&h), flight: v.vj.inFlight(&h)})
 		f.obs = append(f.obs, obs{leaf: -int64(len(v.unknown)), off: rec.Offset})
 	}
 	if v.o.Progress != nil {
@@ -588,7 +608,7 @@ func (v *verifier) analyse() {
 func (v *verifier) runningSince() time.Time {
 	var t time.Time
 	for _, lg := range v.logs {
-		if lg.top != nil && !lg.top.Closed && lg.top.Time.After(t) {
+		if lg.top != nil && !lg.top.Closed && lg.top.Time.After(t) && v.live(lg.top) {
 			t = lg.top.Time
 		}
 	}
@@ -596,6 +616,18 @@ func (v *verifier) runningSince() time.Time {
 		return t
 	}
 	return t.Add(-pendingSlack)
+}
+
+// live reports whether the writer of a checkpoint not written at its close
+// may still be running: its heartbeat is not overdue. A writer that crashed
+// long ago signs nothing more until it restarts, so its unsigned lines
+// are not pending but unsigned.
+func (v *verifier) live(c *Checkpoint) bool {
+	hb := c.Heartbeat
+	if hb <= 0 {
+		hb = DefaultHeartbeat
+	}
+	return v.o.Now().Sub(c.Time) <= 2*hb+pendingSlack
 }
 
 // analyseFile finds the reordered, modified and inserted lines of a file.
@@ -638,7 +670,10 @@ func (v *verifier) analyseFile(fi int, f *vfile, unseen []int, running time.Time
 		ob := f.obs[pos]
 		lg, leaf := v.local(int(ob.leaf))
 		if ordered(pos) {
-			if lg.trusted {
+			switch {
+			case lg.trusted && lg.adopted(leaf):
+				v.r.Adopted++
+			case lg.trusted:
 				v.r.Valid++
 			}
 			continue
@@ -692,7 +727,10 @@ func (v *verifier) analyseFile(fi int, f *vfile, unseen []int, running time.Time
 				if u.corrupt {
 					p.Detail = fmt.Sprintf("the line cannot be read; the entry signed as leaf %d was in its place", li)
 				}
-			case !u.corrupt && next[pos] < 0 && !running.IsZero() && !u.t.Before(running):
+			case u.vouched && next[pos] < 0:
+				v.r.Pending++
+				continue
+			case !u.corrupt && next[pos] < 0 && !running.IsZero() && !u.t.Before(running) && (!v.vj.any || u.flight):
 				v.r.Pending++
 				continue
 			case u.dup:

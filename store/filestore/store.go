@@ -46,6 +46,12 @@ type Store struct {
 	syncMu sync.Mutex
 	synced uint64
 
+	// bmu guards the append-only blobs (the ledger's journal); it is never
+	// held with mu.
+	bmu     sync.Mutex
+	appends map[string]*appendFile
+	bclosed bool
+
 	stop chan struct{}
 	done sync.WaitGroup
 }
@@ -523,6 +529,7 @@ func (s *Store) Close() error {
 		errs = append(errs, s.retire(g))
 	}
 	s.mu.Unlock()
+	errs = append(errs, s.closeAppends())
 	s.closeAll()
 	return errors.Join(errs...)
 }

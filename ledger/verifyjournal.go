@@ -1,0 +1,110 @@
+package ledger
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"golang.org/x/mod/sumdb/note"
+
+	"github.com/complyhq/comply/store"
+)
+
+// vjournal is what the journals of the ledgers vouch for, as Verify reads
+// them with the public keys alone: the intents up to each journal's last
+// signed seal. A line the tree lacks but a sealed intent holds was
+// acknowledged and signed by the seal, and waits for the writer's next
+// checkpoint (after a crash: its restart); an acknowledged intent whose
+// line is gone was deleted.
+type vjournal struct {
+	unsealed *hashIndex // intents after the last seal: in flight, or a live writer's last interval
+	leaves   []Leaf
+	acked  []bool
+	origin []string
+	idx    *hashIndex
+	seen   []bool
+	any    bool // some ledger keeps a journal: unvouched lines are not pending
+}
+
+// loadJournals reads the sealed intents of every ledger's journal. A
+// journal that fails its chain or a seal is a problem of its ledger.
+func loadJournals(ctx context.Context, sc store.Sidecar, logs []*vlog, known note.Verifiers, r *Report) (*vjournal, error) {
+	vj := &vjournal{}
+	var unsealed []Leaf
+	for _, lg := range logs {
+		js, err := readJournals(ctx, sc, lg.rep.Origin, lg.slug, nil, known)
+		if err != nil {
+			return nil, err
+		}
+		if len(js.gens) > 0 {
+			vj.any = true
+		}
+		for _, err := range js.errs {
+			r.Problems = append(r.Problems, Problem{Kind: Malformed, Origin: lg.rep.Origin, Offset: -1, Leaf: -1,
+				Detail: fmt.Sprintf("journal: %v", err)})
+			lg.rep.Valid = false
+		}
+		for i := range js.intents {
+			in := &js.intents[i]
+			if !in.sealed {
+				unsealed = append(unsealed, in.leaves...)
+				continue
+			}
+			for _, lf := range in.leaves {
+				vj.leaves = append(vj.leaves, lf)
+				vj.acked = append(vj.acked, js.acked(in))
+				vj.origin = append(vj.origin, lg.rep.Origin)
+			}
+		}
+	}
+	vj.idx = newHashIndex(vj.leaves)
+	vj.unsealed = newHashIndex(unsealed)
+	vj.seen = make([]bool, len(vj.leaves))
+	return vj, nil
+}
+
+// vouch reports whether a sealed intent holds a line of leaf hash h that
+// no other line took yet, and marks it taken.
+func (vj *vjournal) vouch(h *[32]byte) bool {
+	p, _ := vj.idx.find(h, func(i int) bool { return !vj.seen[i] })
+	if p < 0 {
+		return false
+	}
+	vj.seen[p] = true
+	return true
+}
+
+// inFlight reports whether an intent after the last seal holds a line of
+// leaf hash h: nothing signs it yet, and only a live writer's line may be
+// in that state.
+func (vj *vjournal) inFlight(h *[32]byte) bool {
+	_, ok := vj.unsealed.find(h, nil)
+	return ok
+}
+
+// gone reports the acknowledged intents whose line is neither in the store
+// nor signed by the tree: deleted after the writer acknowledged them.
+func (v *verifier) journalGone() {
+	vj := v.vj
+	signed := newHashIndex(v.leaves)
+	per := map[string]int64{}
+	var first = map[string]time.Time{}
+	for i, lf := range vj.leaves {
+		if vj.seen[i] || !vj.acked[i] {
+			continue
+		}
+		if _, ok := signed.find(&vj.leaves[i].Hash, nil); ok {
+			continue
+		}
+		o := vj.origin[i]
+		per[o]++
+		if t := time.UnixMicro(lf.Time).UTC(); first[o].IsZero() || t.Before(first[o]) {
+			first[o] = t
+		}
+	}
+	for o, n := range per {
+		v.add(Problem{Kind: Missing, Origin: o, Offset: -1, Leaf: -1, Count: n, Time: first[o],
+			Detail: fmt.Sprintf("%d acknowledged %s of the journal %s gone, and no deletion record explains it",
+				n, plural(int(n), "entry", "entries"), plural(int(n), "is", "are"))})
+	}
+}

@@ -1,0 +1,35 @@
+package store
+
+import "context"
+
+// An Appender is a Sidecar store that also keeps append-only blobs, where
+// the integrity ledger writes its journal: the leaf hashes of every write,
+// made durable with the write itself, so that no acknowledged entry is ever
+// without integrity data (see package ledger).
+//
+// All methods may be called concurrently, but appends to one blob must not
+// be: the caller serialises them. The store keeps no reference to data.
+// Cancelling ctx abandons the call; an append is then either whole or
+// absent once the store is reopened, or is cut at a record boundary by
+// the reader (the journal frames its records).
+type Appender interface {
+	Sidecar
+
+	// AppendBlob appends data to the named blob, creating it if missing.
+	// When it returns, the data survives a crash of the process (it is in
+	// the operating system or the object store); SyncBlob makes it
+	// survive a crash of the machine.
+	AppendBlob(ctx context.Context, name string, data []byte) error
+
+	// SyncBlob makes everything appended to the named blob durable.
+	SyncBlob(ctx context.Context, name string) error
+
+	// RemoveBlob removes the named blob, durably. Removing a blob that
+	// does not exist is not an error.
+	RemoveBlob(ctx context.Context, name string) error
+
+	// Durability returns the store's durability mode: the journal is made
+	// durable on the same schedule as the records (Always: before Append
+	// returns; Interval: within the interval; None: at close).
+	Durability() Durability
+}
