@@ -300,9 +300,9 @@ type journalIntent struct {
 type journalLog struct {
 	intents []journalIntent
 	failed  map[uint64]bool // intents whose append failed
-	mark    uint64 // the highest watermark that the trusted records carry
-	torn    bool   // the last record is incomplete (a crash while appending)
-	bad     error  // a record fails its MAC or seal: the journal was changed
+	mark    uint64          // the highest watermark that the trusted records carry
+	torn    bool            // the last record is incomplete (a crash while appending)
+	bad     error           // a record fails its MAC or seal: the journal was changed
 }
 
 // readJournal reads a generation of the journal. With key set (the

@@ -39,12 +39,12 @@ func (p Place) String() string {
 // state explicitly (Options.AdoptAll: 'seal'), which signs an adoption
 // record saying what was adopted, when, by which key and why.
 type RecoveryError struct {
-	Origin  string
-	Foreign []Place // the first lines without a leaf or an intent (at most maxPlaces)
-	NumFor  int     // how many such lines in all
-	Missing int     // acknowledged entries of the journal that are gone
-	Journal []error // journal records that fail their MAC
-	NoLedger bool   // the store has entries but no ledger at all
+	Origin   string
+	Foreign  []Place // the first lines without a leaf or an intent (at most maxPlaces)
+	NumFor   int     // how many such lines in all
+	Missing  int     // acknowledged entries of the journal that are gone
+	Journal  []error // journal records that fail their MAC
+	NoLedger bool    // the store has entries but no ledger at all
 }
 
 const maxPlaces = 10

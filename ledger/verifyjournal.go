@@ -19,11 +19,11 @@ import (
 type vjournal struct {
 	unsealed *hashIndex // intents after the last seal: in flight, or a live writer's last interval
 	leaves   []Leaf
-	acked  []bool
-	origin []string
-	idx    *hashIndex
-	seen   []bool
-	any    bool // some ledger keeps a journal: unvouched lines are not pending
+	acked    []bool
+	origin   []string
+	idx      *hashIndex
+	seen     []bool
+	any      bool // some ledger keeps a journal: unvouched lines are not pending
 }
 
 // loadJournals reads the sealed intents of every ledger's journal. A
