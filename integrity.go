@@ -20,7 +20,7 @@ type IntegrityOptions = ledger.Options
 // into a tamper-evident ledger kept beside them (package ledger): an RFC
 // 6962 Merkle tree over every line in write order, and checkpoints signed
 // with iopts.Signer. s must keep sidecar blobs and report its writes
-// (store.Sidecar and store.Observable: the file and memory stores do).
+// (store.Sidecar and store.Observable: the file, memory and S3 stores do).
 //
 // The ledger is opened first: it checks its integrity data against its
 // last checkpoint (an error wrapping ledger.ErrTampered if they differ),

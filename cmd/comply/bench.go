@@ -17,9 +17,9 @@ none; durability always with 64 callers), get by id, a range query over
 everything, count and retention cleanup, with entries of 500 + 1,500 bytes
 of content. The data goes to a temporary directory (or --dir), removed
 afterwards; it takes about N x 700 bytes of disk.`)
-	n := fs.Int("n", 1_000_000, "entries in the main data set")
-	dir := fs.String("dir", "", "where to write (default: a new temporary directory)")
-	conc := fs.Int("concurrency", 4, "callers of the non-durable logging runs")
+	n := fs.Int("n", 1_000_000, "the number of entries in the main data set, `N`")
+	dir := fs.String("dir", "", "write to `DIR` (default: a new temporary directory)")
+	conc := fs.Int("concurrency", 4, "the number of callers of the non-durable logging runs, `N`")
 	asJSON := fs.Bool("json", false, "print the figures as one JSON object")
 	rest, err := c.parse(fs, args)
 	if err != nil {

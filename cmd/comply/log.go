@@ -27,8 +27,10 @@ const (
 	maxInputFile = 256 << 20
 )
 
-func cmdLog(ctx context.Context, c *cli, args []string) (err error) {
-	fs := c.flagSet("log", "[flags] (--input TEXT | --input-file FILE) [--output TEXT | --output-file FILE]\n       comply log [flags] --jsonl FILE|-", `
+// logSynopsis and logHelp are the usage of 'comply log'.
+const (
+	logSynopsis = "[flags] (--input TEXT | --input-file FILE) [--output TEXT | --output-file FILE]\n       comply log [flags] --jsonl FILE|-"
+	logHelp     = `
 Record one interaction and print its id once it is durable.
 
 Only SHA-256 hashes of the input and output are stored, unless
@@ -46,129 +48,64 @@ names it; the lines before it are stored and their ids printed.
 
   comply log --input "What is the weather today?" --output "I can't say." \
       --provider openai --model gpt-4 --latency-ms 150 \
-      --metadata '{"user_id": "user-123"}'`)
-	c.storeFlag(fs)
-	durability := c.durabilityFlag(fs)
-	signingKey := c.signingKeyFlag(fs)
-	keyFile := c.keyFileFlag(fs)
-	input := fs.String("input", "", "the input: the prompt or request `TEXT`")
-	inputFile := fs.String("input-file", "", "read the input from `FILE` (- for standard input)")
-	output := fs.String("output", "", "the output: the response `TEXT` (empty for a blocked request)")
-	outputFile := fs.String("output-file", "", "read the output from `FILE` (- for standard input)")
-	provider := fs.String("provider", "", "the provider `NAME`, e.g. openai")
-	model := fs.String("model", "", "the model `NAME`, e.g. gpt-4")
-	conv := fs.String("conversation-id", "", "the `ID` that links the turns of a conversation")
-	safetyFailed := fs.Bool("safety-failed", false, "the safety checks failed or the request was blocked")
-	var detectors, alerts stringList
-	fs.Var(&detectors, "detector", "the `NAME` of a detector that fired (repeatable)")
-	blockReason := fs.String("block-reason", "", "why the request was blocked, as `TEXT`")
-	fs.Var(&alerts, "alert", "an alert: a warning message `TEXT` (repeatable)")
-	latency := fs.Float64("latency-ms", 0, "the latency in `MILLISECONDS`")
-	var inTokens, outTokens optInt
-	fs.Var(&inTokens, "input-tokens", "the number of input tokens, `N`")
-	fs.Var(&outTokens, "output-tokens", "the number of output tokens, `N`")
-	metadata := fs.String("metadata", "", "custom metadata: a JSON `OBJECT`, key order kept")
-	storeContent := fs.Bool("store-content", false, "also store the input and output, encrypted (needs a key)")
-	jsonl := fs.String("jsonl", "", "log one interaction per line of `FILE` (- for standard input)")
-	rest, err := c.parse(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(rest) > 0 {
-		return usagef("unexpected argument %q (text goes in --input and --output)", rest[0])
-	}
-	set := setFlags(fs)
-	dur, err := parseDurability(*durability)
-	if err != nil {
-		return err
-	}
+      --metadata '{"user_id": "user-123"}'`
+)
 
+// logFlags holds the flags of 'comply log'.
+type logFlags struct {
+	durability, signingKey, keyFile *string
+	input, inputFile                *string
+	output, outputFile              *string
+	provider, model, conv           *string
+	safetyFailed                    *bool
+	detectors, alerts               stringList
+	blockReason                     *string
+	latency                         *float64
+	inTokens, outTokens             optInt
+	metadata                        *string
+	storeContent                    *bool
+	jsonl                           *string
+	set                             map[string]bool // the flags given
+}
+
+func cmdLog(ctx context.Context, c *cli, args []string) (err error) {
+	f, err := c.parseLogFlags(args)
+	if err != nil {
+		return err
+	}
+	dur, err := parseDurability(*f.durability)
+	if err != nil {
+		return err
+	}
 	var in comply.Interaction
-	if set["jsonl"] {
-		for _, name := range []string{"input", "input-file", "output", "output-file", "provider", "model",
-			"conversation-id", "safety-failed", "detector", "block-reason", "alert", "latency-ms",
-			"input-tokens", "output-tokens", "metadata"} {
-			if set[name] {
-				return usagef("--%s cannot be used with --jsonl: each line holds its own interaction", name)
-			}
-		}
-		if *jsonl == "" {
-			return usagef("--jsonl needs a file name, or - for standard input")
-		}
+	if f.set["jsonl"] {
+		err = f.checkJSONLAlone()
 	} else {
-		if set["input"] == set["input-file"] {
-			return usagef("give the input with exactly one of --input and --input-file")
-		}
-		if set["output"] && set["output-file"] {
-			return usagef("give the output with at most one of --output and --output-file")
-		}
-		if *inputFile == "-" && *outputFile == "-" {
-			return usagef("--input-file and --output-file cannot both read standard input")
-		}
-		if math.IsNaN(*latency) || math.IsInf(*latency, 0) {
-			return usagef("--latency-ms must be a finite number")
-		}
-		if set["metadata"] && !isJSONObject([]byte(*metadata)) {
-			return usagef("--metadata must be a JSON object, e.g. '{\"user_id\": \"user-123\"}'")
-		}
-		in = comply.Interaction{
-			Input:              *input,
-			Output:             *output,
-			Provider:           *provider,
-			Model:              *model,
-			ConversationID:     *conv,
-			SafetyFailed:       *safetyFailed,
-			DetectorsTriggered: detectors,
-			BlockReason:        *blockReason,
-			Alerts:             alerts,
-			Latency:            msDuration(*latency),
-			InputTokens:        inTokens.ptr(),
-			OutputTokens:       outTokens.ptr(),
-		}
-		if set["metadata"] {
-			in.Metadata = json.RawMessage(*metadata)
-		}
-		if set["input-file"] {
-			if in.Input, err = c.readContent(*inputFile); err != nil {
-				return err
-			}
-		}
-		if set["output-file"] {
-			if in.Output, err = c.readContent(*outputFile); err != nil {
-				return err
-			}
-		}
+		in, err = c.interactionFromFlags(f)
 	}
-
-	opts, err := writerOptions(*storeContent, *keyFile)
 	if err != nil {
 		return err
 	}
-
+	opts, err := writerOptions(*f.storeContent, *f.keyFile)
+	if err != nil {
+		return err
+	}
 	var src io.Reader
 	var srcSize int64 = -1
-	if set["jsonl"] {
-		if *jsonl == "-" {
-			src = c.stdin
-		} else {
-			f, err := os.Open(*jsonl)
-			if err != nil {
-				return err
-			}
-			defer f.Close()
-			if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
-				srcSize = fi.Size()
-			}
-			src = f
+	if f.set["jsonl"] {
+		var done func()
+		if src, srcSize, done, err = c.openJSONLSource(*f.jsonl); err != nil {
+			return err
 		}
+		defer done()
 	}
 
-	l, err := c.openWriter(ctx, dur, opts, *signingKey)
+	l, err := c.openWriter(ctx, dur, opts, *f.signingKey)
 	if err != nil {
 		return err
 	}
 	defer closeLogger(l, &err)
-	if set["jsonl"] {
+	if f.set["jsonl"] {
 		return c.logJSONL(ctx, l, src, srcSize)
 	}
 	id, err := l.Log(ctx, in)
@@ -177,6 +114,129 @@ names it; the lines before it are stored and their ids printed.
 	}
 	_, err = fmt.Fprintln(c.stdout, id)
 	return err
+}
+
+// parseLogFlags defines and parses the flags of 'comply log', which takes
+// no positional arguments.
+func (c *cli) parseLogFlags(args []string) (*logFlags, error) {
+	fs := c.flagSet("log", logSynopsis, logHelp)
+	c.storeFlag(fs)
+	f := &logFlags{
+		durability: c.durabilityFlag(fs),
+		signingKey: c.signingKeyFlag(fs),
+		keyFile:    c.keyFileFlag(fs),
+	}
+	f.input = fs.String("input", "", "the input: the prompt or request `TEXT`")
+	f.inputFile = fs.String("input-file", "", "read the input from `FILE` (- for standard input)")
+	f.output = fs.String("output", "", "the output: the response `TEXT` (empty for a blocked request)")
+	f.outputFile = fs.String("output-file", "", "read the output from `FILE` (- for standard input)")
+	f.provider = fs.String("provider", "", "the provider `NAME`, e.g. openai")
+	f.model = fs.String("model", "", "the model `NAME`, e.g. gpt-4")
+	f.conv = fs.String("conversation-id", "", "the `ID` that links the turns of a conversation")
+	f.safetyFailed = fs.Bool("safety-failed", false, "the safety checks failed or the request was blocked")
+	fs.Var(&f.detectors, "detector", "the `NAME` of a detector that fired (repeatable)")
+	f.blockReason = fs.String("block-reason", "", "why the request was blocked, as `TEXT`")
+	fs.Var(&f.alerts, "alert", "an alert: a warning message `TEXT` (repeatable)")
+	f.latency = fs.Float64("latency-ms", 0, "the latency in `MILLISECONDS`")
+	fs.Var(&f.inTokens, "input-tokens", "the number of input tokens, `N`")
+	fs.Var(&f.outTokens, "output-tokens", "the number of output tokens, `N`")
+	f.metadata = fs.String("metadata", "", "custom metadata: a JSON `OBJECT`, key order kept")
+	f.storeContent = fs.Bool("store-content", false, "also store the input and output, encrypted (needs a key)")
+	f.jsonl = fs.String("jsonl", "", "log one interaction per line of `FILE` (- for standard input)")
+	rest, err := c.parse(fs, args)
+	if err != nil {
+		return nil, err
+	}
+	if len(rest) > 0 {
+		return nil, usagef("unexpected argument %q (text goes in --input and --output)", rest[0])
+	}
+	f.set = setFlags(fs)
+	return f, nil
+}
+
+// interactionFlags are the flags that describe one interaction, which
+// --jsonl replaces.
+var interactionFlags = []string{"input", "input-file", "output", "output-file", "provider", "model",
+	"conversation-id", "safety-failed", "detector", "block-reason", "alert", "latency-ms",
+	"input-tokens", "output-tokens", "metadata"}
+
+// checkJSONLAlone checks that --jsonl names a source and comes without the
+// flags of a single interaction.
+func (f *logFlags) checkJSONLAlone() error {
+	for _, name := range interactionFlags {
+		if f.set[name] {
+			return usagef("--%s cannot be used with --jsonl: each line holds its own interaction", name)
+		}
+	}
+	if *f.jsonl == "" {
+		return usagef("--jsonl needs a file name, or - for standard input")
+	}
+	return nil
+}
+
+// interactionFromFlags checks the flags of a single interaction and builds
+// it, reading --input-file and --output-file.
+func (c *cli) interactionFromFlags(f *logFlags) (comply.Interaction, error) {
+	set := f.set
+	switch {
+	case set["input"] == set["input-file"]:
+		return comply.Interaction{}, usagef("give the input with exactly one of --input and --input-file")
+	case set["output"] && set["output-file"]:
+		return comply.Interaction{}, usagef("give the output with at most one of --output and --output-file")
+	case *f.inputFile == "-" && *f.outputFile == "-":
+		return comply.Interaction{}, usagef("--input-file and --output-file cannot both read standard input")
+	case math.IsNaN(*f.latency) || math.IsInf(*f.latency, 0):
+		return comply.Interaction{}, usagef("--latency-ms must be a finite number")
+	case set["metadata"] && !isJSONObject([]byte(*f.metadata)):
+		return comply.Interaction{}, usagef("--metadata must be a JSON object, e.g. '{\"user_id\": \"user-123\"}'")
+	}
+	in := comply.Interaction{
+		Input:              *f.input,
+		Output:             *f.output,
+		Provider:           *f.provider,
+		Model:              *f.model,
+		ConversationID:     *f.conv,
+		SafetyFailed:       *f.safetyFailed,
+		DetectorsTriggered: f.detectors,
+		BlockReason:        *f.blockReason,
+		Alerts:             f.alerts,
+		Latency:            msDuration(*f.latency),
+		InputTokens:        f.inTokens.ptr(),
+		OutputTokens:       f.outTokens.ptr(),
+	}
+	if set["metadata"] {
+		in.Metadata = json.RawMessage(*f.metadata)
+	}
+	var err error
+	if set["input-file"] {
+		if in.Input, err = c.readContent(*f.inputFile); err != nil {
+			return comply.Interaction{}, err
+		}
+	}
+	if set["output-file"] {
+		if in.Output, err = c.readContent(*f.outputFile); err != nil {
+			return comply.Interaction{}, err
+		}
+	}
+	return in, nil
+}
+
+// openJSONLSource opens the --jsonl source: standard input for "-", else
+// the file, with its size when it is a regular file (-1 otherwise) for the
+// progress bar. done closes what it opened.
+func (c *cli) openJSONLSource(name string) (src io.Reader, size int64, done func(), err error) {
+	if name == "-" {
+		return c.stdin, -1, func() {}, nil
+	}
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, -1, nil, err
+	}
+	size = -1
+	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
+		size = fi.Size()
+	}
+	return f, size, func() { f.Close() }, nil
 }
 
 // msDuration converts milliseconds to a duration, saturating.

@@ -7,10 +7,12 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -19,8 +21,13 @@ import (
 
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
+		// As main: SIGINT and SIGTERM cancel the context (kill -INT in a
+		// script stops a proxy gracefully).
 		"comply": func() {
-			os.Exit(run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+			stop()
+			os.Exit(code)
 		},
 	})
 }
@@ -35,14 +42,21 @@ const seedDir = "../../testdata/seed-interop"
 //	capture VAR [N]  sets $VAR to line N (default 1) of the last stdout
 //	lines N          checks that the last stdout has exactly N lines
 //	match VAR RE     sets $VAR to the first submatch of RE in the last stdout
+//	freeport VAR     sets $VAR to HOST:PORT, a free TCP port on 127.0.0.1
+//	upstream VAR     starts a local stand-in for the OpenAI API; $VAR is its URL
+//	chat BASEURL     sends one OpenAI chat completion to BASEURL, as an app
+//	                 using the OpenAI SDK would, and checks the answer
 func TestScript(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir:   "testdata/script",
 		Setup: setupScript,
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"capture": cmdCapture,
-			"lines":   cmdLines,
-			"match":   cmdMatch,
+			"capture":  cmdCapture,
+			"lines":    cmdLines,
+			"match":    cmdMatch,
+			"freeport": cmdFreeport,
+			"upstream": cmdUpstream,
+			"chat":     cmdChat,
 		},
 	})
 }

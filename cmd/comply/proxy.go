@@ -12,15 +12,17 @@ import (
 	"sync"
 	"time"
 
+	"github.com/complyhq/comply"
 	"github.com/complyhq/comply/llm"
 	"github.com/complyhq/comply/proxy"
+	"github.com/complyhq/comply/store/filestore"
 )
 
 // proxyShutdown bounds the wait for calls in flight on SIGINT or SIGTERM.
 const proxyShutdown = 30 * time.Second
 
-func cmdProxy(ctx context.Context, c *cli, args []string) (err error) {
-	fs := c.flagSet("proxy", "--upstream URL [flags]", `
+// proxyHelp is the description of 'comply proxy'.
+const proxyHelp = `
 Run an auditing reverse proxy for the OpenAI and Anthropic APIs. Any
 application, in any language, audits its LLM calls by changing its base URL
 to the proxy's: every call to the Chat Completions, Responses and Messages
@@ -42,47 +44,33 @@ flight (at most 30s), then closes the store.
   OPENAI_BASE_URL=http://127.0.0.1:8787/v1 python app.py
 
   comply proxy --upstream https://api.anthropic.com --listen 127.0.0.1:8788
-  ANTHROPIC_BASE_URL=http://127.0.0.1:8788 node app.js`)
-	c.storeFlag(fs)
-	durability := c.durabilityFlag(fs)
-	signingKey := c.signingKeyFlag(fs)
-	keyFile := c.keyFileFlag(fs)
-	listen := fs.String("listen", proxyEnv("COMPLY_LISTEN", "127.0.0.1:8787"), "listen on `HOST:PORT` (env COMPLY_LISTEN)")
-	upstream := fs.String("upstream", os.Getenv("COMPLY_UPSTREAM"), "forward to the API at `URL`, e.g. https://api.openai.com (env COMPLY_UPSTREAM)")
-	failOpenDef, _ := strconv.ParseBool(os.Getenv("COMPLY_FAIL_OPEN"))
-	failOpen := fs.Bool("fail-open", failOpenDef, "let calls go on when their entry cannot be written (env COMPLY_FAIL_OPEN=1)")
-	input := fs.String("input", proxyEnv("COMPLY_INPUT", "last"), "record as the input the `MODE`: last (the last user message) or all (the whole conversation) (env COMPLY_INPUT)")
-	storeContent := fs.Bool("store-content", false, "also store the input and output, encrypted (needs a key)")
-	rest, err := c.parse(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(rest) > 0 {
-		return usagef("unexpected argument %q", rest[0])
-	}
-	up, err := parseUpstream(*upstream)
-	if err != nil {
-		return err
-	}
-	var mode llm.InputMode
-	switch *input {
-	case "last":
-		mode = llm.LastUserMessage
-	case "all":
-		mode = llm.WholeConversation
-	default:
-		return &usageError{msg: fmt.Sprintf("--input %q: want last or all", *input)}
-	}
-	dur, err := parseDurability(*durability)
-	if err != nil {
-		return err
-	}
-	opts, err := writerOptions(*storeContent, *keyFile)
-	if err != nil {
-		return err
-	}
+  ANTHROPIC_BASE_URL=http://127.0.0.1:8788 node app.js`
 
-	l, err := c.openWriter(ctx, dur, opts, *signingKey)
+// proxyFlags holds the flags of 'comply proxy'.
+type proxyFlags struct {
+	durability, signingKey, keyFile *string
+	listen, upstream, input         *string
+	failOpen, storeContent          *bool
+}
+
+// proxyConfig is what the flags of 'comply proxy' mean, once checked.
+type proxyConfig struct {
+	upstream   *url.URL
+	input      llm.InputMode
+	durability filestore.Durability
+	opts       *comply.Options
+}
+
+func cmdProxy(ctx context.Context, c *cli, args []string) (err error) {
+	f, err := c.parseProxyFlags(args)
+	if err != nil {
+		return err
+	}
+	cfg, err := f.check()
+	if err != nil {
+		return err
+	}
+	l, err := c.openWriter(ctx, cfg.durability, cfg.opts, *f.signingKey)
 	if err != nil {
 		return err
 	}
@@ -94,35 +82,104 @@ flight (at most 30s), then closes the store.
 		defer mu.Unlock()
 		fmt.Fprintf(c.stderr, format, args...)
 	}
-	t := &llm.Transport{
+	t := auditTransport(l, cfg.input, *f.failOpen, report)
+	ln, err := net.Listen("tcp", *f.listen)
+	if err != nil {
+		return withHint(fmt.Errorf("listen on %s: %w", *f.listen, err), "pass --listen HOST:PORT with a free port (or set COMPLY_LISTEN)")
+	}
+	srv := &http.Server{
+		Handler:           proxy.New(cfg.upstream, t),
+		ReadHeaderTimeout: 30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+	}
+	writeMode := "fail-closed"
+	if *f.failOpen {
+		writeMode = "fail-open"
+	}
+	report("comply proxy: listening on http://%s, forwarding to %s\n", ln.Addr(), cfg.upstream.Redacted())
+	report("comply proxy: store %s, durability %s, %s, input %s\n", c.store, *f.durability, writeMode, *f.input)
+	if err := serveUntilDone(ctx, srv, ln, report); err != nil {
+		return err
+	}
+	st := t.Stats()
+	report("comply proxy: %d calls audited, %d entries written, %d write failures (%d passed fail-open), %d other requests\n",
+		st.Audited, st.Logged, st.WriteFailed, st.FailedOpen, st.Passthrough)
+	return nil
+}
+
+// parseProxyFlags defines and parses the flags of 'comply proxy', which
+// takes no positional arguments; the environment gives their defaults.
+func (c *cli) parseProxyFlags(args []string) (*proxyFlags, error) {
+	fs := c.flagSet("proxy", "--upstream URL [flags]", proxyHelp)
+	c.storeFlag(fs)
+	f := &proxyFlags{
+		durability: c.durabilityFlag(fs),
+		signingKey: c.signingKeyFlag(fs),
+		keyFile:    c.keyFileFlag(fs),
+	}
+	f.listen = fs.String("listen", proxyEnv("COMPLY_LISTEN", "127.0.0.1:8787"), "listen on `HOST:PORT` (env COMPLY_LISTEN)")
+	f.upstream = fs.String("upstream", os.Getenv("COMPLY_UPSTREAM"), "forward to the API at `URL`, e.g. https://api.openai.com (env COMPLY_UPSTREAM)")
+	failOpenDef, _ := strconv.ParseBool(os.Getenv("COMPLY_FAIL_OPEN"))
+	f.failOpen = fs.Bool("fail-open", failOpenDef, "let calls go on when their entry cannot be written (env COMPLY_FAIL_OPEN=1)")
+	f.input = fs.String("input", proxyEnv("COMPLY_INPUT", "last"), "record as the input the `MODE`: last (the last user message) or all (the whole conversation) (env COMPLY_INPUT)")
+	f.storeContent = fs.Bool("store-content", false, "also store the input and output, encrypted (needs a key)")
+	rest, err := c.parse(fs, args)
+	if err != nil {
+		return nil, err
+	}
+	if len(rest) > 0 {
+		return nil, usagef("unexpected argument %q", rest[0])
+	}
+	return f, nil
+}
+
+// check checks the upstream URL, the input mode, the durability and the
+// content options, in that order.
+func (f *proxyFlags) check() (*proxyConfig, error) {
+	up, err := parseUpstream(*f.upstream)
+	if err != nil {
+		return nil, err
+	}
+	cfg := &proxyConfig{upstream: up}
+	switch *f.input {
+	case "last":
+		cfg.input = llm.LastUserMessage
+	case "all":
+		cfg.input = llm.WholeConversation
+	default:
+		return nil, &usageError{msg: fmt.Sprintf("--input %q: want last or all", *f.input)}
+	}
+	if cfg.durability, err = parseDurability(*f.durability); err != nil {
+		return nil, err
+	}
+	if cfg.opts, err = writerOptions(*f.storeContent, *f.keyFile); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+// auditTransport returns the transport that logs every call to l and
+// reports the entries it cannot write.
+func auditTransport(l *comply.Logger, mode llm.InputMode, failOpen bool, report func(string, ...any)) *llm.Transport {
+	return &llm.Transport{
 		Base:     proxy.UpstreamTransport(),
 		Logger:   l,
 		Input:    mode,
-		FailOpen: *failOpen,
+		FailOpen: failOpen,
 		OnError: func(err error) {
 			what := "the call failed (fail-closed)"
-			if *failOpen {
+			if failOpen {
 				what = "the call went on (fail-open)"
 			}
 			report("comply: error: %s; %s\n", strings.TrimPrefix(err.Error(), "llm: "), what)
 		},
 	}
-	ln, err := net.Listen("tcp", *listen)
-	if err != nil {
-		return withHint(fmt.Errorf("listen on %s: %w", *listen, err), "pass --listen HOST:PORT with a free port (or set COMPLY_LISTEN)")
-	}
-	srv := &http.Server{
-		Handler:           proxy.New(up, t),
-		ReadHeaderTimeout: 30 * time.Second,
-		IdleTimeout:       120 * time.Second,
-	}
-	writeMode := "fail-closed"
-	if *failOpen {
-		writeMode = "fail-open"
-	}
-	report("comply proxy: listening on http://%s, forwarding to %s\n", ln.Addr(), up.Redacted())
-	report("comply proxy: store %s, durability %s, %s, input %s\n", c.store, *durability, writeMode, *input)
+}
 
+// serveUntilDone serves on ln until ctx is done, then shuts srv down,
+// waiting at most proxyShutdown for the calls in flight. It returns an
+// error only when serving fails before ctx is done.
+func serveUntilDone(ctx context.Context, srv *http.Server, ln net.Listener, report func(string, ...any)) error {
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	select {
@@ -138,9 +195,6 @@ flight (at most 30s), then closes the store.
 		report("comply proxy: calls still in flight after %s were cut\n", proxyShutdown)
 	}
 	<-served
-	st := t.Stats()
-	report("comply proxy: %d calls audited, %d entries written, %d write failures (%d passed fail-open), %d other requests\n",
-		st.Audited, st.Logged, st.WriteFailed, st.FailedOpen, st.Passthrough)
 	return nil
 }
 

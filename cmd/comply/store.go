@@ -16,10 +16,10 @@ import (
 	"github.com/complyhq/comply/store/filestore"
 )
 
-// openStore opens the store that spec names. Today a spec is a directory
-// path (or a file:// URL), which means the file store; URLs of other
-// schemes are rejected. Read-only stores take no lock, so that readers work
-// while another process writes.
+// openStore opens the store that spec names: a directory path or a
+// file:// URL means the file store, an s3:// URL the S3 store
+// (openS3Store); URLs of any other scheme are rejected. Read-only stores
+// take no lock, so that readers work while another process writes.
 func openStore(ctx context.Context, spec string, readOnly bool, durability filestore.Durability) (store.Store, error) {
 	if spec == "" {
 		return nil, withHint(errors.New("no store given"), "pass --store DIR or set COMPLY_STORE")

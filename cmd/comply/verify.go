@@ -497,7 +497,7 @@ text. Without a key it is the seed's plain SHA-256 (hex). With
 stores, "hmac-sha256:" followed by hex: a short text's plain hash can be
 reversed by guessing, a keyed one cannot without the key.
 
-  comply query --since 30d --json | grep "$(comply hash --input 'yes')"`)
+  comply query --since 30d | grep "$(comply hash --input 'yes')"`)
 	input := fs.String("input", "", "the `TEXT` to hash")
 	inputFile := fs.String("input-file", "", "hash the contents of `FILE` (- for standard input)")
 	keyFile := fs.String("hash-key-file", "", "hash with the HMAC key in `FILE` (mode 600), as the writer does")
