@@ -246,7 +246,7 @@ func (l *Ledger) start(ctx context.Context, ap store.Appender) error {
 		return fmt.Errorf("ledger: first checkpoint: %w", err)
 	}
 	if a := l.adoption; a != nil {
-		a.Time, a.Key, a.Size = l.last.Time, l.opts.Signer.Name(), l.last.Size
+		a.Time, a.Key, a.Size = l.last.Time, fmt.Sprintf("%s+%08x", l.opts.Signer.Name(), l.opts.Signer.KeyHash()), l.last.Size
 		msg, err := signAdoption(a, l.opts.Signer)
 		if err != nil {
 			return fmt.Errorf("ledger: signing the adoption record: %w", err)
