@@ -25,6 +25,10 @@ import (
 // zero, as in the seed.
 const DefaultRetentionDays = 365
 
+// MaxRetentionDays bounds Options.RetentionDays: 100 years. Larger values
+// are refused rather than wrapped around into a cutoff in the future.
+const MaxRetentionDays = 36525
+
 // DefaultMaxEntrySize bounds one encoded entry when Options.MaxEntrySize is
 // zero.
 const DefaultMaxEntrySize = 1 << 20
@@ -47,7 +51,8 @@ type Options struct {
 	StoreContent bool
 
 	// RetentionDays is how long entries are kept by CleanupExpired. Zero
-	// means DefaultRetentionDays; a negative value keeps entries forever.
+	// means DefaultRetentionDays; a negative value keeps entries forever;
+	// more than MaxRetentionDays is refused.
 	RetentionDays int
 
 	// CleanupDaily, if set, runs CleanupExpired every day at this local
@@ -97,6 +102,9 @@ func New(s store.Store, opts *Options) (*Logger, error) {
 	}
 	if o.RetentionDays == 0 {
 		o.RetentionDays = DefaultRetentionDays
+	}
+	if o.RetentionDays > MaxRetentionDays {
+		return nil, &InvalidError{Field: "RetentionDays", Err: fmt.Errorf("%d days exceeds the maximum of %d (100 years)", o.RetentionDays, MaxRetentionDays)}
 	}
 	if o.MaxEntrySize <= 0 {
 		o.MaxEntrySize = DefaultMaxEntrySize
@@ -445,8 +453,12 @@ func (l *Logger) CleanupExpired(ctx context.Context) (int64, error) {
 }
 
 // CleanupBefore removes the entries stamped before cutoff and returns how
-// many it removed.
+// many it removed. A cutoff after the current time is refused (an
+// *InvalidError): retention never deletes what is not yet stamped.
 func (l *Logger) CleanupBefore(ctx context.Context, cutoff time.Time) (int64, error) {
+	if now := l.opts.Now(); cutoff.After(now) {
+		return 0, &InvalidError{Field: "cutoff", Err: fmt.Errorf("%s is after the current time %s", cutoff.UTC().Format(time.RFC3339Nano), now.UTC().Format(time.RFC3339Nano))}
+	}
 	n, err := l.store.Expire(ctx, cutoff.UTC())
 	if err != nil {
 		return n, fmt.Errorf("comply: cleanup: %w", err)

@@ -65,6 +65,9 @@ func (l *Ledger) Delete(ctx context.Context, id string) error {
 // scanning them), then has the store expire them, then writes a
 // checkpoint. It returns what the store's Expire returns.
 func (l *Ledger) Expire(ctx context.Context, before time.Time) (int64, error) {
+	if now := l.opts.Now(); before.After(now) {
+		return 0, fmt.Errorf("ledger: expire: cutoff %s is after the current time", before.UTC().Format(time.RFC3339Nano))
+	}
 	l.cpMu.Lock()
 	defer l.cpMu.Unlock()
 	if err := l.checkpointLocked(ctx, evPlain); err != nil {

@@ -173,3 +173,32 @@ func toRanges(idx []uint64) [][2]uint64 {
 	}
 	return rs
 }
+
+// checkDeletion checks a signed deletion record against the leaves it
+// names: a retention record's cutoff lies no later than its own time, and
+// every leaf it deletes was stamped before the cutoff. A record that fails
+// deleted what no policy allowed.
+func checkDeletion(d *Deletion, leaves []Leaf) error {
+	if d.Reason != Retention {
+		return nil
+	}
+	if d.Cutoff.IsZero() {
+		return errors.New("a retention record without a cutoff")
+	}
+	if d.Cutoff.After(d.Time) {
+		return fmt.Errorf("its cutoff %s is after its own time %s", d.Cutoff.Format(time.RFC3339Nano), d.Time.Format(time.RFC3339Nano))
+	}
+	cut := d.Cutoff.UnixMicro()
+	if d.Cutoff.Nanosecond()%1000 != 0 {
+		cut++
+	}
+	for _, r := range d.Ranges {
+		for i := r[0]; i <= r[1] && i < uint64(len(leaves)); i++ {
+			if leaves[i].Time >= cut {
+				return fmt.Errorf("it deletes leaf %d, stamped %s, which the cutoff %s had not expired", i,
+					time.UnixMicro(leaves[i].Time).UTC().Format(time.RFC3339Nano), d.Cutoff.Format(time.RFC3339Nano))
+			}
+		}
+	}
+	return nil
+}

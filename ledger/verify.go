@@ -375,6 +375,10 @@ func loadVLog(ctx context.Context, sc store.Sidecar, slug string, known note.Ver
 			problem(Malformed, "deletion record %s names another origin, %q", name, d.Origin)
 			continue
 		}
+		if err := checkDeletion(d, lg.leaves); err != nil {
+			problem(Malformed, "deletion record %s: %v; the entries it names are not taken as deleted by policy", name, err)
+			continue
+		}
 		lg.dels = append(lg.dels, d)
 	}
 	lg.rep.Deletions = len(lg.dels)

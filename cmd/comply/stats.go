@@ -117,8 +117,8 @@ deletes every entry stamped before now.
 	if len(rest) > 0 {
 		return usagef("cleanup takes no arguments")
 	}
-	if *days < 0 {
-		return usagef("--retention-days must not be negative")
+	if *days < 0 || *days > comply.MaxRetentionDays {
+		return usagef("--retention-days must be between 0 and %d (100 years)", comply.MaxRetentionDays)
 	}
 	dur, err := parseDurability(*durability)
 	if err != nil {
