@@ -42,7 +42,7 @@ func TestParseKey(t *testing.T) {
 		name string
 		in   string
 		ok   bool
-		hint string // part of the error message
+		want string // part of the error message
 	}{
 		{"seed key", good, true, ""},
 		{"surrounding whitespace", "  " + good + "\r\n", true, ""},
@@ -83,8 +83,8 @@ func TestParseKey(t *testing.T) {
 				t.Error("non-zero Key with an error")
 			}
 			msg := err.Error()
-			if !strings.Contains(msg, tt.hint) || strings.Contains(msg, "hint") {
-				t.Errorf("error %q lacks %q or gives advice", msg, tt.hint)
+			if !strings.Contains(msg, tt.want) || strings.Contains(msg, "hint") {
+				t.Errorf("error %q lacks %q or gives advice", msg, tt.want)
 			}
 			if len(tt.in) >= 8 && strings.Contains(msg, strings.TrimSpace(tt.in)[:8]) {
 				t.Errorf("error quotes the input: %q", msg)
