@@ -12,14 +12,16 @@ import (
 var ErrNotFound = store.ErrNotFound
 
 // ErrEntryTooLarge is wrapped by Log when an encoded entry exceeds
-// Options.MaxEntrySize.
+// Options.MaxEntrySize. Raise that limit, or log hashes only (without
+// Options.StoreContent).
 var ErrEntryTooLarge = errors.New("entry too large")
 
 // ErrNoEncryption is returned when content storage or decryption is asked
-// of a Logger that has no keyring.
-var ErrNoEncryption = errors.New("no encryption key configured (hint: set Options.Keyring, or AUDIT_ENCRYPTION_KEY for the CLI)")
+// of a Logger that has no keyring: set Options.Keyring.
+var ErrNoEncryption = errors.New("no encryption key configured")
 
-// ErrClosed is returned by every method called after Close.
+// ErrClosed is wrapped by the error of every Logger method called after
+// Close.
 var ErrClosed = store.ErrClosed
 
 // A NotFoundError says that no entry has the id.

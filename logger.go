@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unsafe"
 
@@ -87,6 +88,7 @@ type Logger struct {
 	stop     chan struct{}
 	done     sync.WaitGroup
 	once     sync.Once
+	closed   atomic.Bool // set by Close
 }
 
 // New returns a Logger over s. The Logger owns s from then on and closes it
@@ -161,6 +163,9 @@ func (l *Logger) Log(ctx context.Context, in Interaction) (string, error) {
 // their ids in order, once all are durable. If any interaction is invalid,
 // nothing is stored.
 func (l *Logger) LogBatch(ctx context.Context, ins ...Interaction) ([]string, error) {
+	if err := l.errIfClosed("log"); err != nil {
+		return nil, err
+	}
 	recs := make([]store.Record, len(ins))
 	ids := make([]string, len(ins))
 	buf := getBuf()
@@ -239,7 +244,7 @@ func (l *Logger) record(dst []byte, in *Interaction) (store.Record, []byte, erro
 		return store.Record{}, dst, &InvalidError{Field: "entry", Err: err}
 	}
 	if n := len(out) - start; n > l.opts.MaxEntrySize {
-		return store.Record{}, dst, fmt.Errorf("comply: %w: %d bytes encoded, limit %d (hint: raise Options.MaxEntrySize, or log hashes only)", ErrEntryTooLarge, n, l.opts.MaxEntrySize)
+		return store.Record{}, dst, fmt.Errorf("comply: %w: %d bytes encoded, limit %d", ErrEntryTooLarge, n, l.opts.MaxEntrySize)
 	}
 	return store.Record{ID: e.ID, Time: ts}, out, nil
 }
@@ -333,6 +338,10 @@ func (l *Logger) Entries(ctx context.Context, start, end time.Time) iter.Seq2[En
 // a batch at a time, and yielded in storage order.
 func (l *Logger) Query(ctx context.Context, q Query) iter.Seq2[Entry, error] {
 	return func(yield func(Entry, error) bool) {
+		if err := l.errIfClosed("query"); err != nil {
+			yield(Entry{}, err)
+			return
+		}
 		match, err := q.matcher()
 		if err != nil {
 			yield(Entry{}, err)
@@ -446,6 +455,9 @@ func (l *Logger) Delete(ctx context.Context, id string) error {
 // CleanupExpired removes the entries older than the retention period and
 // returns how many it removed.
 func (l *Logger) CleanupExpired(ctx context.Context) (int64, error) {
+	if err := l.errIfClosed("cleanup"); err != nil {
+		return 0, err
+	}
 	if l.opts.RetentionDays < 0 {
 		return 0, nil
 	}
@@ -469,6 +481,9 @@ func (l *Logger) CleanupBefore(ctx context.Context, cutoff time.Time) (int64, er
 // DecryptContent returns the plaintext of an encrypted content field
 // (Entry.InputContent or OutputContent).
 func (l *Logger) DecryptContent(content string) (string, error) {
+	if err := l.errIfClosed("decrypt"); err != nil {
+		return "", err
+	}
 	if l.opts.Keyring == nil {
 		return "", ErrNoEncryption
 	}
@@ -484,7 +499,18 @@ func (l *Logger) DecryptContent(content string) (string, error) {
 func (l *Logger) Close() error {
 	l.once.Do(func() { close(l.stop) })
 	l.done.Wait()
+	l.closed.Store(true)
 	return l.store.Close()
+}
+
+// errIfClosed returns an error wrapping ErrClosed once Close was called.
+// Methods that reach the store learn it from the store too; this covers
+// those that may finish without it.
+func (l *Logger) errIfClosed(op string) error {
+	if l.closed.Load() {
+		return fmt.Errorf("comply: %s: %w", op, ErrClosed)
+	}
+	return nil
 }
 
 // cleanupLoop runs CleanupExpired every day at hour:minute local time.

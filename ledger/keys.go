@@ -4,7 +4,6 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -46,14 +45,14 @@ func NewSigner(skey string) (*Signer, error) {
 	skey = strings.TrimSpace(skey)
 	ns, err := note.NewSigner(skey)
 	if err != nil {
-		return nil, fmt.Errorf("ledger: not a valid signer key (want the contents of a .signer file written by 'comply keygen --signing'): %w", err)
+		return nil, fmt.Errorf("ledger: %w: not a signer key (the contents of a .signer file): %w", ErrInvalidKey, err)
 	}
 	// The key's last field is base64 of the algorithm byte and the Ed25519
 	// seed; derive the public key from it.
 	parts := strings.SplitN(skey, "+", 5) // PRIVATE, KEY, name, hash, key
 	raw, err := base64.StdEncoding.DecodeString(parts[len(parts)-1])
 	if err != nil || len(raw) != 1+ed25519.SeedSize || raw[0] != 1 {
-		return nil, errors.New("ledger: not an Ed25519 signer key")
+		return nil, fmt.Errorf("ledger: %w: not an Ed25519 signer key", ErrInvalidKey)
 	}
 	pub := ed25519.NewKeyFromSeed(raw[1:]).Public().(ed25519.PublicKey)
 	clear(raw)
@@ -72,7 +71,7 @@ func NewSigner(skey string) (*Signer, error) {
 func NewVerifier(vkey string) (note.Verifier, error) {
 	v, err := note.NewVerifier(strings.TrimSpace(vkey))
 	if err != nil {
-		return nil, fmt.Errorf("ledger: not a valid verifier key (want the contents of a .verifier file written by 'comply keygen --signing'): %w", err)
+		return nil, fmt.Errorf("ledger: %w: not a verifier key (the contents of a .verifier file): %w", ErrInvalidKey, err)
 	}
 	return v, nil
 }
@@ -80,7 +79,7 @@ func NewVerifier(vkey string) (note.Verifier, error) {
 const maxKeyFile = 4096
 
 // LoadSigner reads a signer key from a file, which must not be readable by
-// users other than its owner.
+// users other than its owner (else the error is a *KeyFileModeError).
 func LoadSigner(path string) (*Signer, error) {
 	b, err := readKeyFile(path, true)
 	if err != nil {
@@ -121,7 +120,7 @@ func readKeyFile(path string, secret bool) ([]byte, error) {
 		return nil, fmt.Errorf("ledger: key file %s is not a regular file", path)
 	}
 	if perm := fi.Mode().Perm(); secret && perm&0o077 != 0 && runtime.GOOS != "windows" {
-		return nil, fmt.Errorf("ledger: signer key file %s has mode %04o, so users other than its owner can access it; hint: chmod 600 %s", path, perm, path)
+		return nil, &KeyFileModeError{Path: path, Mode: perm}
 	}
 	b, err := io.ReadAll(io.LimitReader(f, maxKeyFile+1))
 	if err != nil {
@@ -134,7 +133,8 @@ func readKeyFile(path string, secret bool) ([]byte, error) {
 }
 
 // WriteKeyFiles writes a new key pair named name to base+".signer" (mode
-// 600) and base+".verifier" (mode 644). It never overwrites a file.
+// 600) and base+".verifier" (mode 644). It never overwrites a file: if one
+// exists, the error wraps ErrKeyExists.
 func WriteKeyFiles(base, name string) (signerPath, verifierPath string, err error) {
 	skey, vkey, err := GenerateKey(name)
 	if err != nil {
@@ -143,7 +143,7 @@ func WriteKeyFiles(base, name string) (signerPath, verifierPath string, err erro
 	signerPath, verifierPath = base+".signer", base+".verifier"
 	for _, p := range []string{signerPath, verifierPath} {
 		if _, err := os.Lstat(p); err == nil {
-			return "", "", fmt.Errorf("ledger: %s already exists; hint: choose another --out, or move the old key pair away first", p)
+			return "", "", fmt.Errorf("ledger: %s: %w", p, ErrKeyExists)
 		}
 	}
 	if err := writeNew(signerPath, skey+"\n", 0o600); err != nil {

@@ -191,7 +191,7 @@ func Open(ctx context.Context, st store.Store, opts *Options) (*Ledger, error) {
 	}
 	o := &l.opts
 	if o.Signer == nil {
-		return nil, errors.New("ledger: no signer key (hint: 'comply keygen --signing --out NAME' writes one)")
+		return nil, fmt.Errorf("ledger: %w", ErrNoSigner)
 	}
 	if o.CheckpointEvery <= 0 {
 		o.CheckpointEvery = DefaultCheckpointEvery
@@ -360,7 +360,7 @@ func (l *Ledger) load(ctx context.Context) error {
 			return fmt.Errorf("ledger: %w", err)
 		}
 		if len(hist) > 0 {
-			return fmt.Errorf("ledger: %w: %s is missing, but the ledger has a checkpoint history (hint: run 'comply verify' to see what changed)", ErrTampered, latestBlob(l.slug))
+			return fmt.Errorf("ledger: %w: %s is missing, but the ledger has a checkpoint history", ErrTampered, latestBlob(l.slug))
 		}
 	case err != nil:
 		return fmt.Errorf("ledger: %w", err)
@@ -423,7 +423,7 @@ func (l *Ledger) loadCheckpoint(ctx context.Context, b []byte) ([]Leaf, error) {
 	}
 	appendLeaves(l.rng, leaves)
 	if root := rootOf(l.rng); string(root) != string(c.Root) {
-		return nil, fmt.Errorf("ledger: %w: the %d leaves of %s do not produce the root its checkpoint signed (hint: run 'comply verify' to see what changed)",
+		return nil, fmt.Errorf("ledger: %w: the %d leaves of %s do not produce the root its checkpoint signed",
 			ErrTampered, c.Size, l.origin)
 	}
 	start := c.Size - c.Size%TileSize

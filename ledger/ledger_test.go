@@ -761,8 +761,8 @@ func TestKeys(t *testing.T) {
 	if fi, _ := os.Stat(vp); fi.Mode().Perm() != 0o644 {
 		t.Errorf("verifier mode %v", fi.Mode())
 	}
-	if _, _, err := ledger.WriteKeyFiles(filepath.Join(dir, "prod"), "prod"); err == nil {
-		t.Error("WriteKeyFiles overwrote a key")
+	if _, _, err := ledger.WriteKeyFiles(filepath.Join(dir, "prod"), "prod"); !errors.Is(err, ledger.ErrKeyExists) || !strings.Contains(err.Error(), sp) {
+		t.Errorf("WriteKeyFiles over a key: %v, want ErrKeyExists naming %s", err, sp)
 	}
 	s, err := ledger.LoadSigner(sp)
 	if err != nil {
@@ -780,11 +780,18 @@ func TestKeys(t *testing.T) {
 		t.Error("derived verifier differs")
 	}
 	os.Chmod(sp, 0o644)
-	if _, err := ledger.LoadSigner(sp); err == nil || !strings.Contains(err.Error(), "chmod 600") {
-		t.Errorf("group-readable signer key: %v", err)
+	var me *ledger.KeyFileModeError
+	if _, err := ledger.LoadSigner(sp); !errors.As(err, &me) || me.Path != sp || me.Mode != 0o644 {
+		t.Errorf("group-readable signer key: %v, want a KeyFileModeError with its path and mode 0644", err)
 	}
-	if _, err := ledger.NewSigner("PRIVATE+KEY+x+00000000+AAAA"); err == nil || strings.Contains(err.Error(), "AAAA") {
+	if _, err := ledger.NewSigner("PRIVATE+KEY+x+00000000+AAAA"); !errors.Is(err, ledger.ErrInvalidKey) || strings.Contains(err.Error(), "AAAA") {
 		t.Errorf("bad signer key: %v", err)
+	}
+	if _, err := ledger.NewVerifier("x+00000000+AAAA"); !errors.Is(err, ledger.ErrInvalidKey) {
+		t.Errorf("bad verifier key: %v", err)
+	}
+	if _, err := ledger.Open(t.Context(), memstore.New(0), &ledger.Options{}); !errors.Is(err, ledger.ErrNoSigner) {
+		t.Errorf("Open without a signer: %v, want ErrNoSigner", err)
 	}
 }
 

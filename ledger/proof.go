@@ -83,11 +83,11 @@ func Prove(ctx context.Context, st store.Store, sc store.Sidecar, id string) (*P
 		}
 		// The leaves may have been tampered with: prove only what holds.
 		if err := proof.VerifyInclusion(hasher, uint64(idx), c.Size, h[:], hashes, c.Root); err != nil {
-			return nil, fmt.Errorf("ledger: prove: %w: the leaves of %s do not produce its checkpoint's root (hint: run 'comply verify')", ErrTampered, c.Origin)
+			return nil, fmt.Errorf("ledger: prove: %w: the leaves of %s do not produce its checkpoint's root", ErrTampered, c.Origin)
 		}
 		return &Proof{Format: ProofFormat, Line: string(rec.Line), LeafIndex: uint64(idx), TreeSize: c.Size, Hashes: hashes, Checkpoint: string(msg)}, nil
 	}
-	return nil, fmt.Errorf("ledger: prove: entry %s is in no checkpoint yet (hint: a running writer signs it within its checkpoint interval; a line the ledger never signed cannot be proven)", id)
+	return nil, fmt.Errorf("ledger: prove: %s: %w", id, ErrNotCheckpointed)
 }
 
 // Marshal returns the proof's JSON form, indented.

@@ -130,7 +130,7 @@ func Verify(ctx context.Context, st store.Store, sc store.Sidecar, opts *VerifyO
 	}
 	if len(logs) == 0 && r.Entries > 0 {
 		r.Problems = append(r.Problems, Problem{Kind: Unsealed, Offset: -1, Leaf: -1, Count: r.Entries,
-			Detail: "the store has entries but no ledger: nothing signs them (hint: 'comply seal --signing-key FILE' adopts them)"})
+			Detail: "the store has entries but no ledger: nothing signs them"})
 	}
 	if len(logs) > 0 {
 		v.analyse()

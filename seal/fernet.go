@@ -20,20 +20,14 @@ import (
 var (
 	// ErrWrongKey means the content is a well-formed Fernet token that no
 	// key in the keyring authenticates: it was encrypted with another key
-	// (perhaps one rotated out of the keyring), or it was altered.
+	// (perhaps one rotated out of the keyring), or it was altered. After a
+	// key rotation, keep the old key in the keyring, after the new one.
 	ErrWrongKey = errors.New("content was not encrypted with any key in the keyring, or was altered")
 
 	// ErrMalformed means the content is not a Fernet token in any form
 	// that Decrypt accepts: not base64, too short, a wrong version byte, a
 	// ciphertext that is not a whole number of blocks, or bad padding.
 	ErrMalformed = errors.New("malformed encrypted content")
-)
-
-const (
-	wrongKeyHint = "hint: if the key was rotated, list the old key after the new one in " +
-		EnvKey + " (comma-separated) or in the key file"
-	malformedHint = "hint: encrypted content is the base64url-encoded Fernet token written by " +
-		"Encrypt or by the Python library; check that it was not truncated or edited"
 )
 
 // Token layout.
@@ -270,7 +264,7 @@ func (r *Keyring) open(s []byte) ([]byte, error) {
 	if len(r.keys) > 1 {
 		tried = fmt.Sprintf("all %d keys", len(r.keys))
 	}
-	return nil, fmt.Errorf("seal: decrypt: %w (tried %s); %s", ErrWrongKey, tried, wrongKeyHint)
+	return nil, fmt.Errorf("seal: decrypt: %w (tried %s)", ErrWrongKey, tried)
 }
 
 // decrypt decrypts an authenticated ciphertext and removes its padding.
@@ -324,7 +318,7 @@ func cbcDecrypt(b cipher.Block, iv, dst, src []byte) {
 }
 
 func malformed(problem string) error {
-	return fmt.Errorf("seal: decrypt: %w: %s; %s", ErrMalformed, problem, malformedHint)
+	return fmt.Errorf("seal: decrypt: %w: %s", ErrMalformed, problem)
 }
 
 func isBase64URL(c byte) bool {

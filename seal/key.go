@@ -21,17 +21,15 @@ const EnvKey = "AUDIT_ENCRYPTION_KEY"
 // padding, of 32 bytes.
 const encodedKeyLen = 44
 
-// keyHint ends error messages about unusable keys.
-const keyHint = "hint: a key is the 44-character string printed by `comply keygen` " +
-	"(urlsafe base64 of 32 bytes, as Fernet.generate_key() makes)"
-
 var (
 	// ErrNoKey means no key was configured: the environment variable is
 	// unset or empty, a keyring holds no key, or a zero Key was used.
 	ErrNoKey = errors.New("no encryption key")
 
 	// ErrInvalidKey means a key is not the 44-character encoding of 32
-	// bytes, or a keyring holds two keys that cannot be told apart.
+	// bytes, or a keyring holds two keys that cannot be told apart. A key
+	// is what [Key.Encode] returns: urlsafe base64 of 32 bytes, as
+	// [GenerateKey] or Python's Fernet.generate_key() makes.
 	ErrInvalidKey = errors.New("invalid encryption key")
 )
 
@@ -110,7 +108,7 @@ func GenerateKey() (Key, error) {
 func ParseKey(s string) (Key, error) {
 	k, problem := parseKey(strings.TrimSpace(s))
 	if problem != "" {
-		return Key{}, fmt.Errorf("seal: %w: %s; %s", ErrInvalidKey, problem, keyHint)
+		return Key{}, fmt.Errorf("seal: %w: %s", ErrInvalidKey, problem)
 	}
 	return k, nil
 }

@@ -42,7 +42,7 @@ func TestParseKey(t *testing.T) {
 		name string
 		in   string
 		ok   bool
-		hint string // part of the error message
+		want string // part of the error message
 	}{
 		{"seed key", good, true, ""},
 		{"surrounding whitespace", "  " + good + "\r\n", true, ""},
@@ -83,8 +83,8 @@ func TestParseKey(t *testing.T) {
 				t.Error("non-zero Key with an error")
 			}
 			msg := err.Error()
-			if !strings.Contains(msg, tt.hint) || !strings.Contains(msg, "comply keygen") {
-				t.Errorf("error %q lacks %q or the keygen hint", msg, tt.hint)
+			if !strings.Contains(msg, tt.want) || strings.Contains(msg, "hint") {
+				t.Errorf("error %q lacks %q or gives advice", msg, tt.want)
 			}
 			if len(tt.in) >= 8 && strings.Contains(msg, strings.TrimSpace(tt.in)[:8]) {
 				t.Errorf("error quotes the input: %q", msg)
@@ -248,8 +248,8 @@ func TestKeyringFromEnv(t *testing.T) {
 				if !strings.Contains(msg, EnvKey) {
 					t.Errorf("error does not name %s: %s", EnvKey, msg)
 				}
-				if errors.Is(err, ErrNoKey) && !strings.Contains(msg, "comply keygen") {
-					t.Errorf("error lacks the keygen hint: %s", msg)
+				if strings.Contains(msg, "hint") || strings.Contains(msg, "comply keygen") {
+					t.Errorf("error gives CLI advice: %s", msg)
 				}
 				checkNoSecrets(t, msg, a)
 				if strings.Contains(msg, a.Encode()[:20]) {
@@ -295,22 +295,23 @@ func TestLoadKeyring(t *testing.T) {
 	type failure struct {
 		name string
 		path string
-		err  error  // nil: any error
-		msg  string // in the message
+		err  error       // nil: any error
+		msg  string      // in the message
+		mode os.FileMode // the Mode of a *KeyFileModeError; 0: not one
 	}
 	failures := []failure{
-		{"missing", filepath.Join(dir, "missing.key"), os.ErrNotExist, "missing.key"},
-		{"directory", dir, nil, "not a regular file"},
-		{"empty", write("empty.key", "", 0o600), ErrNoKey, "empty.key"},
-		{"comments only", write("comments.key", "# nothing\n", 0o600), ErrNoKey, "comments.key"},
-		{"bad key", write("bad.key", a.Encode()+"\n"+b.Encode()[:43]+"\n", 0o600), ErrInvalidKey, "bad.key: invalid encryption key: key 2 (line 2)"},
-		{"huge", write("huge.key", strings.Repeat("#", maxKeyFileSize+1), 0o600), nil, "too large"},
+		{"missing", filepath.Join(dir, "missing.key"), os.ErrNotExist, "missing.key", 0},
+		{"directory", dir, nil, "not a regular file", 0},
+		{"empty", write("empty.key", "", 0o600), ErrNoKey, "empty.key", 0},
+		{"comments only", write("comments.key", "# nothing\n", 0o600), ErrNoKey, "comments.key", 0},
+		{"bad key", write("bad.key", a.Encode()+"\n"+b.Encode()[:43]+"\n", 0o600), ErrInvalidKey, "bad.key: invalid encryption key: key 2 (line 2)", 0},
+		{"huge", write("huge.key", strings.Repeat("#", maxKeyFileSize+1), 0o600), nil, "too large", 0},
 	}
 	if runtime.GOOS != "windows" {
 		failures = append(failures,
-			failure{"world readable", write("world.key", a.Encode(), 0o644), nil, "chmod 600 " + filepath.Join(dir, "world.key")},
-			failure{"group readable", write("group.key", a.Encode(), 0o640), nil, "mode 0640"},
-			failure{"other writable", write("otherw.key", a.Encode(), 0o602), nil, "chmod 600"},
+			failure{"world readable", write("world.key", a.Encode(), 0o644), nil, filepath.Join(dir, "world.key") + " has mode 0644", 0o644},
+			failure{"group readable", write("group.key", a.Encode(), 0o640), nil, "mode 0640", 0o640},
+			failure{"other writable", write("otherw.key", a.Encode(), 0o602), nil, "mode 0602", 0o602},
 		)
 	}
 	for _, f := range failures {
@@ -325,6 +326,10 @@ func TestLoadKeyring(t *testing.T) {
 			msg := err.Error()
 			if !strings.Contains(msg, f.msg) {
 				t.Errorf("error %q lacks %q", msg, f.msg)
+			}
+			var me *KeyFileModeError
+			if got := errors.As(err, &me); got != (f.mode != 0) || got && (me.Path != f.path || me.Mode != f.mode) {
+				t.Errorf("error %v: KeyFileModeError %v, want one with mode %04o", err, me, f.mode)
 			}
 			checkNoSecrets(t, msg, a)
 			checkNoSecrets(t, msg, b)
@@ -345,8 +350,8 @@ func TestSharedSigningHalf(t *testing.T) {
 	b, _ := ParseKey(base64.URLEncoding.EncodeToString(raw))
 
 	_, err := ParseKeyring(a.Encode() + "\n" + b.Encode())
-	if !errors.Is(err, ErrInvalidKey) || !strings.Contains(err.Error(), "keys 1 and 2") {
-		t.Errorf("ParseKeyring of keys sharing a signing half: %v, want ErrInvalidKey naming keys 1 and 2", err)
+	if !errors.Is(err, ErrInvalidKey) || !errors.Is(err, ErrSharedSigningKey) || !strings.Contains(err.Error(), "keys 1 and 2") {
+		t.Errorf("ParseKeyring of keys sharing a signing half: %v, want ErrInvalidKey and ErrSharedSigningKey naming keys 1 and 2", err)
 	}
 
 	// NewKeyring accepts them; Decrypt goes on past the first key whose

@@ -13,9 +13,6 @@ import (
 // 45-byte lines, so anything this large is the wrong file.
 const maxKeyFileSize = 1 << 20
 
-// envHint ends errors about a missing key.
-const envHint = "hint: set " + EnvKey + " to the key printed by `comply keygen`"
-
 // A Keyring is a primary [Key], used to encrypt, and older keys that
 // Decrypt also tries, for content written before a key rotation.
 // A Keyring is immutable and safe for concurrent use. Create one with
@@ -79,21 +76,21 @@ func parseKeyring(s, source string) (*Keyring, error) {
 		for _, field := range strings.FieldsFunc(line, isSeparator) {
 			k, problem := parseKey(field)
 			if problem != "" {
-				return nil, fmt.Errorf("seal: %s: %w: key %d (line %d): %s; %s",
-					source, ErrInvalidKey, len(keys)+1, lineNo, problem, keyHint)
+				return nil, fmt.Errorf("seal: %s: %w: key %d (line %d): %s",
+					source, ErrInvalidKey, len(keys)+1, lineNo, problem)
 			}
 			keys = append(keys, k)
 		}
 	}
 	if len(keys) == 0 {
-		return nil, fmt.Errorf("seal: %s: %w: it holds no key, only blank space or comments; %s",
-			source, ErrNoKey, envHint)
+		return nil, fmt.Errorf("seal: %s: %w: it holds no key, only blank space or comments",
+			source, ErrNoKey)
 	}
 	for i, a := range keys {
 		for j, b := range keys[:i] {
 			if ma, mb := a.mat(), b.mat(); ma.signing == mb.signing && ma.encryption != mb.encryption {
-				return nil, fmt.Errorf("seal: %s: %w: keys %d and %d have the same first half (the signing key) and different second halves, so content under one cannot be told from content under the other; hint: generate every key independently with `comply keygen`",
-					source, ErrInvalidKey, j+1, i+1)
+				return nil, fmt.Errorf("seal: %s: %w: keys %d and %d have the same first half (the signing key) and different second halves, so content under one cannot be told from content under the other",
+					source, ErrSharedSigningKey, j+1, i+1)
 			}
 		}
 	}
@@ -114,15 +111,15 @@ func isSeparator(r rune) bool {
 func KeyringFromEnv() (*Keyring, error) {
 	v := os.Getenv(EnvKey)
 	if strings.TrimSpace(v) == "" {
-		return nil, fmt.Errorf("seal: %w: %s is not set; %s", ErrNoKey, EnvKey, envHint)
+		return nil, fmt.Errorf("seal: %w: %s is not set", ErrNoKey, EnvKey)
 	}
 	return parseKeyring(v, EnvKey)
 }
 
 // LoadKeyring reads a keyring file, with [ParseKeyring] syntax. It refuses
 // a file that its group or other users can access (mode&0o077 != 0), as
-// ssh does for private keys; chmod 600 fixes that. Errors name the path
-// but never quote the file's contents.
+// ssh does for private keys, with a [*KeyFileModeError]; chmod 600 fixes
+// that. Errors name the path but never quote the file's contents.
 func LoadKeyring(path string) (*Keyring, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -137,8 +134,7 @@ func LoadKeyring(path string) (*Keyring, error) {
 		return nil, fmt.Errorf("seal: key file %s is not a regular file", path)
 	}
 	if perm := fi.Mode().Perm(); perm&0o077 != 0 && runtime.GOOS != "windows" {
-		return nil, fmt.Errorf("seal: key file %s has mode %04o, so users other than its owner can access it; hint: chmod 600 %s",
-			path, perm, path)
+		return nil, &KeyFileModeError{Path: path, Mode: perm}
 	}
 	data, err := io.ReadAll(io.LimitReader(f, maxKeyFileSize+1))
 	if err != nil {
@@ -191,5 +187,5 @@ func (r *Keyring) LogValue() slog.Value { return slog.StringValue(r.String()) }
 
 // noKeyError is returned when a Keyring has no usable key.
 func noKeyError(op string) error {
-	return fmt.Errorf("seal: %s: %w: the keyring is nil or its primary key is the zero Key; %s", op, ErrNoKey, envHint)
+	return fmt.Errorf("seal: %s: %w: the keyring is nil or its primary key is the zero Key", op, ErrNoKey)
 }

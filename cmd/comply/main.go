@@ -16,10 +16,17 @@ import (
 	"os"
 	"os/signal"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"syscall"
+
+	"github.com/complyhq/comply"
+	"github.com/complyhq/comply/ledger"
+	"github.com/complyhq/comply/seal"
+	"github.com/complyhq/comply/store/filestore"
+	"github.com/complyhq/comply/store/s3store"
 )
 
 func main() {
@@ -233,56 +240,105 @@ func (c *cli) report(err error) int {
 		fmt.Fprintln(c.stderr, "comply: error: interrupted")
 		return exitError
 	}
-	msg, hints := splitHints(err.Error())
-	var he *hintError
-	for e := err; errors.As(e, &he); e = he.err {
-		hints = append([]string{he.hint}, hints...)
-	}
-	fmt.Fprintf(c.stderr, "comply: error: %s\n", msg)
-	for _, h := range dedup(hints) {
+	fmt.Fprintf(c.stderr, "comply: error: %s\n", trimPrefixes(err.Error()))
+	for _, h := range hints(err) {
 		fmt.Fprintf(c.stderr, "comply: hint: %s\n", h)
 	}
 	return exitError
 }
 
-// splitHints removes the package prefixes and the "; hint: ..." or
-// "(hint: ...)" parts that library errors carry, so that the hints can be
-// printed on lines of their own.
-func splitHints(msg string) (string, []string) {
+// trimPrefixes removes the package prefixes "comply: " and "seal: " that
+// library errors carry, which read as noise after "comply: error: ".
+func trimPrefixes(msg string) string {
 	for _, p := range []string{"comply: ", "seal: "} {
 		msg = strings.TrimPrefix(msg, p)
 		msg = strings.ReplaceAll(msg, ": "+p, ": ")
 	}
-	var hints []string
-	for {
-		i := strings.LastIndex(msg, "; hint: ")
-		if i < 0 {
-			break
-		}
-		hints = append([]string{strings.TrimSpace(msg[i+len("; hint: "):])}, hints...)
-		msg = msg[:i]
-	}
-	if i := strings.LastIndex(msg, " (hint: "); i >= 0 && strings.HasSuffix(msg, ")") {
-		h := msg[i+len(" (hint: ") : len(msg)-1]
-		// The library's hint for Options.Keyring addresses Go callers.
-		if !strings.Contains(h, "Options.") {
-			hints = append([]string{h}, hints...)
-		}
-		msg = msg[:i]
-	}
-	return msg, hints
+	return msg
 }
 
-func dedup(ss []string) []string {
-	seen := map[string]bool{}
-	var out []string
-	for _, s := range ss {
-		if s != "" && !seen[s] {
-			seen[s] = true
-			out = append(out, s)
+// hints returns the ways to fix err: the hints a command attached with
+// withHint, outermost first, or, if it attached none, the hint of the first
+// entry of libraryHints that matches err.
+func hints(err error) []string {
+	var hs []string
+	var he *hintError
+	for e := err; errors.As(e, &he); e = he.err {
+		if !slices.Contains(hs, he.hint) {
+			hs = append(hs, he.hint)
 		}
 	}
-	return out
+	if len(hs) > 0 {
+		return hs
+	}
+	for _, h := range libraryHints {
+		if s := h(err); s != "" {
+			return []string{s}
+		}
+	}
+	return nil
+}
+
+// libraryHints maps the errors of the library packages, which state facts
+// and know nothing of the command line, to the advice comply prints with
+// them. Each entry returns its hint, or "" if err is not its case. The most
+// specific entries come first: the first match wins.
+var libraryHints = []func(err error) string{
+	// Encryption keys and content.
+	is(seal.ErrSharedSigningKey, "generate every key independently with 'comply keygen'"),
+	is(seal.ErrInvalidKey, "a key is the 44-character string printed by 'comply keygen' (urlsafe base64 of 32 bytes, as Fernet.generate_key() makes)"),
+	is(seal.ErrNoKey, "set "+seal.EnvKey+" to the key printed by 'comply keygen'"),
+	is(comply.ErrNoEncryption, "set "+seal.EnvKey+" to a key printed by 'comply keygen', or pass --key-file FILE"),
+	is(seal.ErrWrongKey, "if the key was rotated, list the old key after the new one in "+seal.EnvKey+" (comma-separated) or in the key file"),
+	is(seal.ErrMalformed, "encrypted content is the base64url-encoded Fernet token that comply or the Python library wrote; check that it was not truncated or edited"),
+	as(func(e *seal.KeyFileModeError) string { return "chmod 600 " + e.Path }),
+
+	// The integrity ledger and its keys.
+	as(func(e *ledger.KeyFileModeError) string { return "chmod 600 " + e.Path }),
+	is(ledger.ErrNoSigner, "'comply keygen --signing --out NAME' writes one"),
+	is(ledger.ErrInvalidKey, "'comply keygen --signing --out NAME' writes NAME.signer (the writer's key) and NAME.verifier (the key 'comply verify' checks with)"),
+	is(ledger.ErrKeyExists, "choose another --out, or move the old key pair away first"),
+	is(ledger.ErrNotCheckpointed, "a running writer signs it within its checkpoint interval; a line the ledger never signed cannot be proven"),
+	is(ledger.ErrTampered, "run 'comply verify' to see what changed"),
+
+	// Entries.
+	is(comply.ErrEntryTooLarge, "log without --store-content to store hashes only, or shorten the metadata"),
+
+	// Stores.
+	as(func(e *filestore.LockedError) string {
+		return "only one process may write to a store at a time: stop it, or use a read command (get, query, count, stats), which works alongside it"
+	}),
+	is(s3store.ErrNoRegion, "add ?region=... to the store URL, or set AWS_REGION"),
+	is(s3store.ErrAccessDenied, "check the AWS credentials and their policy"),
+	is(s3store.ErrCredentialsInURL, "use the standard AWS credential chain: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, ~/.aws, or an instance role"),
+	as(func(*s3store.ObjectLockError) string {
+		return "create the bucket with Object Lock enabled, e.g. aws s3api create-bucket --object-lock-enabled-for-bucket"
+	}),
+	as(func(*s3OpenError) string {
+		return "write the store as s3://BUCKET/PREFIX?region=REGION, adding endpoint=http://HOST:PORT for MinIO and other S3-compatible servers (see 'go doc github.com/complyhq/comply/store/s3store')"
+	}),
+}
+
+// is returns a libraryHints entry that gives hint for errors that wrap
+// target.
+func is(target error, hint string) func(error) string {
+	return func(err error) string {
+		if errors.Is(err, target) {
+			return hint
+		}
+		return ""
+	}
+}
+
+// as returns a libraryHints entry for errors that wrap an E: its hint is
+// hint of the first E in err's chain.
+func as[E error](hint func(E) string) func(error) string {
+	return func(err error) string {
+		if e, ok := errors.AsType[E](err); ok {
+			return hint(e)
+		}
+		return ""
+	}
 }
 
 // Flag sets.

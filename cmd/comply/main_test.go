@@ -296,17 +296,6 @@ func TestDemo(t *testing.T) {
 	}
 }
 
-func TestSplitHints(t *testing.T) {
-	msg, hints := splitHints("seal: decrypt: bad thing; hint: do this")
-	if msg != "decrypt: bad thing" || len(hints) != 1 || hints[0] != "do this" {
-		t.Errorf("splitHints = %q, %q", msg, hints)
-	}
-	msg, hints = splitHints("comply: StoreContent: no encryption key configured (hint: set Options.Keyring, or AUDIT_ENCRYPTION_KEY for the CLI)")
-	if msg != "StoreContent: no encryption key configured" || len(hints) != 0 {
-		t.Errorf("splitHints = %q, %q", msg, hints)
-	}
-}
-
 // TestLogJSONLPrompt checks that log --jsonl prints each id soon after its
 // line arrives, without waiting for a full batch or the end of the input.
 func TestLogJSONLPrompt(t *testing.T) {

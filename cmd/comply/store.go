@@ -58,8 +58,7 @@ func openStore(ctx context.Context, spec string, readOnly bool, durability files
 		if readOnly {
 			return nil, fmt.Errorf("opening store %s: %w", dir, err)
 		}
-		return nil, withHint(fmt.Errorf("opening store %s for writing: %w", dir, err),
-			"only one process may write to a store at a time; read commands (get, query, count, stats) work alongside it")
+		return nil, fmt.Errorf("opening store %s for writing: %w", dir, err)
 	}
 	return s, nil
 }

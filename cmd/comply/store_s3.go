@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
-	"strings"
 
 	"github.com/complyhq/comply/store"
 	"github.com/complyhq/comply/store/s3store"
@@ -24,12 +22,15 @@ func openS3Store(ctx context.Context, spec string, readOnly bool) (store.Store, 
 	s, err := s3store.Open(ctx, spec, &s3store.Options{ReadOnly: readOnly})
 	if err != nil {
 		// s3store errors name the bucket and prefix, never the query
-		// string or credentials; those that know the fix carry a hint.
-		err = fmt.Errorf("opening store: %w", err)
-		if !strings.Contains(err.Error(), "(hint: ") {
-			err = withHint(err, "write the store as s3://BUCKET/PREFIX?region=REGION, adding endpoint=http://HOST:PORT for MinIO and other S3-compatible servers (see 'go doc github.com/complyhq/comply/store/s3store')")
-		}
-		return nil, err
+		// string or credentials.
+		return nil, &s3OpenError{err: err}
 	}
 	return s, nil
 }
+
+// An s3OpenError is a failure to open an S3 store; libraryHints gives its
+// hint.
+type s3OpenError struct{ err error }
+
+func (e *s3OpenError) Error() string { return "opening store: " + e.err.Error() }
+func (e *s3OpenError) Unwrap() error { return e.err }

@@ -9,7 +9,8 @@ import (
 )
 
 // A LockedError says that another process holds the directory's writer
-// lock. Only one writer may append to a directory; readers need no lock.
+// lock. Only one writer may append to a directory; readers need no lock,
+// so Options.ReadOnly opens it alongside the writer.
 type LockedError struct {
 	Dir string
 	PID int // the holder's process id, if it recorded one
@@ -20,7 +21,7 @@ func (e *LockedError) Error() string {
 	if e.PID > 0 {
 		who = "process " + strconv.Itoa(e.PID)
 	}
-	return fmt.Sprintf("%s is locked by a writer (%s); one writer per directory (hint: stop it, or open the directory read-only)", e.Dir, who)
+	return fmt.Sprintf("lock %s: held by a writer (%s); one writer per directory", e.Dir, who)
 }
 
 // lockDir takes the exclusive writer lock of dir, recording our pid.

@@ -123,7 +123,7 @@ func parseURL(raw string) (config, error) {
 		return c, fmt.Errorf("s3 store URL: scheme %q, want s3", u.Scheme)
 	}
 	if u.User != nil {
-		return c, errors.New("s3 store URL: credentials in the URL are not accepted (hint: use the standard AWS credential chain: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, ~/.aws, or an instance role)")
+		return c, fmt.Errorf("s3 store URL: %w", ErrCredentialsInURL)
 	}
 	c.bucket = u.Host
 	if err := checkBucket(c.bucket); err != nil {
@@ -158,7 +158,7 @@ func parseURL(raw string) (config, error) {
 				return c, errors.New("s3 store URL: endpoint: want http(s)://host[:port]")
 			}
 			if e.User != nil {
-				return c, errors.New("s3 store URL: endpoint: credentials in the URL are not accepted")
+				return c, fmt.Errorf("s3 store URL: endpoint: %w", ErrCredentialsInURL)
 			}
 			c.endpoint = strings.TrimSuffix(v, "/")
 		case "layout":

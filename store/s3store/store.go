@@ -99,7 +99,7 @@ func Open(ctx context.Context, rawURL string, opts *Options) (*Store, error) {
 			return nil, fmt.Errorf("open %s: loading AWS configuration: %w", where, err)
 		}
 		if ac.Region == "" {
-			return nil, fmt.Errorf("open %s: no AWS region (hint: add ?region=... to the store URL, or set AWS_REGION)", where)
+			return nil, fmt.Errorf("open %s: %w", where, ErrNoRegion)
 		}
 		s.c = s3.NewFromConfig(ac, func(o *s3.Options) {
 			if cfg.endpoint != "" {
@@ -114,7 +114,7 @@ func Open(ctx context.Context, rawURL string, opts *Options) (*Store, error) {
 		case isNotFound(err) || errorCode(err) == "NoSuchBucket":
 			return nil, fmt.Errorf("open %s: bucket %s does not exist", where, cfg.bucket)
 		case errorCode(err) == "Forbidden" || errorCode(err) == "AccessDenied":
-			return nil, fmt.Errorf("open %s: access denied to bucket %s: %w (hint: check the AWS credentials and their policy)", where, cfg.bucket, err)
+			return nil, fmt.Errorf("open %s: bucket %s: %w: %w", where, cfg.bucket, ErrAccessDenied, err)
 		}
 		return nil, fmt.Errorf("open %s: %w", where, err)
 	}
@@ -124,11 +124,10 @@ func Open(ctx context.Context, rawURL string, opts *Options) (*Store, error) {
 	if cfg.lock != NoLock {
 		out, err := s3c.GetObjectLockConfiguration(ctx, &s3.GetObjectLockConfigurationInput{Bucket: &cfg.bucket})
 		if err != nil || out.ObjectLockConfiguration == nil || out.ObjectLockConfiguration.ObjectLockEnabled != types.ObjectLockEnabledEnabled {
-			const hint = " (hint: create the bucket with Object Lock enabled, e.g. aws s3api create-bucket --object-lock-enabled-for-bucket)"
 			if err != nil && errorCode(err) != "ObjectLockConfigurationNotFoundError" {
-				return nil, fmt.Errorf("open %s: object_lock=%s but the Object Lock configuration of bucket %s cannot be read: %w"+hint, where, strings.ToLower(string(cfg.lock)), cfg.bucket, err)
+				return nil, fmt.Errorf("open %s: %w", where, &ObjectLockError{Bucket: cfg.bucket, Mode: cfg.lock, Err: err})
 			}
-			return nil, fmt.Errorf("open %s: object_lock=%s but bucket %s does not have Object Lock enabled"+hint, where, strings.ToLower(string(cfg.lock)), cfg.bucket)
+			return nil, fmt.Errorf("open %s: %w", where, &ObjectLockError{Bucket: cfg.bucket, Mode: cfg.lock})
 		}
 	}
 	s.writer = s.cfg.writer
