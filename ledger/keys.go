@@ -4,11 +4,13 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"io"
 	"os"
-	"runtime"
 	"strings"
+
+	"github.com/complyhq/comply/internal/keyfile"
 
 	"golang.org/x/mod/sumdb/note"
 )
@@ -107,27 +109,13 @@ func LoadVerifier(path string) (note.Verifier, error) {
 }
 
 func readKeyFile(path string, secret bool) ([]byte, error) {
-	f, err := os.Open(path)
+	b, err := keyfile.Read(path, secret, maxKeyFile)
+	var me *keyfile.ModeError
+	if errors.As(err, &me) {
+		return nil, &KeyFileModeError{Path: me.Path, Mode: me.Mode}
+	}
 	if err != nil {
-		return nil, fmt.Errorf("ledger: opening key file: %w", err)
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("ledger: opening key file: %w", err)
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("ledger: key file %s is not a regular file", path)
-	}
-	if perm := fi.Mode().Perm(); secret && perm&0o077 != 0 && runtime.GOOS != "windows" {
-		return nil, &KeyFileModeError{Path: path, Mode: perm}
-	}
-	b, err := io.ReadAll(io.LimitReader(f, maxKeyFile+1))
-	if err != nil {
-		return nil, fmt.Errorf("ledger: reading key file: %w", err)
-	}
-	if len(b) > maxKeyFile {
-		return nil, fmt.Errorf("ledger: key file %s is larger than %d bytes, too large to be a key file", path, maxKeyFile)
+		return nil, fmt.Errorf("ledger: %w", err)
 	}
 	return b, nil
 }

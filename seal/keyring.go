@@ -1,12 +1,14 @@
 package seal
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
-	"runtime"
 	"strings"
+
+	"github.com/complyhq/comply/internal/keyfile"
 )
 
 // maxKeyFileSize bounds what LoadKeyring reads: a key file holds a few
@@ -121,27 +123,13 @@ func KeyringFromEnv() (*Keyring, error) {
 // ssh does for private keys, with a [*KeyFileModeError]; chmod 600 fixes
 // that. Errors name the path but never quote the file's contents.
 func LoadKeyring(path string) (*Keyring, error) {
-	f, err := os.Open(path)
+	data, err := keyfile.Read(path, true, maxKeyFileSize)
+	var me *keyfile.ModeError
+	if errors.As(err, &me) {
+		return nil, &KeyFileModeError{Path: me.Path, Mode: me.Mode}
+	}
 	if err != nil {
-		return nil, fmt.Errorf("seal: opening key file: %w", err)
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("seal: opening key file: %w", err)
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("seal: key file %s is not a regular file", path)
-	}
-	if perm := fi.Mode().Perm(); perm&0o077 != 0 && runtime.GOOS != "windows" {
-		return nil, &KeyFileModeError{Path: path, Mode: perm}
-	}
-	data, err := io.ReadAll(io.LimitReader(f, maxKeyFileSize+1))
-	if err != nil {
-		return nil, fmt.Errorf("seal: reading key file: %w", err)
-	}
-	if len(data) > maxKeyFileSize {
-		return nil, fmt.Errorf("seal: key file %s is larger than %d bytes, too large to be a key file", path, maxKeyFileSize)
+		return nil, fmt.Errorf("seal: %w", err)
 	}
 	r, err := parseKeyring(string(data), "key file "+path)
 	clear(data)

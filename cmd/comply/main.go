@@ -22,6 +22,8 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/complyhq/comply/internal/keyfile"
+
 	"github.com/complyhq/comply"
 	"github.com/complyhq/comply/ledger"
 	"github.com/complyhq/comply/seal"
@@ -295,11 +297,14 @@ var libraryHints = []func(err error) string{
 
 	// The integrity ledger and its keys.
 	as(func(e *ledger.KeyFileModeError) string { return "chmod 600 " + e.Path }),
+	as(func(e *keyfile.ModeError) string { return "chmod 600 " + e.Path }),
 	is(ledger.ErrNoSigner, "'comply keygen --signing --out NAME' writes one"),
 	is(ledger.ErrInvalidKey, "'comply keygen --signing --out NAME' writes NAME.signer (the writer's key) and NAME.verifier (the key 'comply verify' checks with)"),
 	is(ledger.ErrKeyExists, "choose another --out, or move the old key pair away first"),
 	is(ledger.ErrNotCheckpointed, "a running writer signs it within its checkpoint interval; a line the ledger never signed cannot be proven"),
 	is(ledger.ErrTampered, "run 'comply verify' to see what changed"),
+	is(keyfile.ErrKeyAsPath, "pass the name of the file that holds the key (such as prod.signer), not the key itself"),
+	is(ledger.ErrForeign, "run 'comply verify' to see what changed; once reviewed, 'comply seal --reason TEXT' adopts the store as it is, in a signed adoption record"),
 
 	// Entries.
 	is(comply.ErrEntryTooLarge, "log without --store-content to store hashes only, or shorten the metadata"),

@@ -12,10 +12,11 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/complyhq/comply/internal/keyfile"
 
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/mod/sumdb/note"
@@ -432,18 +433,23 @@ Exit status 3 if the proof does not hold.`)
 }
 
 func cmdSeal(ctx context.Context, c *cli, args []string) (err error) {
-	fs := c.flagSet("seal", "[--signing-key FILE] [--origin NAME]", `
-Sign the entries of the log that its ledger does not hold yet: all of them
-in a directory the Python library wrote, or the lines it appended since the
-last signed entry. They are adopted in storage order and a checkpoint signs
-them; from then on 'comply verify' checks them. Anything changed before the
-seal cannot be told apart; seal a directory you trust.
+	fs := c.flagSet("seal", "[--signing-key FILE] [--origin NAME] [--reason TEXT]", `
+Adopt the entries of the log that its ledger did not write: all of them in
+a directory the Python library wrote, or lines that appeared while no
+writer of this ledger ran. A writer refuses to start over such lines (it
+never signs what it did not write); seal is the operator's explicit
+decision. The lines are adopted in storage order, a checkpoint signs them,
+and a signed adoption record keeps what was adopted, when, by which key
+and why: 'comply verify' reports them as adopted, not as signed when
+written. Anything changed before the seal cannot be told apart: run
+'comply verify' first, and seal only a store you trust.
 
   comply keygen --signing --out prod
-  comply seal --signing-key prod.signer`)
+  comply seal --signing-key prod.signer --reason "imported from the Python service"`)
 	c.storeFlag(fs)
 	keyFile := c.signingKeyFlag(fs)
 	origin := fs.String("origin", "", "the log's `NAME` in its checkpoints, for a new ledger (default comply/HOST/RANDOM)")
+	reason := fs.String("reason", "", "why the entries are adopted, kept in the signed adoption record (`TEXT`)")
 	rest, err := c.parse(fs, args)
 	if err != nil {
 		return err
@@ -468,7 +474,7 @@ seal cannot be told apart; seal a directory you trust.
 			err = fmt.Errorf("closing store: %w", cerr)
 		}
 	}()
-	opts := &ledger.Options{Signer: signer, Origin: originOf(s, *origin), AdoptAll: true}
+	opts := &ledger.Options{Signer: signer, Origin: originOf(s, *origin), AdoptAll: true, AdoptReason: *reason}
 	if isTerminal(c.stderr) {
 		bar := c.verifyProgress(ctx, s)
 		bar.Describe("sealing")
@@ -483,8 +489,12 @@ seal cannot be told apart; seal a directory you trust.
 		return err
 	}
 	n := lg.Size()
-	_, err = fmt.Fprintf(c.stdout, "sealed: %d %s adopted; ledger %s signs %d %s\n",
-		lg.Adopted(), plural(lg.Adopted(), "entry", "entries"), lg.Origin(), n, plural(int(n), "entry", "entries"))
+	recovered := ""
+	if r := lg.Recovered(); r > 0 {
+		recovered = fmt.Sprintf(", %d recovered from the journal", r)
+	}
+	_, err = fmt.Fprintf(c.stdout, "sealed: %d %s adopted%s; ledger %s signs %d %s\n",
+		lg.Adopted(), plural(lg.Adopted(), "entry", "entries"), recovered, lg.Origin(), n, plural(int(n), "entry", "entries"))
 	return err
 }
 
@@ -536,19 +546,9 @@ reversed by guessing, a keyed one cannot without the key.
 // owner can read. The key is the file's contents without surrounding
 // whitespace.
 func loadHashKey(path string) ([]byte, error) {
-	fi, err := os.Stat(path)
+	b, err := keyfile.Read(path, true, 4096)
 	if err != nil {
-		return nil, fmt.Errorf("reading the hash key: %w", err)
-	}
-	if !fi.Mode().IsRegular() || fi.Size() > 4096 {
-		return nil, fmt.Errorf("hash key file %s is not a small regular file", path)
-	}
-	if perm := fi.Mode().Perm(); perm&0o077 != 0 && runtime.GOOS != "windows" {
-		return nil, withHint(fmt.Errorf("hash key file %s has mode %04o, so users other than its owner can access it", path, perm), "chmod 600 "+path)
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("reading the hash key: %w", err)
+		return nil, fmt.Errorf("hash key: %w", err)
 	}
 	key := []byte(strings.TrimSpace(string(b)))
 	clear(b)
