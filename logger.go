@@ -225,10 +225,16 @@ func (l *Logger) record(dst []byte, in *Interaction) (store.Record, []byte, erro
 			return store.Record{}, dst, fmt.Errorf("comply: encrypt output: %w", err)
 		}
 	}
+	if err := checkInteraction(in); err != nil {
+		return store.Record{}, dst, err
+	}
 	if in.Metadata != nil {
 		md, err := line.AppendValue(nil, in.Metadata)
 		if err != nil {
 			return store.Record{}, dst, &InvalidError{Field: "metadata", Err: err}
+		}
+		if d := jsonDepth(md); d > MaxMetadataDepth {
+			return store.Record{}, dst, &InvalidError{Field: "metadata", Err: fmt.Errorf("nested %d levels deep, more than %d", d, MaxMetadataDepth)}
 		}
 		if string(md) != "null" { // a nil map or slice: no metadata
 			e.Metadata = md
@@ -307,6 +313,10 @@ func putBuf(b *[]byte) {
 
 // Get returns the entry with the id, or a *NotFoundError.
 func (l *Logger) Get(ctx context.Context, id string) (Entry, error) {
+	id, err := normalizeID(id)
+	if err != nil {
+		return Entry{}, err
+	}
 	rec, err := l.store.Get(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
 		return Entry{}, &NotFoundError{ID: id}
@@ -445,7 +455,11 @@ func (l *Logger) Count(ctx context.Context) (int64, error) {
 
 // Delete removes the entry with the id, or returns a *NotFoundError.
 func (l *Logger) Delete(ctx context.Context, id string) error {
-	err := l.store.Delete(ctx, id)
+	id, err := normalizeID(id)
+	if err != nil {
+		return err
+	}
+	err = l.store.Delete(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
 		return &NotFoundError{ID: id}
 	}

@@ -38,3 +38,8 @@ type KeyFileModeError struct {
 func (e *KeyFileModeError) Error() string {
 	return fmt.Sprintf("ledger: signer key file %s has mode %04o: users other than its owner can access it", e.Path, e.Mode)
 }
+
+// ErrCheckpoint is wrapped by the error of a checkpoint that could not be
+// written. The entries it would have signed are stored and journaled: the
+// next checkpoint, or the next writer, signs them.
+var ErrCheckpoint = errors.New("checkpoint failed")

@@ -666,7 +666,7 @@ func (l *Ledger) checkpointLocked(ctx context.Context, ev event) error {
 }
 
 func (l *Ledger) fail(err error) error {
-	l.err = fmt.Errorf("ledger: checkpoint of %s: %w", l.origin, err)
+	l.err = fmt.Errorf("ledger: %w of %s: %w", ErrCheckpoint, l.origin, err)
 	return l.err
 }
 

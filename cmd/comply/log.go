@@ -104,7 +104,7 @@ func cmdLog(ctx context.Context, c *cli, args []string) (err error) {
 	if err != nil {
 		return err
 	}
-	defer closeLogger(l, &err)
+	defer c.closeLogger(l, &err)
 	if f.set["jsonl"] {
 		return c.logJSONL(ctx, l, src, srcSize)
 	}

@@ -226,7 +226,7 @@ func (c *cli) report(err error) int {
 	}
 	var ue *usageError
 	if errors.As(err, &ue) {
-		fmt.Fprintf(c.stderr, "comply: error: %s\n", ue.msg)
+		fmt.Fprintf(c.stderr, "comply: error: %s\n", termSafe(ue.msg))
 		hint := ue.hint
 		if hint == "" {
 			if c.cmd != "" {
@@ -242,7 +242,7 @@ func (c *cli) report(err error) int {
 		fmt.Fprintln(c.stderr, "comply: error: interrupted")
 		return exitError
 	}
-	fmt.Fprintf(c.stderr, "comply: error: %s\n", trimPrefixes(err.Error()))
+	fmt.Fprintf(c.stderr, "comply: error: %s\n", termSafe(trimPrefixes(err.Error())))
 	for _, h := range hints(err) {
 		fmt.Fprintf(c.stderr, "comply: hint: %s\n", h)
 	}

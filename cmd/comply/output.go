@@ -10,6 +10,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/complyhq/comply"
 )
@@ -216,7 +218,7 @@ func (t *tableWriter) Write(e *comply.Entry) error {
 		safety = "FAILED"
 	}
 	_, err := fmt.Fprintf(t.tw, "%s\t%s\t%s\t%s\t%s\t%s ms\t%s\n",
-		e.Timestamp.UTC().Format("2006-01-02 15:04:05"), e.ID, dash(e.Provider), dash(e.Model),
+		e.Timestamp.UTC().Format("2006-01-02 15:04:05"), termSafe(e.ID), dash(e.Provider), dash(e.Model),
 		safety, strconv.FormatFloat(e.LatencyMS, 'f', 1, 64), dash(e.ConversationID))
 	return err
 }
@@ -227,15 +229,32 @@ func dash(s string) string {
 	if s == "" {
 		return "-"
 	}
-	return tabSafe(s)
+	return termSafe(s)
 }
 
-// tabSafe keeps a value from breaking the table's columns or lines.
-func tabSafe(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r == '\t' || r == '\n' || r == '\r' {
-			return ' '
+// termSafe keeps a value read from the store (or echoed in an error) from
+// breaking the table's columns or lines, or from reaching the terminal as
+// a control sequence: control characters and invalid UTF-8 are written as
+// Go escapes (\x1b, \t, \u2028).
+func termSafe(s string) string {
+	if !strings.ContainsFunc(s, needsEscape) && utf8.ValidString(s) {
+		return s
+	}
+	var b strings.Builder
+	for i, r := range s {
+		switch {
+		case r == utf8.RuneError && !strings.HasPrefix(s[i:], "\uFFFD"):
+			fmt.Fprintf(&b, "\\x%02x", s[i])
+		case needsEscape(r):
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
+		default:
+			b.WriteRune(r)
 		}
-		return r
-	}, s)
+	}
+	return b.String()
+}
+
+func needsEscape(r rune) bool {
+	return unicode.IsControl(r) || r == '\u2028' || r == '\u2029'
 }

@@ -74,7 +74,7 @@ func cmdProxy(ctx context.Context, c *cli, args []string) (err error) {
 	if err != nil {
 		return err
 	}
-	defer closeLogger(l, &err)
+	defer c.closeLogger(l, &err)
 
 	var mu sync.Mutex // c.stderr is shared by the server's goroutines
 	report := func(format string, args ...any) {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/complyhq/comply"
@@ -33,6 +34,9 @@ to decrypt: they print unchanged, with a warning.`)
 	if len(rest) != 1 {
 		return usagef("get takes one entry ID")
 	}
+	if strings.TrimSpace(rest[0]) == "" {
+		return usagef("get: the entry ID is empty")
+	}
 	id := rest[0]
 	opts := &comply.Options{}
 	if *decrypt {
@@ -44,7 +48,7 @@ to decrypt: they print unchanged, with a warning.`)
 	if err != nil {
 		return err
 	}
-	defer closeLogger(l, &err)
+	defer c.closeLogger(l, &err)
 	e, err := l.Get(ctx, id)
 	if err != nil {
 		var nf *comply.NotFoundError
@@ -141,7 +145,7 @@ the exit status is then 1.
 	if err != nil {
 		return err
 	}
-	defer closeLogger(l, &err)
+	defer c.closeLogger(l, &err)
 
 	n, corrupt := 0, 0
 	for e, err := range l.Query(ctx, q) {
@@ -225,7 +229,7 @@ func cmdCount(ctx context.Context, c *cli, args []string) (err error) {
 	if err != nil {
 		return err
 	}
-	defer closeLogger(l, &err)
+	defer c.closeLogger(l, &err)
 	n, err := l.Count(ctx)
 	if err != nil {
 		return err

@@ -41,7 +41,7 @@ where they are.`)
 	if err != nil {
 		return err
 	}
-	defer closeLogger(l, &err)
+	defer c.closeLogger(l, &err)
 	st, err := l.Stats(ctx, time.Now().Add(-d))
 	if err != nil {
 		return err
@@ -131,7 +131,7 @@ deletes every entry stamped before now.
 	if err != nil {
 		return err
 	}
-	defer closeLogger(l, &err)
+	defer c.closeLogger(l, &err)
 	stop := c.spinner("deleting expired entries")
 	var n int64
 	if *days == 0 {

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/complyhq/comply"
+	"github.com/complyhq/comply/ledger"
 	"github.com/complyhq/comply/seal"
 	"github.com/complyhq/comply/store"
 	"github.com/complyhq/comply/store/filestore"
@@ -140,10 +141,31 @@ func (c *cli) openLogger(ctx context.Context, readOnly bool, durability filestor
 }
 
 // closeLogger closes l, keeping the first error.
-func closeLogger(l *comply.Logger, err *error) {
-	if cerr := l.Close(); cerr != nil && *err == nil {
+func (c *cli) closeLogger(l *comply.Logger, err *error) {
+	cerr := l.Close()
+	switch {
+	case cerr == nil || *err != nil:
+	case onlyCheckpoint(cerr):
+		// Every entry is stored, and journaled before it was acknowledged:
+		// the next writer signs it. Not a failure of the command.
+		fmt.Fprintf(c.stderr, "comply: warning: %s; the entries are stored and journaled, and the next writer signs them\n", termSafe(cerr.Error()))
+	default:
 		*err = fmt.Errorf("closing store: %w", cerr)
 	}
+}
+
+// onlyCheckpoint reports whether every error joined in err is a failed
+// ledger checkpoint.
+func onlyCheckpoint(err error) bool {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		for _, e := range j.Unwrap() {
+			if e != nil && !onlyCheckpoint(e) {
+				return false
+			}
+		}
+		return true
+	}
+	return errors.Is(err, ledger.ErrCheckpoint)
 }
 
 // writerOptions returns the Logger options of a writing command: with
