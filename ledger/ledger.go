@@ -36,14 +36,6 @@ const (
 // interleave.
 const recoverySlack = time.Minute
 
-// A Syncer is a store that can make every write so far durable. A ledger
-// over a store that is a Syncer syncs it before each checkpoint, so that a
-// checkpoint never signs lines a crash could still lose; over any other
-// store, checkpoints rely on the store's own durability mode.
-type Syncer interface {
-	Sync(ctx context.Context) error
-}
-
 // Options configure a Ledger writer.
 type Options struct {
 	// Signer signs checkpoints and deletion records. Required. A *Signer
@@ -415,7 +407,7 @@ func (l *Ledger) recover(ctx context.Context, signed []Leaf) error {
 	// only our own (and lines no writer of the store claims, such as the
 	// Python library's), never another writer's not yet checkpointed.
 	mine := func(store.Record) bool { return true }
-	if rw, ok := l.st.(recordWriter); ok && !l.opts.AdoptAll {
+	if rw, ok := l.st.(store.Shared); ok && !l.opts.AdoptAll {
 		self := rw.WriterID()
 		mine = func(r store.Record) bool { w, ok := rw.RecordWriter(r); return !ok || w == self }
 	}
@@ -454,13 +446,6 @@ func (l *Ledger) recover(ctx context.Context, signed []Leaf) error {
 		l.opts.ErrorLog.Info("ledger: appended the leaves of lines the tree lacked", "origin", l.origin, "lines", n)
 	}
 	return nil
-}
-
-// A recordWriter is a store shared by several writers (the S3 store) that
-// says which wrote a record.
-type recordWriter interface {
-	WriterID() string
-	RecordWriter(store.Record) (string, bool)
 }
 
 // otherLeaves returns the signed leaves of the store's other ledgers.
@@ -608,7 +593,7 @@ func (l *Ledger) checkpointLocked(ctx context.Context, ev event) error {
 	// Sign only lines that are durable: a checkpoint that outlived the
 	// lines it signs (a power loss in a weaker durability mode) would read
 	// as tampering.
-	if sy, ok := l.st.(Syncer); ok && len(queued) > 0 {
+	if sy, ok := l.st.(store.Syncer); ok && len(queued) > 0 {
 		if err := sy.Sync(ctx); err != nil {
 			return l.fail(err)
 		}

@@ -84,7 +84,7 @@ func verify(t testing.TB, dir string, vs []note.Verifier, trusted map[string][]b
 	t.Helper()
 	st := openFS(t, dir, true)
 	defer st.Close()
-	r, err := ledger.Verify(t.Context(), st, st, &ledger.VerifyOptions{
+	r, err := ledger.Verify(t.Context(), st, &ledger.VerifyOptions{
 		Verifiers: vs, Trusted: trusted,
 		FileName: func(d time.Time) string { return "audit_" + d.Format("20060102") + ".jsonl" },
 	})
@@ -639,7 +639,7 @@ func TestProof(t *testing.T) {
 	st := openFS(t, dir, true)
 	defer st.Close()
 	for _, i := range []int{0, 1, 2, 1000, 4095, 4096, 4499} {
-		p, err := ledger.Prove(t.Context(), st, st, recs[i].ID)
+		p, err := ledger.Prove(t.Context(), st, recs[i].ID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -680,7 +680,7 @@ func TestProof(t *testing.T) {
 			t.Errorf("unknown key: %v", err)
 		}
 	}
-	if _, err := ledger.Prove(t.Context(), st, st, "01957e3c-0000-7000-8000-00000000ffff"); !errors.Is(err, store.ErrNotFound) {
+	if _, err := ledger.Prove(t.Context(), st, "01957e3c-0000-7000-8000-00000000ffff"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("Prove of an unknown id: %v", err)
 	}
 }
@@ -698,7 +698,7 @@ func TestMemStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	lg.Close()
-	r, err := ledger.Verify(t.Context(), st, st, &ledger.VerifyOptions{Verifiers: []note.Verifier{verifier}})
+	r, err := ledger.Verify(t.Context(), st, &ledger.VerifyOptions{Verifiers: []note.Verifier{verifier}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -715,7 +715,7 @@ func TestMemStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	lg.Close()
-	r, _ = ledger.Verify(t.Context(), st, st, &ledger.VerifyOptions{Verifiers: []note.Verifier{verifier}})
+	r, _ = ledger.Verify(t.Context(), st, &ledger.VerifyOptions{Verifiers: []note.Verifier{verifier}})
 	if !r.OK() || r.Valid != 103 || r.Deleted != 2 || r.Logs[0].Size != 105 || r.Logs[0].Deletions != 2 {
 		t.Fatal(describe(r))
 	}
@@ -835,7 +835,7 @@ func TestMaxProblems(t *testing.T) {
 	})
 	st := openFS(t, dir, true)
 	defer st.Close()
-	r, err := ledger.Verify(t.Context(), st, st, &ledger.VerifyOptions{Verifiers: []note.Verifier{verifier}, MaxProblems: 3})
+	r, err := ledger.Verify(t.Context(), st, &ledger.VerifyOptions{Verifiers: []note.Verifier{verifier}, MaxProblems: 3})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -75,7 +75,7 @@ type vlog struct {
 //
 // The error is for a failure to read; what Verify finds is in the Report,
 // whose OK method says whether the store verified.
-func Verify(ctx context.Context, st store.Store, sc store.Sidecar, opts *VerifyOptions) (*Report, error) {
+func Verify(ctx context.Context, st store.SidecarStore, opts *VerifyOptions) (*Report, error) {
 	var o VerifyOptions
 	if opts != nil {
 		o = *opts
@@ -85,13 +85,13 @@ func Verify(ctx context.Context, st store.Store, sc store.Sidecar, opts *VerifyO
 	}
 	known := note.VerifierList(o.Verifiers...)
 	r := &Report{Problems: []Problem{}, Gaps: []Gap{}, Files: []FileReport{}}
-	slugs, err := listSlugs(ctx, sc)
+	slugs, err := listSlugs(ctx, st)
 	if err != nil {
 		return nil, fmt.Errorf("ledger: verify: %w", err)
 	}
 	var logs []*vlog
 	for _, slug := range slugs {
-		lg, err := loadVLog(ctx, sc, slug, known, o.Trusted, r)
+		lg, err := loadVLog(ctx, st, slug, known, o.Trusted, r)
 		if err != nil {
 			return nil, fmt.Errorf("ledger: verify: %w", err)
 		}

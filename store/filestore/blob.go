@@ -16,6 +16,7 @@ import (
 var (
 	_ store.Sidecar    = (*Store)(nil)
 	_ store.Observable = (*Store)(nil)
+	_ store.Syncer     = (*Store)(nil)
 )
 
 func (s *Store) blobPath(name string) string {

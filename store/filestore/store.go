@@ -558,7 +558,8 @@ func syncDir(dir string) error {
 	return nil
 }
 
-// Sync makes every write so far durable, whatever the durability mode. The
+// Sync implements store.Syncer: it makes every write so far durable,
+// whatever the durability mode. The
 // integrity ledger calls it before each checkpoint, so that a checkpoint
 // never outlives the lines it signs.
 func (s *Store) Sync(ctx context.Context) error {

@@ -66,6 +66,7 @@ var (
 	_ store.Store      = (*Store)(nil)
 	_ store.Sidecar    = (*Store)(nil)
 	_ store.Observable = (*Store)(nil)
+	_ store.Shared     = (*Store)(nil)
 )
 
 // Open opens the store that rawURL names (see the package documentation
@@ -144,7 +145,7 @@ func Open(ctx context.Context, rawURL string, opts *Options) (*Store, error) {
 	return s, nil
 }
 
-// WriterID returns the writer id that names this store's segments and
+// WriterID implements store.Shared: it returns the writer id that names this store's segments and
 // under which it keeps its own integrity data; "" for a read-only store.
 func (s *Store) WriterID() string { return s.writer }
 
@@ -234,7 +235,7 @@ func (s *Store) Close() error {
 	return nil
 }
 
-// RecordWriter returns the writer id of the segment a record was read
+// RecordWriter implements store.Shared: it returns the writer id of the segment a record was read
 // from (its Path), so that a writer's integrity log can tell its own lines
 // from the other writers' in a shared bucket. It reports false for records
 // of the seed layout, whose keys do not name a writer.
