@@ -519,15 +519,23 @@ func checkCancelWhileWaiting(t *testing.T, h Harness) error {
 			return fmt.Errorf("an Append that returned nil: %w", gerr)
 		}
 	}
-	// Abandoned, the record may still be written, but whole.
+	// Abandoned, the record may still be written, but whole. Another
+	// Append, acknowledged, settles the writes queued before it.
+	next := Records(base.Add(time.Minute), 1)[0]
+	if err := appendAll(t.Context(), s, next); err != nil {
+		return fmt.Errorf("after a cancelled Append: %w", err)
+	}
 	got, cerr := collect(t.Context(), s, store.Query{})
 	if cerr != nil {
 		return cerr
 	}
 	for _, r := range got {
-		if r.ID != rec.ID || !bytes.Equal(r.Line, rec.Line) {
+		if !(r.ID == rec.ID && bytes.Equal(r.Line, rec.Line) || r.ID == next.ID && bytes.Equal(r.Line, next.Line)) {
 			return fmt.Errorf("after a cancelled Append the store holds %s %q", r.ID, r.Line)
 		}
+	}
+	if len(got) == 0 || got[len(got)-1].ID != next.ID {
+		return fmt.Errorf("after a cancelled Append, the next one is lost: Scan ids = %v", IDs(got))
 	}
 	return expectCount(t.Context(), s, "after a cancelled Append", len(got))
 }
