@@ -62,6 +62,22 @@ type Store struct {
 	cache cache
 }
 
+// Locks of a Store:
+//
+//   - Store.mu guards closed and observer, and the writers' state: every
+//     field of segWriter (its buffers, queue, counters and sequence
+//     numbers, and the psegs it holds) and seedWriter.seq. Append holds it
+//     while it places records and calls the observer; no I/O is done with
+//     it held, and waits for uploads select on the caller's ctx.
+//   - seedWriter.mu guards seedWriter.failed.
+//   - cache.mu guards the cache's listings and indexes.
+//   - The fields set in Open (cfg, opts, c, writer, w, seed) need no lock;
+//     cnt and noCond are atomic.
+//
+// Lock order: Store.mu before cache.mu (segWriter.finish records a stored
+// segment in the cache with Store.mu held); seedWriter.mu is never held
+// with another.
+
 var (
 	_ store.Store      = (*Store)(nil)
 	_ store.Sidecar    = (*Store)(nil)
@@ -228,9 +244,7 @@ func (s *Store) Close() error {
 		return s.w.close()
 	}
 	if s.seed != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), putTimeout)
-		defer cancel()
-		return s.seed.redo(ctx)
+		return s.seed.close()
 	}
 	return nil
 }

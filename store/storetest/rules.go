@@ -519,8 +519,8 @@ func checkCancelWhileWaiting(t *testing.T, h Harness) error {
 			return fmt.Errorf("an Append that returned nil: %w", gerr)
 		}
 	}
-	// Abandoned, the record may still be written, but whole. Another
-	// Append, acknowledged, settles the writes queued before it.
+	// Abandoned, the record may still be written (even later), but whole;
+	// and the store goes on working.
 	next := Records(base.Add(time.Minute), 1)[0]
 	if err := appendAll(t.Context(), s, next); err != nil {
 		return fmt.Errorf("after a cancelled Append: %w", err)
@@ -534,10 +534,10 @@ func checkCancelWhileWaiting(t *testing.T, h Harness) error {
 			return fmt.Errorf("after a cancelled Append the store holds %s %q", r.ID, r.Line)
 		}
 	}
-	if len(got) == 0 || got[len(got)-1].ID != next.ID {
+	if !slices.Contains(IDs(got), next.ID) {
 		return fmt.Errorf("after a cancelled Append, the next one is lost: Scan ids = %v", IDs(got))
 	}
-	return expectCount(t.Context(), s, "after a cancelled Append", len(got))
+	return nil
 }
 
 // checkReopen: what was acknowledged, and deleted, survives closing and
