@@ -167,6 +167,7 @@ func copyDir(t *testing.T, src, dst string) {
 // TestTamper is the tamper table: each change is detected, with
 // the right word, and the report fails (exit status 3 in the CLI).
 func TestTamper(t *testing.T) {
+	t.Parallel()
 	signer, verifier := keys(t, "prod")
 	other, _ := keys(t, "attacker")
 	recs := storetest.Records(day1, 20) // 10 on day 1, 10 on day 2
@@ -281,6 +282,7 @@ func TestTamper(t *testing.T) {
 // TestTamperExact checks the report of the simplest cases in full: one
 // problem, on the right line, and nothing else.
 func TestTamperExact(t *testing.T) {
+	t.Parallel()
 	signer, verifier := keys(t, "prod")
 	recs := storetest.Records(day1, 20)
 	vs := []note.Verifier{verifier}
@@ -333,6 +335,7 @@ func TestTamperExact(t *testing.T) {
 }
 
 func TestRollback(t *testing.T) {
+	t.Parallel()
 	signer, verifier := keys(t, "prod")
 	vs := []note.Verifier{verifier}
 	dir, snap := t.TempDir(), t.TempDir()
@@ -359,6 +362,7 @@ func TestRollback(t *testing.T) {
 }
 
 func TestCleanAndSummary(t *testing.T) {
+	t.Parallel()
 	signer, verifier := keys(t, "prod")
 	dir := t.TempDir()
 	write(t, dir, ledger.Options{Signer: signer, CheckpointEvery: 3}, storetest.Records(day1, 9000))
@@ -378,6 +382,7 @@ func TestCleanAndSummary(t *testing.T) {
 }
 
 func TestAdoptPython(t *testing.T) {
+	t.Parallel()
 	signer, verifier := keys(t, "prod")
 	dir := t.TempDir()
 	src, err := os.ReadFile("../testdata/seed-interop/hash_only/audit_20261125.jsonl")
@@ -415,6 +420,7 @@ func TestAdoptPython(t *testing.T) {
 }
 
 func TestCrashRecovery(t *testing.T) {
+	t.Parallel()
 	signer, verifier := keys(t, "prod")
 	vs := []note.Verifier{verifier}
 	dir := t.TempDir()
@@ -455,6 +461,7 @@ func TestCrashRecovery(t *testing.T) {
 // TestRecoveryWindow: after a crash, lines stamped a little before the
 // last signed leaf but written after it are adopted too.
 func TestRecoveryWindow(t *testing.T) {
+	t.Parallel()
 	signer, verifier := keys(t, "prod")
 	dir := t.TempDir()
 	// Entries stamped slightly out of order around the last signed one
@@ -479,6 +486,7 @@ func TestRecoveryWindow(t *testing.T) {
 }
 
 func TestDeletionByPolicy(t *testing.T) {
+	t.Parallel()
 	signer, verifier := keys(t, "prod")
 	vs := []note.Verifier{verifier}
 	recs := storetest.Records(day1, 20)
@@ -579,6 +587,7 @@ func (c *stepClock) Jump(d time.Duration) {
 }
 
 func TestHeartbeatGaps(t *testing.T) {
+	// Not parallel: it sleeps in real time and counts heartbeats.
 	signer, verifier := keys(t, "prod")
 	vs := []note.Verifier{verifier}
 	dir := t.TempDir()
@@ -631,6 +640,7 @@ func TestHeartbeatGaps(t *testing.T) {
 }
 
 func TestProof(t *testing.T) {
+	t.Parallel()
 	signer, verifier := keys(t, "prod")
 	_, stranger := keys(t, "stranger")
 	dir := t.TempDir()
@@ -686,6 +696,7 @@ func TestProof(t *testing.T) {
 }
 
 func TestMemStore(t *testing.T) {
+	t.Parallel()
 	signer, verifier := keys(t, "prod")
 	st := memstore.New(0)
 	lg, err := ledger.Open(t.Context(), st, quiet(&ledger.Options{Signer: signer}))
@@ -725,6 +736,7 @@ func TestMemStore(t *testing.T) {
 }
 
 func TestOpenRefusesTamperedLedger(t *testing.T) {
+	t.Parallel()
 	signer, _ := keys(t, "prod")
 	dir := t.TempDir()
 	write(t, dir, ledger.Options{Signer: signer, Origin: "comply/test"}, storetest.Records(day1, 10))
@@ -741,6 +753,7 @@ func TestOpenRefusesTamperedLedger(t *testing.T) {
 }
 
 func TestKeys(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	sp, vp, err := ledger.WriteKeyFiles(filepath.Join(dir, "prod"), "prod")
 	if err != nil {
@@ -787,6 +800,7 @@ func must[T any](v T, err error) T {
 }
 
 func TestCheckpointFormat(t *testing.T) {
+	t.Parallel()
 	c := &ledger.Checkpoint{Origin: "comply/host/1", Size: 42, Root: bytes.Repeat([]byte{7}, 32),
 		Time: time.Date(2026, 3, 1, 2, 3, 4, 5, time.UTC), Heartbeat: time.Minute, Closed: true}
 	want := "comply/host/1\n42\nBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=\ntime 2026-03-01T02:03:04.000000005Z\nheartbeat 1m0s\nclosed\n"
@@ -810,6 +824,7 @@ func TestCheckpointFormat(t *testing.T) {
 var discard = slog.New(slog.DiscardHandler)
 
 func TestHashChildren(t *testing.T) {
+	t.Parallel()
 	// The writer's and Verify's tree hashing agree with the library's RFC
 	// 6962 hasher (and Prove's proofs pass its VerifyInclusion).
 	l, r := bytes.Repeat([]byte{1}, 32), bytes.Repeat([]byte{2}, 32)
@@ -823,6 +838,7 @@ func TestHashChildren(t *testing.T) {
 }
 
 func TestMaxProblems(t *testing.T) {
+	t.Parallel()
 	signer, verifier := keys(t, "prod")
 	dir := t.TempDir()
 	write(t, dir, ledger.Options{Signer: signer}, storetest.Records(day1, 20))
@@ -851,6 +867,7 @@ func TestMaxProblems(t *testing.T) {
 // own origin (as several writers of a shared store are): each ledger signs
 // its own writes, and Verify checks both.
 func TestTwoLedgers(t *testing.T) {
+	t.Parallel()
 	signer, verifier := keys(t, "prod")
 	dir := t.TempDir()
 	recs := storetest.Records(day1, 30)
