@@ -34,10 +34,11 @@ const sideDir = ".comply"
 //   - syncMu guards synced and round. It is held only to read or set them,
 //     never across an fsync.
 //
-// Lock order: qmu and syncMu are never held together, and never while
-// taking mu; mu may be held while taking neither. In practice each is
-// taken alone: drain takes qmu, lets it go, then takes mu in writeGroup;
-// syncRound takes mu (fsyncDirty), lets it go, then takes syncMu.
+// Lock order: no goroutine waits for one of them while holding another.
+// drain takes qmu, lets it go, then takes mu in writeGroup; syncRound takes
+// mu (fsyncDirty), lets it go, then takes syncMu. The one overlap is
+// Append's fast path, which tries mu with TryLock (never waiting) while it
+// holds qmu, and lets qmu go before it writes.
 // Fields set once in Open (dir, opts, lock until Close) need no lock.
 type Store struct {
 	dir  string
@@ -224,9 +225,10 @@ func cmpSeg(a, b *segment) int {
 }
 
 // Append implements store.Store. See Durability for when it returns.
-// Concurrent Appends line up in a queue, and one goroutine writes what
-// they brought with one write call per file (see drain); each Append waits
-// for its turn and, in the Always mode, for the fsync that covers it.
+// An Append that finds the store idle writes at once; concurrent Appends
+// line up in a queue, and one goroutine writes what they brought with one
+// write call per file (see drain); each Append waits for its turn and, in
+// the Always mode, for the fsync that covers it.
 // Cancelling ctx abandons either wait: an Append still in the queue is
 // withdrawn, one already taken is written but not acknowledged.
 func (s *Store) Append(ctx context.Context, recs ...store.Record) error {
@@ -243,17 +245,36 @@ func (s *Store) Append(ctx context.Context, recs ...store.Record) error {
 	}
 	r := &request{recs: recs, done: make(chan struct{})}
 	s.qmu.Lock()
-	s.queue = append(s.queue, r)
-	if !s.draining {
-		s.draining = true
-		go s.drain()
+	// The fast path: nothing queued and s.mu free at once (TryLock never
+	// waits): write inline, sparing drain's goroutine.
+	inline := !s.draining && s.mu.TryLock()
+	if inline {
+		s.draining = true // others queue meanwhile
+	} else {
+		s.queue = append(s.queue, r)
+		if !s.draining {
+			s.draining = true
+			go s.drain()
+		}
 	}
 	s.qmu.Unlock()
-	select {
-	case <-r.done:
-	case <-ctx.Done():
-		s.withdraw(r)
-		return ctx.Err()
+	if inline {
+		r.seq, r.err = s.writeGroupLocked([]*request{r})
+		s.mu.Unlock()
+		s.qmu.Lock()
+		if len(s.queue) > 0 {
+			go s.drain()
+		} else {
+			s.draining = false
+		}
+		s.qmu.Unlock()
+	} else {
+		select {
+		case <-r.done:
+		case <-ctx.Done():
+			s.withdraw(r)
+			return ctx.Err()
+		}
 	}
 	if r.err != nil {
 		return r.err
@@ -311,6 +332,11 @@ func (s *Store) withdraw(r *request) {
 func (s *Store) writeGroup(group []*request) (uint64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.writeGroupLocked(group)
+}
+
+// writeGroupLocked is writeGroup with s.mu held.
+func (s *Store) writeGroupLocked(group []*request) (uint64, error) {
 	if s.closed {
 		return 0, store.ErrClosed
 	}
