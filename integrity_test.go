@@ -44,7 +44,7 @@ func verifyDir(t *testing.T, dir string, v note.Verifier) *ledger.Report {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	r, err := ledger.Verify(t.Context(), st, st, &ledger.VerifyOptions{Verifiers: []note.Verifier{v}})
+	r, err := ledger.Verify(t.Context(), st, &ledger.VerifyOptions{Verifiers: []note.Verifier{v}})
 	if err != nil {
 		t.Fatal(err)
 	}

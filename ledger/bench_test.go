@@ -61,7 +61,7 @@ func BenchmarkVerify(b *testing.B) {
 	b.ResetTimer()
 	for b.Loop() {
 		st := openFS(b, dir, true)
-		r, err := ledger.Verify(b.Context(), st, st, &ledger.VerifyOptions{Verifiers: []note.Verifier{v}})
+		r, err := ledger.Verify(b.Context(), st, &ledger.VerifyOptions{Verifiers: []note.Verifier{v}})
 		st.Close()
 		if err != nil || !r.OK() {
 			b.Fatal(err, r.Summary())

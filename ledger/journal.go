@@ -8,8 +8,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"maps"
 	"strconv"
-	"strings"
 	"sync"
 
 	"golang.org/x/mod/sumdb/note"
@@ -20,7 +20,7 @@ import (
 // The journal is the ledger's write-ahead log: before a batch of records
 // reaches the store, its leaves (hash and time) are appended to the
 // journal as an intent; once the store acknowledged the batch, the journal
-// records that too (the watermark). In the Always mode the journal is
+// records that too (an acknowledgement). In the Always mode the journal is
 // synced before Append returns. A restarted writer recovers exactly the
 // lines the journal vouches for; a line that neither the signed tree nor
 // the journal holds is foreign, and the writer refuses to start.
@@ -40,10 +40,10 @@ const (
 	journalDir   = "journal/"
 	journalDigit = 8
 
-	recIntent    = 'I' // u64 seq | u64 watermark | u32 n | n × (32-byte hash, i64 time)
-	recWatermark = 'W' // u64 watermark
-	recSeal      = 'S' // a signed note: the chain before this record, and the watermark
-	recFailed    = 'F' // u64 seq: the store failed that intent's append
+	recIntent = 'I' // u64 seq | u32 k | k × u64 acknowledged seq | u32 n | n × (32-byte hash, i64 time)
+	recAck    = 'A' // u32 k | k × u64 acknowledged seq
+	recSeal   = 'S' // a signed note over the chain before this record
+	recFailed = 'F' // u64 seq: the store failed that intent's append
 )
 
 // maxJournalBody bounds one journal record: an intent of a whole batch.
@@ -85,9 +85,7 @@ type journal struct {
 	chain     [32]byte
 	records   int
 	seq       uint64            // the next intent's sequence number
-	mark      uint64            // every intent below it is acknowledged
-	written   uint64            // mark as last written to the journal
-	done      map[uint64]bool   // acknowledged intents at or above mark
+	acks      []uint64          // acknowledged intents not yet written to the journal
 	open      map[uint64]uint64 // intents not yet acknowledged: seq -> gen
 	perGen    map[uint64]int    // intents not yet acknowledged, per generation
 	live      []uint64          // the generations of this session not yet removed
@@ -106,7 +104,7 @@ func newJournal(ap store.Appender, signer note.Signer, origin, slug string, gen 
 		return nil, err
 	}
 	j := &journal{ap: ap, signer: signer, origin: origin, slug: slug, key: key,
-		done: map[uint64]bool{}, open: map[uint64]uint64{}, perGen: map[uint64]int{}, durable: ap.Durability()}
+		open: map[uint64]uint64{}, perGen: map[uint64]int{}, durable: ap.Durability()}
 	j.startGen(gen)
 	j.live = []uint64{gen}
 	return j, nil
@@ -145,15 +143,16 @@ func (j *journal) appendLocked(ctx context.Context, body []byte) error {
 	return nil
 }
 
-// intend appends the intent of a batch and returns its sequence number.
+// intend appends the intent of a batch, with the acknowledgements not yet
+// written, and returns its sequence number.
 func (j *journal) intend(ctx context.Context, recs []store.Record) (uint64, error) {
-	body := make([]byte, 0, 21+len(recs)*leafSize)
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	seq := j.seq
+	body := make([]byte, 0, 17+8*len(j.acks)+len(recs)*leafSize)
 	body = append(body, recIntent)
 	body = binary.BigEndian.AppendUint64(body, seq)
-	body = binary.BigEndian.AppendUint64(body, j.mark)
+	body = appendAcks(body, j.acks)
 	body = binary.BigEndian.AppendUint32(body, uint32(len(recs)))
 	for i := range recs {
 		h := HashLine(recs[i].Line)
@@ -163,48 +162,54 @@ func (j *journal) intend(ctx context.Context, recs []store.Record) (uint64, erro
 	if err := j.appendLocked(ctx, body); err != nil {
 		return 0, err
 	}
+	j.acks = j.acks[:0]
 	j.seq++
-	j.written = j.mark
 	j.open[seq] = j.gen
 	j.perGen[j.gen]++
 	return seq, nil
 }
 
-// acknowledge records that the store acknowledged intent seq, or, if
-// failed, that it did not (its lines, if any reached the store, are then
-// recovered or reported as in flight). With write set, the new watermark
-// is appended at once (the Always mode); otherwise it rides on the next
-// record.
+func appendAcks(b []byte, acks []uint64) []byte {
+	b = binary.BigEndian.AppendUint32(b, uint32(len(acks)))
+	for _, a := range acks {
+		b = binary.BigEndian.AppendUint64(b, a)
+	}
+	return b
+}
+
+// acknowledge records that the store acknowledged intent seq, or, if not
+// ok, that it failed (its lines, if any reached the store, are then
+// recovered or taken as never written). With write set (the Always mode),
+// the acknowledgement is appended at once, before Append returns;
+// otherwise it rides on the next intent or seal.
 func (j *journal) acknowledge(ctx context.Context, seq uint64, ok, write bool) error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	if !ok {
-		// Its lines may or may not be in the store: say so, so that a
-		// restarted writer does not take them for deleted.
-		body := binary.BigEndian.AppendUint64([]byte{recFailed}, seq)
-		if err := j.appendLocked(ctx, body); err != nil {
-			return err
-		}
-	}
-	if g, ok := j.open[seq]; ok {
+	if g, open := j.open[seq]; open {
 		delete(j.open, seq)
 		if j.perGen[g]--; j.perGen[g] == 0 && g != j.gen {
 			delete(j.perGen, g)
 		}
 	}
-	j.done[seq] = true
-	for j.done[j.mark] {
-		delete(j.done, j.mark)
-		j.mark++
+	if !ok {
+		return j.appendLocked(ctx, binary.BigEndian.AppendUint64([]byte{recFailed}, seq))
 	}
-	if !write || j.mark == j.written {
+	j.acks = append(j.acks, seq)
+	if !write {
 		return nil
 	}
-	body := binary.BigEndian.AppendUint64([]byte{recWatermark}, j.mark)
-	if err := j.appendLocked(ctx, body); err != nil {
+	return j.flushAcksLocked(ctx)
+}
+
+// flushAcksLocked appends the acknowledgements not yet written.
+func (j *journal) flushAcksLocked(ctx context.Context) error {
+	if len(j.acks) == 0 {
+		return nil
+	}
+	if err := j.appendLocked(ctx, appendAcks([]byte{recAck}, j.acks)); err != nil {
 		return err
 	}
-	j.written = j.mark
+	j.acks = j.acks[:0]
 	return nil
 }
 
@@ -234,24 +239,30 @@ func (j *journal) sync(ctx context.Context) error {
 	return nil
 }
 
-// sealLocked appends a seal: a signed note over the chain so far and the
-// watermark, which a verifier checks with the public key alone.
+// sealLocked appends the acknowledgements not yet written, then a seal:
+// a signed note over the chain so far, which a verifier checks with the
+// public key alone.
 func (j *journal) sealLocked(ctx context.Context) error {
+	if err := j.flushAcksLocked(ctx); err != nil {
+		return err
+	}
 	if !j.sealDirty {
 		return nil
 	}
-	text := fmt.Sprintf("%s\n%s\ngen %d\nrecords %d\nchain %s\nwatermark %d\n", journalMagic, j.origin, j.gen, j.records,
-		base64.StdEncoding.EncodeToString(j.chain[:]), j.mark)
-	msg, err := note.Sign(&note.Note{Text: text}, j.signer)
+	msg, err := note.Sign(&note.Note{Text: sealText(j.origin, j.gen, j.records, j.chain)}, j.signer)
 	if err != nil {
 		return fmt.Errorf("ledger: signing the journal seal: %w", err)
 	}
 	if err := j.appendLocked(ctx, append([]byte{recSeal}, msg...)); err != nil {
 		return err
 	}
-	j.written = j.mark
 	j.sealDirty = false
 	return nil
+}
+
+func sealText(origin string, gen uint64, records int, chain [32]byte) string {
+	return fmt.Sprintf("%s\n%s\ngen %d\nrecords %d\nchain %s\n", journalMagic, origin, gen, records,
+		base64.StdEncoding.EncodeToString(chain[:]))
 }
 
 // rotate starts a new generation and returns the generations that no
@@ -299,22 +310,22 @@ type journalIntent struct {
 // A journalLog is what a generation of the journal, read back, vouches for.
 type journalLog struct {
 	intents []journalIntent
+	acked   map[uint64]bool // intents the store acknowledged
 	failed  map[uint64]bool // intents whose append failed
-	mark    uint64          // the highest watermark that the trusted records carry
 	torn    bool            // the last record is incomplete (a crash while appending)
 	bad     error           // a record fails its MAC or seal: the journal was changed
 }
 
 // readJournal reads a generation of the journal. With key set (the
-// writer), a record counts if its MAC holds; without (a verifier), only
-// the records up to the last seal that one of the known keys signed count.
+// writer), a record counts if its MAC holds; without (a verifier), intents
+// count as sealed up to the last seal that one of the known keys signed.
+// Acknowledgements count in both cases: a forged one could only make more
+// absences count as deletions.
 func readJournal(b []byte, origin string, gen uint64, key []byte, known note.Verifiers) *journalLog {
-	jl := &journalLog{}
+	jl := &journalLog{acked: map[uint64]bool{}, failed: map[uint64]bool{}}
 	chain := chainStart(origin, gen)
-	var pending []journalIntent // not yet sealed, for a verifier
-	var pendMark uint64
-	records := 0
-	for len(b) > 0 {
+	unsealed := 0 // intents after the last seal, at the end of jl.intents
+	for records := 0; len(b) > 0; records++ {
 		if len(b) < 4 {
 			jl.torn = true
 			break
@@ -343,95 +354,106 @@ func readJournal(b []byte, origin string, gen uint64, key []byte, known note.Ver
 				break
 			}
 		}
-		switch body[0] {
-		case recIntent:
-			in, mark, err := parseIntent(body, gen)
-			if err != nil {
-				jl.bad = fmt.Errorf("record %d: %w", records, err)
-				return jl
-			}
-			pending = append(pending, in)
-			pendMark = max(pendMark, mark)
-		case recWatermark, recFailed:
-			if len(body) != 9 {
-				jl.bad = fmt.Errorf("record %d: malformed %q record", records, body[0])
-				return jl
-			}
-			if v := binary.BigEndian.Uint64(body[1:]); body[0] == recFailed {
-				if jl.failed == nil {
-					jl.failed = map[uint64]bool{}
-				}
-				jl.failed[v] = true
-			} else {
-				pendMark = max(pendMark, v)
-			}
-		case recSeal:
-			if key == nil {
-				mark, err := checkSeal(body[1:], origin, gen, records, prev, known)
-				if err != nil {
-					jl.bad = fmt.Errorf("record %d: %w", records, err)
-					return jl
-				}
-				for i := range pending {
-					pending[i].sealed = true
-				}
-				jl.intents = append(jl.intents, pending...)
-				pending = pending[:0]
-				jl.mark = max(jl.mark, mark)
-			}
-		default:
-			jl.bad = fmt.Errorf("record %d: unknown type %q", records, body[0])
-			return jl
+		if err := jl.record(body, origin, gen, records, prev, key, known, &unsealed); err != nil {
+			jl.bad = fmt.Errorf("record %d: %w", records, err)
+			break
 		}
-		records++
 	}
-	// Unsealed intents count for the writer, which checked their MACs; a
-	// verifier keeps them with sealed unset. Unsealed watermarks count for
-	// both: a forged one could only make more entries count as
-	// acknowledged, and so more absences as deletions.
-	jl.intents = append(jl.intents, pending...)
-	jl.mark = max(jl.mark, pendMark)
 	return jl
 }
 
-func parseIntent(body []byte, gen uint64) (journalIntent, uint64, error) {
-	if len(body) < 21 {
-		return journalIntent{}, 0, errors.New("malformed intent")
+// record takes in one record's body.
+func (jl *journalLog) record(body []byte, origin string, gen uint64, records int, prev [32]byte, key []byte, known note.Verifiers, unsealed *int) error {
+	switch body[0] {
+	case recIntent:
+		if len(body) < 13 {
+			return errors.New("malformed intent")
+		}
+		seq := binary.BigEndian.Uint64(body[1:])
+		rest, err := jl.readAcks(body[9:])
+		if err != nil {
+			return err
+		}
+		in, err := parseLeaves(rest, gen, seq)
+		if err != nil {
+			return err
+		}
+		jl.intents = append(jl.intents, in)
+		*unsealed++
+	case recAck:
+		if rest, err := jl.readAcks(body[1:]); err != nil || len(rest) != 0 {
+			return errors.New("malformed acknowledgement")
+		}
+	case recFailed:
+		if len(body) != 9 {
+			return errors.New("malformed failure record")
+		}
+		jl.failed[binary.BigEndian.Uint64(body[1:])] = true
+	case recSeal:
+		if key != nil {
+			return nil // the MACs vouch for every record already
+		}
+		if err := checkSeal(body[1:], origin, gen, records, prev, known); err != nil {
+			return err
+		}
+		for i := len(jl.intents) - *unsealed; i < len(jl.intents); i++ {
+			jl.intents[i].sealed = true
+		}
+		*unsealed = 0
+	default:
+		return fmt.Errorf("unknown type %q", body[0])
 	}
-	in := journalIntent{gen: gen, seq: binary.BigEndian.Uint64(body[1:])}
-	mark := binary.BigEndian.Uint64(body[9:])
-	n := binary.BigEndian.Uint32(body[17:])
-	rest := body[21:]
-	if uint64(len(rest)) != uint64(n)*leafSize {
-		return journalIntent{}, 0, fmt.Errorf("intent of %d leaves has %d bytes", n, len(rest))
+	return nil
+}
+
+// readAcks reads a count and that many acknowledged sequence numbers, and
+// returns the rest of b.
+func (jl *journalLog) readAcks(b []byte) ([]byte, error) {
+	if len(b) < 4 {
+		return nil, errors.New("malformed acknowledgements")
 	}
-	in.leaves = make([]Leaf, n)
+	k := binary.BigEndian.Uint32(b)
+	b = b[4:]
+	if uint64(len(b)) < 8*uint64(k) {
+		return nil, errors.New("malformed acknowledgements")
+	}
+	for range k {
+		jl.acked[binary.BigEndian.Uint64(b)] = true
+		b = b[8:]
+	}
+	return b, nil
+}
+
+// parseLeaves reads an intent's leaves: a count, then the leaves.
+func parseLeaves(b []byte, gen, seq uint64) (journalIntent, error) {
+	if len(b) < 4 {
+		return journalIntent{}, errors.New("malformed intent")
+	}
+	n := binary.BigEndian.Uint32(b)
+	b = b[4:]
+	if uint64(len(b)) != uint64(n)*leafSize {
+		return journalIntent{}, fmt.Errorf("intent of %d leaves has %d bytes", n, len(b))
+	}
+	in := journalIntent{gen: gen, seq: seq, leaves: make([]Leaf, n)}
 	for i := range in.leaves {
-		copy(in.leaves[i].Hash[:], rest[:32])
-		in.leaves[i].Time = int64(binary.BigEndian.Uint64(rest[32:]))
-		rest = rest[leafSize:]
+		copy(in.leaves[i].Hash[:], b[:32])
+		in.leaves[i].Time = int64(binary.BigEndian.Uint64(b[32:]))
+		b = b[leafSize:]
 	}
-	return in, mark, nil
+	return in, nil
 }
 
 // checkSeal checks a seal's signature and that it signs the chain before
-// it, and returns its watermark.
-func checkSeal(msg []byte, origin string, gen uint64, records int, chain [32]byte, known note.Verifiers) (uint64, error) {
+// it.
+func checkSeal(msg []byte, origin string, gen uint64, records int, chain [32]byte, known note.Verifiers) error {
 	text, _, err := openNote(msg, known)
 	if err != nil {
-		return 0, fmt.Errorf("seal: %w", err)
+		return fmt.Errorf("seal: %w", err)
 	}
-	want := fmt.Sprintf("%s\n%s\ngen %d\nrecords %d\nchain %s\nwatermark ", journalMagic, origin, gen, records,
-		base64.StdEncoding.EncodeToString(chain[:]))
-	rest, ok := strings.CutPrefix(text, want)
-	if !ok {
-		return 0, errors.New("seal does not sign the journal before it")
+	if text != sealText(origin, gen, records, chain) {
+		return errors.New("seal does not sign the journal before it")
 	}
-	mark, err := strconv.ParseUint(strings.TrimSuffix(rest, "\n"), 10, 64)
-	if err != nil || !strings.HasSuffix(rest, "\n") {
-		return 0, errors.New("seal: malformed watermark")
-	}
-	return mark, nil
+	return nil
 }
 
 // journalGens lists the generations of a ledger's journal, ascending.
@@ -449,16 +471,16 @@ func journalGens(ctx context.Context, sc store.Sidecar, slug string) ([]uint64, 
 	return gens, nil
 }
 
-// readJournals reads every generation of a ledger's journal. The
-// watermark of each generation counts intents from the start of the
-// writer's session, so the intents below the largest watermark among the
-// generations of one session were acknowledged.
+// readJournals reads every generation of a ledger's journal. Sequence
+// numbers count intents from the start of the writer's session, which
+// every generation present belongs to (a writer removes the generations
+// of the session before it once it has signed them).
 func readJournals(ctx context.Context, sc store.Sidecar, origin, slug string, key []byte, known note.Verifiers) (js *journalSet, err error) {
 	gens, err := journalGens(ctx, sc, slug)
 	if err != nil {
 		return nil, err
 	}
-	js = &journalSet{failed: map[uint64]bool{}, gens: gens}
+	js = &journalSet{acked: map[uint64]bool{}, failed: map[uint64]bool{}, gens: gens}
 	for _, g := range gens {
 		name := journalBlob(slug, g)
 		b, err := sc.ReadBlob(ctx, name)
@@ -473,10 +495,8 @@ func readJournals(ctx context.Context, sc store.Sidecar, origin, slug string, ke
 			js.errs = append(js.errs, fmt.Errorf("%s: %w", name, jl.bad))
 		}
 		js.intents = append(js.intents, jl.intents...)
-		js.mark = max(js.mark, jl.mark)
-		for s := range jl.failed {
-			js.failed[s] = true
-		}
+		maps.Copy(js.acked, jl.acked)
+		maps.Copy(js.failed, jl.failed)
 	}
 	return js, nil
 }
@@ -485,22 +505,22 @@ func readJournals(ctx context.Context, sc store.Sidecar, origin, slug string, ke
 type journalSet struct {
 	gens    []uint64
 	intents []journalIntent
-	mark    uint64          // intents below it were acknowledged (or failed)
+	acked   map[uint64]bool // intents the store acknowledged
 	failed  map[uint64]bool // intents whose append failed
 	errs    []error         // records that fail their MAC or seal
 }
 
-// acked reports whether the store acknowledged the intent: its lines must
-// then be in the store.
-func (js *journalSet) acked(in *journalIntent) bool {
-	return in.seq < js.mark && !js.failed[in.seq]
+// ackedIntent reports whether the store acknowledged the intent: its
+// lines must then be in the store.
+func (js *journalSet) ackedIntent(in *journalIntent) bool {
+	return js.acked[in.seq] && !js.failed[in.seq]
 }
 
 // leaves returns the leaves of the intents, each with whether it was
 // acknowledged.
 func (js *journalSet) leaves() (ls []Leaf, acked []bool) {
 	for i := range js.intents {
-		a := js.acked(&js.intents[i])
+		a := js.ackedIntent(&js.intents[i])
 		for _, lf := range js.intents[i].leaves {
 			ls = append(ls, lf)
 			acked = append(acked, a)

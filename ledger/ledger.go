@@ -35,14 +35,6 @@ const (
 // interleave.
 const recoverySlack = time.Minute
 
-// A Syncer is a store that can make every write so far durable. A ledger
-// over a store that is a Syncer syncs it before each checkpoint, so that a
-// checkpoint never signs lines a crash could still lose; over any other
-// store, checkpoints rely on the store's own durability mode.
-type Syncer interface {
-	Sync(ctx context.Context) error
-}
-
 // Options configure a Ledger writer.
 type Options struct {
 	// Signer signs checkpoints and deletion records. Required. A *Signer
@@ -607,7 +599,7 @@ func (l *Ledger) checkpointLocked(ctx context.Context, ev event) error {
 	// Sign only lines that are durable: a checkpoint that outlived the
 	// lines it signs (a power loss in a weaker durability mode) would read
 	// as tampering.
-	if sy, ok := l.st.(Syncer); ok && len(queued) > 0 {
+	if sy, ok := l.st.(store.Syncer); ok && len(queued) > 0 {
 		if err := sy.Sync(ctx); err != nil {
 			return l.fail(err)
 		}

@@ -84,7 +84,7 @@ func verify(t testing.TB, dir string, vs []note.Verifier, trusted map[string][]b
 	t.Helper()
 	st := openFS(t, dir, true)
 	defer st.Close()
-	r, err := ledger.Verify(t.Context(), st, st, &ledger.VerifyOptions{
+	r, err := ledger.Verify(t.Context(), st, &ledger.VerifyOptions{
 		Verifiers: vs, Trusted: trusted,
 		FileName: func(d time.Time) string { return "audit_" + d.Format("20060102") + ".jsonl" },
 	})
@@ -167,6 +167,7 @@ func copyDir(t *testing.T, src, dst string) {
 // TestTamper is the tamper table: each change is detected, with
 // the right word, and the report fails (exit status 3 in the CLI).
 func TestTamper(t *testing.T) {
+	t.Parallel()
 	signer, verifier := keys(t, "prod")
 	other, _ := keys(t, "attacker")
 	recs := storetest.Records(day1, 20) // 10 on day 1, 10 on day 2
@@ -281,6 +282,7 @@ func TestTamper(t *testing.T) {
 // TestTamperExact checks the report of the simplest cases in full: one
 // problem, on the right line, and nothing else.
 func TestTamperExact(t *testing.T) {
+	t.Parallel()
 	signer, verifier := keys(t, "prod")
 	recs := storetest.Records(day1, 20)
 	vs := []note.Verifier{verifier}
@@ -333,6 +335,7 @@ func TestTamperExact(t *testing.T) {
 }
 
 func TestRollback(t *testing.T) {
+	t.Parallel()
 	signer, verifier := keys(t, "prod")
 	vs := []note.Verifier{verifier}
 	dir, snap := t.TempDir(), t.TempDir()
@@ -359,6 +362,7 @@ func TestRollback(t *testing.T) {
 }
 
 func TestCleanAndSummary(t *testing.T) {
+	t.Parallel()
 	signer, verifier := keys(t, "prod")
 	dir := t.TempDir()
 	write(t, dir, ledger.Options{Signer: signer, CheckpointEvery: 3}, storetest.Records(day1, 9000))
@@ -378,6 +382,7 @@ func TestCleanAndSummary(t *testing.T) {
 }
 
 func TestAdoptPython(t *testing.T) {
+	t.Parallel()
 	signer, verifier := keys(t, "prod")
 	dir := t.TempDir()
 	src, err := os.ReadFile("../testdata/seed-interop/hash_only/audit_20261125.jsonl")
@@ -424,6 +429,7 @@ func TestAdoptPython(t *testing.T) {
 }
 
 func TestCrashRecovery(t *testing.T) {
+	t.Parallel()
 	signer, verifier := keys(t, "prod")
 	vs := []note.Verifier{verifier}
 	dir := t.TempDir()
@@ -464,6 +470,7 @@ func TestCrashRecovery(t *testing.T) {
 // TestRecoveryWindow: after a crash, lines stamped a little before the
 // last signed leaf but written after it are adopted too.
 func TestRecoveryWindow(t *testing.T) {
+	t.Parallel()
 	signer, verifier := keys(t, "prod")
 	dir := t.TempDir()
 	// Entries stamped slightly out of order around the last signed one
@@ -488,6 +495,7 @@ func TestRecoveryWindow(t *testing.T) {
 }
 
 func TestDeletionByPolicy(t *testing.T) {
+	t.Parallel()
 	signer, verifier := keys(t, "prod")
 	vs := []note.Verifier{verifier}
 	recs := storetest.Records(day1, 20)
@@ -588,6 +596,7 @@ func (c *stepClock) Jump(d time.Duration) {
 }
 
 func TestHeartbeatGaps(t *testing.T) {
+	// Not parallel: it sleeps in real time and counts heartbeats.
 	signer, verifier := keys(t, "prod")
 	vs := []note.Verifier{verifier}
 	dir := t.TempDir()
@@ -640,6 +649,7 @@ func TestHeartbeatGaps(t *testing.T) {
 }
 
 func TestProof(t *testing.T) {
+	t.Parallel()
 	signer, verifier := keys(t, "prod")
 	_, stranger := keys(t, "stranger")
 	dir := t.TempDir()
@@ -648,7 +658,7 @@ func TestProof(t *testing.T) {
 	st := openFS(t, dir, true)
 	defer st.Close()
 	for _, i := range []int{0, 1, 2, 1000, 4095, 4096, 4499} {
-		p, err := ledger.Prove(t.Context(), st, st, recs[i].ID)
+		p, err := ledger.Prove(t.Context(), st, recs[i].ID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -689,12 +699,13 @@ func TestProof(t *testing.T) {
 			t.Errorf("unknown key: %v", err)
 		}
 	}
-	if _, err := ledger.Prove(t.Context(), st, st, "01957e3c-0000-7000-8000-00000000ffff"); !errors.Is(err, store.ErrNotFound) {
+	if _, err := ledger.Prove(t.Context(), st, "01957e3c-0000-7000-8000-00000000ffff"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("Prove of an unknown id: %v", err)
 	}
 }
 
 func TestMemStore(t *testing.T) {
+	t.Parallel()
 	signer, verifier := keys(t, "prod")
 	st := memstore.New(0)
 	lg, err := ledger.Open(t.Context(), st, quiet(&ledger.Options{Signer: signer}))
@@ -707,7 +718,7 @@ func TestMemStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	lg.Close()
-	r, err := ledger.Verify(t.Context(), st, st, &ledger.VerifyOptions{Verifiers: []note.Verifier{verifier}})
+	r, err := ledger.Verify(t.Context(), st, &ledger.VerifyOptions{Verifiers: []note.Verifier{verifier}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -724,7 +735,7 @@ func TestMemStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	lg.Close()
-	r, _ = ledger.Verify(t.Context(), st, st, &ledger.VerifyOptions{Verifiers: []note.Verifier{verifier}})
+	r, _ = ledger.Verify(t.Context(), st, &ledger.VerifyOptions{Verifiers: []note.Verifier{verifier}})
 	if !r.OK() || r.Valid != 103 || r.Deleted != 2 || r.Logs[0].Size != 105 || r.Logs[0].Deletions != 2 {
 		t.Fatal(describe(r))
 	}
@@ -734,6 +745,7 @@ func TestMemStore(t *testing.T) {
 }
 
 func TestOpenRefusesTamperedLedger(t *testing.T) {
+	t.Parallel()
 	signer, _ := keys(t, "prod")
 	dir := t.TempDir()
 	write(t, dir, ledger.Options{Signer: signer, Origin: "comply/test"}, storetest.Records(day1, 10))
@@ -750,6 +762,7 @@ func TestOpenRefusesTamperedLedger(t *testing.T) {
 }
 
 func TestKeys(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	sp, vp, err := ledger.WriteKeyFiles(filepath.Join(dir, "prod"), "prod")
 	if err != nil {
@@ -803,6 +816,7 @@ func must[T any](v T, err error) T {
 }
 
 func TestCheckpointFormat(t *testing.T) {
+	t.Parallel()
 	c := &ledger.Checkpoint{Origin: "comply/host/1", Size: 42, Root: bytes.Repeat([]byte{7}, 32),
 		Time: time.Date(2026, 3, 1, 2, 3, 4, 5, time.UTC), Heartbeat: time.Minute, Closed: true}
 	want := "comply/host/1\n42\nBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=\ntime 2026-03-01T02:03:04.000000005Z\nheartbeat 1m0s\nclosed\n"
@@ -826,6 +840,7 @@ func TestCheckpointFormat(t *testing.T) {
 var discard = slog.New(slog.DiscardHandler)
 
 func TestHashChildren(t *testing.T) {
+	t.Parallel()
 	// The writer's and Verify's tree hashing agree with the library's RFC
 	// 6962 hasher (and Prove's proofs pass its VerifyInclusion).
 	l, r := bytes.Repeat([]byte{1}, 32), bytes.Repeat([]byte{2}, 32)
@@ -839,6 +854,7 @@ func TestHashChildren(t *testing.T) {
 }
 
 func TestMaxProblems(t *testing.T) {
+	t.Parallel()
 	signer, verifier := keys(t, "prod")
 	dir := t.TempDir()
 	write(t, dir, ledger.Options{Signer: signer}, storetest.Records(day1, 20))
@@ -851,7 +867,7 @@ func TestMaxProblems(t *testing.T) {
 	})
 	st := openFS(t, dir, true)
 	defer st.Close()
-	r, err := ledger.Verify(t.Context(), st, st, &ledger.VerifyOptions{Verifiers: []note.Verifier{verifier}, MaxProblems: 3})
+	r, err := ledger.Verify(t.Context(), st, &ledger.VerifyOptions{Verifiers: []note.Verifier{verifier}, MaxProblems: 3})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -867,6 +883,7 @@ func TestMaxProblems(t *testing.T) {
 // own origin (as several writers of a shared store are): each ledger signs
 // its own writes, and Verify checks both.
 func TestTwoLedgers(t *testing.T) {
+	t.Parallel()
 	signer, verifier := keys(t, "prod")
 	dir := t.TempDir()
 	recs := storetest.Records(day1, 30)

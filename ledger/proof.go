@@ -37,19 +37,19 @@ var ErrProof = errors.New("inclusion proof does not hold")
 // newest checkpoint of the ledger that signed it. An unknown id is an error
 // wrapping store.ErrNotFound; an entry that no checkpoint signs yet is an
 // error too.
-func Prove(ctx context.Context, st store.Store, sc store.Sidecar, id string) (*Proof, error) {
+func Prove(ctx context.Context, st store.SidecarStore, id string) (*Proof, error) {
 	rec, err := st.Get(ctx, id)
 	if err != nil {
 		return nil, err
 	}
 	h := HashLine(rec.Line)
 	ts := rec.Time.UnixMicro()
-	slugs, err := listSlugs(ctx, sc)
+	slugs, err := listSlugs(ctx, st)
 	if err != nil {
 		return nil, fmt.Errorf("ledger: prove: %w", err)
 	}
 	for _, slug := range slugs {
-		msg, err := sc.ReadBlob(ctx, latestBlob(slug))
+		msg, err := st.ReadBlob(ctx, latestBlob(slug))
 		if errors.Is(err, store.ErrNotFound) {
 			continue
 		}
@@ -61,7 +61,7 @@ func Prove(ctx context.Context, st store.Store, sc store.Sidecar, id string) (*P
 		if err != nil {
 			return nil, fmt.Errorf("ledger: prove: %s: %w", latestBlob(slug), err)
 		}
-		leaves, err := readLeaves(ctx, sc, slug, c.Size)
+		leaves, err := readLeaves(ctx, st, slug, c.Size)
 		if err != nil {
 			return nil, fmt.Errorf("ledger: prove: %w", err)
 		}

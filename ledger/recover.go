@@ -77,13 +77,6 @@ func (e *RecoveryError) Error() string {
 
 func (e *RecoveryError) Unwrap() error { return ErrForeign }
 
-// A recordWriter is a store shared by several writers (the S3 store) that
-// says which wrote a record.
-type recordWriter interface {
-	WriterID() string
-	RecordWriter(store.Record) (string, bool)
-}
-
 // recovery is what recover found.
 type recovery struct {
 	foreign  []int   // positions in l.pend of lines no one vouches for
@@ -184,7 +177,7 @@ func (l *Ledger) scanForRecovery(ctx context.Context, start time.Time, known, jl
 	// only our own (and lines no writer of the store claims, such as the
 	// Python library's), never another writer's not yet checkpointed.
 	mine := func(store.Record) bool { return true }
-	if rw, ok := l.st.(recordWriter); ok && !l.opts.AdoptAll {
+	if rw, ok := l.st.(store.Shared); ok && !l.opts.AdoptAll {
 		self := rw.WriterID()
 		mine = func(r store.Record) bool { w, ok := rw.RecordWriter(r); return !ok || w == self }
 	}

@@ -80,7 +80,7 @@ type vlog struct {
 //
 // The error is for a failure to read; what Verify finds is in the Report,
 // whose OK method says whether the store verified.
-func Verify(ctx context.Context, st store.Store, sc store.Sidecar, opts *VerifyOptions) (*Report, error) {
+func Verify(ctx context.Context, st store.SidecarStore, opts *VerifyOptions) (*Report, error) {
 	var o VerifyOptions
 	if opts != nil {
 		o = *opts
@@ -93,13 +93,13 @@ func Verify(ctx context.Context, st store.Store, sc store.Sidecar, opts *VerifyO
 	}
 	known := note.VerifierList(o.Verifiers...)
 	r := &Report{Problems: []Problem{}, Gaps: []Gap{}, Files: []FileReport{}}
-	slugs, err := listSlugs(ctx, sc)
+	slugs, err := listSlugs(ctx, st)
 	if err != nil {
 		return nil, fmt.Errorf("ledger: verify: %w", err)
 	}
 	var logs []*vlog
 	for _, slug := range slugs {
-		lg, err := loadVLog(ctx, sc, slug, known, o.Trusted, r)
+		lg, err := loadVLog(ctx, st, slug, known, o.Trusted, r)
 		if err != nil {
 			return nil, fmt.Errorf("ledger: verify: %w", err)
 		}
@@ -120,7 +120,7 @@ func Verify(ctx context.Context, st store.Store, sc store.Sidecar, opts *VerifyO
 	if o.MaxProblems == 0 {
 		o.MaxProblems = DefaultMaxProblems
 	}
-	vj, err := loadJournals(ctx, sc, logs, known, r)
+	vj, err := loadJournals(ctx, st, logs, known, r)
 	if err != nil {
 		return nil, fmt.Errorf("ledger: verify: %w", err)
 	}
@@ -158,29 +158,11 @@ func Verify(ctx context.Context, st store.Store, sc store.Sidecar, opts *VerifyO
 
 // loadVLog reads and checks one ledger. Problems go in r.
 func loadVLog(ctx context.Context, sc store.Sidecar, slug string, known note.Verifiers, trusted map[string][]byte, r *Report) (*vlog, error) {
-	lg := &vlog{slug: slug, rep: &LogReport{}}
-	problem := func(k Kind, format string, args ...any) {
-		r.Problems = append(r.Problems, Problem{Kind: k, Origin: lg.rep.Origin, Offset: -1, Leaf: -1, Detail: fmt.Sprintf(format, args...)})
-		lg.rep.Valid = false
-	}
-	lg.rep.Valid = true
-
-	// Checkpoints: the latest, then the history.
-	var notes [][]byte
-	var blobs []string
-	latest, err := sc.ReadBlob(ctx, latestBlob(slug))
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-	case err != nil:
+	ld := &vlogLoader{sc: sc, known: known, r: r, lg: &vlog{slug: slug, rep: &LogReport{Valid: true}}}
+	notes, blobs, herr, err := ld.readCheckpoints(ctx)
+	if err != nil {
 		return nil, err
-	default:
-		notes, blobs = append(notes, latest), append(blobs, latestBlob(slug))
 	}
-	hn, hb, herr := readHistory(ctx, sc, slug)
-	if hn == nil && herr != nil && !errors.Is(herr, errCheckpoint) {
-		return nil, herr
-	}
-	notes, blobs = append(notes, hn...), append(blobs, hb...)
 	if len(notes) == 0 && herr == nil {
 		// Only tiles or deletion records: a ledger whose writer never got
 		// to its first checkpoint, or whose checkpoints were deleted.
@@ -189,54 +171,112 @@ func loadVLog(ctx context.Context, sc store.Sidecar, slug string, known note.Ver
 			return nil, nil
 		}
 	}
-	lg.rep.Origin = slug
+	ld.lg.rep.Origin = slug
+	cs := ld.openCheckpoints(notes, blobs, herr)
+	if !ld.pickTop(cs) {
+		return ld.lg, nil
+	}
+	ld.checkTrustedBefore(trusted)
+	ld.checkRoots(ctx)
+	ld.checkHistory(len(cs.untrusted))
+	if err := ld.readDeletions(ctx); err != nil {
+		return nil, err
+	}
+	if err := loadAdoptions(ctx, ld.sc, ld.lg, ld.known, ld.problem); err != nil {
+		return nil, err
+	}
+	return ld.lg, nil
+}
+
+// vlogLoader holds what the steps of loadVLog share.
+type vlogLoader struct {
+	sc    store.Sidecar
+	known note.Verifiers
+	r     *Report
+	lg    *vlog
+}
+
+// problem reports a problem of the ledger, which makes it invalid.
+func (ld *vlogLoader) problem(k Kind, format string, args ...any) {
+	ld.r.Problems = append(ld.r.Problems, Problem{Kind: k, Origin: ld.lg.rep.Origin, Offset: -1, Leaf: -1, Detail: fmt.Sprintf(format, args...)})
+	ld.lg.rep.Valid = false
+}
+
+// readCheckpoints reads the checkpoint notes, the latest then the
+// history, and the blob each came from. herr is an error of the history
+// that still let some of it be read.
+func (ld *vlogLoader) readCheckpoints(ctx context.Context) (notes [][]byte, blobs []string, herr, err error) {
+	slug := ld.lg.slug
+	latest, err := ld.sc.ReadBlob(ctx, latestBlob(slug))
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+	case err != nil:
+		return nil, nil, nil, err
+	default:
+		notes, blobs = append(notes, latest), append(blobs, latestBlob(slug))
+	}
+	hn, hb, herr := readHistory(ctx, ld.sc, slug)
+	if hn == nil && herr != nil && !errors.Is(herr, errCheckpoint) {
+		return nil, nil, nil, herr
+	}
+	return append(notes, hn...), append(blobs, hb...), herr, nil
+}
+
+// checkpoints is what openCheckpoints found beside the trusted ones
+// (kept in the vlog).
+type checkpoints struct {
+	untrusted      []*Checkpoint // readable, but not signed by a known key
+	untrustedNotes [][]byte
+	topNote        []byte // the note of the newest trusted checkpoint
+	fail           Kind   // the kind of the first bad checkpoint, else UnknownKey
+}
+
+// openCheckpoints checks the signature and origin of every checkpoint,
+// keeps the trusted ones and the newest of them as the top, and reports
+// the bad ones, grouped by blob and kind.
+func (ld *vlogLoader) openCheckpoints(notes [][]byte, blobs []string, herr error) checkpoints {
+	lg := ld.lg
 	type badKey struct {
 		blob string
 		kind Kind
 	}
 	bad := map[badKey][]string{}
 	var badOrder []badKey
-	var untrusted []*Checkpoint
-	var untrustedNotes [][]byte
-	var topNote []byte
-	for i, n := range notes {
-		c, key, err := OpenCheckpoint(n, known)
+	addBad := func(blob string, err error) {
+		k := badKey{blob, Malformed}
 		var se *SignatureError
+		if errors.As(err, &se) {
+			k.kind = se.Kind
+		}
+		if bad[k] == nil {
+			badOrder = append(badOrder, k)
+		}
+		bad[k] = append(bad[k], err.Error())
+	}
+	var cs checkpoints
+	for i, n := range notes {
+		c, key, err := OpenCheckpoint(n, ld.known)
 		switch {
 		case c == nil:
-			k := badKey{blobs[i], Malformed}
-			if errors.As(err, &se) {
-				k.kind = se.Kind
-			}
-			if bad[k] == nil {
-				badOrder = append(badOrder, k)
-			}
-			bad[k] = append(bad[k], err.Error())
+			addBad(blobs[i], err)
 			continue
-		case Slug(c.Origin) != slug:
-			problem(Malformed, "%s holds a checkpoint of another origin, %q", blobs[i], c.Origin)
+		case Slug(c.Origin) != lg.slug:
+			ld.problem(Malformed, "%s holds a checkpoint of another origin, %q", blobs[i], c.Origin)
 			continue
 		case err != nil:
-			k := badKey{blobs[i], Malformed}
-			if errors.As(err, &se) {
-				k.kind = se.Kind
-			}
-			if bad[k] == nil {
-				badOrder = append(badOrder, k)
-			}
-			bad[k] = append(bad[k], err.Error())
-			untrusted = append(untrusted, c)
-			untrustedNotes = append(untrustedNotes, n)
+			addBad(blobs[i], err)
+			cs.untrusted = append(cs.untrusted, c)
+			cs.untrustedNotes = append(cs.untrustedNotes, n)
 			continue
 		}
 		lg.rep.Origin = c.Origin
 		lg.cps = append(lg.cps, c)
 		if lg.top == nil || c.Size > lg.top.Size || c.Size == lg.top.Size && c.Time.After(lg.top.Time) {
-			lg.top, topNote, lg.rep.Key = c, n, key
+			lg.top, cs.topNote, lg.rep.Key = c, n, key
 		}
 	}
-	if lg.rep.Origin == slug && len(untrusted) > 0 {
-		lg.rep.Origin = untrusted[0].Origin
+	if lg.rep.Origin == lg.slug && len(cs.untrusted) > 0 {
+		lg.rep.Origin = cs.untrusted[0].Origin
 	}
 	for _, k := range badOrder {
 		msgs := bad[k]
@@ -244,55 +284,74 @@ func loadVLog(ctx context.Context, sc store.Sidecar, slug string, known note.Ver
 		if len(msgs) > 1 {
 			what = fmt.Sprintf("%d checkpoints", len(msgs))
 		}
-		problem(k.kind, "%s in %s: %s", what, k.blob, msgs[0])
+		ld.problem(k.kind, "%s in %s: %s", what, k.blob, msgs[0])
 	}
 	if herr != nil {
-		problem(Malformed, "checkpoint history: %v", herr)
+		ld.problem(Malformed, "checkpoint history: %v", herr)
 	}
-	lg.rep.Checkpoints = len(lg.cps) + len(untrusted)
+	lg.rep.Checkpoints = len(lg.cps) + len(cs.untrusted)
+	cs.fail = UnknownKey
+	if len(badOrder) > 0 {
+		cs.fail = badOrder[0].kind
+	}
+	return cs
+}
+
+// pickTop settles the checkpoint the lines are matched against: the
+// newest trusted one or, if none is trusted, the newest untrusted one, to
+// say what else changed. It reports false if there is none.
+func (ld *vlogLoader) pickTop(cs checkpoints) bool {
+	lg := ld.lg
 	lg.trusted = lg.top != nil
+	topNote := cs.topNote
 	if lg.top == nil {
-		// Nothing the verifier can trust; match the lines against the
-		// newest untrusted checkpoint anyway, to say what else changed.
-		lg.fail = UnknownKey
-		for _, k := range badOrder {
-			lg.fail = k.kind
-			break
-		}
-		for i, c := range untrusted {
+		lg.fail = cs.fail
+		for i, c := range cs.untrusted {
 			if lg.top == nil || c.Size > lg.top.Size {
-				lg.top, topNote = c, untrustedNotes[i]
+				lg.top, topNote = c, cs.untrustedNotes[i]
 			}
 		}
 		if lg.top == nil {
-			problem(Malformed, "no readable checkpoint")
-			return lg, nil
+			ld.problem(Malformed, "no readable checkpoint")
+			return false
 		}
 	}
 	lg.topNote = topNote
 	lg.rep.Size, lg.rep.Root, lg.rep.Time, lg.rep.Closed = lg.top.Size, lg.top.Root, lg.top.Time, lg.top.Closed
 	lg.rep.Checkpoint = string(topNote)
+	return true
+}
 
-	// The checkpoint trusted before.
-	if b, ok := trusted[lg.rep.Origin]; ok {
-		c, _, err := OpenCheckpoint(b, known)
-		switch {
-		case err != nil || c == nil:
-			problem(Malformed, "the checkpoint trusted before cannot be verified: %v", err)
-		case c.Size > lg.top.Size:
-			problem(RolledBack, "the log holds %d entries, but a checkpoint of %d entries (%s) was trusted before: its newest %d entries and their checkpoints were removed",
-				lg.top.Size, c.Size, c.Time.Format(time.RFC3339), c.Size-lg.top.Size)
-		default:
-			lg.tcp = c
-			lg.rep.Trusted = c.Size
-		}
+// checkTrustedBefore checks the log against the checkpoint the verifier
+// trusted before: still signed by a known key, and not larger than the
+// log (a rollback).
+func (ld *vlogLoader) checkTrustedBefore(trusted map[string][]byte) {
+	lg := ld.lg
+	b, ok := trusted[lg.rep.Origin]
+	if !ok {
+		return
 	}
+	c, _, err := OpenCheckpoint(b, ld.known)
+	switch {
+	case err != nil || c == nil:
+		ld.problem(Malformed, "the checkpoint trusted before cannot be verified: %v", err)
+	case c.Size > lg.top.Size:
+		ld.problem(RolledBack, "the log holds %d entries, but a checkpoint of %d entries (%s) was trusted before: its newest %d entries and their checkpoints were removed",
+			lg.top.Size, c.Size, c.Time.Format(time.RFC3339), c.Size-lg.top.Size)
+	default:
+		lg.tcp = c
+		lg.rep.Trusted = c.Size
+	}
+}
 
-	// The leaves, and the roots of every checkpoint.
-	leaves, err := readLeaves(ctx, sc, slug, lg.top.Size)
+// checkRoots reads the leaves and checks that they produce the root of
+// every checkpoint, and of the one trusted before.
+func (ld *vlogLoader) checkRoots(ctx context.Context) {
+	lg := ld.lg
+	leaves, err := readLeaves(ctx, ld.sc, lg.slug, lg.top.Size)
 	lg.leaves = leaves
 	if err != nil {
-		problem(Forged, "%v", err)
+		ld.problem(Forged, "%v", err)
 		lg.trusted, lg.fail = false, Forged
 	}
 	sizes := []uint64{}
@@ -319,26 +378,30 @@ func loadVLog(ctx context.Context, sc store.Sidecar, slug string, known note.Ver
 	}
 	if len(forged) > 0 {
 		slices.SortFunc(forged, func(a, b *Checkpoint) int { return cmp.Compare(a.Size, b.Size) })
-		problem(Forged, "the leaves kept beside the files do not produce the root signed by %d %s (the first at %d entries, %s): the integrity data was rewritten",
+		ld.problem(Forged, "the leaves kept beside the files do not produce the root signed by %d %s (the first at %d entries, %s): the integrity data was rewritten",
 			len(forged), plural(len(forged), "checkpoint", "checkpoints"), forged[0].Size, forged[0].Time.Format(time.RFC3339))
 		if string(rootAt(lg.top.Size)) != string(lg.top.Root) {
 			lg.trusted, lg.fail = false, Forged
 		}
 	}
 	if lg.tcp != nil && lg.tcp.Size <= uint64(len(leaves)) && string(rootAt(lg.tcp.Size)) != string(lg.tcp.Root) {
-		problem(Inconsistent, "the first %d entries differ from those of the checkpoint trusted before (%s): the history was rewritten",
+		ld.problem(Inconsistent, "the first %d entries differ from those of the checkpoint trusted before (%s): the history was rewritten",
 			lg.tcp.Size, lg.tcp.Time.Format(time.RFC3339))
 	}
+}
 
-	// The history in time order: sizes never shrink; gaps.
+// checkHistory walks the trusted checkpoints in time order: sizes never
+// shrink, and a silence longer than the heartbeat allows is a gap.
+func (ld *vlogLoader) checkHistory(untrusted int) {
+	lg := ld.lg
 	hist := slices.Clone(lg.cps)
 	slices.SortStableFunc(hist, func(a, b *Checkpoint) int { return a.Time.Compare(b.Time) })
 	hist = slices.CompactFunc(hist, func(a, b *Checkpoint) bool { return a.Time.Equal(b.Time) && a.Size == b.Size })
-	lg.rep.Checkpoints = len(hist) + len(untrusted)
+	lg.rep.Checkpoints = len(hist) + untrusted
 	for i := 1; i < len(hist); i++ {
 		a, b := hist[i-1], hist[i]
 		if b.Size < a.Size {
-			problem(RolledBack, "the checkpoint of %s signs %d entries, fewer than the %d of the checkpoint of %s before it",
+			ld.problem(RolledBack, "the checkpoint of %s signs %d entries, fewer than the %d of the checkpoint of %s before it",
 				b.Time.Format(time.RFC3339), b.Size, a.Size, a.Time.Format(time.RFC3339))
 		}
 		hb := a.Heartbeat
@@ -346,46 +409,47 @@ func loadVLog(ctx context.Context, sc store.Sidecar, slug string, known note.Ver
 			hb = DefaultHeartbeat
 		}
 		if d := b.Time.Sub(a.Time); d > hb*3/2 {
-			r.Gaps = append(r.Gaps, Gap{Origin: lg.rep.Origin, From: a.Time, To: b.Time, Length: d, Clean: a.Closed})
+			ld.r.Gaps = append(ld.r.Gaps, Gap{Origin: lg.rep.Origin, From: a.Time, To: b.Time, Length: d, Clean: a.Closed})
 		}
 	}
+}
 
-	// Deletion records.
-	names, err := sc.ListBlobs(ctx, prefixOf(slug)+deletionsDir)
+// readDeletions reads the deletion records, keeping those signed by a
+// known key for this origin.
+func (ld *vlogLoader) readDeletions(ctx context.Context) error {
+	lg := ld.lg
+	names, err := ld.sc.ListBlobs(ctx, prefixOf(lg.slug)+deletionsDir)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	for _, name := range names {
-		b, err := sc.ReadBlob(ctx, name)
+		b, err := ld.sc.ReadBlob(ctx, name)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		text, _, err := openNote(b, known)
+		text, _, err := openNote(b, ld.known)
 		var se *SignatureError
 		if errors.As(err, &se) {
-			problem(se.Kind, "deletion record %s: %v; the entries it names are not taken as deleted by policy", name, err)
+			ld.problem(se.Kind, "deletion record %s: %v; the entries it names are not taken as deleted by policy", name, err)
 			continue
 		}
 		d, err := ParseDeletion(text)
 		if err != nil {
-			problem(Malformed, "deletion record %s: %v", name, err)
+			ld.problem(Malformed, "deletion record %s: %v", name, err)
 			continue
 		}
 		if d.Origin != lg.rep.Origin {
-			problem(Malformed, "deletion record %s names another origin, %q", name, d.Origin)
+			ld.problem(Malformed, "deletion record %s names another origin, %q", name, d.Origin)
 			continue
 		}
 		if err := checkDeletion(d, lg.leaves); err != nil {
-			problem(Malformed, "deletion record %s: %v; the entries it names are not taken as deleted by policy", name, err)
+			ld.problem(Malformed, "deletion record %s: %v; the entries it names are not taken as deleted by policy", name, err)
 			continue
 		}
 		lg.dels = append(lg.dels, d)
 	}
 	lg.rep.Deletions = len(lg.dels)
-	if err := loadAdoptions(ctx, sc, lg, known, problem); err != nil {
-		return nil, err
-	}
-	return lg, nil
+	return nil
 }
 
 // verifier holds the state of one Verify run over the store's lines.
@@ -636,16 +700,28 @@ func (v *verifier) live(c *Checkpoint) bool {
 
 // analyseFile finds the reordered, modified and inserted lines of a file.
 func (v *verifier) analyseFile(fi int, f *vfile, unseen []int, running time.Time) {
-	name := f.name
-	// Reordered: the known lines that are not on a longest increasing run
-	// of leaf indexes.
-	var known []int // positions in f.obs
+	known, ordered := v.writeOrder(f)
+	probs := v.reordered(f, known, ordered)
+	if len(known) < len(f.obs) {
+		probs = append(probs, v.unknownLines(f, ordered, unseen, running)...)
+	}
+	slices.SortStableFunc(probs, func(a, b Problem) int { return cmp.Compare(a.Line, b.Line) })
+	for _, p := range probs {
+		v.add(p)
+	}
+}
+
+// writeOrder returns the positions of a file's known lines (those that
+// match a leaf) and a function that says whether the known line at a
+// position is in write order: on a longest increasing run of its log's
+// leaf indexes (logs interleave; each log's leaves are in its own write
+// order).
+func (v *verifier) writeOrder(f *vfile) (known []int, ordered func(pos int) bool) {
 	for i, ob := range f.obs {
 		if ob.leaf >= 0 {
 			known = append(known, i)
 		}
 	}
-	// Each log's leaves are in its own write order; logs interleave.
 	inOrder := make(map[int]bool, 0)
 	sorted := true
 	byLog := map[*vlog][]int{}
@@ -668,7 +744,12 @@ func (v *verifier) analyseFile(fi int, f *vfile, unseen []int, running time.Time
 	if sorted {
 		clear(inOrder)
 	}
-	ordered := func(pos int) bool { return sorted || inOrder[pos] }
+	return known, func(pos int) bool { return sorted || inOrder[pos] }
+}
+
+// reordered counts the known lines in write order as valid (if their log
+// is trusted) and returns a Reordered problem for each of the others.
+func (v *verifier) reordered(f *vfile, known []int, ordered func(int) bool) []Problem {
 	var probs []Problem
 	for _, pos := range known {
 		ob := f.obs[pos]
@@ -682,78 +763,86 @@ func (v *verifier) analyseFile(fi int, f *vfile, unseen []int, running time.Time
 			}
 			continue
 		}
-		probs = append(probs, Problem{Kind: Reordered, File: name, Line: int64(pos + 1), Offset: ob.off, Leaf: int64(leaf),
+		probs = append(probs, Problem{Kind: Reordered, File: f.name, Line: int64(pos + 1), Offset: ob.off, Leaf: int64(leaf),
 			Time: time.UnixMicro(v.leaves[ob.leaf].Time).UTC(), Origin: lg.rep.Origin,
 			Detail: fmt.Sprintf("line %d is the entry signed as leaf %d, out of its write order", pos+1, leaf)})
 	}
+	return probs
+}
 
-	// Unknown lines: the known neighbours (in order) around each.
-	hasUnknown := len(known) < len(f.obs)
-	if hasUnknown {
-		prev := make([]int64, len(f.obs))
-		next := make([]int64, len(f.obs))
-		last := int64(-1)
-		for i, ob := range f.obs {
-			prev[i] = last
-			if ob.leaf >= 0 && ordered(i) {
-				last = ob.leaf
-			}
+// neighbours returns, for each line of a file, the leaves of the nearest
+// known lines in write order before and after it (-1 if none).
+func neighbours(f *vfile, ordered func(int) bool) (prev, next []int64) {
+	prev = make([]int64, len(f.obs))
+	next = make([]int64, len(f.obs))
+	last := int64(-1)
+	for i, ob := range f.obs {
+		prev[i] = last
+		if ob.leaf >= 0 && ordered(i) {
+			last = ob.leaf
 		}
-		last = -1
-		for i := len(f.obs) - 1; i >= 0; i-- {
-			next[i] = last
-			if ob := f.obs[i]; ob.leaf >= 0 && ordered(i) {
-				last = ob.leaf
-			}
+	}
+	last = -1
+	for i := len(f.obs) - 1; i >= 0; i-- {
+		next[i] = last
+		if ob := f.obs[i]; ob.leaf >= 0 && ordered(i) {
+			last = ob.leaf
 		}
-		for pos, ob := range f.obs {
-			if ob.leaf >= 0 {
-				continue
-			}
-			u := &v.unknown[-ob.leaf-1]
-			leaf := v.pair(prev[pos], next[pos], unseen)
-			if leaf < 0 && prev[pos] < 0 && next[pos] < 0 && !u.corrupt {
-				// No signed neighbour in the file: a line of a file whose
-				// every line changed. Pair by day.
-				leaf = v.pairByDay(dayOf(u.t.UnixMicro()), unseen)
-			}
-			p := Problem{File: name, Line: int64(pos + 1), Offset: u.off, ID: u.id, Leaf: -1, Time: u.t}
-			what := "the line"
+	}
+	return prev, next
+}
+
+// unknownLines classifies the lines of a file that match no leaf: a
+// changed line (Modified) where a missing leaf was between its known
+// neighbours, a line not yet checkpointed by a running writer (pending,
+// counted), else an Inserted line.
+func (v *verifier) unknownLines(f *vfile, ordered func(int) bool, unseen []int, running time.Time) []Problem {
+	prev, next := neighbours(f, ordered)
+	var probs []Problem
+	for pos, ob := range f.obs {
+		if ob.leaf >= 0 {
+			continue
+		}
+		u := &v.unknown[-ob.leaf-1]
+		leaf := v.pair(prev[pos], next[pos], unseen)
+		if leaf < 0 && prev[pos] < 0 && next[pos] < 0 && !u.corrupt {
+			// No signed neighbour in the file: a line of a file whose
+			// every line changed. Pair by day.
+			leaf = v.pairByDay(dayOf(u.t.UnixMicro()), unseen)
+		}
+		p := Problem{File: f.name, Line: int64(pos + 1), Offset: u.off, ID: u.id, Leaf: -1, Time: u.t}
+		what := "the line"
+		if u.corrupt {
+			what = "the line cannot be read, and"
+		}
+		switch {
+		case leaf >= 0:
+			v.paired[leaf] = true
+			lg, li := v.local(leaf)
+			p.Kind, p.Leaf, p.Origin = Modified, int64(li), lg.rep.Origin
+			p.Detail = fmt.Sprintf("%s differs from the entry signed as leaf %d in its place", what, li)
 			if u.corrupt {
-				what = "the line cannot be read, and"
+				p.Detail = fmt.Sprintf("the line cannot be read; the entry signed as leaf %d was in its place", li)
 			}
-			switch {
-			case leaf >= 0:
-				v.paired[leaf] = true
-				lg, li := v.local(leaf)
-				p.Kind, p.Leaf, p.Origin = Modified, int64(li), lg.rep.Origin
-				p.Detail = fmt.Sprintf("%s differs from the entry signed as leaf %d in its place", what, li)
-				if u.corrupt {
-					p.Detail = fmt.Sprintf("the line cannot be read; the entry signed as leaf %d was in its place", li)
-				}
-			case u.vouched && next[pos] < 0:
-				v.r.Pending++
-				continue
-			case !u.corrupt && next[pos] < 0 && !running.IsZero() && !u.t.Before(running) && (!v.vj.any || u.flight):
-				v.r.Pending++
-				continue
-			case u.dup:
-				p.Kind = Inserted
-				p.Detail = "a copy of an entry found earlier; the ledger signed it once"
-			case u.corrupt:
-				p.Kind = Inserted
-				p.Detail = "the line cannot be read, and no signed entry is missing in its place"
-			default:
-				p.Kind = Inserted
-				p.Detail = "the ledger never signed this line"
-			}
-			probs = append(probs, p)
+		case u.vouched && next[pos] < 0:
+			v.r.Pending++
+			continue
+		case !u.corrupt && next[pos] < 0 && !running.IsZero() && !u.t.Before(running) && (!v.vj.any || u.flight):
+			v.r.Pending++
+			continue
+		case u.dup:
+			p.Kind = Inserted
+			p.Detail = "a copy of an entry found earlier; the ledger signed it once"
+		case u.corrupt:
+			p.Kind = Inserted
+			p.Detail = "the line cannot be read, and no signed entry is missing in its place"
+		default:
+			p.Kind = Inserted
+			p.Detail = "the ledger never signed this line"
 		}
+		probs = append(probs, p)
 	}
-	slices.SortStableFunc(probs, func(a, b Problem) int { return cmp.Compare(a.Line, b.Line) })
-	for _, p := range probs {
-		v.add(p)
-	}
+	return probs
 }
 
 // pair returns a missing leaf that a changed line between the known leaves

@@ -52,7 +52,7 @@ func loadJournals(ctx context.Context, sc store.Sidecar, logs []*vlog, known not
 			}
 			for _, lf := range in.leaves {
 				vj.leaves = append(vj.leaves, lf)
-				vj.acked = append(vj.acked, js.acked(in))
+				vj.acked = append(vj.acked, js.ackedIntent(in))
 				vj.origin = append(vj.origin, lg.rep.Origin)
 			}
 		}

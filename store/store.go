@@ -50,17 +50,36 @@ func (q Query) Contains(t time.Time) bool {
 // of hashing, encryption or signing: comply.Logger does that and hands the
 // store finished lines.
 //
-// All methods may be called concurrently. A store keeps no reference to the
-// slices it is given after a method returns, and callers may keep what a
-// method returns.
+// Concurrency: all methods may be called concurrently.
 //
-// Append returns only once every record is durable in the store's durability
-// mode (see the store's documentation); on error, none of the records is
-// acknowledged, although some may have been written. Records are read back in
-// the order they were appended within one partition (a file, an object);
-// partitions are read in ascending time.
+// Ownership: a store keeps no reference to the slices it is given after a
+// method returns, and callers may keep and modify what a method returns
+// (the records a Scan yields too).
 //
-// Cancelling ctx abandons the wait; it never leaves a partial record behind.
+// Validity: Append refuses a record that Record.Check refuses (no id, no
+// time, an empty line, a newline in the line, a line longer than the
+// store's limit) and then stores none of the batch.
+//
+// Durability: Append returns only once every record is durable in the
+// store's durability mode (see the store's documentation); on error, none of
+// the records is acknowledged, although some may have been written. An
+// acknowledged record is seen at once by Get, Scan and Count of the same
+// Store value (read your writes), and Count equals the number of records a
+// Scan of everything yields.
+//
+// Order: records are read back in the order they were appended within one
+// partition (a file, an object; the stores partition by UTC day or not at
+// all); partitions are read in ascending time. Time bounds are inclusive.
+//
+// Cancellation: cancelling ctx abandons the wait: the method returns
+// promptly with an error wrapping ctx.Err(). An Append so abandoned is not
+// acknowledged (its records may still be written, whole, or not at all); it
+// never leaves a partial record behind. A Scan whose ctx is cancelled yields
+// an error wrapping ctx.Err() before it ends, so that a cut scan never looks
+// complete.
+//
+// Close: after Close every method returns an error wrapping ErrClosed (a
+// Scan yields it); a second Close returns nil.
 type Store interface {
 	// Append stores the records, all or (on error) none acknowledged.
 	Append(ctx context.Context, recs ...Record) error

@@ -78,16 +78,12 @@ Exit status 3 if anything does not verify.
 	if err != nil {
 		return err
 	}
-	st, err := openStore(ctx, c.store, true, 0)
+	st, err := openLedgerStore(ctx, c.store)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	sc, ok := st.(store.Sidecar)
-	if !ok {
-		return errors.New("this store keeps no integrity data")
-	}
-	trusted, save, err := c.loadTrusted(ctx, sc, *trustedFile)
+	trusted, save, err := c.loadTrusted(ctx, st, *trustedFile)
 	if err != nil {
 		return err
 	}
@@ -100,7 +96,7 @@ Exit status 3 if anything does not verify.
 		defer bar.Finish()
 		opts.Progress = func(n int64) { bar.Set64(n) }
 	}
-	r, err := ledger.Verify(ctx, st, sc, opts)
+	r, err := ledger.Verify(ctx, st, opts)
 	if err != nil {
 		return err
 	}
@@ -348,16 +344,12 @@ interaction can be shown to an auditor without revealing the others.
 	if len(rest) != 1 {
 		return usagef("prove takes one argument: the entry's id")
 	}
-	st, err := openStore(ctx, c.store, true, 0)
+	st, err := openLedgerStore(ctx, c.store)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	sc, ok := st.(store.Sidecar)
-	if !ok {
-		return errors.New("this store keeps no integrity data")
-	}
-	p, err := ledger.Prove(ctx, st, sc, rest[0])
+	p, err := ledger.Prove(ctx, st, rest[0])
 	if errors.Is(err, store.ErrNotFound) {
 		return fmt.Errorf("entry %s not found", rest[0])
 	}
@@ -636,6 +628,21 @@ func (c *cli) openWriter(ctx context.Context, durability filestore.Durability, o
 	return l, nil
 }
 
+// openLedgerStore opens the store that spec names for reading, as a store
+// that can carry an integrity ledger.
+func openLedgerStore(ctx context.Context, spec string) (store.SidecarStore, error) {
+	st, err := openStore(ctx, spec, true, 0)
+	if err != nil {
+		return nil, err
+	}
+	sst, ok := st.(store.SidecarStore)
+	if !ok {
+		st.Close()
+		return nil, errors.New("this store keeps no integrity data")
+	}
+	return sst, nil
+}
+
 // originOf returns the ledger origin for a writer of s: the one given, or
 // the writer id of a store shared by several writers (each keeps its own
 // ledger, under its id), or "" for the ledger's default.
@@ -643,7 +650,7 @@ func originOf(s store.Store, given string) string {
 	if given != "" {
 		return given
 	}
-	if w, ok := s.(interface{ WriterID() string }); ok {
+	if w, ok := s.(store.Shared); ok {
 		return w.WriterID()
 	}
 	return ""

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 
 	"github.com/complyhq/comply/store"
 )
@@ -16,6 +17,7 @@ import (
 var (
 	_ store.Sidecar    = (*Store)(nil)
 	_ store.Observable = (*Store)(nil)
+	_ store.Syncer     = (*Store)(nil)
 )
 
 func (s *Store) blobPath(name string) string {
@@ -31,7 +33,7 @@ func (s *Store) WriteBlob(ctx context.Context, name string, data []byte) error {
 	if err := store.CheckBlobName(name); err != nil {
 		return err
 	}
-	if err := ctx.Err(); err != nil {
+	if err := s.usable(ctx); err != nil {
 		return err
 	}
 	path := s.blobPath(name)
@@ -56,11 +58,12 @@ func (s *Store) ReadBlob(ctx context.Context, name string) ([]byte, error) {
 	if err := store.CheckBlobName(name); err != nil {
 		return nil, err
 	}
-	if err := ctx.Err(); err != nil {
+	if err := s.usable(ctx); err != nil {
 		return nil, err
 	}
-	b, err := os.ReadFile(s.blobPath(name))
-	if errors.Is(err, fs.ErrNotExist) {
+	path := s.blobPath(name)
+	b, err := os.ReadFile(path)
+	if err != nil && noBlob(path, err) {
 		return nil, fmt.Errorf("read blob %s: %w", name, store.ErrNotFound)
 	}
 	return b, err
@@ -68,6 +71,9 @@ func (s *Store) ReadBlob(ctx context.Context, name string) ([]byte, error) {
 
 // ListBlobs implements store.Sidecar.
 func (s *Store) ListBlobs(ctx context.Context, prefix string) ([]string, error) {
+	if err := s.usable(ctx); err != nil {
+		return nil, err
+	}
 	root := filepath.Join(s.dir, sideDir, "blobs")
 	var names []string
 	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
@@ -91,6 +97,30 @@ func (s *Store) ListBlobs(ctx context.Context, prefix string) ([]string, error) 
 	}
 	slices.Sort(names)
 	return names, nil
+}
+
+// noBlob reports whether err, from reading path, says that there is no
+// blob: no file, a directory (a prefix of other blobs' names), or a file
+// where a directory of the path should be (a blob whose name is a prefix).
+func noBlob(path string, err error) bool {
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
+		return true
+	}
+	fi, serr := os.Stat(path)
+	return serr == nil && fi.IsDir()
+}
+
+// usable returns ctx.Err(), or store.ErrClosed after Close.
+func (s *Store) usable(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return store.ErrClosed
+	}
+	return nil
 }
 
 // Observe implements store.Observable.

@@ -69,6 +69,7 @@ func appendFile(t *testing.T, path, data string) {
 }
 
 func TestTornTailIsCutAndKept(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	recs := fill(t, dir, 5, nil)
 	torn := `{"id": "0199c6f8-d620-77e7-b458-943e08b4aa7b", "timestamp": "2026-11-25T10:00:09", "input_ha`
@@ -101,6 +102,7 @@ func TestTornTailIsCutAndKept(t *testing.T) {
 }
 
 func TestCorruptLineInTheMiddle(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	recs := fill(t, dir, 4, nil)
 	path := filepath.Join(dir, dayFile)
@@ -149,6 +151,7 @@ func TestCorruptLineInTheMiddle(t *testing.T) {
 }
 
 func TestSecondWriterIsRefused(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	s := openT(t, dir, nil)
 	defer s.Close()
@@ -187,6 +190,7 @@ func TestSecondWriterIsRefused(t *testing.T) {
 }
 
 func TestRotation(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	recs := fill(t, dir, 40, &filestore.Options{RotationSize: 4096})
 	names, _ := filepath.Glob(filepath.Join(dir, "audit_*.jsonl"))
@@ -216,6 +220,7 @@ func TestRotation(t *testing.T) {
 }
 
 func TestIndexRebuilt(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	recs := fill(t, dir, 30, &filestore.Options{RotationSize: 4096})
 	idx, _ := filepath.Glob(filepath.Join(dir, ".comply", "index", "*.idx"))
@@ -245,6 +250,7 @@ func TestIndexRebuilt(t *testing.T) {
 
 // TestPythonDirectory reads the directory the Python library wrote.
 func TestPythonDirectory(t *testing.T) {
+	t.Parallel()
 	for _, mode := range []string{"hash_only", "encrypted"} {
 		dir := t.TempDir()
 		src, err := os.ReadFile(filepath.Join("..", "..", "testdata", "seed-interop", mode, dayFile))
@@ -274,6 +280,7 @@ func TestPythonDirectory(t *testing.T) {
 // ENOSPC, the file is cut back to whole lines, and everything acknowledged
 // before stays readable.
 func TestFullDisk(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, "size=64k"); err != nil {
 		if os.Getenv("CI") == "true" {
@@ -312,6 +319,7 @@ func TestFullDisk(t *testing.T) {
 }
 
 func TestCleanupRewriteIsAtomic(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	recs := fill(t, dir, 10, nil)
 	s := openT(t, dir, nil)
@@ -334,6 +342,7 @@ func TestCleanupRewriteIsAtomic(t *testing.T) {
 }
 
 func TestMissingDirectoryReadOnly(t *testing.T) {
+	t.Parallel()
 	_, err := filestore.Open(t.Context(), filepath.Join(t.TempDir(), "nope"), &filestore.Options{ReadOnly: true})
 	if !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("Open of a missing directory: %v", err)

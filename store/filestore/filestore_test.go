@@ -1,6 +1,7 @@
 package filestore_test
 
 import (
+	"sync"
 	"testing"
 
 	"github.com/complyhq/comply/store"
@@ -18,30 +19,40 @@ func openT(t *testing.T, dir string, opts *filestore.Options) *filestore.Store {
 }
 
 func TestConformance(t *testing.T) {
+	t.Parallel()
+	stall := func(t *testing.T, s store.Store) func() { return filestore.Stall(s.(*filestore.Store)) }
 	for _, d := range []filestore.Durability{filestore.Always, filestore.Interval, filestore.None} {
 		t.Run(d.String(), func(t *testing.T) {
-			dirs := map[store.Store]string{}
+			t.Parallel()
+			var dirs sync.Map // store.Store -> its directory
 			storetest.Run(t, storetest.Harness{
 				New: func(t *testing.T) store.Store {
 					dir := t.TempDir()
 					s := openT(t, dir, &filestore.Options{Durability: d})
-					dirs[s] = dir
+					dirs.Store(s, dir)
 					return s
 				},
 				Reopen: func(t *testing.T, s store.Store) store.Store {
 					if err := s.Close(); err != nil {
 						t.Fatalf("Close: %v", err)
 					}
-					return openT(t, dirs[s], &filestore.Options{Durability: d})
+					dir, _ := dirs.Load(s)
+					return openT(t, dir.(string), &filestore.Options{Durability: d})
 				},
+				DayPartitions: true,
+				Stall:         stall,
 			})
 		})
 	}
 	t.Run("small-rotation", func(t *testing.T) {
+		t.Parallel()
 		storetest.Run(t, storetest.Harness{
 			New: func(t *testing.T) store.Store {
-				return openT(t, t.TempDir(), &filestore.Options{RotationSize: 2048})
+				return openT(t, t.TempDir(), &filestore.Options{RotationSize: 2048, MaxLineSize: 4096})
 			},
+			MaxLine:       4096,
+			DayPartitions: true,
+			Stall:         stall,
 		})
 	})
 }

@@ -38,19 +38,21 @@ func (s *Store) Get(ctx context.Context, id string) (store.Record, error) {
 			return store.Record{}, fmt.Errorf("get %s: %w", id, store.ErrNotFound)
 		}
 		// A reader may not have seen the writer's newest lines yet.
-		if err := s.refreshLocked(ctx); err != nil {
+		if err := s.refresh(ctx); err != nil {
 			return store.Record{}, err
 		}
 	}
 }
 
-func (s *Store) refreshLocked(ctx context.Context) error {
+// refresh takes s.mu and brings the segment list up to date with the
+// directory (refreshLocked): a reader's view of a concurrent writer.
+func (s *Store) refresh(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		return store.ErrClosed
 	}
-	return s.refresh(ctx)
+	return s.refreshLocked(ctx)
 }
 
 // lookup finds id among the segments. The caller holds s.mu for reading.
@@ -99,7 +101,7 @@ func idDay(id string) (int32, bool) {
 // Count implements store.Store from the indexes, without reading lines.
 func (s *Store) Count(ctx context.Context) (int64, error) {
 	if s.opts.ReadOnly {
-		if err := s.refreshLocked(ctx); err != nil {
+		if err := s.refresh(ctx); err != nil {
 			return 0, err
 		}
 	}
@@ -120,7 +122,7 @@ func (s *Store) Count(ctx context.Context) (int64, error) {
 // entries either.
 func (s *Store) Corrupt(ctx context.Context) (int64, error) {
 	if s.opts.ReadOnly {
-		if err := s.refreshLocked(ctx); err != nil {
+		if err := s.refresh(ctx); err != nil {
 			return 0, err
 		}
 	}
@@ -145,7 +147,7 @@ type view struct {
 // time bounds lie outside q.
 func (s *Store) views(ctx context.Context, q store.Query) ([]view, error) {
 	if s.opts.ReadOnly {
-		if err := s.refreshLocked(ctx); err != nil {
+		if err := s.refresh(ctx); err != nil {
 			return nil, err
 		}
 	}
@@ -209,14 +211,21 @@ func (s *Store) Scan(ctx context.Context, q store.Query) iter.Seq2[store.Record,
 			}
 		}()
 		for b := range batches {
+			if err := ctx.Err(); err != nil {
+				yield(store.Record{}, err)
+				return
+			}
 			for _, r := range b.recs {
 				if !yield(r, nil) {
 					return
 				}
 			}
-			if b.err != nil && !yield(store.Record{}, b.err) {
+			if b.err != nil && (!yield(store.Record{}, b.err) || ctx.Err() != nil) {
 				return
 			}
+		}
+		if err := ctx.Err(); err != nil {
+			yield(store.Record{}, err) // a cut scan never looks complete
 		}
 	}
 }

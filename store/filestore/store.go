@@ -19,6 +19,27 @@ import (
 const sideDir = ".comply"
 
 // Store is a file store over one directory. See the package documentation.
+//
+// # Locks
+//
+// Three mutexes, each guarding its own fields:
+//
+//   - mu guards the segment list and everything in it (segs, byName,
+//     tails, and each segment's fields), closed, failed, writeSeq,
+//     retired, wbuf, observer and scratch. Writers (writeGroup, Delete,
+//     Expire, refreshLocked) hold it exclusively; Get, Count and
+//     Scan's setup share it. The observer is called with it held.
+//   - qmu guards the write queue: queue, draining and each request's taken
+//     flag. It is held only to queue, take or withdraw requests.
+//   - syncMu guards synced and round. It is held only to read or set them,
+//     never across an fsync.
+//
+// Lock order: no goroutine waits for one of them while holding another.
+// drain takes qmu, lets it go, then takes mu in writeGroup; syncRound takes
+// mu (fsyncDirty), lets it go, then takes syncMu. The one overlap is
+// Append's fast path, which tries mu with TryLock (never waiting) while it
+// holds qmu, and lets qmu go before it writes.
+// Fields set once in Open (dir, opts, lock until Close) need no lock.
 type Store struct {
 	dir  string
 	opts Options
@@ -36,15 +57,15 @@ type Store struct {
 	observer func([]store.Record)
 	scratch  []store.Record
 
-	// The write queue: concurrent Appends line up, and one of them writes
-	// for all (see Append).
-	qmu     sync.Mutex
-	qcond   sync.Cond
-	queue   []*request
-	leading bool
+	// The write queue: concurrent Appends line up, and one goroutine,
+	// drain, writes for all (see Append).
+	qmu      sync.Mutex
+	queue    []*request
+	draining bool // a drain goroutine is running
 
 	syncMu sync.Mutex
-	synced uint64
+	synced uint64     // every write up to this sequence number is fsynced
+	round  *syncRound // the fsync in progress, if any
 
 	// bmu guards the append-only blobs (the ledger's journal); it is never
 	// held with mu.
@@ -71,7 +92,6 @@ func Open(ctx context.Context, dir string, opts *Options) (*Store, error) {
 		tails:  make(map[int32]*segment),
 		stop:   make(chan struct{}),
 	}
-	s.qcond.L = &s.qmu
 	if s.opts.ReadOnly {
 		fi, err := os.Stat(dir)
 		if err != nil {
@@ -114,7 +134,7 @@ func (s *Store) open(ctx context.Context) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.refresh(ctx); err != nil {
+	if err := s.refreshLocked(ctx); err != nil {
 		return err
 	}
 	if s.opts.ReadOnly {
@@ -128,10 +148,10 @@ func (s *Store) open(ctx context.Context) error {
 	return s.removeOrphanIndexes()
 }
 
-// refresh brings the list of segments up to date with the directory: new
+// refreshLocked brings the list of segments up to date with the directory: new
 // files, files grown by another writer, files replaced or removed. The
 // caller holds s.mu.
-func (s *Store) refresh(ctx context.Context) error {
+func (s *Store) refreshLocked(ctx context.Context) error {
 	ents, err := os.ReadDir(s.dir)
 	if err != nil {
 		return fmt.Errorf("list %s: %w", s.dir, err)
@@ -211,6 +231,12 @@ func cmpSeg(a, b *segment) int {
 }
 
 // Append implements store.Store. See Durability for when it returns.
+// An Append that finds the store idle writes at once; concurrent Appends
+// line up in a queue, and one goroutine writes what they brought with one
+// write call per file (see drain); each Append waits for its turn and, in
+// the Always mode, for the fsync that covers it.
+// Cancelling ctx abandons either wait: an Append still in the queue is
+// withdrawn, one already taken is written but not acknowledged.
 func (s *Store) Append(ctx context.Context, recs ...store.Record) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -223,43 +249,88 @@ func (s *Store) Append(ctx context.Context, recs ...store.Record) error {
 			return err
 		}
 	}
-	r := &request{recs: recs}
+	r := &request{recs: recs, done: make(chan struct{})}
 	s.qmu.Lock()
-	s.queue = append(s.queue, r)
-	for s.leading && !r.done {
-		s.qcond.Wait()
-	}
-	if !r.done {
-		// Lead: write what every waiting Append brought, with one write
-		// call per file, while new ones queue up behind.
-		s.leading = true
-		group := s.queue
-		s.queue = nil
-		s.qmu.Unlock()
-		seq, err := s.writeGroup(group)
-		s.qmu.Lock()
-		for _, g := range group {
-			g.seq, g.err, g.done = seq, err, true
+	// The fast path: nothing queued and s.mu free at once (TryLock never
+	// waits): write inline, sparing drain's goroutine.
+	inline := !s.draining && s.mu.TryLock()
+	if inline {
+		s.draining = true // others queue meanwhile
+	} else {
+		s.queue = append(s.queue, r)
+		if !s.draining {
+			s.draining = true
+			go s.drain()
 		}
-		s.leading = false
-		s.qcond.Broadcast()
 	}
 	s.qmu.Unlock()
+	if inline {
+		r.seq, r.err = s.writeGroupLocked([]*request{r})
+		s.mu.Unlock()
+		s.qmu.Lock()
+		if len(s.queue) > 0 {
+			go s.drain()
+		} else {
+			s.draining = false
+		}
+		s.qmu.Unlock()
+	} else {
+		select {
+		case <-r.done:
+		case <-ctx.Done():
+			s.withdraw(r)
+			return ctx.Err()
+		}
+	}
 	if r.err != nil {
 		return r.err
 	}
 	if s.opts.Durability == Always {
-		return s.syncTo(r.seq)
+		return s.syncTo(ctx, r.seq)
 	}
 	return nil
 }
 
 // A request is one Append in the write queue.
 type request struct {
-	recs []store.Record
+	recs  []store.Record
+	taken bool // by drain; guarded by qmu
+	// Set before done is closed.
 	seq  uint64 // the write that carried it
 	err  error
-	done bool
+	done chan struct{}
+}
+
+// drain writes the queued requests, group after group, until the queue is
+// empty. One runs at a time (s.draining).
+func (s *Store) drain() {
+	s.qmu.Lock()
+	for len(s.queue) > 0 {
+		group := s.queue
+		s.queue = nil
+		for _, r := range group {
+			r.taken = true
+		}
+		s.qmu.Unlock()
+		seq, err := s.writeGroup(group)
+		for _, r := range group {
+			r.seq, r.err = seq, err
+			close(r.done)
+		}
+		s.qmu.Lock()
+	}
+	s.draining = false
+	s.qmu.Unlock()
+}
+
+// withdraw takes a cancelled request out of the queue if drain has not
+// taken it yet.
+func (s *Store) withdraw(r *request) {
+	s.qmu.Lock()
+	defer s.qmu.Unlock()
+	if !r.taken {
+		s.queue = slices.DeleteFunc(s.queue, func(q *request) bool { return q == r })
+	}
 }
 
 // writeGroup writes the records of a group of requests in queue order and
@@ -267,6 +338,11 @@ type request struct {
 func (s *Store) writeGroup(group []*request) (uint64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.writeGroupLocked(group)
+}
+
+// writeGroupLocked is writeGroup with s.mu held.
+func (s *Store) writeGroupLocked(group []*request) (uint64, error) {
 	if s.closed {
 		return 0, store.ErrClosed
 	}
@@ -444,20 +520,64 @@ func (s *Store) retire(g *segment) error {
 	return s.seal(g)
 }
 
-// syncTo returns once every write up to seq is fsynced. One caller syncs
-// for all who are waiting (group commit): while it waits for the disk, the
-// others write, and the next sync covers them all.
-func (s *Store) syncTo(seq uint64) error {
-	s.syncMu.Lock()
-	defer s.syncMu.Unlock()
-	if s.synced >= seq {
-		return nil
+// A syncRound is one fsync of the files written since the last: err is
+// set before done is closed.
+type syncRound struct {
+	done chan struct{}
+	err  error
+}
+
+// syncTo returns once every write up to seq is fsynced, or ctx is done.
+// One round at a time syncs for everyone waiting (group commit): while it
+// waits for the disk the others write, and the next round covers them all.
+// The round runs on its own goroutine, so that a caller whose ctx is
+// cancelled stops waiting for it.
+func (s *Store) syncTo(ctx context.Context, seq uint64) error {
+	for {
+		s.syncMu.Lock()
+		if s.synced >= seq {
+			s.syncMu.Unlock()
+			return nil
+		}
+		if s.round == nil {
+			s.round = &syncRound{done: make(chan struct{})}
+			go s.syncRound(s.round)
+		}
+		rd := s.round
+		s.syncMu.Unlock()
+		select {
+		case <-rd.done:
+			if rd.err != nil {
+				return rd.err
+			}
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
+}
+
+// syncRound fsyncs the open segments written since the last round, closes
+// the append handles retired since, and ends rd.
+func (s *Store) syncRound(rd *syncRound) {
+	target, err := s.fsyncDirty()
+	s.syncMu.Lock()
+	if err == nil {
+		s.synced = max(s.synced, target)
+	}
+	rd.err = err
+	s.round = nil
+	s.syncMu.Unlock()
+	close(rd.done)
+}
+
+// fsyncDirty fsyncs the dirty open segments and returns the write
+// sequence number that is now durable.
+func (s *Store) fsyncDirty() (uint64, error) {
 	s.mu.Lock()
 	if s.failed != nil {
 		err := s.failed
 		s.mu.Unlock()
-		return err
+		return 0, err
 	}
 	target := s.writeSeq
 	var files []*os.File
@@ -484,10 +604,9 @@ func (s *Store) syncTo(seq uint64) error {
 		s.mu.Lock()
 		s.failed = err
 		s.mu.Unlock()
-		return err
+		return 0, err
 	}
-	s.synced = target
-	return nil
+	return target, nil
 }
 
 func (s *Store) syncLoop() {
@@ -502,7 +621,7 @@ func (s *Store) syncLoop() {
 			s.mu.RLock()
 			seq := s.writeSeq
 			s.mu.RUnlock()
-			s.syncTo(seq) // a failure is sticky and reported by the next Append
+			s.syncTo(context.Background(), seq) // a failure is sticky and reported by the next Append
 		}
 	}
 }
@@ -522,7 +641,14 @@ func (s *Store) Close() error {
 	s.done.Wait()
 	var errs []error
 	if s.lock != nil {
-		errs = append(errs, s.syncTo(seq))
+		errs = append(errs, s.syncTo(context.Background(), seq))
+		// A round started by a concurrent Sync still holds file handles.
+		s.syncMu.Lock()
+		rd := s.round
+		s.syncMu.Unlock()
+		if rd != nil {
+			<-rd.done
+		}
 	}
 	s.mu.Lock()
 	for _, g := range s.tails {
@@ -565,9 +691,9 @@ func syncDir(dir string) error {
 	return nil
 }
 
-// Sync makes every write so far durable, whatever the durability mode. The
-// integrity ledger calls it before each checkpoint, so that a checkpoint
-// never outlives the lines it signs.
+// Sync implements store.Syncer: it makes every write so far durable,
+// whatever the durability mode. The integrity ledger calls it before each
+// checkpoint, so that a checkpoint never outlives the lines it signs.
 func (s *Store) Sync(ctx context.Context) error {
 	if s.opts.ReadOnly {
 		return store.ErrReadOnly
@@ -576,7 +702,10 @@ func (s *Store) Sync(ctx context.Context) error {
 		return err
 	}
 	s.mu.RLock()
-	seq := s.writeSeq
+	seq, closed := s.writeSeq, s.closed
 	s.mu.RUnlock()
-	return s.syncTo(seq)
+	if closed {
+		return store.ErrClosed
+	}
+	return s.syncTo(ctx, seq)
 }

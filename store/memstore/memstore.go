@@ -9,6 +9,7 @@ import (
 	"context"
 	"fmt"
 	"iter"
+	"math"
 	"slices"
 	"strings"
 	"sync"
@@ -44,10 +45,15 @@ func New(maxEntries int) *Store {
 	return &Store{max: maxEntries, byID: make(map[string]int)}
 }
 
-// Append implements store.Store.
+// Append implements store.Store. Lines have no length limit.
 func (s *Store) Append(ctx context.Context, recs ...store.Record) error {
 	if err := ctx.Err(); err != nil {
 		return err
+	}
+	for i := range recs {
+		if err := recs[i].Check(math.MaxInt); err != nil {
+			return err
+		}
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -151,6 +157,9 @@ func (s *Store) Scan(ctx context.Context, q store.Query) iter.Seq2[store.Record,
 				}
 			}
 			if len(buf) < batch {
+				if err := ctx.Err(); err != nil {
+					yield(store.Record{}, err) // a cut scan never looks complete
+				}
 				return
 			}
 		}
@@ -177,12 +186,15 @@ func (s *Store) next(dst []store.Record, pos, n int, q store.Query) ([]store.Rec
 
 // Count implements store.Store.
 func (s *Store) Count(ctx context.Context) (int64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if s.closed {
 		return 0, store.ErrClosed
 	}
-	return int64(s.live), ctx.Err()
+	return int64(s.live), nil
 }
 
 // Delete implements store.Store.
@@ -251,6 +263,9 @@ func (s *Store) WriteBlob(ctx context.Context, name string, data []byte) error {
 	if err := store.CheckBlobName(name); err != nil {
 		return err
 	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -260,24 +275,39 @@ func (s *Store) WriteBlob(ctx context.Context, name string, data []byte) error {
 		s.blobs = make(map[string][]byte)
 	}
 	s.blobs[name] = slices.Clone(data)
-	return ctx.Err()
+	return nil
 }
 
 // ReadBlob implements store.Sidecar.
 func (s *Store) ReadBlob(ctx context.Context, name string) ([]byte, error) {
+	if err := store.CheckBlobName(name); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
+	if s.closed {
+		return nil, store.ErrClosed
+	}
 	b, ok := s.blobs[name]
 	if !ok {
 		return nil, fmt.Errorf("read blob %s: %w", name, store.ErrNotFound)
 	}
-	return slices.Clone(b), ctx.Err()
+	return slices.Clone(b), nil
 }
 
 // ListBlobs implements store.Sidecar.
 func (s *Store) ListBlobs(ctx context.Context, prefix string) ([]string, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
+	if s.closed {
+		return nil, store.ErrClosed
+	}
 	var names []string
 	for name := range s.blobs {
 		if strings.HasPrefix(name, prefix) {
@@ -285,5 +315,5 @@ func (s *Store) ListBlobs(ctx context.Context, prefix string) ([]string, error) 
 		}
 	}
 	slices.Sort(names)
-	return names, ctx.Err()
+	return names, nil
 }

@@ -10,12 +10,14 @@ import (
 )
 
 func TestConformance(t *testing.T) {
+	t.Parallel()
 	storetest.Run(t, storetest.Harness{
 		New: func(t *testing.T) store.Store { return memstore.New(0) },
 	})
 }
 
 func TestMaxEntriesEvictsOldest(t *testing.T) {
+	t.Parallel()
 	s := memstore.New(3)
 	defer s.Close()
 	recs := storetest.Records(time.Date(2026, 1, 29, 10, 0, 0, 0, time.UTC), 5)

@@ -1,8 +1,8 @@
 // Package s3store is the S3 store.Store: audit entries in Amazon S3 or any
 // S3-compatible object storage (MinIO, Ceph, R2, ...), written by many
 // processes to one bucket, optionally under S3 Object Lock (WORM)
-// retention. It implements store.Store, store.Sidecar and
-// store.Observable, and passes the storetest conformance suite.
+// retention. It implements store.Store, store.Sidecar, store.Observable
+// and store.Shared, and passes the storetest conformance suite.
 //
 // # The store URL
 //

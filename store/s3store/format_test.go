@@ -44,6 +44,7 @@ func allLines(t *testing.T, body []byte) []rawLine {
 }
 
 func TestSegmentRoundTrip(t *testing.T) {
+	t.Parallel()
 	base := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
 	tests := []struct {
 		name   string
@@ -112,6 +113,7 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 // a format change, and needs a new version. The data members are written
 // uncompressed here so that the bytes do not depend on the compressor.
 func TestSegmentGolden(t *testing.T) {
+	t.Parallel()
 	recs := []segRec{
 		{id: "0199c6f8-d620-77e7-b458-943e08b4aa7b", t: 1764067121529363, line: []byte(`{"id": "0199c6f8-d620-77e7-b458-943e08b4aa7b"}`)},
 		{id: "not-a-uuid", t: 1764067121529364, line: []byte(`{"id": "not-a-uuid"}`)},
@@ -139,6 +141,7 @@ func TestSegmentGolden(t *testing.T) {
 }
 
 func TestSegmentDamage(t *testing.T) {
+	t.Parallel()
 	base := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
 	recs := testRecs(3000, base) // several blocks
 	body, x := encodeSegment(recs)
@@ -188,6 +191,7 @@ func TestSegmentDamage(t *testing.T) {
 }
 
 func TestSegName(t *testing.T) {
+	t.Parallel()
 	d := dayOf(time.Date(2026, 1, 31, 0, 0, 0, 0, time.UTC))
 	n := segName{day: d, writer: "web-1.example-4242-a1b2c3", run: "1769817605123456beef", seq: 42, gen: 1, count: 64,
 		minT: time.Date(2026, 1, 31, 0, 0, 5, 123456000, time.UTC).UnixMicro(),
@@ -224,6 +228,7 @@ func TestSegName(t *testing.T) {
 }
 
 func TestParseURL(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		url     string
 		want    config
@@ -292,6 +297,7 @@ func TestParseURL(t *testing.T) {
 }
 
 func TestSeedLine(t *testing.T) {
+	t.Parallel()
 	rec := storetest.Records(time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC), 1)[0]
 	pretty := strings.ReplaceAll(string(rec.Line), ", \"", ",\n  \"")
 	tests := []struct {
@@ -317,6 +323,7 @@ func TestSeedLine(t *testing.T) {
 }
 
 func TestIDTime(t *testing.T) {
+	t.Parallel()
 	ts := time.Date(2026, 11, 25, 17, 38, 41, 529000000, time.UTC)
 	ms, ok := idTime(fmt.Sprintf("%012x-7000-8000-000000000000", ts.UnixMilli())[:8] + "-" + fmt.Sprintf("%012x", ts.UnixMilli())[8:12] + "-7abc-8def-0123456789ab")
 	if !ok || ms != ts.UnixMilli() {
@@ -330,6 +337,7 @@ func TestIDTime(t *testing.T) {
 }
 
 func TestRetainedError(t *testing.T) {
+	t.Parallel()
 	var err error = fmt.Errorf("delete x: %w", &RetainedError{Key: "p/k", Mode: Compliance, Until: time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)})
 	if !errors.Is(err, ErrRetained) {
 		t.Fatal("not ErrRetained")

@@ -646,11 +646,27 @@ func (s *Store) Scan(ctx context.Context, q store.Query) iter.Seq2[store.Record,
 			yield(store.Record{}, fmt.Errorf("scan: %w", err))
 			return
 		}
-		if s.cfg.layout == Seed {
-			s.scanSeed(ctx, q, yield)
-			return
+		// A cut scan never looks complete: unless the caller stopped or
+		// was told, a cancelled ctx ends the scan with its error.
+		told := false
+		y := func(r store.Record, err error) bool {
+			if err != nil && ctx.Err() != nil {
+				told = true
+			}
+			if !yield(r, err) {
+				told = true
+				return false
+			}
+			return true
 		}
-		s.scanSeg(ctx, q, yield)
+		if s.cfg.layout == Seed {
+			s.scanSeed(ctx, q, y)
+		} else {
+			s.scanSeg(ctx, q, y)
+		}
+		if err := ctx.Err(); err != nil && !told {
+			yield(store.Record{}, err)
+		}
 	}
 }
 

@@ -35,8 +35,10 @@ type seedWriter struct {
 	session string // this run's start, µs, fixed width: orders runs of a named writer
 	seq     uint64 // guarded by s.mu
 
-	mu     sync.Mutex // guards failed
+	mu     sync.Mutex // guards failed; never held with s.mu
 	failed []seedPut  // observed but not stored: retried before the next write
+
+	puts sync.WaitGroup // storeAll goroutines, which Close waits for
 }
 
 type seedPut struct {
@@ -77,15 +79,42 @@ func (w *seedWriter) append(ctx context.Context, recs []store.Record) error {
 		s.observer(recs)
 	}
 	s.mu.Unlock()
-	failed, err := w.putAll(puts)
-	if err != nil {
-		w.mu.Lock()
-		w.failed = append(w.failed, failed...)
-		w.mu.Unlock()
+	if err := w.storeAll(ctx, puts, func(failed []seedPut) { w.failed = append(w.failed, failed...) }); err != nil {
 		return fmt.Errorf("append: %w", err)
 	}
 	s.cnt.entries.Add(int64(len(recs)))
 	return nil
+}
+
+// storeAll stores the objects on a goroutine of its own and waits for it,
+// or for ctx: a cancelled caller stops waiting, but the objects, which the
+// observer has seen, are stored all the same, and those that fail are
+// handed to requeue (under w.mu) for the next write to retry.
+func (w *seedWriter) storeAll(ctx context.Context, puts []seedPut, requeue func([]seedPut)) error {
+	done := make(chan error, 1)
+	w.s.mu.Lock()
+	if w.s.closed {
+		w.s.mu.Unlock()
+		return store.ErrClosed
+	}
+	w.puts.Add(1) // under s.mu, before Close waits
+	w.s.mu.Unlock()
+	go func() {
+		defer w.puts.Done()
+		failed, err := w.putAll(puts)
+		if err != nil {
+			w.mu.Lock()
+			requeue(failed)
+			w.mu.Unlock()
+		}
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // errTaken says that an entry's object exists with other content: the id
@@ -144,21 +173,42 @@ func (w *seedWriter) put(ctx context.Context, p seedPut) error {
 
 // redo retries the objects an earlier Append failed to store.
 func (w *seedWriter) redo(ctx context.Context) error {
+	todo := w.takeFailed()
+	if len(todo) == 0 {
+		return nil
+	}
+	var n int
+	err := w.storeAll(ctx, todo, func(failed []seedPut) {
+		n = len(failed)
+		w.failed = append(failed, w.failed...)
+	})
+	if err != nil && ctx.Err() == nil && !errors.Is(err, store.ErrClosed) {
+		return fmt.Errorf("%d records of an earlier append are still not stored: %w", n, err)
+	}
+	return err
+}
+
+func (w *seedWriter) takeFailed() []seedPut {
 	w.mu.Lock()
+	defer w.mu.Unlock()
 	todo := w.failed
 	w.failed = nil
-	w.mu.Unlock()
+	return todo
+}
+
+// close waits for the stores of Appends that stopped waiting, then makes a
+// last attempt at what failed. Store.Close calls it once closed is set.
+func (w *seedWriter) close() error {
+	w.puts.Wait()
+	todo := w.takeFailed()
 	if len(todo) == 0 {
 		return nil
 	}
 	failed, err := w.putAll(todo)
 	if err != nil {
-		w.mu.Lock()
-		w.failed = append(failed, w.failed...)
-		w.mu.Unlock()
-		return fmt.Errorf("%d records of an earlier append are still not stored: %w", len(failed), err)
+		return fmt.Errorf("close: %d records could not be stored: %w", len(failed), err)
 	}
-	return ctx.Err()
+	return nil
 }
 
 // seedLine turns an object's body into a line: the body itself when it is

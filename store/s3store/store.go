@@ -62,10 +62,27 @@ type Store struct {
 	cache cache
 }
 
+// Locks of a Store:
+//
+//   - Store.mu guards closed and observer, and the writers' state: every
+//     field of segWriter (its buffers, queue, counters and sequence
+//     numbers, and the psegs it holds) and seedWriter.seq. Append holds it
+//     while it places records and calls the observer; no I/O is done with
+//     it held, and waits for uploads select on the caller's ctx.
+//   - seedWriter.mu guards seedWriter.failed.
+//   - cache.mu guards the cache's listings and indexes.
+//   - The fields set in Open (cfg, opts, c, writer, w, seed) need no lock;
+//     cnt and noCond are atomic.
+//
+// Lock order: Store.mu before cache.mu (segWriter.finish records a stored
+// segment in the cache with Store.mu held); seedWriter.mu is never held
+// with another.
+
 var (
 	_ store.Store      = (*Store)(nil)
 	_ store.Sidecar    = (*Store)(nil)
 	_ store.Observable = (*Store)(nil)
+	_ store.Shared     = (*Store)(nil)
 )
 
 // Open opens the store that rawURL names (see the package documentation
@@ -143,7 +160,7 @@ func Open(ctx context.Context, rawURL string, opts *Options) (*Store, error) {
 	return s, nil
 }
 
-// WriterID returns the writer id that names this store's segments and
+// WriterID implements store.Shared: it returns the writer id that names this store's segments and
 // under which it keeps its own integrity data; "" for a read-only store.
 func (s *Store) WriterID() string { return s.writer }
 
@@ -226,14 +243,12 @@ func (s *Store) Close() error {
 		return s.w.close()
 	}
 	if s.seed != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), putTimeout)
-		defer cancel()
-		return s.seed.redo(ctx)
+		return s.seed.close()
 	}
 	return nil
 }
 
-// RecordWriter returns the writer id of the segment a record was read
+// RecordWriter implements store.Shared: it returns the writer id of the segment a record was read
 // from (its Path), so that a writer's integrity log can tell its own lines
 // from the other writers' in a shared bucket. It reports false for records
 // of the seed layout, whose keys do not name a writer.

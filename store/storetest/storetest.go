@@ -1,6 +1,11 @@
 // Package storetest is the conformance suite for store.Store
 // implementations, in the manner of testing/slogtest: every backend (memory,
-// file, S3) runs the same tests, so they keep one contract.
+// file, S3) runs the same rules, so they keep one contract.
+//
+// Each rule of the store package's documentation is a Rule: a check that
+// returns an error when a store breaks it. Run runs them all as subtests;
+// the package's own tests run each one against a deliberately broken store
+// and see it fail.
 package storetest
 
 import (
@@ -9,7 +14,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,45 +21,101 @@ import (
 	"github.com/complyhq/comply/store"
 )
 
-// Harness says how to make the store under test.
+// Harness says how to make the store under test and what it promises
+// beyond the common contract.
 type Harness struct {
-	// New returns a new, empty store. It is called once per subtest; the
-	// suite closes the store.
+	// New returns a new, empty store. It is called once or more per rule,
+	// concurrently (the rules run in parallel); the suite closes the
+	// stores it makes.
 	New func(t *testing.T) store.Store
 	// Reopen, if set, closes s and opens the same storage again, for the
-	// persistence tests.
+	// persistence rule.
 	Reopen func(t *testing.T, s store.Store) store.Store
+	// MaxLine, if positive, is the longest line the store accepts: the
+	// suite checks that a longer one is refused.
+	MaxLine int
+	// DayPartitions says that the store keeps each UTC day in partitions
+	// of its own (the file and S3 stores), which Scan reads in ascending
+	// time whatever order the days were appended in. A store without it
+	// (memstore) is one partition, read in append order.
+	DayPartitions bool
+	// Stall, if set, makes s wait, as a slow disk or bucket would, until
+	// release is called: Appends started meanwhile stay waiting. It is nil
+	// for a store that never waits on anything but its own brief locks
+	// (memstore).
+	Stall func(t *testing.T, s store.Store) (release func())
 }
 
-// Run runs the conformance suite against the stores h makes.
-func Run(t *testing.T, h Harness) {
-	tests := []struct {
-		name string
-		fn   func(t *testing.T, h Harness)
-	}{
-		{"AppendGet", testAppendGet},
-		{"NotFound", testNotFound},
-		{"ScanInclusiveBounds", testScanBounds},
-		{"ScanOrder", testScanOrder},
-		{"Count", testCount},
-		{"Delete", testDelete},
-		{"Expire", testExpire},
-		{"ConcurrentAppend", testConcurrentAppend},
-		{"NoAliasing", testNoAliasing},
-		{"BatchAppend", testBatchAppend},
-		{"Closed", testClosed},
-		{"CanceledContext", testCanceled},
-		{"Reopen", testReopen},
-		{"Sidecar", testSidecar},
-		{"Observe", testObserve},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) { tt.fn(t, h) })
+// A Rule is one rule of the store contract, as a check: Check returns nil
+// if the stores h makes keep it, an error saying how they break it, or an
+// error wrapping ErrSkip if the rule does not apply to them. Check uses t
+// only to make and clean up stores (h.New, t.Cleanup, t.Context); it never
+// fails t itself.
+type Rule struct {
+	Name  string
+	Check func(t *testing.T, h Harness) error
+}
+
+// ErrSkip is wrapped by the error of a rule that does not apply to a store
+// (a capability it lacks, a Harness field left unset).
+var ErrSkip = errors.New("rule does not apply")
+
+// Rules returns every rule of the contract, in a fixed order.
+func Rules() []Rule {
+	return []Rule{
+		{"AppendGet", checkAppendGet},
+		{"ReadYourWrites", checkReadYourWrites},
+		{"RejectInvalid", checkRejectInvalid},
+		{"NotFound", checkNotFound},
+		{"ScanInclusiveBounds", checkScanBounds},
+		{"ScanOrder", checkScanOrder},
+		{"CountMatchesScan", checkCountMatchesScan},
+		{"Delete", checkDelete},
+		{"Expire", checkExpire},
+		{"ConcurrentAppend", checkConcurrentAppend},
+		{"BatchAppend", checkBatchAppend},
+		{"NoAliasing", checkNoAliasing},
+		{"KeepReturned", checkKeepReturned},
+		{"Closed", checkClosed},
+		{"CanceledContext", checkCanceled},
+		{"CancelScan", checkCancelScan},
+		{"CancelWhileWaiting", checkCancelWhileWaiting},
+		{"Reopen", checkReopen},
+		{"SidecarNotFound", checkSidecarNotFound},
+		{"SidecarBlobNames", checkSidecarBlobNames},
+		{"SidecarReplace", checkSidecarReplace},
+		{"SidecarNoAliasing", checkSidecarNoAliasing},
+		{"SidecarListSorted", checkSidecarListSorted},
+		{"SidecarNotEntries", checkSidecarNotEntries},
+		{"Observe", checkObserve},
+		{"Sync", checkSync},
+		{"Shared", checkShared},
 	}
 }
+
+// Run runs every rule against the stores h makes, each as a parallel
+// subtest named after the rule.
+func Run(t *testing.T, h Harness) {
+	for _, r := range Rules() {
+		t.Run(r.Name, func(t *testing.T) {
+			t.Parallel()
+			err := r.Check(t, h)
+			switch {
+			case errors.Is(err, ErrSkip):
+				t.Skip(err)
+			case err != nil:
+				t.Error(err)
+			}
+		})
+	}
+}
+
+// waitLimit is how long a rule waits for a method that should return
+// promptly.
+var waitLimit = 5 * time.Second
 
 // base is a fixed time near the end of a UTC day, so that the records of a
-// test span two days and two partitions.
+// rule span two days and two partitions.
 var base = time.Date(2026, 11, 24, 23, 59, 55, 123456000, time.UTC)
 
 // Records returns n records one second apart from start, with valid lines
@@ -89,29 +149,12 @@ func Record(id string, ts time.Time, model string) store.Record {
 	return store.Record{ID: id, Time: ts.UTC().Truncate(time.Microsecond), Line: b}
 }
 
-func open(t *testing.T, h Harness) store.Store {
-	t.Helper()
-	s := h.New(t)
-	t.Cleanup(func() { s.Close() })
-	return s
-}
-
-func mustAppend(t *testing.T, s store.Store, recs ...store.Record) {
-	t.Helper()
-	if err := s.Append(t.Context(), recs...); err != nil {
-		t.Fatalf("Append: %v", err)
-	}
-}
-
 // Collect returns every record of a scan of s for q, failing t on any error.
 func Collect(t testing.TB, s store.Store, q store.Query) []store.Record {
 	t.Helper()
-	var out []store.Record
-	for r, err := range s.Scan(t.Context(), q) {
-		if err != nil {
-			t.Fatalf("Scan: %v", err)
-		}
-		out = append(out, r)
+	out, err := collect(t.Context(), s, q)
+	if err != nil {
+		t.Fatal(err)
 	}
 	return out
 }
@@ -125,289 +168,90 @@ func IDs(recs []store.Record) []string {
 	return out
 }
 
-func sameRecord(t *testing.T, got, want store.Record) {
-	t.Helper()
-	if got.ID != want.ID || !got.Time.Equal(want.Time) || !bytes.Equal(got.Line, want.Line) {
-		t.Fatalf("record mismatch:\n got  %s %s %q\n want %s %s %q", got.ID, got.Time, got.Line, want.ID, want.Time, want.Line)
-	}
-}
-
-func testAppendGet(t *testing.T, h Harness) {
-	s := open(t, h)
-	recs := Records(base, 10)
-	for _, r := range recs {
-		mustAppend(t, s, r)
-	}
-	for _, want := range recs {
-		got, err := s.Get(t.Context(), want.ID)
-		if err != nil {
-			t.Fatalf("Get(%s): %v", want.ID, err)
-		}
-		sameRecord(t, got, want)
-	}
-}
-
-func testNotFound(t *testing.T, h Harness) {
-	s := open(t, h)
-	mustAppend(t, s, Records(base, 3)...)
-	for _, id := range []string{"0199c6f8-d620-77e7-b458-943e08b4aa7b", "not-a-uuid", ""} {
-		if _, err := s.Get(t.Context(), id); !errors.Is(err, store.ErrNotFound) {
-			t.Errorf("Get(%q) error = %v, want ErrNotFound", id, err)
-		}
-	}
-}
-
-func testScanBounds(t *testing.T, h Harness) {
-	s := open(t, h)
-	recs := Records(base, 10) // spans midnight
-	mustAppend(t, s, recs...)
-	tests := []struct {
-		name string
-		q    store.Query
-		want []store.Record
-	}{
-		{"unbounded", store.Query{}, recs},
-		{"inclusive both ends", store.Query{Start: recs[2].Time, End: recs[5].Time}, recs[2:6]},
-		{"start only", store.Query{Start: recs[7].Time}, recs[7:]},
-		{"end only", store.Query{End: recs[1].Time}, recs[:2]},
-		{"single instant", store.Query{Start: recs[4].Time, End: recs[4].Time}, recs[4:5]},
-		{"just after", store.Query{Start: recs[4].Time.Add(time.Microsecond), End: recs[5].Time.Add(-time.Microsecond)}, nil},
-		{"before all", store.Query{End: base.Add(-time.Hour)}, nil},
-		{"after all", store.Query{Start: base.Add(time.Hour)}, nil},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got := Collect(t, s, tt.q)
-			if !slices.Equal(IDs(got), IDs(tt.want)) {
-				t.Fatalf("Scan ids = %v, want %v", IDs(got), IDs(tt.want))
-			}
-		})
-	}
-}
-
-func testScanOrder(t *testing.T, h Harness) {
-	s := open(t, h)
-	recs := Records(base, 50)
-	for _, r := range recs {
-		mustAppend(t, s, r)
-	}
-	got := Collect(t, s, store.Query{})
-	if !slices.Equal(IDs(got), IDs(recs)) {
-		t.Fatalf("records appended in time order did not scan back in that order")
-	}
-	for i := range got {
-		sameRecord(t, got[i], recs[i])
-	}
-}
-
-func count(t *testing.T, s store.Store) int64 {
-	t.Helper()
-	n, err := s.Count(t.Context())
-	if err != nil {
-		t.Fatalf("Count: %v", err)
-	}
-	return n
-}
-
-func testCount(t *testing.T, h Harness) {
-	s := open(t, h)
-	if n := count(t, s); n != 0 {
-		t.Fatalf("empty store Count = %d", n)
-	}
-	mustAppend(t, s, Records(base, 7)...)
-	if n := count(t, s); n != 7 {
-		t.Fatalf("Count = %d, want 7", n)
-	}
-}
-
-func testDelete(t *testing.T, h Harness) {
-	s := open(t, h)
-	recs := Records(base, 6)
-	mustAppend(t, s, recs...)
-	if err := s.Delete(t.Context(), recs[2].ID); err != nil {
-		t.Fatalf("Delete: %v", err)
-	}
-	if _, err := s.Get(t.Context(), recs[2].ID); !errors.Is(err, store.ErrNotFound) {
-		t.Fatalf("Get after Delete: %v, want ErrNotFound", err)
-	}
-	if err := s.Delete(t.Context(), recs[2].ID); !errors.Is(err, store.ErrNotFound) {
-		t.Fatalf("second Delete: %v, want ErrNotFound", err)
-	}
-	if n := count(t, s); n != 5 {
-		t.Fatalf("Count after Delete = %d, want 5", n)
-	}
-	want := slices.Concat(recs[:2], recs[3:])
-	if got := Collect(t, s, store.Query{}); !slices.Equal(IDs(got), IDs(want)) {
-		t.Fatalf("Scan after Delete = %v, want %v", IDs(got), IDs(want))
-	}
-	for _, r := range want {
-		if _, err := s.Get(t.Context(), r.ID); err != nil {
-			t.Fatalf("Get(%s) of a kept record after Delete: %v", r.ID, err)
-		}
-	}
-}
-
-func testExpire(t *testing.T, h Harness) {
-	s := open(t, h)
-	recs := Records(base, 10)
-	mustAppend(t, s, recs...)
-	n, err := s.Expire(t.Context(), recs[5].Time)
-	if err != nil {
-		t.Fatalf("Expire: %v", err)
-	}
-	if n != 5 {
-		t.Fatalf("Expire removed %d, want 5 (strictly before the cutoff)", n)
-	}
-	if got := Collect(t, s, store.Query{}); !slices.Equal(IDs(got), IDs(recs[5:])) {
-		t.Fatalf("Scan after Expire = %v, want %v", IDs(got), IDs(recs[5:]))
-	}
-	if _, err := s.Get(t.Context(), recs[0].ID); !errors.Is(err, store.ErrNotFound) {
-		t.Fatalf("Get of an expired record: %v, want ErrNotFound", err)
-	}
-	if c := count(t, s); c != 5 {
-		t.Fatalf("Count after Expire = %d, want 5", c)
-	}
-	if n, err := s.Expire(t.Context(), recs[5].Time); err != nil || n != 0 {
-		t.Fatalf("second Expire = %d, %v; want 0, nil", n, err)
-	}
-	mustAppend(t, s, Records(base.Add(time.Hour), 2)...)
-	if c := count(t, s); c != 7 {
-		t.Fatalf("Count after appending past Expire = %d, want 7", c)
-	}
-}
-
-func testConcurrentAppend(t *testing.T, h Harness) {
-	s := open(t, h)
-	const writers, each = 8, 50
-	var wg sync.WaitGroup
-	all := make([][]store.Record, writers)
-	for w := range writers {
-		all[w] = Records(base.Add(time.Duration(w)*time.Millisecond), each)
-		for i := range all[w] {
-			all[w][i].ID = fmt.Sprintf("%s%02d", all[w][i].ID[:34], w)
-			all[w][i] = Record(all[w][i].ID, all[w][i].Time, "m")
-		}
-		wg.Go(func() {
-			for _, r := range all[w] {
-				if err := s.Append(context.Background(), r); err != nil {
-					t.Errorf("Append: %v", err)
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
-	if n := count(t, s); n != writers*each {
-		t.Fatalf("Count = %d, want %d", n, writers*each)
-	}
-	for _, recs := range all {
-		for _, want := range recs {
-			got, err := s.Get(t.Context(), want.ID)
-			if err != nil {
-				t.Fatalf("Get(%s): %v", want.ID, err)
-			}
-			sameRecord(t, got, want)
-		}
-	}
-}
-
-func testNoAliasing(t *testing.T, h Harness) {
-	s := open(t, h)
-	r := Records(base, 1)[0]
-	want := slices.Clone(r.Line)
-	mustAppend(t, s, r)
-	clear(r.Line) // the store must have copied the line
-	got, err := s.Get(t.Context(), r.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(got.Line, want) {
-		t.Fatalf("store kept a reference to the caller's slice")
-	}
-	clear(got.Line) // and must hand out copies
-	again, err := s.Get(t.Context(), r.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(again.Line, want) {
-		t.Fatalf("store handed out its own slice")
-	}
-}
-
-func testBatchAppend(t *testing.T, h Harness) {
-	s := open(t, h)
-	recs := Records(base, 1000)
-	mustAppend(t, s, recs...)
-	if n := count(t, s); n != 1000 {
-		t.Fatalf("Count = %d, want 1000", n)
-	}
-	if got := Collect(t, s, store.Query{}); !slices.Equal(IDs(got), IDs(recs)) {
-		t.Fatalf("batch did not scan back in order")
-	}
-}
-
-func testClosed(t *testing.T, h Harness) {
+// open makes a store that is closed when the rule ends.
+func open(t *testing.T, h Harness) store.Store {
 	s := h.New(t)
-	mustAppend(t, s, Records(base, 1)...)
-	if err := s.Close(); err != nil {
-		t.Fatalf("Close: %v", err)
-	}
-	if err := s.Append(t.Context(), Records(base, 1)...); !errors.Is(err, store.ErrClosed) {
-		t.Fatalf("Append after Close: %v, want ErrClosed", err)
-	}
-	if _, err := s.Get(t.Context(), "x"); !errors.Is(err, store.ErrClosed) {
-		t.Fatalf("Get after Close: %v, want ErrClosed", err)
-	}
-}
-
-func testCanceled(t *testing.T, h Harness) {
-	s := open(t, h)
-	ctx, cancel := context.WithCancel(t.Context())
-	cancel()
-	if err := s.Append(ctx, Records(base, 1)...); !errors.Is(err, context.Canceled) {
-		t.Fatalf("Append with a canceled context: %v, want context.Canceled", err)
-	}
-	for _, err := range s.Scan(ctx, store.Query{}) {
-		if !errors.Is(err, context.Canceled) {
-			t.Fatalf("Scan with a canceled context yielded %v, want context.Canceled", err)
-		}
-		return
-	}
-	t.Fatalf("Scan with a canceled context yielded nothing")
-}
-
-func testReopen(t *testing.T, h Harness) {
-	if h.Reopen == nil {
-		t.Skip("store is not persistent")
-	}
-	s := h.New(t)
-	recs := Records(base, 20)
-	mustAppend(t, s, recs[:10]...)
-	for _, r := range recs[10:] {
-		mustAppend(t, s, r)
-	}
-	if err := s.Delete(t.Context(), recs[3].ID); err != nil {
-		t.Fatal(err)
-	}
-	s = h.Reopen(t, s)
 	t.Cleanup(func() { s.Close() })
-	want := slices.Concat(recs[:3], recs[4:])
-	if got := Collect(t, s, store.Query{}); !slices.Equal(IDs(got), IDs(want)) {
-		t.Fatalf("after reopen Scan = %v, want %v", IDs(got), IDs(want))
+	return s
+}
+
+func appendAll(ctx context.Context, s store.Store, recs ...store.Record) error {
+	if err := s.Append(ctx, recs...); err != nil {
+		return fmt.Errorf("Append: %w", err)
 	}
-	for _, r := range want {
-		got, err := s.Get(t.Context(), r.ID)
-		if err != nil {
-			t.Fatalf("Get(%s) after reopen: %v", r.ID, err)
+	return nil
+}
+
+// appendEach appends recs one Append at a time.
+func appendEach(ctx context.Context, s store.Store, recs ...store.Record) error {
+	for _, r := range recs {
+		if err := appendAll(ctx, s, r); err != nil {
+			return err
 		}
-		sameRecord(t, got, r)
 	}
-	if n := count(t, s); n != int64(len(want)) {
-		t.Fatalf("Count after reopen = %d, want %d", n, len(want))
+	return nil
+}
+
+func collect(ctx context.Context, s store.Store, q store.Query) ([]store.Record, error) {
+	var out []store.Record
+	for r, err := range s.Scan(ctx, q) {
+		if err != nil {
+			return out, fmt.Errorf("Scan: %w", err)
+		}
+		out = append(out, r)
 	}
-	more := Records(base.Add(time.Minute), 3)
-	mustAppend(t, s, more...)
-	if n := count(t, s); n != int64(len(want)+3) {
-		t.Fatalf("Count after appending to a reopened store = %d", n)
+	return out, nil
+}
+
+func count(ctx context.Context, s store.Store) (int64, error) {
+	n, err := s.Count(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("Count: %w", err)
 	}
+	return n, nil
+}
+
+// expectIDs scans s for q and compares the ids with want's.
+func expectIDs(ctx context.Context, s store.Store, q store.Query, what string, want []store.Record) error {
+	got, err := collect(ctx, s, q)
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	if !slices.Equal(IDs(got), IDs(want)) {
+		return fmt.Errorf("%s: Scan ids = %v, want %v", what, IDs(got), IDs(want))
+	}
+	return nil
+}
+
+// expectCount checks that Count says n and that a full Scan yields n
+// records.
+func expectCount(ctx context.Context, s store.Store, what string, n int) error {
+	c, err := count(ctx, s)
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	got, err := collect(ctx, s, store.Query{})
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	if c != int64(n) || len(got) != n {
+		return fmt.Errorf("%s: Count = %d and Scan yields %d records, want %d", what, c, len(got), n)
+	}
+	return nil
+}
+
+func sameRecord(got, want store.Record) error {
+	if got.ID != want.ID || !got.Time.Equal(want.Time) || !bytes.Equal(got.Line, want.Line) {
+		return fmt.Errorf("record mismatch:\n got  %s %s %q\n want %s %s %q", got.ID, got.Time, got.Line, want.ID, want.Time, want.Line)
+	}
+	return nil
+}
+
+// getSame checks that Get returns want.
+func getSame(ctx context.Context, s store.Store, want store.Record) error {
+	got, err := s.Get(ctx, want.ID)
+	if err != nil {
+		return fmt.Errorf("Get(%s): %w", want.ID, err)
+	}
+	return sameRecord(got, want)
 }

@@ -1,0 +1,402 @@
+package storetest_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"iter"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/complyhq/comply/store"
+)
+
+// A flaw is one way the fake store breaks the contract.
+type flaw int
+
+const (
+	sound           flaw = iota
+	skipCheck            // Append stores invalid records
+	lateVisibility       // a record is seen only after the next Append
+	plainNotFound        // Get of an unknown id returns an error not wrapping ErrNotFound
+	deleteUnknownOK      // Delete of an unknown id returns nil
+	exclusiveBounds      // Scan leaves out records at its bounds
+	sortByTime           // Scan sorts by time instead of keeping append order
+	countDeleted         // Count includes deleted records
+	deleteNoop           // Delete returns nil and keeps the record
+	expireAtCutoff       // Expire removes records at the cutoff too
+	racyAppend           // concurrent Appends lose records
+	truncateBatch        // Append stores at most 100 records of a batch
+	keepInput            // Append keeps the caller's line
+	reuseScanBuffer      // Scan yields lines in one reused buffer
+	forgetClose          // methods keep working after Close
+	ignoreCtx            // Append and Scan ignore their ctx
+	scanIgnoresCtx       // Scan ignores a ctx cancelled midway
+	waitIgnoresCtx       // Append waits on a stall whatever its ctx
+	forgetOnReopen       // Reopen returns an empty store
+	readMissingNil       // ReadBlob of a missing blob returns nil, nil
+	noNameCheck          // blob names are not checked
+	tornBlob             // WriteBlob replaces a blob in two steps
+	keepBlob             // WriteBlob keeps the caller's slice
+	unsortedList         // ListBlobs returns names in reverse order
+	blobsAsEntries       // Count counts blobs
+	observeReversed      // the observer sees each batch reversed
+	syncIgnoresCtx       // Sync ignores its ctx
+	claimsOthers         // RecordWriter names another writer
+)
+
+// fake is a small in-memory store with every capability, sound unless
+// given a flaw.
+type fake struct {
+	flaw flaw
+	wl   chan struct{} // the write lock, taken with a ctx
+
+	mu      sync.Mutex
+	recs    []store.Record // nil Line: deleted
+	pending []store.Record // lateVisibility
+	blobs   map[string][]byte
+	closed  bool
+	obs     func([]store.Record)
+	buf     []byte // reuseScanBuffer
+	busy    atomic.Bool
+}
+
+var (
+	_ store.SidecarStore = (*fake)(nil)
+	_ store.Observable   = (*fake)(nil)
+	_ store.Syncer       = (*fake)(nil)
+	_ store.Shared       = (*fake)(nil)
+)
+
+func newFake(f flaw) *fake {
+	return &fake{flaw: f, wl: make(chan struct{}, 1), blobs: map[string][]byte{}}
+}
+
+// stall holds the write lock until release.
+func (s *fake) stall() (release func()) {
+	s.wl <- struct{}{}
+	return func() { <-s.wl }
+}
+
+func (s *fake) lockWrite(ctx context.Context) error {
+	if s.flaw == waitIgnoresCtx || s.flaw == ignoreCtx {
+		s.wl <- struct{}{}
+		return nil
+	}
+	select {
+	case s.wl <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// live reports an error if the store is closed or ctx is done.
+func (s *fake) live(ctx context.Context) error {
+	if s.closed && s.flaw != forgetClose {
+		return store.ErrClosed
+	}
+	if s.flaw == ignoreCtx {
+		return nil
+	}
+	return ctx.Err()
+}
+
+func (s *fake) Append(ctx context.Context, recs ...store.Record) error {
+	if s.flaw != ignoreCtx {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+	}
+	if s.flaw != skipCheck {
+		for i := range recs {
+			if err := recs[i].Check(1 << 20); err != nil {
+				return err
+			}
+		}
+	}
+	if s.flaw == racyAppend {
+		if !s.busy.CompareAndSwap(false, true) {
+			return nil // dropped
+		}
+		defer s.busy.Store(false)
+		time.Sleep(50 * time.Microsecond)
+	}
+	if err := s.lockWrite(ctx); err != nil {
+		return err
+	}
+	defer func() { <-s.wl }()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.live(context.Background()); err != nil {
+		return err
+	}
+	if s.flaw == truncateBatch && len(recs) > 100 {
+		recs = recs[:100]
+	}
+	var add []store.Record
+	for _, r := range recs {
+		if r.Line == nil {
+			r.Line = []byte{} // skipCheck: keep it apart from a deleted record
+		} else if s.flaw != keepInput {
+			r.Line = slices.Clone(r.Line)
+		}
+		add = append(add, store.Record{ID: r.ID, Time: r.Time, Line: r.Line})
+	}
+	if s.flaw == lateVisibility {
+		s.recs = append(s.recs, s.pending...)
+		s.pending = add
+	} else {
+		s.recs = append(s.recs, add...)
+	}
+	if s.obs != nil {
+		seen := slices.Clone(add)
+		if s.flaw == observeReversed {
+			slices.Reverse(seen)
+		}
+		s.obs(seen)
+	}
+	return nil
+}
+
+func (s *fake) find(id string) int {
+	return slices.IndexFunc(s.recs, func(r store.Record) bool { return r.Line != nil && r.ID == id })
+}
+
+func (s *fake) Get(ctx context.Context, id string) (store.Record, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.live(ctx); err != nil {
+		return store.Record{}, err
+	}
+	i := s.find(id)
+	if i < 0 {
+		if s.flaw == plainNotFound {
+			return store.Record{}, errors.New("no such id")
+		}
+		return store.Record{}, fmt.Errorf("get %s: %w", id, store.ErrNotFound)
+	}
+	r := s.recs[i]
+	r.Line = slices.Clone(r.Line)
+	return r, nil
+}
+
+func (s *fake) Scan(ctx context.Context, q store.Query) iter.Seq2[store.Record, error] {
+	return func(yield func(store.Record, error) bool) {
+		s.mu.Lock()
+		err := s.live(ctx)
+		if s.flaw == scanIgnoresCtx && !errors.Is(err, store.ErrClosed) {
+			err = nil
+		}
+		var out []store.Record
+		for _, r := range s.recs {
+			in := q.Contains(r.Time)
+			if s.flaw == exclusiveBounds {
+				in = in && !r.Time.Equal(q.Start) && !r.Time.Equal(q.End)
+			}
+			if r.Line != nil && in {
+				r.Line = slices.Clone(r.Line)
+				r.Path = "fake"
+				out = append(out, r)
+			}
+		}
+		s.mu.Unlock()
+		if err != nil {
+			yield(store.Record{}, err)
+			return
+		}
+		if s.flaw == sortByTime {
+			slices.SortStableFunc(out, func(a, b store.Record) int { return a.Time.Compare(b.Time) })
+		}
+		checkCtx := s.flaw != ignoreCtx && s.flaw != scanIgnoresCtx
+		for _, r := range out {
+			if checkCtx && ctx.Err() != nil {
+				yield(store.Record{}, ctx.Err())
+				return
+			}
+			if s.flaw == reuseScanBuffer {
+				s.buf = append(s.buf[:0], r.Line...)
+				r.Line = s.buf
+			}
+			if !yield(r, nil) {
+				return
+			}
+		}
+	}
+}
+
+func (s *fake) Count(ctx context.Context) (int64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.live(ctx); err != nil {
+		return 0, err
+	}
+	var n int64
+	for _, r := range s.recs {
+		if r.Line != nil || s.flaw == countDeleted {
+			n++
+		}
+	}
+	if s.flaw == blobsAsEntries {
+		n += int64(len(s.blobs))
+	}
+	return n, nil
+}
+
+func (s *fake) Delete(ctx context.Context, id string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.live(ctx); err != nil {
+		return err
+	}
+	i := s.find(id)
+	switch {
+	case i < 0 && s.flaw == deleteUnknownOK:
+		return nil
+	case i < 0:
+		return fmt.Errorf("delete %s: %w", id, store.ErrNotFound)
+	case s.flaw != deleteNoop:
+		s.recs[i].Line = nil
+	}
+	return nil
+}
+
+func (s *fake) Expire(ctx context.Context, before time.Time) (int64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.live(ctx); err != nil {
+		return 0, err
+	}
+	var n int64
+	for i, r := range s.recs {
+		if r.Line != nil && (r.Time.Before(before) || s.flaw == expireAtCutoff && r.Time.Equal(before)) {
+			s.recs[i].Line = nil
+			n++
+		}
+	}
+	return n, nil
+}
+
+func (s *fake) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed = true
+	return nil
+}
+
+func (s *fake) Observe(fn func([]store.Record)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.obs = fn
+}
+
+func (s *fake) checkName(name string) error {
+	if s.flaw == noNameCheck {
+		return nil
+	}
+	return store.CheckBlobName(name)
+}
+
+func (s *fake) WriteBlob(ctx context.Context, name string, data []byte) error {
+	if err := s.checkName(name); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.live(ctx); err != nil {
+		return err
+	}
+	switch s.flaw {
+	case keepBlob:
+		s.blobs[name] = data
+		return nil
+	case tornBlob:
+		if old, ok := s.blobs[name]; ok && len(old) > 0 && len(data) > 0 {
+			mix := slices.Concat(data[:len(data)/2], old[len(old)/2:])
+			s.blobs[name] = mix
+			s.mu.Unlock()
+			time.Sleep(time.Millisecond)
+			s.mu.Lock()
+		}
+	}
+	s.blobs[name] = slices.Clone(data)
+	return nil
+}
+
+func (s *fake) ReadBlob(ctx context.Context, name string) ([]byte, error) {
+	if err := s.checkName(name); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.live(ctx); err != nil {
+		return nil, err
+	}
+	b, ok := s.blobs[name]
+	if !ok {
+		if s.flaw == readMissingNil {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("read blob %s: %w", name, store.ErrNotFound)
+	}
+	if s.flaw == keepBlob {
+		return b, nil
+	}
+	return slices.Clone(b), nil
+}
+
+func (s *fake) ListBlobs(ctx context.Context, prefix string) ([]string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.live(ctx); err != nil {
+		return nil, err
+	}
+	var names []string
+	for name := range s.blobs {
+		if strings.HasPrefix(name, prefix) {
+			names = append(names, name)
+		}
+	}
+	slices.Sort(names)
+	if s.flaw == unsortedList {
+		slices.Reverse(names)
+	}
+	return names, nil
+}
+
+func (s *fake) Sync(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.flaw == syncIgnoresCtx {
+		ctx = context.Background()
+	}
+	return s.live(ctx)
+}
+
+func (s *fake) WriterID() string { return "fake" }
+
+func (s *fake) RecordWriter(rec store.Record) (string, bool) {
+	if rec.Path != "fake" {
+		return "", false
+	}
+	if s.flaw == claimsOthers {
+		return "other", true
+	}
+	return "fake", true
+}
+
+// reopen returns a store over the same records, as a persistent store's
+// Reopen would.
+func (s *fake) reopen() *fake {
+	s.Close()
+	n := newFake(s.flaw)
+	if s.flaw != forgetOnReopen {
+		s.mu.Lock()
+		n.recs, n.blobs = slices.Clone(s.recs), s.blobs
+		s.mu.Unlock()
+	}
+	return n
+}
