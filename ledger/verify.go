@@ -827,7 +827,8 @@ func (v *verifier) unknownLines(f *vfile, ordered func(int) bool, unseen []int, 
 		case u.vouched && next[pos] < 0:
 			v.r.Pending++
 			continue
-		case !u.corrupt && next[pos] < 0 && !running.IsZero() && !u.t.Before(running) && (!v.vj.any || u.flight):
+		case !u.corrupt && next[pos] < 0 && !running.IsZero() && !u.t.Before(running) && !u.t.After(v.o.Now().Add(pendingSlack)) &&
+			(!v.vj.any || u.flight):
 			v.r.Pending++
 			continue
 		case u.dup:
