@@ -8,6 +8,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash"
 	"maps"
 	"strconv"
 	"sync"
@@ -90,8 +91,9 @@ type journal struct {
 	perGen    map[uint64]int    // intents not yet acknowledged, per generation
 	live      []uint64          // the generations of this session not yet removed
 	appended  uint64            // records appended in this session
-	buf       []byte
-	err       error // sticky: the journal's state is unknown after a failed append
+	buf, body []byte
+	sha, mac  hash.Hash // the chain's and the MACs', reused
+	err       error     // sticky: the journal's state is unknown after a failed append
 	syncMu    sync.Mutex
 	synced    uint64 // records appended before the last sync
 	durable   store.Durability
@@ -123,14 +125,17 @@ func (j *journal) appendLocked(ctx context.Context, body []byte) error {
 	}
 	frame := binary.BigEndian.AppendUint32(j.buf[:0], uint32(len(body)))
 	frame = append(frame, body...)
-	h := sha256.New()
-	h.Write(j.chain[:])
-	h.Write(body)
+	if j.sha == nil {
+		j.sha, j.mac = sha256.New(), hmac.New(sha256.New, j.key)
+	}
+	j.sha.Reset()
+	j.sha.Write(j.chain[:])
+	j.sha.Write(body)
 	var chain [32]byte
-	h.Sum(chain[:0])
-	m := hmac.New(sha256.New, j.key)
-	m.Write(chain[:])
-	frame = m.Sum(frame)
+	j.sha.Sum(chain[:0])
+	j.mac.Reset()
+	j.mac.Write(chain[:])
+	frame = j.mac.Sum(frame)
 	j.buf = frame
 	if err := j.ap.AppendBlob(ctx, j.name, frame); err != nil {
 		// A partial frame may be on disk: nothing more may follow it.
@@ -146,19 +151,23 @@ func (j *journal) appendLocked(ctx context.Context, body []byte) error {
 // intend appends the intent of a batch, with the acknowledgements not yet
 // written, and returns its sequence number.
 func (j *journal) intend(ctx context.Context, recs []store.Record) (uint64, error) {
+	// The leaves, hashed before taking the lock.
+	leaves := make([]byte, 0, 4+len(recs)*leafSize)
+	leaves = binary.BigEndian.AppendUint32(leaves, uint32(len(recs)))
+	for i := range recs {
+		h := HashLine(recs[i].Line)
+		leaves = append(leaves, h[:]...)
+		leaves = binary.BigEndian.AppendUint64(leaves, uint64(recs[i].Time.UnixMicro()))
+	}
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	seq := j.seq
-	body := make([]byte, 0, 17+8*len(j.acks)+len(recs)*leafSize)
+	body := j.body[:0]
 	body = append(body, recIntent)
 	body = binary.BigEndian.AppendUint64(body, seq)
 	body = appendAcks(body, j.acks)
-	body = binary.BigEndian.AppendUint32(body, uint32(len(recs)))
-	for i := range recs {
-		h := HashLine(recs[i].Line)
-		body = append(body, h[:]...)
-		body = binary.BigEndian.AppendUint64(body, uint64(recs[i].Time.UnixMicro()))
-	}
+	body = append(body, leaves...)
+	j.body = body
 	if err := j.appendLocked(ctx, body); err != nil {
 		return 0, err
 	}
