@@ -36,11 +36,20 @@
 // Open follows a store through store.Observable: the store calls the
 // ledger under its write lock with each write's records, and the ledger
 // only hashes and queues them there; a background goroutine appends the
-// leaves to the tree and writes tiles and checkpoints. A crash can lose
-// only leaves that no checkpoint signed yet: on open, the ledger scans the
-// lines stamped since shortly before its last signed leaf and appends those
-// it lacks. A store without a ledger (a directory the Python library
-// wrote) has all its lines adopted on first open.
+// leaves to the tree and writes tiles and checkpoints.
+//
+// A writer never signs a line it did not write. Append (which
+// comply.NewWithIntegrity routes every write through) first appends the
+// batch's leaves to the writer's journal, a chained, MACed and signed
+// append-only blob (store.Appender), then lets the store write the lines,
+// then records the acknowledgement; in the store's Always mode the journal
+// is durable before Append returns. On open, the writer recovers exactly
+// the lines its journal vouches for. A line that neither its tree nor its
+// journal holds, an acknowledged entry that is gone, a journal record that
+// fails its MAC, or a store with entries and no ledger (a directory the
+// Python library wrote) makes Open fail with a *RecoveryError, until an
+// operator adopts the store's state (Options.AdoptAll, 'comply seal'),
+// which signs an Adoption record: what, when, by which key and why.
 //
 // Delete and Expire remove entries through the ledger: it signs a record
 // of the leaves removed and why (a request, or retention), so that Verify
