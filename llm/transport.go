@@ -402,7 +402,9 @@ func (c *call) interaction(res *result, status int) comply.Interaction {
 		md["http_status"] = status
 	}
 	if res != nil {
-		md["stream"] = res.stream
+		if !c.req.parsed {
+			md["stream"] = res.stream // the request did not say
+		}
 		in.Output = res.text()
 		if res.model != "" {
 			if c.req.model != "" && res.model != c.req.model {
@@ -420,8 +422,15 @@ func (c *call) interaction(res *result, status int) comply.Interaction {
 		if res.finish != "" {
 			md["finish_reason"] = res.finish
 		}
-		if len(res.tools) > 0 {
-			md["tool_calls"] = res.tools
+		if tcs := res.toolCalls(); len(tcs) > 0 {
+			calls := make([]map[string]any, len(tcs))
+			for i, tc := range tcs {
+				calls[i] = map[string]any{"name": tc.name, "arguments_hash": c.t.Logger.Hash(tc.args)}
+			}
+			md["tool_calls"] = calls
+		}
+		if res.toolsDropped {
+			in.Alerts = append(in.Alerts, fmt.Sprintf("more than %d tool calls: the rest not recorded", maxTools))
 		}
 		in.Alerts = append(in.Alerts, res.alerts...)
 	}
