@@ -17,6 +17,12 @@ type Interaction struct {
 	Input  string // the prompt or request; hashed, and stored encrypted only with StoreContent
 	Output string // the response; "" for a blocked request
 
+	// InputHash, if set, is stored as the input's hash instead of the hash
+	// of Input, which is then not stored even with StoreContent: for an
+	// input too large to hold in memory, hashed as it streamed by with
+	// Logger.NewContentHash.
+	InputHash string
+
 	Provider       string // e.g. "openai"; "" is stored as null
 	Model          string // e.g. "gpt-4"; "" is stored as null
 	ConversationID string // links related interactions; "" is stored as null

@@ -53,8 +53,12 @@ flight (at most 30s), then closes the store.
 	failOpen := fs.Bool("fail-open", failOpenDef, "let calls go on when their entry cannot be written (env COMPLY_FAIL_OPEN=1)")
 	input := fs.String("input", proxyEnv("COMPLY_INPUT", "last"), "record as the input the `MODE`: last (the last user message) or all (the whole conversation) (env COMPLY_INPUT)")
 	storeContent := fs.Bool("store-content", false, "also store the input and output, encrypted (needs a key)")
+	limits := proxyLimitFlags(fs)
 	rest, err := c.parse(fs, args)
 	if err != nil {
+		return err
+	}
+	if err := limits.check(); err != nil {
 		return err
 	}
 	if len(rest) > 0 {
@@ -107,13 +111,14 @@ flight (at most 30s), then closes the store.
 			report("comply: error: %s; %s\n", strings.TrimPrefix(err.Error(), "llm: "), what)
 		},
 	}
+	limits.apply(t)
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
 		return withHint(fmt.Errorf("listen on %s: %w", *listen, err), "pass --listen HOST:PORT with a free port (or set COMPLY_LISTEN)")
 	}
 	srv := &http.Server{
-		Handler:           proxy.New(up, t),
-		ReadHeaderTimeout: 30 * time.Second,
+		Handler:           limits.handler(up, t),
+		ReadHeaderTimeout: limits.clientHeader,
 		IdleTimeout:       120 * time.Second,
 	}
 	writeMode := "fail-closed"
