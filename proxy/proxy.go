@@ -11,8 +11,9 @@
 // are never logged. Responses stream back as they arrive (an
 // httputil.ReverseProxy with FlushInterval -1), byte for byte.
 //
-// An upstream that cannot be reached gives a 502 whose JSON body both SDKs
-// understand, and an entry that says why. The Transport's write mode
+// An upstream that cannot be reached gives a 502 (a 504 for an upstream
+// timeout) whose JSON body both SDKs understand, and an entry that says
+// why. The Transport's write mode
 // applies: fail-closed (its default) aborts a response whose entry could not
 // be written before the client has seen all of it, so the client reports an
 // error; see package llm for the details.
@@ -169,17 +170,22 @@ func errorHandler(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
 		return // the client went away: nobody to answer
 	}
+	status, code := http.StatusBadGateway, "upstream_unavailable"
 	msg := "comply proxy: the upstream could not be reached: " + err.Error()
+	if errors.Is(err, ErrUpstreamTimeout) {
+		status, code = http.StatusGatewayTimeout, "upstream_timeout"
+		msg = "comply proxy: " + err.Error()
+	}
 	if errors.Is(err, llm.ErrNotLogged) {
 		msg += "; and the audit entry could not be written"
 	}
 	b, _ := json.Marshal(map[string]any{
 		"type":  "error",
-		"error": map[string]any{"type": "api_error", "code": "upstream_unavailable", "message": msg},
+		"error": map[string]any{"type": "api_error", "code": code, "message": msg},
 	})
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Content-Length", fmt.Sprint(len(b)))
-	w.WriteHeader(http.StatusBadGateway)
+	w.WriteHeader(status)
 	w.Write(b)
 }
 
