@@ -88,18 +88,20 @@ func (w *reservingBuffer) Write(p []byte) (int, error) {
 
 // readBody reads the request body into memory, within MaxRequestBody and
 // the memory budget. complete says whether it got the whole body; if not,
-// body holds the first bytes and the rest is still in r.
-func (c *call) readBody(r io.Reader, size int64) (body []byte, complete bool, err error) {
+// body holds the first bytes and the rest is still in r, and tooLarge says
+// whether the body is larger than MaxRequestBody (else the budget is
+// short).
+func (c *call) readBody(r io.Reader, size int64) (body []byte, complete, tooLarge bool, err error) {
 	t := c.t
 	limit := t.maxRequestBody()
 	if size > limit {
-		return nil, false, nil
+		return nil, false, true, nil
 	}
 	w := &reservingBuffer{t: t, max: limit, reserved: &c.reserved}
 	if size > 0 {
 		// Reserve the declared length at once, or not at all.
 		if !t.budget.reserve(size, t.maxBuffered()) {
-			return nil, false, nil
+			return nil, false, false, nil
 		}
 		c.reserved = size
 		w.buf = make([]byte, 0, size)
@@ -111,14 +113,14 @@ func (c *call) readBody(r io.Reader, size int64) (body []byte, complete bool, er
 			if _, werr := w.Write(chunk[:n]); werr != nil {
 				// The rest goes upstream as it comes: keep this chunk in
 				// front of it.
-				return append(w.buf, chunk[:n]...), false, nil
+				return append(w.buf, chunk[:n]...), false, w.over, nil
 			}
 		}
 		if rerr == io.EOF {
-			return w.buf, true, nil
+			return w.buf, true, false, nil
 		}
 		if rerr != nil {
-			return nil, false, rerr
+			return nil, false, false, rerr
 		}
 	}
 }
@@ -134,7 +136,7 @@ func (c *call) release() {
 // budget, the caller's body streamed and hashed as it goes.
 func (c *call) requestBody(req, out *http.Request) error {
 	t := c.t
-	body, complete, err := c.readBody(req.Body, req.ContentLength)
+	body, complete, tooLarge, err := c.readBody(req.Body, req.ContentLength)
 	if err != nil {
 		return err
 	}
@@ -164,7 +166,7 @@ func (c *call) requestBody(req, out *http.Request) error {
 	out.Body = c.streamBody
 	out.GetBody = nil
 	why := fmt.Sprintf("larger than %d bytes", t.maxRequestBody())
-	if req.ContentLength <= t.maxRequestBody() {
+	if !tooLarge {
 		why = fmt.Sprintf("over the memory budget of %d bytes for request bodies in flight", t.maxBuffered())
 	}
 	as := "as sent"

@@ -31,8 +31,11 @@ var ErrUpstreamTimeout = errors.New("upstream timeout")
 // read (only the time spent waiting for the upstream counts, not the time
 // a slow client takes to read). A zero duration disables that timeout. The
 // errors wrap ErrUpstreamTimeout, and the call's entry says which timeout
-// fired.
+// fired. A nil base means http.DefaultTransport.
 func WithTimeouts(base http.RoundTripper, header, idle time.Duration) http.RoundTripper {
+	if base == nil {
+		base = http.DefaultTransport
+	}
 	return &timeoutTransport{base: base, header: header, idle: idle}
 }
 
