@@ -68,8 +68,17 @@
 //
 // # The RoundTripper contract
 //
-// The caller's request is never modified: the body is read (up to
-// MaxRequestBody bytes) into memory and sent on a clone. The caller reads
+// The caller's request is never modified: the body is read into memory
+// (up to MaxRequestBody bytes, and within MaxBuffered, a memory budget
+// shared by all calls in flight) and sent on a clone. A body past either
+// bound is sent upstream as it arrives, hashed on the way: its entry's
+// input_hash is the hash of the whole body as sent (not of the last user
+// message, as it is not parsed), with an alert that says so; the call
+// reads what the upstream left unread into the hash before the entry is
+// written, so the hash always covers the real bytes. A request body with a
+// Content-Encoding (gzip, deflate or br) is decoded before it is parsed,
+// within the same bounds; one that cannot be decoded within them (a zip
+// bomb) is hashed as sent, with an alert. The caller reads
 // exactly the bytes the server sent, as they arrive: the response body is
 // teed into an incremental parser, never buffered ahead of the caller.
 // Bodies are always closed. An HTTP error status is a response, not an
