@@ -17,6 +17,12 @@ type Interaction struct {
 	Input  string // the prompt or request; hashed, and stored encrypted only with StoreContent
 	Output string // the response; "" for a blocked request
 
+	// InputHash, if set, is stored as the input's hash instead of the hash
+	// of Input, which is then not stored even with StoreContent: for an
+	// input too large to hold in memory, hashed as it streamed by with
+	// Logger.NewContentHash.
+	InputHash string
+
 	Provider       string // e.g. "openai"; "" is stored as null
 	Model          string // e.g. "gpt-4"; "" is stored as null
 	ConversationID string // links related interactions; "" is stored as null
@@ -38,7 +44,10 @@ type Interaction struct {
 }
 
 // An Entry is one stored audit entry, in the seed's schema. Optional string
-// fields are "" where the line holds null.
+// fields are "" where the line holds null, and "" too where it holds the
+// empty string, which Empty then says (the Python library writes
+// "output_content": "" when it is given an empty string; comply writes
+// null).
 type Entry struct {
 	ID                 string    // UUID; version 7 for entries comply writes
 	Timestamp          time.Time // UTC
@@ -57,7 +66,25 @@ type Entry struct {
 	InputTokens        *int64
 	OutputTokens       *int64
 	Metadata           json.RawMessage // a JSON object exactly as stored
+
+	// Empty lists the optional string fields above that hold "" rather
+	// than null in the line. It is zero for every entry comply writes.
+	Empty EmptyFields
 }
+
+// EmptyFields is a set of an entry's optional string fields (see
+// Entry.Empty).
+type EmptyFields = line.EmptyFields
+
+// The optional string fields of an EmptyFields set.
+const (
+	EmptyInputContent   = line.EmptyInputContent
+	EmptyOutputContent  = line.EmptyOutputContent
+	EmptyProvider       = line.EmptyProvider
+	EmptyModel          = line.EmptyModel
+	EmptyConversationID = line.EmptyConversationID
+	EmptyBlockReason    = line.EmptyBlockReason
+)
 
 // Entry and line.Entry must stay convertible into each other.
 var _ = Entry(line.Entry{})

@@ -203,7 +203,7 @@ func (l *Logger) record(dst []byte, in *Interaction) (store.Record, []byte, erro
 	e := line.Entry{
 		ID:                 newID(ts),
 		Timestamp:          ts,
-		InputHash:          l.hash(in.Input),
+		InputHash:          in.InputHash,
 		OutputHash:         l.hash(in.Output),
 		Provider:           in.Provider,
 		Model:              in.Model,
@@ -216,10 +216,15 @@ func (l *Logger) record(dst []byte, in *Interaction) (store.Record, []byte, erro
 		InputTokens:        int64p(in.InputTokens),
 		OutputTokens:       int64p(in.OutputTokens),
 	}
+	if e.InputHash == "" {
+		e.InputHash = l.hash(in.Input)
+	}
 	if l.opts.StoreContent {
 		var err error
-		if e.InputContent, err = l.opts.Keyring.Encrypt([]byte(in.Input)); err != nil {
-			return store.Record{}, dst, fmt.Errorf("comply: encrypt input: %w", err)
+		if in.InputHash == "" { // else only the input's hash is known
+			if e.InputContent, err = l.opts.Keyring.Encrypt([]byte(in.Input)); err != nil {
+				return store.Record{}, dst, fmt.Errorf("comply: encrypt input: %w", err)
+			}
 		}
 		if e.OutputContent, err = l.opts.Keyring.Encrypt([]byte(in.Output)); err != nil {
 			return store.Record{}, dst, fmt.Errorf("comply: encrypt output: %w", err)

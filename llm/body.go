@@ -2,11 +2,9 @@ package llm
 
 import (
 	"bytes"
-	"compress/flate"
-	"compress/gzip"
-	"compress/zlib"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"mime"
 	"net/http"
@@ -300,27 +298,19 @@ func (b *body) parseKept(partial bool) {
 	r.parseJSON(data)
 }
 
-// decompress decodes a kept body by its Content-Encoding.
+// decompress decodes a kept body by its Content-Encoding, up to limit
+// bytes.
 func decompress(enc string, data []byte, limit int) ([]byte, error) {
-	var rd io.Reader
-	var err error
-	switch enc {
-	case "gzip", "x-gzip":
-		rd, err = gzip.NewReader(bytes.NewReader(data))
-	case "deflate":
-		rd, err = zlib.NewReader(bytes.NewReader(data))
-		if err != nil {
-			rd, err = flate.NewReader(bytes.NewReader(data)), nil
-		}
-	default:
-		return nil, errors.New("unsupported Content-Encoding " + strings.ToValidUTF8(truncateUTF8(enc, 40), ""))
-	}
+	rd, err := decoder(enc, bytes.NewReader(data))
 	if err != nil {
 		return nil, err
 	}
-	out, err := io.ReadAll(io.LimitReader(rd, int64(limit)))
+	out, err := io.ReadAll(io.LimitReader(rd, int64(limit)+1))
 	if err != nil {
 		return nil, err
+	}
+	if len(out) > limit {
+		return nil, fmt.Errorf("it decodes to more than %d bytes", limit)
 	}
 	return out, nil
 }

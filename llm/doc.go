@@ -25,15 +25,38 @@
 // and X-Comply-Metadata request headers, which are stripped before the
 // request goes upstream), and, in the metadata, the API ("api":
 // "chat.completions", "responses" or "messages"), the request "path", the
-// "http_status", whether the response was streamed ("stream"), the
+// "http_status", whether the request asked for a stream ("stream"), the
 // "finish_reason" (or stop reason, or status), the provider's "response_id"
 // and "request_id", the "requested_model" when another model answered, the
-// names of "tool_calls", the end "user" the request names, and the SDK's
+// "tool_calls" (see below), the end "user" the request names, and the SDK's
 // "retry" number. These keys override the caller's metadata. Each HTTP
 // attempt is one entry: an SDK's retries are entries of their own. Headers
 // are never recorded, and the request's credentials, and anything shaped
 // like an API key, are cut from the error messages recorded, so an API key
 // (Authorization, x-api-key) never reaches the log.
+//
+// # Tool calls
+//
+// A tool call is part of the output evidence. The output recorded (hashed,
+// and encrypted when content is stored) is the answer's text followed by
+// one line per tool call, all joined by "\n":
+//
+//	{"type":"tool_call","name":NAME,"arguments":ARGS}
+//
+// in the order of the response (Chat Completions: choice, then call index,
+// the deprecated function_call last; Responses: output item; Messages:
+// content block). NAME and ARGS are JSON strings in the entry line's
+// escaping (ASCII-only), with no spaces: Python's json.dumps({"type":
+// "tool_call", "name": n, "arguments": a}, separators=(",", ":")). ARGS is
+// the arguments as the provider sent them (the arguments string of
+// tool_calls and function_call, the input of a custom tool call, the input
+// object of an Anthropic tool_use as JSON text; streamed fragments
+// joined), compacted with json.Compact when valid JSON, as sent otherwise.
+// The metadata lists each call as {"name": NAME, "arguments_hash": H}, H
+// the hash of ARGS as Logger.Hash computes it, so that an auditor sees the
+// calls in hash-only mode; the arguments themselves are only in the
+// encrypted output. At most 64 calls of a response are recorded, with an
+// alert past that.
 //
 // An entry has safety_passed=true only for a complete, successful exchange.
 // Otherwise its block_reason says what happened: an HTTP error status
@@ -45,8 +68,17 @@
 //
 // # The RoundTripper contract
 //
-// The caller's request is never modified: the body is read (up to
-// MaxRequestBody bytes) into memory and sent on a clone. The caller reads
+// The caller's request is never modified: the body is read into memory
+// (up to MaxRequestBody bytes, and within MaxBuffered, a memory budget
+// shared by all calls in flight) and sent on a clone. A body past either
+// bound is sent upstream as it arrives, hashed on the way: its entry's
+// input_hash is the hash of the whole body as sent (not of the last user
+// message, as it is not parsed), with an alert that says so; the call
+// reads what the upstream left unread into the hash before the entry is
+// written, so the hash always covers the real bytes. A request body with a
+// Content-Encoding (gzip, deflate or br) is decoded before it is parsed,
+// within the same bounds; one that cannot be decoded within them (a zip
+// bomb) is hashed as sent, with an alert. The caller reads
 // exactly the bytes the server sent, as they arrive: the response body is
 // teed into an incremental parser, never buffered ahead of the caller.
 // Bodies are always closed. An HTTP error status is a response, not an

@@ -64,6 +64,7 @@ func detect(method, path string) api {
 type requestInfo struct {
 	model  string
 	stream bool
+	parsed bool // the body was JSON: model and stream are what it said
 	input  string
 	user   string // the end user's id, if the request names one
 	alerts []string
@@ -97,7 +98,7 @@ func parseRequest(a api, body []byte, mode InputMode) requestInfo {
 		// A field of an unexpected type: keep what did decode.
 		info.alerts = append(info.alerts, "request field "+te.Field+" has an unexpected type")
 	}
-	info.model, info.stream = r.Model, r.Stream
+	info.model, info.stream, info.parsed = r.Model, r.Stream, true
 	info.user = r.SafetyIdentifier
 	if info.user == "" {
 		info.user = r.User

@@ -1,9 +1,14 @@
 package llm
 
 import (
+	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
+
+	"github.com/complyhq/comply/internal/line"
 )
 
 // result is what a response says, gathered as it is parsed.
@@ -20,7 +25,8 @@ type result struct {
 	model, id, requestID string
 	finish               string // finish_reason, stop_reason or status detail
 	inTok, outTok        *int
-	tools                []string
+	tools                []*toolCall
+	toolsDropped         bool
 	alerts               []string
 
 	errMsg    string // an error the body or stream reported
@@ -59,15 +65,123 @@ func (r *result) addRefusal(s string) {
 	}
 }
 
-func (r *result) addTool(name string) {
-	if name != "" && len(r.tools) < 64 {
-		r.tools = append(r.tools, name)
+// maxTools bounds the tool calls recorded of one response.
+const maxTools = 64
+
+// A toolCall is one tool call of a response, gathered as it is parsed.
+type toolCall struct {
+	key   int // its place in the response, by which calls are ordered
+	name  string
+	args  strings.Builder // the arguments as sent, or as streamed so far
+	start string          // arguments given when the call began (Messages)
+}
+
+// tool returns the tool call at key, added with name if new, or nil past
+// maxTools.
+func (r *result) tool(key int, name string) *toolCall {
+	for _, tc := range r.tools {
+		if tc.key == key {
+			if tc.name == "" {
+				tc.name = name
+			}
+			return tc
+		}
 	}
+	if len(r.tools) >= maxTools {
+		r.toolsDropped = true
+		return nil
+	}
+	tc := &toolCall{key: key, name: name}
+	r.tools = append(r.tools, tc)
+	return tc
+}
+
+// addArgs appends a fragment of a tool call's arguments, within the bound.
+func (r *result) addArgs(tc *toolCall, s string) {
+	if tc == nil || s == "" {
+		return
+	}
+	if r.kept+len(s) > r.max {
+		r.cut = true
+		s = truncateUTF8(s, r.max-r.kept)
+	}
+	r.kept += len(s)
+	tc.args.WriteString(s)
+}
+
+// setArgs replaces a tool call's arguments with their complete value.
+func (r *result) setArgs(tc *toolCall, s string) {
+	if tc == nil {
+		return
+	}
+	r.kept -= tc.args.Len()
+	tc.args.Reset()
+	r.addArgs(tc, s)
+}
+
+// toolCalls returns the tool calls in the order of the response, with
+// their canonical arguments.
+func (r *result) toolCalls() []toolEvidence {
+	tcs := slices.SortedStableFunc(slices.Values(r.tools), func(a, b *toolCall) int { return cmp.Compare(a.key, b.key) })
+	out := make([]toolEvidence, len(tcs))
+	for i, tc := range tcs {
+		args := tc.args.String()
+		if args == "" {
+			args = tc.start
+		}
+		out[i] = toolEvidence{name: tc.name, args: canonicalArgs(args)}
+	}
+	return out
+}
+
+// toolEvidence is a tool call as recorded: its name and canonical
+// arguments.
+type toolEvidence struct{ name, args string }
+
+// canonicalArgs returns a tool call's arguments as recorded: valid JSON
+// compacted (json.Compact: whitespace outside strings removed, nothing
+// else changed), anything else as sent.
+func canonicalArgs(s string) string {
+	var b bytes.Buffer
+	if json.Compact(&b, []byte(s)) != nil {
+		return s
+	}
+	return b.String()
+}
+
+// render appends the canonical rendering of a tool call, one JSON object
+// in the Python json.dumps style with separators (",", ":"):
+// {"type":"tool_call","name":NAME,"arguments":ARGS}, ARGS a string.
+func (e toolEvidence) render(dst []byte) []byte {
+	dst = append(dst, `{"type":"tool_call","name":`...)
+	dst = line.AppendString(dst, e.name)
+	dst = append(dst, `,"arguments":`...)
+	dst = line.AppendString(dst, e.args)
+	return append(dst, '}')
 }
 
 // text returns the output: the text of each choice, joined by newlines
-// when there are several, or the refusal when there is no text.
+// when there are several, or the refusal when there is no text; then the
+// canonical rendering of each tool call, each on a line of its own.
 func (r *result) text() string {
+	var parts []string
+	for i := range r.texts {
+		if r.texts[i].Len() > 0 {
+			parts = append(parts, r.texts[i].String())
+		}
+	}
+	if len(parts) == 0 && r.refusal.Len() > 0 {
+		parts = append(parts, r.refusal.String())
+	}
+	for _, tc := range r.toolCalls() {
+		parts = append(parts, string(tc.render(nil)))
+	}
+	return strings.Join(parts, "\n")
+}
+
+// answerText returns the output without the tool calls: the text, or the
+// refusal.
+func (r *result) answerText() string {
 	var parts []string
 	for i := range r.texts {
 		if r.texts[i].Len() > 0 {
@@ -139,16 +253,25 @@ type chatUsage struct {
 	CompletionTokens *int `json:"completion_tokens"`
 }
 
+type chatFunction struct {
+	Name      string `json:"name"`
+	Arguments string `json:"arguments"`
+}
+
 type chatToolCall struct {
-	Function struct {
-		Name string `json:"name"`
-	} `json:"function"`
+	Index    *int         `json:"index"` // of a chunk's fragment
+	Function chatFunction `json:"function"`
+	Custom   *struct {
+		Name  string `json:"name"`
+		Input string `json:"input"`
+	} `json:"custom"`
 }
 
 type chatMessage struct {
-	Content   *string        `json:"content"`
-	Refusal   *string        `json:"refusal"`
-	ToolCalls []chatToolCall `json:"tool_calls"`
+	Content      *string        `json:"content"`
+	Refusal      *string        `json:"refusal"`
+	ToolCalls    []chatToolCall `json:"tool_calls"`
+	FunctionCall *chatFunction  `json:"function_call"` // deprecated, still sent
 }
 
 type chatCompletion struct {
@@ -191,9 +314,7 @@ func (r *result) chat(c *chatCompletion) {
 			if m.Refusal != nil {
 				r.addRefusal(*m.Refusal)
 			}
-			for _, tc := range m.ToolCalls {
-				r.addTool(tc.Function.Name)
-			}
+			r.chatTools(ch.Index, m, ch.Message != nil)
 		}
 		if ch.FinishReason != nil && *ch.FinishReason != "" {
 			r.sawFinish = true
@@ -205,6 +326,35 @@ func (r *result) chat(c *chatCompletion) {
 	}
 	if c.Usage != nil {
 		r.inTok, r.outTok = intp(c.Usage.PromptTokens), intp(c.Usage.CompletionTokens)
+	}
+}
+
+// chatTools records the tool calls of choice i's message, or of a chunk's
+// delta (whole is false), whose arguments come in fragments.
+func (r *result) chatTools(i int, m *chatMessage, whole bool) {
+	i = min(max(i, 0), 127)
+	for k, tc := range m.ToolCalls {
+		if tc.Index != nil {
+			k = min(max(*tc.Index, 0), 1000)
+		}
+		name, args := tc.Function.Name, tc.Function.Arguments
+		if tc.Custom != nil {
+			name, args = tc.Custom.Name, tc.Custom.Input
+		}
+		t := r.tool(i*1024+k, name)
+		if whole {
+			r.setArgs(t, args)
+		} else {
+			r.addArgs(t, args)
+		}
+	}
+	if f := m.FunctionCall; f != nil {
+		t := r.tool(i*1024+1023, f.Name)
+		if whole {
+			r.setArgs(t, f.Arguments)
+		} else {
+			r.addArgs(t, f.Arguments)
+		}
 	}
 }
 
@@ -224,9 +374,11 @@ type respObject struct {
 	} `json:"incomplete_details"`
 	Error  *apiError `json:"error"`
 	Output []struct {
-		Type    string `json:"type"`
-		Name    string `json:"name"`
-		Content []struct {
+		Type      string `json:"type"`
+		Name      string `json:"name"`
+		Arguments string `json:"arguments"` // of a function_call
+		Input     string `json:"input"`     // of a custom_tool_call
+		Content   []struct {
 			Type    string `json:"type"`
 			Text    string `json:"text"`
 			Refusal string `json:"refusal"`
@@ -256,7 +408,7 @@ func (r *result) response(o *respObject, withOutput bool) {
 			r.errMsg = "response " + o.Status
 		}
 	}
-	for _, item := range o.Output {
+	for i, item := range o.Output {
 		switch item.Type {
 		case "message":
 			for _, c := range item.Content {
@@ -272,9 +424,8 @@ func (r *result) response(o *respObject, withOutput bool) {
 				}
 			}
 		case "function_call", "custom_tool_call":
-			if withOutput {
-				r.addTool(item.Name)
-			}
+			// Also for a stream: the final object has the whole call.
+			r.setArgs(r.tool(i, item.Name), item.Arguments+item.Input)
 		}
 	}
 	if o.Usage != nil {
@@ -283,14 +434,19 @@ func (r *result) response(o *respObject, withOutput bool) {
 }
 
 type respEvent struct {
-	Type     string      `json:"type"`
-	Delta    string      `json:"delta"`
-	Message  string      `json:"message"` // of an error event
-	Code     *string     `json:"code"`
-	Response *respObject `json:"response"`
-	Item     *struct {
-		Type string `json:"type"`
-		Name string `json:"name"`
+	Type        string      `json:"type"`
+	Delta       string      `json:"delta"`
+	Message     string      `json:"message"` // of an error event
+	Code        *string     `json:"code"`
+	Response    *respObject `json:"response"`
+	OutputIndex int         `json:"output_index"`
+	Arguments   *string     `json:"arguments"` // function_call_arguments.done
+	Input       *string     `json:"input"`     // custom_tool_call_input.done
+	Item        *struct {
+		Type      string `json:"type"`
+		Name      string `json:"name"`
+		Arguments string `json:"arguments"`
+		Input     string `json:"input"`
 	} `json:"item"`
 }
 
@@ -302,9 +458,10 @@ type msgUsage struct {
 }
 
 type msgBlock struct {
-	Type string `json:"type"`
-	Text string `json:"text"`
-	Name string `json:"name"`
+	Type  string          `json:"type"`
+	Text  string          `json:"text"`
+	Name  string          `json:"name"`
+	Input json.RawMessage `json:"input"` // of a tool_use
 }
 
 type msgObject struct {
@@ -319,12 +476,12 @@ type msgObject struct {
 
 func (r *result) message(m *msgObject) {
 	r.identify(m.ID, m.Model, m.Error)
-	for _, b := range m.Content {
+	for i, b := range m.Content {
 		switch b.Type {
 		case "text":
 			r.addText(0, b.Text)
 		case "tool_use", "server_tool_use":
-			r.addTool(b.Name)
+			r.setArgs(r.tool(i, b.Name), string(b.Input))
 		}
 	}
 	if m.StopReason != nil {
@@ -361,9 +518,10 @@ type msgEvent struct {
 	Index   int        `json:"index"`
 	Block   *msgBlock  `json:"content_block"` // content_block_start
 	Delta   *struct {
-		Type       string  `json:"type"`
-		Text       string  `json:"text"`
-		StopReason *string `json:"stop_reason"`
+		Type        string  `json:"type"`
+		Text        string  `json:"text"`
+		PartialJSON string  `json:"partial_json"`
+		StopReason  *string `json:"stop_reason"`
 	} `json:"delta"`
 	Usage *msgUsage `json:"usage"` // message_delta
 	Error *apiError `json:"error"`
@@ -436,9 +594,20 @@ func (r *result) event(name string, data []byte) bool {
 			r.addText(0, e.Delta)
 		case "response.refusal.delta":
 			r.addRefusal(e.Delta)
-		case "response.output_item.added":
+		case "response.output_item.added", "response.output_item.done":
 			if e.Item != nil && (e.Item.Type == "function_call" || e.Item.Type == "custom_tool_call") {
-				r.addTool(e.Item.Name)
+				t := r.tool(e.OutputIndex, e.Item.Name)
+				if args := e.Item.Arguments + e.Item.Input; args != "" {
+					r.setArgs(t, args)
+				}
+			}
+		case "response.function_call_arguments.delta", "response.custom_tool_call_input.delta":
+			r.addArgs(r.tool(e.OutputIndex, ""), e.Delta)
+		case "response.function_call_arguments.done", "response.custom_tool_call_input.done":
+			if e.Arguments != nil {
+				r.setArgs(r.tool(e.OutputIndex, ""), *e.Arguments)
+			} else if e.Input != nil {
+				r.setArgs(r.tool(e.OutputIndex, ""), *e.Input)
 			}
 		case "response.completed", "response.incomplete", "response.failed":
 			if e.Response != nil {
@@ -474,12 +643,18 @@ func (r *result) event(name string, data []byte) bool {
 				case "text":
 					r.addText(0, e.Block.Text)
 				case "tool_use", "server_tool_use":
-					r.addTool(e.Block.Name)
+					if t := r.tool(e.Index, e.Block.Name); t != nil {
+						t.start = string(e.Block.Input)
+					}
 				}
 			}
 		case "content_block_delta":
-			if e.Delta != nil && e.Delta.Type == "text_delta" {
+			switch {
+			case e.Delta == nil:
+			case e.Delta.Type == "text_delta":
 				r.addText(0, e.Delta.Text)
+			case e.Delta.Type == "input_json_delta":
+				r.addArgs(r.tool(e.Index, ""), e.Delta.PartialJSON)
 			}
 		case "message_delta":
 			if e.Delta != nil && e.Delta.StopReason != nil {
@@ -519,7 +694,7 @@ func (r *result) reason(status int, readErr error, closed, canceled bool) (reaso
 	case r.refused:
 		s := r.refusal.String()
 		if s == "" {
-			s = r.text() // Anthropic: the refusal is the text
+			s = r.answerText() // Anthropic: the refusal is the text
 		}
 		if s == "" {
 			s = "stop_reason " + r.finish

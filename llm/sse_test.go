@@ -124,8 +124,8 @@ func FuzzResponse(f *testing.F) {
 func TestToolCalls(t *testing.T) {
 	r := &result{api: apiChat, max: 1 << 10}
 	r.parseJSON([]byte(`{"id":"chatcmpl-1","model":"gpt-4.1","choices":[{"index":0,"message":{"role":"assistant","content":null,"tool_calls":[{"id":"call_1","type":"function","function":{"name":"get_weather","arguments":"{\"city\":\"Paris\"}"}}]},"finish_reason":"tool_calls"}],"usage":{"prompt_tokens":5,"completion_tokens":7}}`))
-	if fmt.Sprint(r.tools) != "[get_weather]" || r.finish != "tool_calls" || !r.complete {
-		t.Errorf("chat: tools %q finish %q complete %v", r.tools, r.finish, r.complete)
+	if fmt.Sprint(r.toolCalls()) != `[{get_weather {"city":"Paris"}}]` || r.finish != "tool_calls" || !r.complete {
+		t.Errorf("chat: tools %q finish %q complete %v", r.toolCalls(), r.finish, r.complete)
 	}
 	r = &result{api: apiMessages, max: 1 << 10}
 	for _, ev := range []string{
@@ -137,8 +137,8 @@ func TestToolCalls(t *testing.T) {
 	} {
 		r.event("", []byte(ev))
 	}
-	if fmt.Sprint(r.tools) != "[get_weather]" || r.finish != "tool_use" || !r.complete || *r.outTok != 20 || *r.inTok != 10 {
-		t.Errorf("messages: tools %q finish %q complete %v", r.tools, r.finish, r.complete)
+	if fmt.Sprint(r.toolCalls()) != `[{get_weather {"city":}]` || r.finish != "tool_use" || !r.complete || *r.outTok != 20 || *r.inTok != 10 {
+		t.Errorf("messages: tools %q finish %q complete %v", r.toolCalls(), r.finish, r.complete)
 	}
 	if reason, _ := r.reason(200, nil, false, false); reason != "" {
 		t.Errorf("reason %q", reason)

@@ -6,10 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"maps"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -88,12 +88,24 @@ type Transport struct {
 	MaxRequestBody  int64
 	MaxResponseBody int
 
+	// MaxBuffered bounds the request body bytes held in memory by all the
+	// calls in flight together (decoded bodies included); zero means
+	// DefaultMaxBuffered. A request body larger than MaxRequestBody, or
+	// that does not fit in what is left of MaxBuffered, is sent upstream
+	// as it arrives, unparsed, and hashed on the way: its entry's
+	// input_hash is the hash of the whole body as sent, with an alert
+	// saying so, and no model or input text.
+	MaxBuffered int64
+
 	// WriteTimeout bounds one entry's write; zero means
 	// DefaultWriteTimeout. The write does not stop when the request's
 	// context is cancelled: a call abandoned by its caller is logged too.
 	WriteTimeout time.Duration
 
 	audited, passed, logged, failed, failOpen atomic.Int64
+	streamed                                  atomic.Int64
+	failRun, lastFail                         atomic.Int64 // failures since the last success; unix ns of the last
+	budget                                    budget
 }
 
 // Stats are a Transport's counters since it was created.
@@ -103,6 +115,17 @@ type Stats struct {
 	Logged      int64 // entries written
 	WriteFailed int64 // entries that could not be written
 	FailedOpen  int64 // calls that went on without their entry (FailOpen)
+
+	// FailedInARow counts the write failures since the last entry written;
+	// LastFailure is the time of the last failure (zero if none).
+	FailedInARow int64
+	LastFailure  time.Time
+
+	// Streamed counts request bodies sent upstream unbuffered, hashed as
+	// they went, for their size or the memory budget (see MaxBuffered).
+	Streamed int64
+	// Buffered is the request body bytes held in memory now.
+	Buffered int64
 }
 
 // Stats returns the Transport's counters.
@@ -113,7 +136,19 @@ func (t *Transport) Stats() Stats {
 		Logged:      t.logged.Load(),
 		WriteFailed: t.failed.Load(),
 		FailedOpen:  t.failOpen.Load(),
+
+		FailedInARow: t.failRun.Load(),
+		LastFailure:  unixTime(t.lastFail.Load()),
+		Streamed:     t.streamed.Load(),
+		Buffered:     t.budget.held(),
 	}
+}
+
+func unixTime(ns int64) time.Time {
+	if ns == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, ns)
 }
 
 // Client returns an *http.Client that sends its requests through t, for
@@ -182,6 +217,10 @@ type call struct {
 	alerts  []string
 	retry   int      // the SDK's retry number, 0 for a first attempt
 	secrets []string // credentials of the request, scrubbed from what is recorded
+
+	reserved   int64        // bytes of the Transport's budget this call holds
+	streamBody *hashingBody // the request body, if streamed unbuffered
+	inputHash  string       // the input's hash, when the input is the body as sent
 }
 
 func (t *Transport) roundTrip(req *http.Request, next func(*http.Request) (*http.Response, error)) (*http.Response, error) {
@@ -206,24 +245,11 @@ func (t *Transport) roundTrip(req *http.Request, next func(*http.Request) (*http
 	out := req.Clone(req.Context())
 	stripComplyHeaders(out.Header)
 	if req.Body != nil && req.Body != http.NoBody {
-		body, complete, err := readBounded(req.Body, req.ContentLength, t.maxRequestBody())
-		if err != nil {
+		if err := c.requestBody(req, out); err != nil {
 			req.Body.Close()
 			err = fmt.Errorf("llm: reading request body: %w", err)
 			c.alerts = append(c.alerts, "request body could not be read")
 			return nil, c.fail(req.Context(), err, "request error: "+err.Error())
-		}
-		if complete {
-			req.Body.Close()
-			out.Body = io.NopCloser(bytes.NewReader(body))
-			out.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
-			c.req = parseRequest(a, body, t.Input)
-			c.alerts = append(c.alerts, c.req.alerts...)
-		} else {
-			// Too large to record: send it on unchanged, streamed.
-			out.Body = &joinedBody{Reader: io.MultiReader(bytes.NewReader(body), req.Body), c: req.Body}
-			out.GetBody = nil
-			c.alerts = append(c.alerts, fmt.Sprintf("request body larger than %d bytes: input not recorded", t.maxRequestBody()))
 		}
 	}
 
@@ -307,6 +333,7 @@ func (c *call) fail(ctx context.Context, err error, reason string) error {
 // error to give the caller when fail-closed, nil otherwise.
 func (c *call) write(ctx context.Context, in comply.Interaction) error {
 	t := c.t
+	defer c.release()
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), t.writeTimeout())
 	defer cancel()
 	_, err := t.Logger.Log(wctx, in)
@@ -326,9 +353,12 @@ func (c *call) write(ctx context.Context, in comply.Interaction) error {
 	}
 	if err == nil {
 		t.logged.Add(1)
+		t.failRun.Store(0)
 		return nil
 	}
 	t.failed.Add(1)
+	t.failRun.Add(1)
+	t.lastFail.Store(time.Now().UnixNano())
 	err = fmt.Errorf("%w: %s %s: %w", ErrNotLogged, c.api.provider(), c.path, err)
 	if t.OnError != nil {
 		t.OnError(err)
@@ -386,6 +416,14 @@ func (c *call) interaction(res *result, status int) comply.Interaction {
 		ConversationID: c.conv,
 		Latency:        time.Since(c.start),
 		Alerts:         c.alerts,
+		InputHash:      c.inputHash,
+	}
+	if c.streamBody != nil {
+		sum, alert := c.streamBody.finish()
+		in.InputHash = sum
+		if alert != "" {
+			in.Alerts = append(slices.Clip(in.Alerts), c.scrub(alert))
+		}
 	}
 	md := make(map[string]any, len(c.meta)+8)
 	maps.Copy(md, c.meta)
@@ -402,7 +440,9 @@ func (c *call) interaction(res *result, status int) comply.Interaction {
 		md["http_status"] = status
 	}
 	if res != nil {
-		md["stream"] = res.stream
+		if !c.req.parsed {
+			md["stream"] = res.stream // the request did not say
+		}
 		in.Output = res.text()
 		if res.model != "" {
 			if c.req.model != "" && res.model != c.req.model {
@@ -420,8 +460,15 @@ func (c *call) interaction(res *result, status int) comply.Interaction {
 		if res.finish != "" {
 			md["finish_reason"] = res.finish
 		}
-		if len(res.tools) > 0 {
-			md["tool_calls"] = res.tools
+		if tcs := res.toolCalls(); len(tcs) > 0 {
+			calls := make([]map[string]any, len(tcs))
+			for i, tc := range tcs {
+				calls[i] = map[string]any{"name": tc.name, "arguments_hash": c.t.Logger.Hash(tc.args)}
+			}
+			md["tool_calls"] = calls
+		}
+		if res.toolsDropped {
+			in.Alerts = append(in.Alerts, fmt.Sprintf("more than %d tool calls: the rest not recorded", maxTools))
 		}
 		in.Alerts = append(in.Alerts, res.alerts...)
 	}
@@ -489,6 +536,13 @@ func (t *Transport) maxRequestBody() int64 {
 	return DefaultMaxRequestBody
 }
 
+func (t *Transport) maxBuffered() int64 {
+	if t.MaxBuffered > 0 {
+		return t.MaxBuffered
+	}
+	return DefaultMaxBuffered
+}
+
 func (t *Transport) maxResponseBody() int {
 	if t.MaxResponseBody > 0 {
 		return t.MaxResponseBody
@@ -502,33 +556,6 @@ func (t *Transport) writeTimeout() time.Duration {
 	}
 	return DefaultWriteTimeout
 }
-
-// readBounded reads r, whose size is given if known (else -1 or 0), up to
-// max bytes. complete says whether it reached the
-// end; if not, body holds the first bytes and the rest is still in r.
-func readBounded(r io.Reader, size, max int64) (body []byte, complete bool, err error) {
-	var buf bytes.Buffer
-	if size > 0 && size <= max {
-		buf.Grow(int(size) + bytes.MinRead)
-	}
-	n, err := buf.ReadFrom(io.LimitReader(r, max+1))
-	if err != nil {
-		return nil, false, err
-	}
-	if n <= max {
-		return buf.Bytes(), true, nil
-	}
-	return buf.Bytes(), false, nil
-}
-
-// joinedBody is a request body made of a read prefix and the rest of the
-// caller's body, which it closes.
-type joinedBody struct {
-	io.Reader
-	c io.Closer
-}
-
-func (b *joinedBody) Close() error { return b.c.Close() }
 
 func closeBody(req *http.Request) {
 	if req.Body != nil {

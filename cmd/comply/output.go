@@ -44,14 +44,14 @@ func toJSON(e *comply.Entry) *entryJSON {
 		Timestamp:          naiveISO(e.Timestamp),
 		InputHash:          e.InputHash,
 		OutputHash:         e.OutputHash,
-		InputContent:       nullable(e.InputContent),
-		OutputContent:      nullable(e.OutputContent),
-		Provider:           nullable(e.Provider),
-		Model:              nullable(e.Model),
-		ConversationID:     nullable(e.ConversationID),
+		InputContent:       nullable(e.InputContent, e.Empty&comply.EmptyInputContent != 0),
+		OutputContent:      nullable(e.OutputContent, e.Empty&comply.EmptyOutputContent != 0),
+		Provider:           nullable(e.Provider, e.Empty&comply.EmptyProvider != 0),
+		Model:              nullable(e.Model, e.Empty&comply.EmptyModel != 0),
+		ConversationID:     nullable(e.ConversationID, e.Empty&comply.EmptyConversationID != 0),
 		SafetyPassed:       e.SafetyPassed,
 		DetectorsTriggered: e.DetectorsTriggered,
-		BlockReason:        nullable(e.BlockReason),
+		BlockReason:        nullable(e.BlockReason, e.Empty&comply.EmptyBlockReason != 0),
 		Alerts:             e.Alerts,
 		LatencyMS:          json.Number(pyFloat(e.LatencyMS)),
 		InputTokens:        e.InputTokens,
@@ -70,8 +70,10 @@ func toJSON(e *comply.Entry) *entryJSON {
 	return j
 }
 
-func nullable(s string) *string {
-	if s == "" {
+// nullable returns s, or nil for an empty s that the line holds as null
+// (empty is false).
+func nullable(s string, empty bool) *string {
+	if s == "" && !empty {
 		return nil
 	}
 	return &s

@@ -51,6 +51,7 @@ type proxyFlags struct {
 	durability, signingKey, keyFile *string
 	listen, upstream, input         *string
 	failOpen, storeContent          *bool
+	limits                          *proxyLimits
 }
 
 // proxyConfig is what the flags of 'comply proxy' mean, once checked.
@@ -83,13 +84,14 @@ func cmdProxy(ctx context.Context, c *cli, args []string) (err error) {
 		fmt.Fprintf(c.stderr, format, args...)
 	}
 	t := auditTransport(l, cfg.input, *f.failOpen, report)
+	f.limits.apply(t)
 	ln, err := net.Listen("tcp", *f.listen)
 	if err != nil {
 		return withHint(fmt.Errorf("listen on %s: %w", *f.listen, err), "pass --listen HOST:PORT with a free port (or set COMPLY_LISTEN)")
 	}
 	srv := &http.Server{
-		Handler:           proxy.New(cfg.upstream, t),
-		ReadHeaderTimeout: 30 * time.Second,
+		Handler:           f.limits.handler(cfg.upstream, t),
+		ReadHeaderTimeout: f.limits.clientHeader,
 		IdleTimeout:       120 * time.Second,
 	}
 	writeMode := "fail-closed"
@@ -123,8 +125,12 @@ func (c *cli) parseProxyFlags(args []string) (*proxyFlags, error) {
 	f.failOpen = fs.Bool("fail-open", failOpenDef, "let calls go on when their entry cannot be written (env COMPLY_FAIL_OPEN=1)")
 	f.input = fs.String("input", proxyEnv("COMPLY_INPUT", "last"), "record as the input the `MODE`: last (the last user message) or all (the whole conversation) (env COMPLY_INPUT)")
 	f.storeContent = fs.Bool("store-content", false, "also store the input and output, encrypted (needs a key)")
+	f.limits = proxyLimitFlags(fs)
 	rest, err := c.parse(fs, args)
 	if err != nil {
+		return nil, err
+	}
+	if err := f.limits.check(); err != nil {
 		return nil, err
 	}
 	if len(rest) > 0 {

@@ -40,7 +40,7 @@ var (
 //
 // The empty string is written as null in the optional string fields
 // (input_content, output_content, provider, model, conversation_id,
-// block_reason); nil and empty slices as []; nil InputTokens and
+// block_reason), or as "" for a field in e.Empty; nil and empty slices as []; nil InputTokens and
 // OutputTokens as null; nil or empty Metadata as {}. Metadata must hold
 // one JSON object and is re-emitted through AppendJSON, so any valid JSON
 // object becomes Python style with its key order kept. The timestamp is
@@ -105,11 +105,11 @@ func appendEntry(dst []byte, e *Entry) ([]byte, error) {
 	}{
 		{fInputHash, e.InputHash, false},
 		{fOutputHash, e.OutputHash, false},
-		{fInputContent, e.InputContent, true},
-		{fOutputContent, e.OutputContent, true},
-		{fProvider, e.Provider, true},
-		{fModel, e.Model, true},
-		{fConversationID, e.ConversationID, true},
+		{fInputContent, e.InputContent, e.Empty&EmptyInputContent == 0},
+		{fOutputContent, e.OutputContent, e.Empty&EmptyOutputContent == 0},
+		{fProvider, e.Provider, e.Empty&EmptyProvider == 0},
+		{fModel, e.Model, e.Empty&EmptyModel == 0},
+		{fConversationID, e.ConversationID, e.Empty&EmptyConversationID == 0},
 	}
 	for _, s := range strs {
 		if dst, err = appendStringField(dst, s.field, s.val, s.nullable); err != nil {
@@ -121,7 +121,7 @@ func appendEntry(dst []byte, e *Entry) ([]byte, error) {
 	if dst, err = appendStrings(dst, fDetectorsTriggered, e.DetectorsTriggered); err != nil {
 		return dst, err
 	}
-	if dst, err = appendStringField(dst, fBlockReason, e.BlockReason, true); err != nil {
+	if dst, err = appendStringField(dst, fBlockReason, e.BlockReason, e.Empty&EmptyBlockReason == 0); err != nil {
 		return dst, err
 	}
 	if dst, err = appendStrings(dst, fAlerts, e.Alerts); err != nil {

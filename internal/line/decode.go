@@ -62,7 +62,8 @@ var errMissing = errors.New("missing")
 // decodes as null (or, for latency_ms, 0). Unknown and duplicate keys are
 // errors, as are line breaks ("\r" or "\n") anywhere outside strings.
 //
-// Values decode as follows: null in an optional string field as "";
+// Values decode as follows: null in an optional string field as "", and
+// "" as "" with the field's bit set in Empty;
 // detectors_triggered and alerts as nil when null or empty; latency_ms from
 // any JSON number (Python's integer 12 as 12.0); input_tokens and
 // output_tokens from null or an integer literal within int64 (5.0 is an
@@ -204,6 +205,13 @@ func (p *parser) key(seen uint32) (int, error) {
 
 // field decodes the value of field f into e.
 func (p *parser) field(f int, e *Entry) (err error) {
+	if bit := emptyBit(f); bit != 0 && p.peek() == '"' {
+		defer func() {
+			if err == nil && *stringField(e, f, 0) == "" {
+				e.Empty |= bit
+			}
+		}()
+	}
 	switch f {
 	case fID:
 		e.ID, err = p.stringValue(false)

@@ -192,7 +192,7 @@ func TestDecodeVariants(t *testing.T) {
 		{"escaped value", variant(t, `"gpt-4"`, `"gpt\u002d4"`), basic},
 		{"escaped timestamp", variant(t, `"2026-11-25T17:38:41.529363"`, `"2026\u002d11-25T17:38:41.529363"`), basic},
 		{"RFC 3339 timestamp", variant(t, `"2026-11-25T17:38:41.529363"`, `"2026-11-25T18:38:41.529363+01:00"`), basic},
-		{"empty string", variant(t, `"model": "gpt-4"`, `"model": ""`), with(func(e *Entry) { e.Model = "" })},
+		{"empty string", variant(t, `"model": "gpt-4"`, `"model": ""`), with(func(e *Entry) { e.Model, e.Empty = "", EmptyModel })},
 		{"null arrays", variant(t, `"alerts": []`, `"alerts": null`), basic},
 		{"spaced arrays", variant(t, `"alerts": []`, `"alerts": [ "a" ,"b\n"]`), with(func(e *Entry) { e.Alerts = []string{"a", "b\n"} })},
 		{"raw UTF-8", variant(t, `"gpt-4"`, `"gpt-4 — é"`), with(func(e *Entry) { e.Model = "gpt-4 — é" })},

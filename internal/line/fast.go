@@ -46,6 +46,7 @@ func decodeFast(b []byte, e *Entry) bool {
 		return false
 	}
 	d.finishStrings(e)
+	e.Empty = d.empty
 	e.InputTokens, e.OutputTokens = newTokens(in, out)
 	return true
 }
@@ -84,6 +85,8 @@ type fastDecoder struct {
 	pending [32]pendingString
 	n       int
 	size    int // total raw length of the pending strings
+
+	empty EmptyFields // the optional strings that hold ""
 }
 
 // A pendingString is a string value found but not yet copied.
@@ -271,7 +274,17 @@ func writeUnescaped(sb *strings.Builder, raw []byte) {
 
 // nullStr decodes a string or null for field f.
 func (d *fastDecoder) nullStr(f int) bool {
-	return d.lit("null") || d.str(f)
+	if d.lit("null") {
+		return true
+	}
+	start := d.i
+	if !d.str(f) {
+		return false
+	}
+	if d.i == start+2 {
+		d.empty |= emptyBit(f)
+	}
+	return true
 }
 
 // timestamp decodes a timestamp string without escapes.
