@@ -611,7 +611,18 @@ func TestHeartbeatGaps(t *testing.T) {
 		t.Fatal(err)
 	}
 	lg.Append(t.Context(), recs[:5]...)
-	time.Sleep(300 * time.Millisecond)
+	// At least two heartbeats into the history (open, heartbeats, close):
+	// wait for them rather than for a fixed time, which a loaded machine
+	// may not honour.
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); {
+		time.Sleep(50 * time.Millisecond)
+		ro := openFS(t, dir, true)
+		r, err := ledger.Verify(t.Context(), ro, &ledger.VerifyOptions{Verifiers: vs})
+		ro.Close()
+		if err == nil && len(r.Logs) == 1 && r.Logs[0].Checkpoints >= 3 {
+			break
+		}
+	}
 	lg.Close()
 	st.Close()
 	r := verify(t, dir, vs, nil)
