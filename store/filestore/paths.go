@@ -1,12 +1,14 @@
 package filestore
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 )
 
 // An UnsafePathError says that a path inside the store is not what the
@@ -121,4 +123,75 @@ func (s *Store) blobDir(name string, create bool) (string, error) {
 		}
 	}
 	return dir, nil
+}
+
+// A StrayFileError names a file of the store's directory that looks like
+// an entry file (audit_*.jsonl, the pattern the Python library reads) but
+// that the store does not read, and why: a name that is no date or not a
+// segment's name, a symlink, something other than a regular file. Scan
+// yields each at its start as a *store.CorruptionError with Offset -1
+// (the whole file) wrapping a *StrayFileError, whatever the query's time
+// bounds, and goes on; StrayFiles lists them.
+type StrayFileError struct {
+	Path string // the file's name in the store's directory
+	Why  string
+}
+
+func (e *StrayFileError) Error() string { return e.Path + " is not read: " + e.Why }
+
+// StrayFiles lists the files of the store's directory that look like
+// entry files but that the store does not read (see StrayFileError), in
+// name order. Their lines are in no Scan, Get or Count.
+func (s *Store) StrayFiles(ctx context.Context) ([]*StrayFileError, error) {
+	if err := s.usable(ctx); err != nil {
+		return nil, err
+	}
+	ents, err := os.ReadDir(s.dir)
+	if err != nil {
+		return nil, fmt.Errorf("list %s: %w", s.dir, err)
+	}
+	var strays []*StrayFileError
+	for _, de := range ents {
+		if why := strayWhy(de); why != "" {
+			strays = append(strays, &StrayFileError{Path: de.Name(), Why: why})
+		}
+	}
+	return strays, nil
+}
+
+// strayWhy returns why the store does not read de although its name
+// matches audit_*.jsonl, or "" if it reads it or the name does not match.
+func strayWhy(de fs.DirEntry) string {
+	name := de.Name()
+	rest, ok := strings.CutPrefix(name, "audit_")
+	if !ok {
+		return ""
+	}
+	if rest, ok = strings.CutSuffix(rest, ".jsonl"); !ok {
+		return ""
+	}
+	if _, _, ok := parseSegName(name); !ok {
+		if len(rest) >= 8 && isDigits(rest[:8]) && (len(rest) == 8 || rest[8] == '_') {
+			if _, err := time.Parse("20060102", rest[:8]); err != nil {
+				return rest[:8] + " is not a valid date"
+			}
+		}
+		return "the name is not audit_YYYYMMDD.jsonl or audit_YYYYMMDD_NNN.jsonl"
+	}
+	switch t := de.Type(); {
+	case t&fs.ModeSymlink != 0:
+		return "a symlink; the store never follows links"
+	case !t.IsRegular():
+		return "not a regular file"
+	}
+	return ""
+}
+
+func isDigits(s string) bool {
+	for i := range len(s) {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
