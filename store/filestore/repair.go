@@ -62,6 +62,8 @@ func (s *Store) repair(name string) error {
 	if err := f.Sync(); err != nil {
 		return fmt.Errorf("repair %s: %w", name, err)
 	}
+	s.opts.ErrorLog.Warn("filestore: cut a torn final line left by a crash (never acknowledged); a copy is kept",
+		"file", name, "offset", keep, "bytes", size-keep, "copy", copyPath)
 	return nil
 }
 
