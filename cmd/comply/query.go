@@ -150,24 +150,14 @@ store never follows links). The exit status is then 1.
 	}
 	defer c.closeLogger(l, &err)
 
-	n, corrupt, strays := 0, 0, 0
+	n := 0
+	var sk skipped
 	for e, err := range l.Query(ctx, q) {
 		if err != nil {
-			var sf *filestore.StrayFileError
-			if errors.As(err, &sf) {
-				strays++
-				out.Flush()
-				fmt.Fprintf(c.stderr, "comply: warning: %s\n", termSafe(sf.Error()))
-				continue
-			}
-			var ce *store.CorruptionError
-			if errors.As(err, &ce) {
-				corrupt++
-				out.Flush()
-				fmt.Fprintf(c.stderr, "comply: warning: skipping corrupt entry in %s at offset %d: %v\n", ce.Path, ce.Offset, ce.Err)
-				continue
-			}
 			out.Flush()
+			if sk.note(c, err) {
+				continue
+			}
 			return err
 		}
 		if err := ew.Write(&e); err != nil {
@@ -183,18 +173,45 @@ store never follows links). The exit status is then 1.
 	if err := out.Flush(); err != nil {
 		return err
 	}
-	if corrupt > 0 || strays > 0 {
-		var what []string
-		if corrupt > 0 {
-			what = append(what, fmt.Sprintf("%d corrupt %s", corrupt, plural(corrupt, "entry", "entries")))
-		}
-		if strays > 0 {
-			what = append(what, fmt.Sprintf("%d %s not read", strays, plural(strays, "file that is", "files that are")))
-		}
-		fmt.Fprintf(c.stderr, "comply: error: skipped %s\n", strings.Join(what, " and "))
-		return &statusError{code: exitError}
+	return sk.result(c)
+}
+
+// skipped counts what a query could not show: damaged lines and files the
+// store does not read.
+type skipped struct{ corrupt, strays int }
+
+// note warns about err on stderr and reports whether the query may go on
+// past it: a stray file or a damaged line.
+func (sk *skipped) note(c *cli, err error) bool {
+	var sf *filestore.StrayFileError
+	if errors.As(err, &sf) {
+		sk.strays++
+		fmt.Fprintf(c.stderr, "comply: warning: %s\n", termSafe(sf.Error()))
+		return true
 	}
-	return nil
+	var ce *store.CorruptionError
+	if errors.As(err, &ce) {
+		sk.corrupt++
+		fmt.Fprintf(c.stderr, "comply: warning: skipping corrupt entry in %s at offset %d: %v\n", ce.Path, ce.Offset, ce.Err)
+		return true
+	}
+	return false
+}
+
+// result says what was skipped, if anything, and makes the exit status 1.
+func (sk *skipped) result(c *cli) error {
+	if sk.corrupt == 0 && sk.strays == 0 {
+		return nil
+	}
+	var what []string
+	if sk.corrupt > 0 {
+		what = append(what, fmt.Sprintf("%d corrupt %s", sk.corrupt, plural(sk.corrupt, "entry", "entries")))
+	}
+	if sk.strays > 0 {
+		what = append(what, fmt.Sprintf("%d %s not read", sk.strays, plural(sk.strays, "file that is", "files that are")))
+	}
+	fmt.Fprintf(c.stderr, "comply: error: skipped %s\n", strings.Join(what, " and "))
+	return &statusError{code: exitError}
 }
 
 // strayFiles returns the files that look like entry files but that the
