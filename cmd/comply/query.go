@@ -10,6 +10,7 @@ import (
 
 	"github.com/complyhq/comply"
 	"github.com/complyhq/comply/store"
+	"github.com/complyhq/comply/store/filestore"
 )
 
 func cmdGet(ctx context.Context, c *cli, args []string) (err error) {
@@ -95,7 +96,9 @@ Formats: jsonl (default; one seed-schema JSON object per line), json (one
 array) or table (aligned columns for people).
 
 A damaged line is reported on stderr with its file and offset and skipped;
-the exit status is then 1.
+so is a file that looks like an entry file but is not read (an impossible
+date such as audit_20261301.jsonl, a name of another shape, a symlink: the
+store never follows links). The exit status is then 1.
 
   comply query --since 7d --provider openai --format table
   comply query --start 2026-11-01 --end 2026-11-30 --safety-failed
@@ -147,17 +150,14 @@ the exit status is then 1.
 	}
 	defer c.closeLogger(l, &err)
 
-	n, corrupt := 0, 0
+	n := 0
+	var sk skipped
 	for e, err := range l.Query(ctx, q) {
 		if err != nil {
-			var ce *store.CorruptionError
-			if errors.As(err, &ce) {
-				corrupt++
-				out.Flush()
-				fmt.Fprintf(c.stderr, "comply: warning: skipping corrupt entry in %s at offset %d: %v\n", ce.Path, ce.Offset, ce.Err)
+			out.Flush()
+			if sk.note(c, err) {
 				continue
 			}
-			out.Flush()
 			return err
 		}
 		if err := ew.Write(&e); err != nil {
@@ -173,11 +173,69 @@ the exit status is then 1.
 	if err := out.Flush(); err != nil {
 		return err
 	}
-	if corrupt > 0 {
-		fmt.Fprintf(c.stderr, "comply: error: skipped %d corrupt %s\n", corrupt, plural(corrupt, "entry", "entries"))
-		return &statusError{code: exitError}
+	return sk.result(c)
+}
+
+// skipped counts what a query could not show: damaged lines and files the
+// store does not read.
+type skipped struct{ corrupt, strays int }
+
+// note warns about err on stderr and reports whether the query may go on
+// past it: a stray file or a damaged line.
+func (sk *skipped) note(c *cli, err error) bool {
+	var sf *filestore.StrayFileError
+	if errors.As(err, &sf) {
+		sk.strays++
+		fmt.Fprintf(c.stderr, "comply: warning: %s\n", termSafe(sf.Error()))
+		return true
 	}
-	return nil
+	var ce *store.CorruptionError
+	if errors.As(err, &ce) {
+		sk.corrupt++
+		fmt.Fprintf(c.stderr, "comply: warning: skipping corrupt entry in %s at offset %d: %v\n", ce.Path, ce.Offset, ce.Err)
+		return true
+	}
+	return false
+}
+
+// result says what was skipped, if anything, and makes the exit status 1.
+func (sk *skipped) result(c *cli) error {
+	if sk.corrupt == 0 && sk.strays == 0 {
+		return nil
+	}
+	var what []string
+	if sk.corrupt > 0 {
+		what = append(what, fmt.Sprintf("%d corrupt %s", sk.corrupt, plural(sk.corrupt, "entry", "entries")))
+	}
+	if sk.strays > 0 {
+		what = append(what, fmt.Sprintf("%d %s not read", sk.strays, plural(sk.strays, "file that is", "files that are")))
+	}
+	fmt.Fprintf(c.stderr, "comply: error: skipped %s\n", strings.Join(what, " and "))
+	return &statusError{code: exitError}
+}
+
+// strayFiles returns the files that look like entry files but that the
+// store does not read, if the store can tell (the file store can).
+func strayFiles(ctx context.Context, l *comply.Logger) ([]*filestore.StrayFileError, error) {
+	sr, ok := l.Store().(interface {
+		StrayFiles(context.Context) ([]*filestore.StrayFileError, error)
+	})
+	if !ok {
+		return nil, nil
+	}
+	return sr.StrayFiles(ctx)
+}
+
+// unreadableLines returns the number of stored lines the store cannot read
+// as entries (no id or time), if the store can tell (the file store can).
+func unreadableLines(ctx context.Context, l *comply.Logger) (int64, error) {
+	cr, ok := l.Store().(interface {
+		Corrupt(context.Context) (int64, error)
+	})
+	if !ok {
+		return 0, nil
+	}
+	return cr.Corrupt(ctx)
 }
 
 // timeRange turns --since, --start and --end into inclusive bounds.
@@ -216,7 +274,13 @@ func plural(n int, one, many string) string {
 }
 
 func cmdCount(ctx context.Context, c *cli, args []string) (err error) {
-	fs := c.flagSet("count", "", "Print the number of entries in the store.")
+	fs := c.flagSet("count", "", `
+Print the number of lines stored: the entries, and the damaged lines too.
+count reads no line; 'comply query' reads them all and names each line it
+cannot read, so that the entries it prints and the damaged lines it names
+add up to the count. When the store already knows of lines it cannot read
+as entries, or of files it does not read (an impossible date, a name of
+another shape, a symlink), count says so on stderr.`)
 	c.storeFlag(fs)
 	rest, err := c.parse(fs, args)
 	if err != nil {
@@ -234,6 +298,22 @@ func cmdCount(ctx context.Context, c *cli, args []string) (err error) {
 	if err != nil {
 		return err
 	}
-	_, err = fmt.Fprintln(c.stdout, n)
-	return err
+	bad, err := unreadableLines(ctx, l)
+	if err != nil {
+		return err
+	}
+	strays, err := strayFiles(ctx, l)
+	if err != nil {
+		return err
+	}
+	if _, err := fmt.Fprintln(c.stdout, n+bad); err != nil {
+		return err
+	}
+	if bad > 0 {
+		fmt.Fprintf(c.stderr, "comply: warning: %d of the %d lines stored cannot be read as an entry; 'comply query' names every damaged line\n", bad, n+bad)
+	}
+	for _, sf := range strays {
+		fmt.Fprintf(c.stderr, "comply: warning: %s; its lines are not counted\n", termSafe(sf.Error()))
+	}
+	return nil
 }

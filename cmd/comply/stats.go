@@ -22,7 +22,8 @@ default), the safety failures among them, the average and 95th-percentile
 latency, and the same per model. With --json, print comply.Stats as JSON.
 
 Damaged lines are counted and make the exit status 1; 'comply query' shows
-where they are.`)
+where they are. So do files that look like entry files but are not read (an
+impossible date, a name of another shape, a symlink), each named on stderr.`)
 	c.storeFlag(fs)
 	since := fs.String("since", "1h", "the window: the last `DURATION` (7d, 36h, 90m)")
 	asJSON := fs.Bool("json", false, "print the metrics as JSON")
@@ -46,6 +47,13 @@ where they are.`)
 	if err != nil {
 		return err
 	}
+	// Stats counts each file the store does not read as one damaged
+	// line (its scan yields one error for it): name them apart.
+	strays, err := strayFiles(ctx, l)
+	if err != nil {
+		return err
+	}
+	st.Corrupt = max(0, st.Corrupt-int64(len(strays)))
 	if *asJSON {
 		enc := json.NewEncoder(c.stdout)
 		enc.SetIndent("", "  ")
@@ -58,9 +66,14 @@ where they are.`)
 	} else if err := writeStats(c.stdout, &st, *since); err != nil {
 		return err
 	}
+	for _, sf := range strays {
+		fmt.Fprintf(c.stderr, "comply: warning: %s; its lines are not counted\n", termSafe(sf.Error()))
+	}
 	if st.Corrupt > 0 {
 		fmt.Fprintf(c.stderr, "comply: error: %d corrupt %s in the window were skipped\n", st.Corrupt, plural(int(st.Corrupt), "entry", "entries"))
 		fmt.Fprintln(c.stderr, "comply: hint: 'comply query --since "+*since+"' names their files and offsets")
+	}
+	if st.Corrupt > 0 || len(strays) > 0 {
 		return &statusError{code: exitError}
 	}
 	return nil

@@ -70,6 +70,12 @@ func (s *Store) RemoveBlob(ctx context.Context, name string) error {
 		delete(s.appends, name)
 	}
 	s.bmu.Unlock()
+	if _, err := s.blobDir(name, false); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		return fmt.Errorf("remove blob %s: %w", name, err)
+	}
 	path := s.blobPath(name)
 	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("remove blob %s: %w", name, err)
@@ -98,12 +104,12 @@ func (s *Store) appendFile(ctx context.Context, name string) (*appendFile, error
 	if err := store.CheckBlobName(name); err != nil {
 		return nil, err
 	}
-	path := s.blobPath(name)
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+	if _, err := s.blobDir(name, true); err != nil {
 		return nil, fmt.Errorf("append blob %s: %w", name, err)
 	}
+	path := s.blobPath(name)
 	_, statErr := os.Lstat(path)
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE|noFollow, 0o600)
+	f, err := openFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("append blob %s: %w", name, err)
 	}

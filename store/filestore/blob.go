@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -36,13 +37,13 @@ func (s *Store) WriteBlob(ctx context.Context, name string, data []byte) error {
 	if err := s.usable(ctx); err != nil {
 		return err
 	}
-	path := s.blobPath(name)
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	dir, err := s.blobDir(name, true)
+	if err != nil {
 		return fmt.Errorf("write blob %s: %w", name, err)
 	}
+	path := s.blobPath(name)
 	tmp := path + ".tmp"
-	os.Remove(tmp)
+	os.Remove(tmp) // writeFileSync makes a fresh file, never following a link
 	if err := writeFileSync(tmp, data); err != nil {
 		os.Remove(tmp)
 		return fmt.Errorf("write blob %s: %w", name, err)
@@ -62,11 +63,28 @@ func (s *Store) ReadBlob(ctx context.Context, name string) ([]byte, error) {
 		return nil, err
 	}
 	path := s.blobPath(name)
-	b, err := os.ReadFile(path)
+	b, err := readBlobFile(s, name, path)
 	if err != nil && noBlob(path, err) {
 		return nil, fmt.Errorf("read blob %s: %w", name, store.ErrNotFound)
 	}
-	return b, err
+	if err != nil {
+		return nil, fmt.Errorf("read blob %s: %w", name, err)
+	}
+	return b, nil
+}
+
+// readBlobFile reads the file of blob name, at path, following no symlink
+// on the way.
+func readBlobFile(s *Store, name, path string) ([]byte, error) {
+	if _, err := s.blobDir(name, false); err != nil {
+		return nil, err
+	}
+	f, err := openFile(path, os.O_RDONLY, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(f)
 }
 
 // ListBlobs implements store.Sidecar.
@@ -75,6 +93,9 @@ func (s *Store) ListBlobs(ctx context.Context, prefix string) ([]string, error) 
 		return nil, err
 	}
 	root := filepath.Join(s.dir, sideDir, "blobs")
+	if err := checkDirIfAny(root); err != nil {
+		return nil, fmt.Errorf("list blobs: %w", err)
+	}
 	var names []string
 	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -106,7 +127,7 @@ func noBlob(path string, err error) bool {
 	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
 		return true
 	}
-	fi, serr := os.Stat(path)
+	fi, serr := os.Lstat(path)
 	return serr == nil && fi.IsDir()
 }
 

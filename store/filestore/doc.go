@@ -13,6 +13,12 @@
 //	    index/<file>.idx         per-file index: id -> offset, time bounds, count
 //	    torn/<file>.<off>.torn   bytes cut from a torn final line on repair
 //	    tmp/                     rewrites in progress
+//	    blobs/                   named blobs (store.Sidecar, store.Appender)
+//
+// Nothing inside the directory is followed through a symlink: files are
+// opened with O_NOFOLLOW, and .comply and its directories are checked with
+// Lstat; one that is a symlink or not a directory makes Open fail with an
+// *UnsafePathError naming it.
 //
 // Each line is one entry in the seed's schema, ended by "\n". A day's files
 // are appended in order; the highest-numbered one takes new lines. The
@@ -26,8 +32,9 @@
 // concurrent appends share the fsync (group commit). A failed or short write
 // (a full disk) is cut back to the last whole line and reported, so the
 // files stay readable. On open, a writer cuts a torn final line left by a
-// crash and keeps a copy of it, and rebuilds missing or stale indexes (for
-// instance of files the Python library wrote).
+// crash, keeps a copy of it and logs a warning (Options.ErrorLog), and
+// rebuilds missing or stale indexes (for instance of files the Python
+// library wrote).
 //
 // # Reading
 //
@@ -36,7 +43,13 @@
 // the id up in the indexes, starting with the files of the day that a
 // version-7 id carries; Scan skips whole files by their time bounds and
 // streams the rest; Count adds up the indexes. A line that cannot be read is
-// reported with its file and offset, never dropped and never counted.
+// reported with its file and offset, never dropped and never counted as an
+// entry (Corrupt counts such lines).
+//
+// A file named like an entry file (audit_*.jsonl) that the store does not
+// read (an impossible date, another shape of name, a symlink) is never
+// skipped silently: every Scan yields it first as a *store.CorruptionError
+// at offset -1 wrapping a *StrayFileError, and StrayFiles lists them.
 //
 // # Retention
 //

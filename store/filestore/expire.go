@@ -111,7 +111,8 @@ func (s *Store) release(g *segment) {
 // returns how many lines it dropped. The caller holds s.mu.
 func (s *Store) rewrite(g *segment, keep func(off, ts int64, ok bool) bool) (int64, error) {
 	tmp := filepath.Join(s.dir, sideDir, "tmp", g.name)
-	out, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	os.Remove(tmp) // a fresh file, never one found there
+	out, err := openFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return 0, fmt.Errorf("rewrite %s: %w", g.name, err)
 	}
@@ -137,7 +138,7 @@ func (s *Store) rewrite(g *segment, keep func(off, ts int64, ok bool) bool) (int
 		return removed, err
 	}
 	// From here on g describes the new file.
-	rf, err := os.Open(path)
+	rf, err := openFile(path, os.O_RDONLY, 0)
 	if err != nil {
 		return removed, fmt.Errorf("rewrite %s: %w", g.name, err)
 	}
@@ -156,7 +157,7 @@ func (s *Store) rewrite(g *segment, keep func(off, ts int64, ok bool) bool) (int
 		return removed, err
 	}
 	if wasTail {
-		if g.w, err = os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0); err != nil {
+		if g.w, err = openFile(path, os.O_WRONLY|os.O_APPEND, 0); err != nil {
 			return removed, fmt.Errorf("rewrite %s: %w", g.name, err)
 		}
 		s.tails[g.day] = g

@@ -183,7 +183,7 @@ var errStaleIndex = errors.New("stale index")
 // seg of size segSize. It returns errStaleIndex (or another error) when the
 // index cannot be used.
 func loadIndex(path string, seg *os.File, segSize int64) (*sealed, error) {
-	f, err := os.Open(path)
+	f, err := openFile(path, os.O_RDONLY, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -295,8 +295,19 @@ func writeIndex(path string, seg *os.File, covered int64, st stats, es []entry) 
 	}
 	end := len(buf) - 4
 	le.PutUint32(buf[end:], crc32.Checksum(buf[idxHeader:end], castagnoli))
+	// A fresh file, never one found there (which may be a planted link).
 	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, buf, 0o600); err != nil {
+	os.Remove(tmp)
+	f, err := openFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return fmt.Errorf("write index: %w", err)
+	}
+	_, err = f.Write(buf)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(tmp)
 		return fmt.Errorf("write index: %w", err)
 	}
 	if err := os.Rename(tmp, path); err != nil {

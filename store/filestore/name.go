@@ -36,11 +36,13 @@ func parseSegName(name string) (day int32, seq int, ok bool) {
 	if len(rest) == 8 {
 		return int32(d), 0, true
 	}
+	// Rotated files are named as segName names them, and only so: any
+	// other spelling would be a second name for the same segment.
 	if rest[8] != '_' || len(rest) < 10 {
 		return 0, 0, false
 	}
 	n, err := strconv.Atoi(rest[9:])
-	if err != nil || n <= 0 || rest[9] == '+' {
+	if err != nil || n <= 0 || rest[9] == '+' || segName(int32(d), n) != name {
 		return 0, 0, false
 	}
 	return int32(d), n, true

@@ -1,6 +1,7 @@
 package filestore
 
 import (
+	"log/slog"
 	"time"
 
 	"github.com/complyhq/comply/store"
@@ -52,6 +53,11 @@ type Options struct {
 	// Readers see a consistent prefix of what a concurrent writer has
 	// written, never a partial line.
 	ReadOnly bool
+	// ErrorLog receives what the store repairs on its own and an operator
+	// should know: a torn final line cut on open (the file, the bytes cut
+	// and where their copy went; never the bytes). Nil means
+	// slog.Default().
+	ErrorLog *slog.Logger
 }
 
 func (o *Options) withDefaults() Options {
@@ -67,6 +73,9 @@ func (o *Options) withDefaults() Options {
 	}
 	if r.MaxLineSize <= 0 {
 		r.MaxLineSize = DefaultMaxLineSize
+	}
+	if r.ErrorLog == nil {
+		r.ErrorLog = slog.Default()
 	}
 	return r
 }

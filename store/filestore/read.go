@@ -198,6 +198,20 @@ func (s *Store) Scan(ctx context.Context, q store.Query) iter.Seq2[store.Record,
 			yield(store.Record{}, err)
 			return
 		}
+		// Files the store does not read are reported first: their lines
+		// are in no scan, and a reader must not take the scan as all.
+		strays, err := s.StrayFiles(ctx)
+		if err != nil {
+			closeViews(vs)
+			yield(store.Record{}, fmt.Errorf("scan: %w", err))
+			return
+		}
+		for _, sf := range strays {
+			if !yield(store.Record{}, &store.CorruptionError{Path: sf.Path, Offset: -1, Err: sf}) {
+				closeViews(vs)
+				return
+			}
+		}
 		batches := make(chan scanBatch, 4)
 		stop := make(chan struct{})
 		go func() {

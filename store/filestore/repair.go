@@ -31,7 +31,7 @@ func (s *Store) repairAll() error {
 
 func (s *Store) repair(name string) error {
 	path := filepath.Join(s.dir, name)
-	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	f, err := openFile(path, os.O_RDWR, 0)
 	if err != nil {
 		return fmt.Errorf("repair %s: %w", name, err)
 	}
@@ -62,6 +62,8 @@ func (s *Store) repair(name string) error {
 	if err := f.Sync(); err != nil {
 		return fmt.Errorf("repair %s: %w", name, err)
 	}
+	s.opts.ErrorLog.Warn("filestore: cut a torn final line left by a crash (never acknowledged); a copy is kept",
+		"file", name, "offset", keep, "bytes", size-keep, "copy", copyPath)
 	return nil
 }
 
@@ -84,7 +86,7 @@ func lastLineEnd(f *os.File, size int64) (int64, error) {
 
 // writeFileSync writes a new file durably: data, then its directory entry.
 func writeFileSync(path string, data []byte) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	f, err := openFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return err
 	}

@@ -84,7 +84,7 @@ func (s *Store) idxPath(name string) string {
 // openSegment opens the named segment file and learns its lines: from its
 // index sidecar when that is usable, by reading the rest.
 func (s *Store) openSegment(name string, day int32, seq int) (*segment, error) {
-	f, err := os.Open(filepath.Join(s.dir, name))
+	f, err := openFile(filepath.Join(s.dir, name), os.O_RDONLY, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -106,8 +106,9 @@ func (s *Store) loadSegment(g *segment) error {
 	switch {
 	case err == nil:
 		g.sealed, g.size = x, x.covered
-	case errors.Is(err, os.ErrNotExist), errors.Is(err, errStaleIndex):
-		// rebuilt from the segment below
+	case errors.Is(err, os.ErrNotExist), errors.Is(err, errStaleIndex), errors.As(err, new(*UnsafePathError)):
+		// rebuilt from the segment below (a writer's new index replaces
+		// a symlink planted in its place, never following it)
 	default:
 		return err
 	}

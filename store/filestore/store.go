@@ -100,11 +100,17 @@ func Open(ctx context.Context, dir string, opts *Options) (*Store, error) {
 		if !fi.IsDir() {
 			return nil, fmt.Errorf("open store: %s is not a directory", dir)
 		}
+		if err := s.checkSideDirs(); err != nil {
+			return nil, err
+		}
 	} else {
-		for _, d := range []string{dir, filepath.Join(dir, sideDir, "index"), filepath.Join(dir, sideDir, "torn"), filepath.Join(dir, sideDir, "tmp")} {
-			if err := os.MkdirAll(d, 0o700); err != nil {
-				return nil, fmt.Errorf("open store: %w", err)
-			}
+		// dir itself may be a link an operator made; nothing under it is
+		// ever followed.
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("open store: %w", err)
+		}
+		if err := s.checkSideDirs(); err != nil {
+			return nil, err
 		}
 		lock, err := lockDir(dir, filepath.Join(dir, sideDir, "LOCK"))
 		if err != nil {
@@ -172,7 +178,7 @@ func (s *Store) refreshLocked(ctx context.Context) error {
 			if g.w != nil {
 				continue // our own open segment: we know it
 			}
-			fi, err := os.Stat(filepath.Join(s.dir, name))
+			fi, err := os.Lstat(filepath.Join(s.dir, name))
 			if err != nil {
 				if errors.Is(err, os.ErrNotExist) {
 					delete(seen, name)
@@ -449,7 +455,7 @@ func (s *Store) tail(day int32) (*segment, error) {
 	if last.size >= s.opts.RotationSize {
 		return s.create(day, last.seq+1)
 	}
-	w, err := os.OpenFile(s.segPath(last), os.O_WRONLY|os.O_APPEND, 0)
+	w, err := openFile(s.segPath(last), os.O_WRONLY|os.O_APPEND, 0)
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", last.name, err)
 	}
@@ -464,7 +470,7 @@ func (s *Store) create(day int32, seq int) (*segment, error) {
 	for {
 		name := segName(day, seq)
 		path := filepath.Join(s.dir, name)
-		w, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL|os.O_APPEND, 0o600)
+		w, err := openFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL|os.O_APPEND, 0o600)
 		if errors.Is(err, os.ErrExist) {
 			seq++ // a file we could not read as a segment: leave it be
 			continue
@@ -472,7 +478,7 @@ func (s *Store) create(day int32, seq int) (*segment, error) {
 		if err != nil {
 			return nil, fmt.Errorf("create %s: %w", name, err)
 		}
-		rf, err := os.Open(path)
+		rf, err := openFile(path, os.O_RDONLY, 0)
 		if err != nil {
 			w.Close()
 			return nil, fmt.Errorf("create %s: %w", name, err)
