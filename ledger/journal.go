@@ -109,6 +109,11 @@ func newJournal(ap store.Appender, signer note.Signer, origin, slug string, gen 
 		open: map[uint64]uint64{}, perGen: map[uint64]int{}, durable: ap.Durability()}
 	j.startGen(gen)
 	j.live = []uint64{gen}
+	// Sequence numbers are unique across sessions too: a session's first
+	// generation number is larger than any before it, so a leftover
+	// generation of an earlier session never lends its acknowledgements to
+	// this one's intents.
+	j.seq = gen << 32
 	return j, nil
 }
 
