@@ -28,7 +28,7 @@ func (l *Ledger) Append(ctx context.Context, recs ...store.Record) error {
 	if j == nil {
 		return l.st.Append(ctx, recs...)
 	}
-	seq, err := j.intend(ctx, recs)
+	seq, rec, err := j.intend(ctx, recs)
 	if err != nil {
 		return err
 	}
@@ -36,8 +36,14 @@ func (l *Ledger) Append(ctx context.Context, recs ...store.Record) error {
 		err := l.st.Append(ctx, recs...)
 		return errors.Join(err, j.acknowledge(ctx, seq, err == nil, false))
 	}
+	// Seal first, then wait for the journal's fsync and the store's in
+	// parallel: both join the store's next sync round, which fsyncs them at
+	// the same moment.
+	if err := j.seal(ctx, rec); err != nil {
+		return errors.Join(err, j.acknowledge(ctx, seq, false, true))
+	}
 	synced := make(chan error, 1)
-	go func() { synced <- j.sync(ctx) }()
+	go func() { synced <- j.syncBlob(ctx) }()
 	err = l.st.Append(ctx, recs...)
 	serr := <-synced
 	return errors.Join(err, serr, j.acknowledge(ctx, seq, err == nil, true))
@@ -56,7 +62,7 @@ func (l *Ledger) journalLoop() {
 		}
 		var err error
 		if l.j.durable == store.Interval {
-			err = l.j.sync(context.Background())
+			err = l.j.sync(context.Background(), l.j.appendedCount())
 		} else {
 			l.j.mu.Lock()
 			err = l.j.sealLocked(context.Background())

@@ -11,6 +11,7 @@ import (
 	"hash"
 	"maps"
 	"strconv"
+	"strings"
 	"sync"
 
 	"golang.org/x/mod/sumdb/note"
@@ -80,24 +81,24 @@ type journal struct {
 	slug   string
 	key    []byte
 
-	mu        sync.Mutex
-	gen       uint64
-	name      string
-	chain     [32]byte
-	records   int
-	seq       uint64            // the next intent's sequence number
-	acks      []uint64          // acknowledged intents not yet written to the journal
-	open      map[uint64]uint64 // intents not yet acknowledged: seq -> gen
-	perGen    map[uint64]int    // intents not yet acknowledged, per generation
-	live      []uint64          // the generations of this session not yet removed
-	appended  uint64            // records appended in this session
-	buf, body []byte
-	sha, mac  hash.Hash // the chain's and the MACs', reused
-	err       error     // sticky: the journal's state is unknown after a failed append
-	syncMu    sync.Mutex
-	synced    uint64 // records appended before the last sync
-	durable   store.Durability
-	sealDirty bool // records since the last seal
+	mu         sync.Mutex
+	gen        uint64
+	name       string
+	chain      [32]byte
+	records    int
+	seq        uint64            // the next intent's sequence number
+	acks       []uint64          // acknowledged intents not yet written to the journal
+	open       map[uint64]uint64 // intents not yet acknowledged: seq -> gen
+	perGen     map[uint64]int    // intents not yet acknowledged, per generation
+	live       []uint64          // the generations of this session not yet removed
+	appended   uint64            // records appended in this session
+	buf, body  []byte
+	sha, mac   hash.Hash  // the chain's and the MACs', reused
+	err        error      // sticky: the journal's state is unknown after a failed append
+	sealMu     sync.Mutex // serialises the signing of seals (group commit)
+	sealedUpTo uint64     // the records before it are covered by a seal
+	durable    store.Durability
+	sealDirty  bool // records since the last seal
 }
 
 func newJournal(ap store.Appender, signer note.Signer, origin, slug string, gen uint64) (*journal, error) {
@@ -155,7 +156,7 @@ func (j *journal) appendLocked(ctx context.Context, body []byte) error {
 
 // intend appends the intent of a batch, with the acknowledgements not yet
 // written, and returns its sequence number.
-func (j *journal) intend(ctx context.Context, recs []store.Record) (uint64, error) {
+func (j *journal) intend(ctx context.Context, recs []store.Record) (seq, rec uint64, err error) {
 	// The leaves, hashed before taking the lock.
 	leaves := make([]byte, 0, 4+len(recs)*leafSize)
 	leaves = binary.BigEndian.AppendUint32(leaves, uint32(len(recs)))
@@ -166,7 +167,7 @@ func (j *journal) intend(ctx context.Context, recs []store.Record) (uint64, erro
 	}
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	seq := j.seq
+	seq = j.seq
 	body := j.body[:0]
 	body = append(body, recIntent)
 	body = binary.BigEndian.AppendUint64(body, seq)
@@ -174,13 +175,13 @@ func (j *journal) intend(ctx context.Context, recs []store.Record) (uint64, erro
 	body = append(body, leaves...)
 	j.body = body
 	if err := j.appendLocked(ctx, body); err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	j.acks = j.acks[:0]
 	j.seq++
 	j.open[seq] = j.gen
 	j.perGen[j.gen]++
-	return seq, nil
+	return seq, j.appended - 1, nil
 }
 
 func appendAcks(b []byte, acks []uint64) []byte {
@@ -227,29 +228,58 @@ func (j *journal) flushAcksLocked(ctx context.Context) error {
 	return nil
 }
 
-// sync seals the journal and makes it durable, once for every caller
-// waiting (group commit): when it returns, every record appended before
-// the call is durable.
-func (j *journal) sync(ctx context.Context) error {
-	j.mu.Lock()
-	need := j.appended
-	j.mu.Unlock()
-	j.syncMu.Lock()
-	defer j.syncMu.Unlock()
-	if j.synced >= need {
-		return nil
-	}
-	j.mu.Lock()
-	err := j.sealLocked(ctx)
-	upto, name := j.appended, j.name
-	j.mu.Unlock()
-	if err != nil {
+// sync makes the journal durable up to record rec (a count of records
+// appended in this session), sealed. Sealing is a group commit: one caller
+// signs the chain as it stands, outside the lock, while the others append;
+// those whose records it covers need not sign again. The store's SyncBlob
+// groups the fsync with the store's own.
+func (j *journal) sync(ctx context.Context, rec uint64) error {
+	if err := j.seal(ctx, rec); err != nil {
 		return err
 	}
+	return j.syncBlob(ctx)
+}
+
+// syncBlob makes everything appended to the current generation durable.
+func (j *journal) syncBlob(ctx context.Context) error {
+	j.mu.Lock()
+	name := j.name
+	j.mu.Unlock()
 	if err := j.ap.SyncBlob(ctx, name); err != nil {
 		return fmt.Errorf("ledger: journal %s: %w", name, err)
 	}
-	j.synced = upto
+	return nil
+}
+
+// seal appends a seal covering record rec, unless one does already.
+func (j *journal) seal(ctx context.Context, rec uint64) error {
+	j.sealMu.Lock()
+	defer j.sealMu.Unlock()
+	j.mu.Lock()
+	if j.sealedUpTo > rec || j.err != nil {
+		err := j.err
+		j.mu.Unlock()
+		return err
+	}
+	gen, n, chain, upto := j.gen, j.records, j.chain, j.appended
+	genStart := j.appended - uint64(j.records)
+	j.mu.Unlock()
+	if rec < genStart {
+		return nil // an earlier generation, which rotate sealed
+	}
+	msg, err := note.Sign(&note.Note{Text: sealText(j.origin, gen, n, chain)}, j.signer)
+	if err != nil {
+		return fmt.Errorf("ledger: signing the journal seal: %w", err)
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.gen != gen {
+		return nil // rotate sealed that generation whole
+	}
+	if err := j.appendLocked(ctx, append([]byte{recSeal}, msg...)); err != nil {
+		return err
+	}
+	j.sealedUpTo = max(j.sealedUpTo, upto)
 	return nil
 }
 
@@ -270,7 +300,7 @@ func (j *journal) sealLocked(ctx context.Context) error {
 	if err := j.appendLocked(ctx, append([]byte{recSeal}, msg...)); err != nil {
 		return err
 	}
-	j.sealDirty = false
+	j.sealDirty, j.sealedUpTo = false, j.appended
 	return nil
 }
 
@@ -315,6 +345,7 @@ func (j *journal) rotate(ctx context.Context) (old []uint64, err error) {
 
 // A journalIntent is one intent as read back.
 type journalIntent struct {
+	rec    int // the record's index in its generation
 	gen    uint64
 	seq    uint64
 	leaves []Leaf
@@ -338,7 +369,12 @@ type journalLog struct {
 func readJournal(b []byte, origin string, gen uint64, key []byte, known note.Verifiers) *journalLog {
 	jl := &journalLog{acked: map[uint64]bool{}, failed: map[uint64]bool{}}
 	chain := chainStart(origin, gen)
-	unsealed := 0 // intents after the last seal, at the end of jl.intents
+	// chains[k] is the chain over the first k records, which a seal signs;
+	// a verifier needs them all, as a seal may come after later records.
+	var chains [][32]byte
+	if key == nil {
+		chains = append(chains, chain)
+	}
 	for records := 0; len(b) > 0; records++ {
 		if len(b) < 4 {
 			jl.torn = true
@@ -355,7 +391,6 @@ func readJournal(b []byte, origin string, gen uint64, key []byte, known note.Ver
 		}
 		body, mac := b[4:4+n], b[4+n:4+n+32]
 		b = b[4+n+32:]
-		prev := chain
 		h := sha256.New()
 		h.Write(chain[:])
 		h.Write(body)
@@ -368,16 +403,19 @@ func readJournal(b []byte, origin string, gen uint64, key []byte, known note.Ver
 				break
 			}
 		}
-		if err := jl.record(body, origin, gen, records, prev, key, known, &unsealed); err != nil {
+		if err := jl.record(body, origin, gen, records, chains, key, known); err != nil {
 			jl.bad = fmt.Errorf("record %d: %w", records, err)
 			break
+		}
+		if key == nil {
+			chains = append(chains, chain)
 		}
 	}
 	return jl
 }
 
 // record takes in one record's body.
-func (jl *journalLog) record(body []byte, origin string, gen uint64, records int, prev [32]byte, key []byte, known note.Verifiers, unsealed *int) error {
+func (jl *journalLog) record(body []byte, origin string, gen uint64, records int, chains [][32]byte, key []byte, known note.Verifiers) error {
 	switch body[0] {
 	case recIntent:
 		if len(body) < 13 {
@@ -392,8 +430,8 @@ func (jl *journalLog) record(body []byte, origin string, gen uint64, records int
 		if err != nil {
 			return err
 		}
+		in.rec = records
 		jl.intents = append(jl.intents, in)
-		*unsealed++
 	case recAck:
 		if rest, err := jl.readAcks(body[1:]); err != nil || len(rest) != 0 {
 			return errors.New("malformed acknowledgement")
@@ -407,13 +445,15 @@ func (jl *journalLog) record(body []byte, origin string, gen uint64, records int
 		if key != nil {
 			return nil // the MACs vouch for every record already
 		}
-		if err := checkSeal(body[1:], origin, gen, records, prev, known); err != nil {
+		n, err := checkSeal(body[1:], origin, gen, chains, known)
+		if err != nil {
 			return err
 		}
-		for i := len(jl.intents) - *unsealed; i < len(jl.intents); i++ {
-			jl.intents[i].sealed = true
+		for i := len(jl.intents) - 1; i >= 0 && !jl.intents[i].sealed; i-- {
+			if jl.intents[i].rec < n {
+				jl.intents[i].sealed = true
+			}
 		}
-		*unsealed = 0
 	default:
 		return fmt.Errorf("unknown type %q", body[0])
 	}
@@ -457,17 +497,22 @@ func parseLeaves(b []byte, gen, seq uint64) (journalIntent, error) {
 	return in, nil
 }
 
-// checkSeal checks a seal's signature and that it signs the chain before
-// it.
-func checkSeal(msg []byte, origin string, gen uint64, records int, chain [32]byte, known note.Verifiers) error {
+// checkSeal checks a seal's signature and that it signs the chain over
+// the first N records of the journal before it, and returns N.
+func checkSeal(msg []byte, origin string, gen uint64, chains [][32]byte, known note.Verifiers) (int, error) {
 	text, _, err := openNote(msg, known)
 	if err != nil {
-		return fmt.Errorf("seal: %w", err)
+		return 0, fmt.Errorf("seal: %w", err)
 	}
-	if text != sealText(origin, gen, records, chain) {
-		return errors.New("seal does not sign the journal before it")
+	lines := strings.Split(text, "\n")
+	if len(lines) != 6 || lines[5] != "" {
+		return 0, errors.New("malformed seal")
 	}
-	return nil
+	n, err := strconv.Atoi(strings.TrimPrefix(lines[3], "records "))
+	if err != nil || n < 0 || n >= len(chains) || text != sealText(origin, gen, n, chains[n]) {
+		return 0, errors.New("seal does not sign the journal before it")
+	}
+	return n, nil
 }
 
 // journalGens lists the generations of a ledger's journal, ascending.
@@ -541,4 +586,11 @@ func (js *journalSet) leaves() (ls []Leaf, acked []bool) {
 		}
 	}
 	return ls, acked
+}
+
+// appendedCount returns the number of records appended in this session.
+func (j *journal) appendedCount() uint64 {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.appended
 }

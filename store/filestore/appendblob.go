@@ -17,7 +17,9 @@ var _ store.Appender = (*Store)(nil)
 // since its directory was last synced.
 type appendFile struct {
 	f       *os.File
-	created bool
+	name    string
+	created bool // the file is new since its directory was last synced
+	dirty   bool // appended to since its last fsync
 }
 
 // AppendBlob implements store.Appender: one write(2) to a file under
@@ -30,27 +32,64 @@ func (s *Store) AppendBlob(ctx context.Context, name string, data []byte) error 
 	if _, err := af.f.Write(data); err != nil {
 		return fmt.Errorf("append blob %s: %w", name, err)
 	}
+	s.bmu.Lock()
+	af.dirty = true
+	s.blobSeq++
+	s.bmu.Unlock()
+	s.hasAppends.Store(true)
 	return nil
 }
 
-// SyncBlob implements store.Appender: fsync of the file, and of its
-// directory the first time.
+// SyncBlob implements store.Appender. It joins the store's next sync
+// round, which fsyncs the dirty blobs at the same moment as the segments
+// (and their directory, the first time): a writer that waits for both its
+// records and its journal waits for one round.
 func (s *Store) SyncBlob(ctx context.Context, name string) error {
-	af, err := s.appendFile(ctx, name)
-	if err != nil {
+	if _, err := s.appendFile(ctx, name); err != nil {
 		return err
 	}
-	if err := af.f.Sync(); err != nil {
-		return fmt.Errorf("sync blob %s: %w", name, err)
-	}
 	s.bmu.Lock()
-	created := af.created
-	af.created = false
+	seq := s.blobSeq
 	s.bmu.Unlock()
-	if created {
-		return syncDir(filepath.Dir(s.blobPath(name)))
+	return s.syncUntil(ctx, func() bool { return s.blobSynced >= seq })
+}
+
+// dirtyAppends returns the number of blob appends so far and the blobs
+// appended to since their last fsync, which it marks clean.
+func (s *Store) dirtyAppends() (uint64, []*appendFile) {
+	s.bmu.Lock()
+	defer s.bmu.Unlock()
+	var files []*appendFile
+	for _, af := range s.appends {
+		if af.dirty || af.created {
+			files = append(files, af)
+			af.dirty = false
+		}
 	}
-	return nil
+	return s.blobSeq, files
+}
+
+// fsyncAppends fsyncs the blobs, and the directory of each new one.
+func (s *Store) fsyncAppends(files []*appendFile) error {
+	var errs []error
+	for _, af := range files {
+		if err := af.f.Sync(); errors.Is(err, os.ErrClosed) {
+			continue // removed since: nothing left to sync
+		} else if err != nil {
+			errs = append(errs, fmt.Errorf("sync blob %s: %w", af.name, err))
+			continue
+		}
+		s.bmu.Lock()
+		created := af.created
+		af.created = false
+		s.bmu.Unlock()
+		if created {
+			if err := syncDir(filepath.Dir(s.blobPath(af.name))); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // RemoveBlob implements store.Appender.
@@ -116,7 +155,7 @@ func (s *Store) appendFile(ctx context.Context, name string) (*appendFile, error
 	if s.appends == nil {
 		s.appends = make(map[string]*appendFile)
 	}
-	af := &appendFile{f: f, created: statErr != nil}
+	af := &appendFile{f: f, name: name, created: statErr != nil}
 	s.appends[name] = af
 	return af, nil
 }

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/complyhq/comply/store"
@@ -63,15 +64,18 @@ type Store struct {
 	queue    []*request
 	draining bool // a drain goroutine is running
 
-	syncMu sync.Mutex
-	synced uint64     // every write up to this sequence number is fsynced
+	syncMu     sync.Mutex
+	synced     uint64 // every write up to this sequence number is fsynced
+	blobSynced uint64 // every append to a blob up to this number is fsynced
 	round  *syncRound // the fsync in progress, if any
 
 	// bmu guards the append-only blobs (the ledger's journal); it is never
 	// held with mu.
-	bmu     sync.Mutex
-	appends map[string]*appendFile
-	bclosed bool
+	bmu        sync.Mutex
+	appends    map[string]*appendFile
+	bclosed    bool
+	blobSeq    uint64      // appends to blobs so far
+	hasAppends atomic.Bool // some blob was appended to: sync rounds look at them
 
 	stop chan struct{}
 	done sync.WaitGroup
@@ -539,9 +543,15 @@ type syncRound struct {
 // The round runs on its own goroutine, so that a caller whose ctx is
 // cancelled stops waiting for it.
 func (s *Store) syncTo(ctx context.Context, seq uint64) error {
+	return s.syncUntil(ctx, func() bool { return s.synced >= seq })
+}
+
+// syncUntil waits for sync rounds until done, called with syncMu held,
+// reports true, or ctx is done.
+func (s *Store) syncUntil(ctx context.Context, done func() bool) error {
 	for {
 		s.syncMu.Lock()
-		if s.synced >= seq {
+		if done() {
 			s.syncMu.Unlock()
 			return nil
 		}
@@ -565,12 +575,28 @@ func (s *Store) syncTo(ctx context.Context, seq uint64) error {
 // syncRound fsyncs the open segments written since the last round, closes
 // the append handles retired since, and ends rd.
 func (s *Store) syncRound(rd *syncRound) {
+	// The append-only blobs (the ledger's journal) are fsynced beside the
+	// segments, at the same moment: the file system commits both in one
+	// journal transaction, so a caller waiting for both waits for one.
+	blobs := make(chan error, 1)
+	var blobTarget uint64
+	var bfiles []*appendFile
+	if s.hasAppends.Load() {
+		blobTarget, bfiles = s.dirtyAppends()
+		go func() { blobs <- s.fsyncAppends(bfiles) }()
+	} else {
+		blobs <- nil
+	}
 	target, err := s.fsyncDirty()
+	berr := <-blobs
 	s.syncMu.Lock()
 	if err == nil {
 		s.synced = max(s.synced, target)
 	}
-	rd.err = err
+	if berr == nil {
+		s.blobSynced = max(s.blobSynced, blobTarget)
+	}
+	rd.err = errors.Join(err, berr)
 	s.round = nil
 	s.syncMu.Unlock()
 	close(rd.done)
