@@ -1,0 +1,309 @@
+package s3store_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"golang.org/x/mod/sumdb/note"
+
+	"github.com/complyhq/comply/internal/miniotest"
+	"github.com/complyhq/comply/ledger"
+	"github.com/complyhq/comply/store"
+	"github.com/complyhq/comply/store/s3store"
+	"github.com/complyhq/comply/store/storetest"
+)
+
+// End-to-end tests of the integrity ledger over the S3 store: its journal
+// (store.Appender) keeps every acknowledged entry recoverable after a
+// SIGKILL, and a writer never signs what it did not write.
+
+// ledgerWriterEnv makes the test binary a ledger writer: "URL|KEYFILE".
+const ledgerWriterEnv = "COMPLY_S3_LEDGER_WRITER"
+
+var quietLog = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+// ledgerWriterMain appends entries through a ledger over the S3 store at
+// URL with 16 concurrent callers, printing each id once Append returned,
+// until it is killed.
+func ledgerWriterMain() int {
+	ctx := context.Background()
+	url, keyFile, _ := strings.Cut(os.Getenv(ledgerWriterEnv), "|")
+	signer, err := ledger.LoadSigner(keyFile)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	st, err := s3store.Open(ctx, url, nil)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	lg, err := ledger.Open(ctx, st, &ledger.Options{Signer: signer, Origin: st.WriterID(), ErrorLog: quietLog})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	out := bufio.NewWriter(os.Stdout)
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for w := range 16 {
+		wg.Go(func() {
+			for i := 0; ; i++ {
+				ts := time.Now().UTC()
+				rec := storetest.Record(v7(ts, w<<16|i), ts, "gpt-4")
+				if err := lg.Append(ctx, rec); err != nil {
+					fmt.Fprintln(os.Stderr, err)
+					os.Exit(1)
+				}
+				mu.Lock()
+				fmt.Fprintln(out, rec.ID)
+				out.Flush()
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	return 0
+}
+
+// ledgerKeys writes a signer key file and returns it with the signer and
+// the verifiers.
+func ledgerKeys(t *testing.T) (keyFile string, signer *ledger.Signer, vs []note.Verifier) {
+	t.Helper()
+	skey, vkey, err := ledger.GenerateKey("prod")
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyFile = filepath.Join(t.TempDir(), "prod.signer")
+	if err := os.WriteFile(keyFile, []byte(skey), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	signer, err = ledger.NewSigner(skey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := ledger.NewVerifier(vkey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return keyFile, signer, []note.Verifier{v}
+}
+
+// runLedgerWriter runs ledgerWriterMain until it acknowledged n entries
+// (or 20 s passed), SIGKILLs it and returns the ids it acknowledged.
+func runLedgerWriter(t *testing.T, srv *miniotest.Server, url, keyFile string, n int) []string {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(append(os.Environ(), srv.Env()...), ledgerWriterEnv+"="+url+"|"+keyFile)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	sc := bufio.NewScanner(out)
+	deadline := time.Now().Add(20 * time.Second)
+	for len(ids) < n && time.Now().Before(deadline) && sc.Scan() {
+		ids = append(ids, sc.Text())
+	}
+	cmd.Process.Signal(syscall.SIGKILL)
+	for sc.Scan() {
+		ids = append(ids, sc.Text())
+	}
+	cmd.Wait()
+	if len(ids) == 0 {
+		t.Fatalf("the writer acknowledged nothing: %s", stderr.String())
+	}
+	return ids
+}
+
+// verifyS3 verifies the store at url with a read-only store.
+func verifyS3(t *testing.T, url string, vs []note.Verifier) *ledger.Report {
+	t.Helper()
+	st := openT(t, url, &s3store.Options{ReadOnly: true})
+	defer st.Close()
+	r, err := ledger.Verify(t.Context(), st, &ledger.VerifyOptions{Verifiers: vs})
+	if err != nil {
+		t.Fatalf("Verify: %v", err)
+	}
+	return r
+}
+
+func describeS3(r *ledger.Report) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "ok=%v entries=%d valid=%d pending=%d adopted=%d", r.OK(), r.Entries, r.Valid, r.Pending, r.Adopted)
+	for i, p := range r.Problems {
+		if i == 5 {
+			fmt.Fprintf(&b, "\n  ... %d more", len(r.Problems)-5)
+			break
+		}
+		fmt.Fprintf(&b, "\n  %s: %s %s", p.Kind, p.File, p.Detail)
+	}
+	return b.String()
+}
+
+// reopenLedger opens a ledger writer over the store at url, as a restart
+// of the writer, and closes both if it opened.
+func reopenLedger(t *testing.T, url string, signer *ledger.Signer) error {
+	t.Helper()
+	st := openT(t, url, nil)
+	defer st.Close()
+	lg, err := ledger.Open(t.Context(), st, &ledger.Options{Signer: signer, Origin: st.WriterID(), ErrorLog: quietLog})
+	if err != nil {
+		return err
+	}
+	return lg.Close()
+}
+
+// TestLedgerSIGKILL kills a ledger writer over S3 (durability always)
+// mid-run: verify passes on what it left (the unsigned tail is vouched for
+// by its sealed journal), and the restarted writer recovers every
+// acknowledged entry.
+func TestLedgerSIGKILL(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a writer process")
+	}
+	srv := miniotest.Shared(t)
+	srv.SetEnv(t)
+	bucket := srv.Bucket(t, miniotest.Plain)
+	keyFile, signer, vs := ledgerKeys(t)
+	url := srv.URL(bucket, newPrefix("ledger-kill"), "writer=app-1")
+	acked := runLedgerWriter(t, srv, url, keyFile, 300)
+	t.Logf("%d entries acknowledged before the kill", len(acked))
+	if r := verifyS3(t, url, vs); !r.OK() {
+		t.Fatalf("after the kill: %s", describeS3(r))
+	}
+	if err := reopenLedger(t, url, signer); err != nil {
+		t.Fatalf("restart: %v", err)
+	}
+	r := verifyS3(t, url, vs)
+	if !r.OK() || r.Pending != 0 || r.Valid < int64(len(acked)) {
+		t.Fatalf("after the restart: %s", describeS3(r))
+	}
+	st := openT(t, url, &s3store.Options{ReadOnly: true})
+	defer st.Close()
+	for _, id := range acked {
+		if _, err := st.Get(t.Context(), id); err != nil {
+			t.Fatalf("acknowledged %s: %v", id, err)
+		}
+	}
+}
+
+// TestLedgerForgedSegment: a segment forged in a writer's naming scheme
+// after it was killed, stamped just after its last entry or 30 days in
+// the future, is never pending: verify fails, and the restarted writer
+// (same writer name) refuses to sign it.
+func TestLedgerForgedSegment(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a writer process")
+	}
+	srv := miniotest.Shared(t)
+	srv.SetEnv(t)
+	bucket := srv.Bucket(t, miniotest.Plain)
+	keyFile, signer, vs := ledgerKeys(t)
+	tests := []struct {
+		name  string
+		after time.Duration // after the writer's last entry
+	}{
+		{"recent", time.Millisecond},
+		{"future", 30 * 24 * time.Hour},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			prefix := newPrefix("ledger-forged-" + tt.name)
+			url := srv.URL(bucket, prefix, "writer=app-1")
+			runLedgerWriter(t, srv, url, keyFile, 50)
+			ts := time.Now().UTC().Add(tt.after)
+			forgeSegment(t, srv, bucket, prefix, "app-1", storetest.Record(v7(ts, 0xf00), ts, "gpt-forged"))
+			if r := verifyS3(t, url, vs); r.OK() || !r.Has(ledger.Inserted) {
+				t.Fatalf("verify passed a forged segment: %s", describeS3(r))
+			}
+			err := reopenLedger(t, url, signer)
+			var re *ledger.RecoveryError
+			if !errors.As(err, &re) || re.NumFor != 1 {
+				t.Fatalf("restart: want a refusal naming 1 line, got %v", err)
+			}
+			if r := verifyS3(t, url, vs); r.OK() {
+				t.Fatalf("verify passed after the refused restart: %s", describeS3(r))
+			}
+		})
+	}
+}
+
+// forgeSegment puts a segment holding recs under prefix, named as one of
+// writer's.
+func forgeSegment(t *testing.T, srv *miniotest.Server, bucket, prefix, writer string, recs ...store.Record) {
+	t.Helper()
+	key, body := s3store.ForgeSegment(writer, 999, recs)
+	key = prefix + key
+	if _, err := srv.Client.PutObject(t.Context(), &s3.PutObjectInput{Bucket: &bucket, Key: &key, Body: bytes.NewReader(body)}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// BenchmarkLedgerLog64 is BenchmarkLog64 (segments, durability always, 64
+// callers) without and with the integrity ledger, whose journal parts
+// ride with the segment PUTs: entries/s and PUTs per 1,000 entries side by
+// side.
+func BenchmarkLedgerLog64(b *testing.B) {
+	signer, _ := func() (*ledger.Signer, error) {
+		skey, _, err := ledger.GenerateKey("bench")
+		if err != nil {
+			b.Fatal(err)
+		}
+		return ledger.NewSigner(skey)
+	}()
+	for _, withLedger := range []bool{false, true} {
+		name := map[bool]string{false: "plain", true: "ledger"}[withLedger]
+		b.Run(name, func(b *testing.B) {
+			srv, bucket := benchSetup(b)
+			s := openT(b, srv.URL(bucket, newPrefix("ledger64-"+name)), nil)
+			defer s.Close()
+			var app store.Store = s
+			if withLedger {
+				lg, err := ledger.Open(b.Context(), s, &ledger.Options{Signer: signer, Origin: s.WriterID(), ErrorLog: quietLog})
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer lg.Close()
+				app = ledgerAppender{lg, s}
+			}
+			before := s.Stats()
+			b.ResetTimer()
+			el := log64(b, app, b.N)
+			b.StopTimer()
+			st := s.Stats()
+			b.ReportMetric(float64(b.N)/el.Seconds(), "entries/s")
+			b.ReportMetric(float64(st.Puts-before.Puts)*1000/float64(b.N), "PUTs/1k")
+			b.ReportMetric(0, "ns/op")
+		})
+	}
+}
+
+// ledgerAppender routes a store's Append through a ledger.
+type ledgerAppender struct {
+	lg *ledger.Ledger
+	store.Store
+}
+
+func (a ledgerAppender) Append(ctx context.Context, recs ...store.Record) error {
+	return a.lg.Append(ctx, recs...)
+}
