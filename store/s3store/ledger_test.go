@@ -11,12 +11,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"golang.org/x/mod/sumdb/note"
 
@@ -306,4 +308,130 @@ type ledgerAppender struct {
 
 func (a ledgerAppender) Append(ctx context.Context, recs ...store.Record) error {
 	return a.lg.Append(ctx, recs...)
+}
+
+// writeLedger appends recs through a ledger over the store at url and
+// closes both cleanly.
+func writeLedger(t *testing.T, url string, signer *ledger.Signer, recs []store.Record) {
+	t.Helper()
+	st := openT(t, url, nil)
+	defer st.Close()
+	lg, err := ledger.Open(t.Context(), st, &ledger.Options{Signer: signer, Origin: st.WriterID(), ErrorLog: quietLog})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := lg.Append(t.Context(), recs...); err != nil {
+		t.Fatal(err)
+	}
+	if err := lg.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestLedgerNamedWriterForgery: a writer started with a fixed name never
+// signs an object forged under that name after its clean close: a segment
+// in its naming scheme, or a seed-layout object carrying its writer
+// metadata. It refuses to start, and verify fails (finding 9, second
+// point). Rolling the ledger back to the checkpoint before its "closed"
+// one, so that the writer looks live, does not make the forged line
+// pending either (finding 9, first point).
+func TestLedgerNamedWriterForgery(t *testing.T) {
+	srv := miniotest.Shared(t)
+	srv.SetEnv(t)
+	bucket := srv.Bucket(t, miniotest.Plain)
+	_, signer, vs := ledgerKeys(t)
+	tests := []struct {
+		name     string
+		layout   string
+		rollback bool // also replace the closed checkpoint by the one before
+	}{
+		{"segments", "segments", false},
+		{"seed", "seed", false},
+		{"segments-rollback", "segments", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			prefix := newPrefix("named-" + tt.name)
+			url := srv.URL(bucket, prefix, "writer=app-2", "layout="+tt.layout)
+			start := time.Now().UTC().Add(-time.Second)
+			writeLedger(t, url, signer, recsAt(start, start.Add(time.Millisecond), start.Add(2*time.Millisecond)))
+			if r := verifyS3(t, url, vs); !r.OK() || r.Valid != 3 {
+				t.Fatalf("before the forgery: %s", describeS3(r))
+			}
+			if tt.rollback {
+				rollBackClose(t, srv, bucket, prefix, "app-2")
+			}
+			ts := time.Now().UTC()
+			forged := storetest.Record(v7(ts, 0xf01), ts, "gpt-forged")
+			if tt.layout == "seed" {
+				key := prefix + ts.Format("2006-01-02") + "/" + forged.ID + ".json"
+				if _, err := srv.Client.PutObject(t.Context(), &s3.PutObjectInput{Bucket: &bucket, Key: &key, Body: bytes.NewReader(forged.Line),
+					Metadata: map[string]string{"comply-writer": "app-2", "comply-order": "9999999999999999-000000000001"}}); err != nil {
+					t.Fatal(err)
+				}
+			} else {
+				forgeSegment(t, srv, bucket, prefix, "app-2", forged)
+			}
+			if r := verifyS3(t, url, vs); r.OK() || r.Pending != 0 {
+				t.Fatalf("verify passed the forged line: %s", describeS3(r))
+			}
+			err := reopenLedger(t, url, signer)
+			var re *ledger.RecoveryError
+			// After a rollback the lines the removed checkpoint signed
+			// are not vouched for either.
+			if !errors.As(err, &re) || !slices.ContainsFunc(re.Foreign, func(p ledger.Place) bool { return p.ID == forged.ID }) ||
+				!tt.rollback && re.NumFor != 1 {
+				t.Fatalf("restart: want a refusal naming the forged line, got %v", err)
+			}
+		})
+	}
+}
+
+// rollBackClose replaces a ledger's latest checkpoint, and its day's
+// history, by the notes before its "closed" checkpoint, as an attacker
+// with write access to the bucket could.
+func rollBackClose(t *testing.T, srv *miniotest.Server, bucket, prefix, origin string) {
+	t.Helper()
+	base := prefix + "_comply/blobs/ledger/" + ledger.Slug(origin) + "/"
+	out, err := srv.Client.ListObjectsV2(t.Context(), &s3.ListObjectsV2Input{Bucket: &bucket, Prefix: aws.String(base + "checkpoints/")})
+	if err != nil || len(out.Contents) != 1 {
+		t.Fatalf("history: %v (%d objects)", err, len(out.Contents))
+	}
+	histKey := *out.Contents[0].Key
+	got, err := srv.Client.GetObject(t.Context(), &s3.GetObjectInput{Bucket: &bucket, Key: &histKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hist, _ := io.ReadAll(got.Body)
+	got.Body.Close()
+	notes := splitNotes(hist)
+	if len(notes) < 2 || !bytes.Contains(notes[len(notes)-1], []byte("\nclosed\n")) {
+		t.Fatalf("history of %d notes, the last not closed", len(notes))
+	}
+	notes = notes[:len(notes)-1]
+	put := func(key string, b []byte) {
+		if _, err := srv.Client.PutObject(t.Context(), &s3.PutObjectInput{Bucket: &bucket, Key: &key, Body: bytes.NewReader(b)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put(histKey, bytes.Join(notes, nil))
+	put(base+"checkpoint", notes[len(notes)-1])
+}
+
+// splitNotes splits signed notes written one after the other: each ends
+// with its run of signature lines ("— ...").
+func splitNotes(b []byte) [][]byte {
+	var notes [][]byte
+	lines := bytes.SplitAfter(b, []byte("\n"))
+	start := 0
+	for i, l := range lines {
+		if !bytes.HasPrefix(l, []byte("— ")) {
+			continue
+		}
+		if i+1 == len(lines) || !bytes.HasPrefix(lines[i+1], []byte("— ")) {
+			notes = append(notes, bytes.Join(lines[start:i+1], nil))
+			start = i + 1
+		}
+	}
+	return notes
 }
