@@ -435,3 +435,80 @@ func splitNotes(b []byte) [][]byte {
 	}
 	return notes
 }
+
+// TestLedgerCleanupTwoWriters: two writers log to one prefix; a third
+// process (a 'comply cleanup', a new ledger of its own) expires the old
+// entries of both, and deletes one of them on request: verify reports
+// them deleted by policy, not missing (finding 9, fourth point).
+func TestLedgerCleanupTwoWriters(t *testing.T) {
+	srv := miniotest.Shared(t)
+	srv.SetEnv(t)
+	bucket := srv.Bucket(t, miniotest.Plain)
+	_, signer, vs := ledgerKeys(t)
+	prefix := newPrefix("cleanup-two")
+	now := time.Now().UTC()
+	old, recent := now.Add(-40*24*time.Hour), now.Add(-time.Hour)
+	for k, w := range []string{"app-a", "app-b"} {
+		recs := []store.Record{
+			storetest.Record(v7(old, k<<8), old.Add(time.Duration(k)*time.Millisecond), "m"),
+			storetest.Record(v7(old, k<<8|1), old.Add(time.Duration(k)*time.Millisecond+time.Second), "m"),
+			storetest.Record(v7(recent, k<<8|2), recent.Add(time.Duration(k)*time.Millisecond), "m"),
+			storetest.Record(v7(recent, k<<8|3), recent.Add(time.Duration(k)*time.Millisecond+time.Second), "m"),
+		}
+		writeLedger(t, srv.URL(bucket, prefix, "writer="+w), signer, recs)
+	}
+	url := srv.URL(bucket, prefix)
+	if r := verifyS3(t, url, vs); !r.OK() || r.Valid != 8 {
+		t.Fatalf("before the cleanup: %s", describeS3(r))
+	}
+	st := openT(t, url, nil) // a new writer id, as each CLI run
+	lg, err := ledger.Open(t.Context(), st, &ledger.Options{Signer: signer, Origin: st.WriterID(), ErrorLog: quietLog})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := lg.Expire(t.Context(), now.Add(-30*24*time.Hour))
+	if err != nil || n != 4 {
+		t.Fatalf("Expire = %d, %v", n, err)
+	}
+	if err := lg.Delete(t.Context(), v7(recent, 1<<8|2)); err != nil {
+		t.Fatalf("Delete: %v", err)
+	}
+	lg.Close()
+	st.Close()
+	r := verifyS3(t, url, vs)
+	if !r.OK() || r.Valid != 3 || r.Entries != 3 {
+		t.Fatalf("after the cleanup: %s", describeS3(r))
+	}
+}
+
+// TestLedgerDeleteRefusedNoRecord: a Delete that an object lock refuses
+// leaves no deletion record (finding 9, fifth point): the entry is
+// still there, and nothing could later excuse its absence.
+func TestLedgerDeleteRefusedNoRecord(t *testing.T) {
+	srv := miniotest.Shared(t)
+	srv.SetEnv(t)
+	bucket := srv.Bucket(t, miniotest.Locked)
+	_, signer, vs := ledgerKeys(t)
+	prefix := newPrefix("locked-delete")
+	url := srv.URL(bucket, prefix, "writer=app-l", "object_lock=governance", "retain_days=1")
+	ts := time.Now().UTC().Add(-time.Minute)
+	recs := recsAt(ts, ts.Add(time.Millisecond))
+	writeLedger(t, url, signer, recs)
+	st := openT(t, url, nil)
+	lg, err := ledger.Open(t.Context(), st, &ledger.Options{Signer: signer, Origin: st.WriterID(), ErrorLog: quietLog})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := lg.Delete(t.Context(), recs[0].ID); !errors.Is(err, s3store.ErrRetained) {
+		t.Fatalf("Delete of a locked entry: %v", err)
+	}
+	lg.Close()
+	names, err := st.ListBlobs(t.Context(), "ledger/app-l/deletions/")
+	if err != nil || len(names) != 0 {
+		t.Fatalf("deletion records after a refused Delete: %v, %v", names, err)
+	}
+	st.Close()
+	if r := verifyS3(t, url, vs); !r.OK() || r.Valid != 2 {
+		t.Fatalf("after the refused Delete: %s", describeS3(r))
+	}
+}
