@@ -66,8 +66,13 @@ type vlog struct {
 	off     int // of its first leaf in the global order
 	cps     []*Checkpoint
 	dels    []*Deletion
-	adopts  []*Adoption
-	tcp     *Checkpoint // the checkpoint trusted before, if any
+	// Deletion records this ledger keeps for other origins (a writer that
+	// deleted other writers' entries), and their blob names: see
+	// assignDeletions.
+	foreignDels  []*Deletion
+	foreignNames []string
+	adopts       []*Adoption
+	tcp          *Checkpoint // the checkpoint trusted before, if any
 }
 
 // Verify checks a store against its ledgers: every checkpoint's signature
@@ -107,6 +112,7 @@ func Verify(ctx context.Context, st store.SidecarStore, opts *VerifyOptions) (*R
 			logs = append(logs, lg)
 		}
 	}
+	assignDeletions(logs, r)
 	for origin, b := range o.Trusted {
 		if !slices.ContainsFunc(logs, func(lg *vlog) bool { return lg.rep.Origin == origin }) {
 			size := "?"
@@ -439,7 +445,7 @@ func (ld *vlogLoader) readDeletions(ctx context.Context) error {
 			continue
 		}
 		if d.Origin != lg.rep.Origin {
-			ld.problem(Malformed, "deletion record %s names another origin, %q", name, d.Origin)
+			lg.foreignDels, lg.foreignNames = append(lg.foreignDels, d), append(lg.foreignNames, name)
 			continue
 		}
 		if err := checkDeletion(d, lg.leaves); err != nil {

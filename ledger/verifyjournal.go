@@ -23,13 +23,18 @@ type vjournal struct {
 	origin   []string
 	idx      *hashIndex
 	seen     []bool
-	any      bool // some ledger keeps a journal: unvouched lines are not pending
+	any      bool // the store journals, or some ledger keeps a journal: unvouched lines are not pending
 }
 
 // loadJournals reads the sealed intents of every ledger's journal. A
 // journal that fails its chain or a seal is a problem of its ledger.
 func loadJournals(ctx context.Context, sc store.Sidecar, logs []*vlog, known note.Verifiers, r *Report) (*vjournal, error) {
 	vj := &vjournal{}
+	// A writer over a store that keeps append-only blobs always journals:
+	// an unsigned line that no journal holds is not pending, even if its
+	// journals are gone (removed after a clean close) and the writer looks
+	// live (its "closed" checkpoint removed).
+	_, vj.any = sc.(store.Appender)
 	var unsealed []Leaf
 	for _, lg := range logs {
 		js, err := readJournals(ctx, sc, lg.rep.Origin, lg.slug, nil, known)

@@ -10,8 +10,10 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -54,10 +56,11 @@ writer's heartbeat (the writer was down) are listed as gaps.
 
 The verifier key (from 'comply keygen --signing') is all verify needs; it
 runs offline on a copy of the directory. After a successful run, verify
-keeps the newest checkpoint of each log as trusted (--trusted FILE, or one
-file per log under the user's config directory, comply/trusted/), and the
-next run checks that the log still contains it: a directory rolled back to
-an older copy, or rewritten and re-signed, is caught.
+keeps the newest checkpoint of each log as trusted (--trusted FILE, or, per
+store, one file per log under the user's config directory, comply/trusted/,
+with the list of every log seen there), and the next run checks that the
+log still contains it: a directory rolled back to an older copy, rewritten
+and re-signed, or a log that vanished with all its entries, is caught.
 
 Exit status 3 if anything does not verify.
 
@@ -169,16 +172,46 @@ func (c *cli) loadTrusted(ctx context.Context, sc store.Sidecar, file string) (m
 		}
 		return m, func(m map[string][]byte) error { return writeFileAtomic(file, ledger.FormatTrusted(m)) }, nil
 	}
-	dir, derr := trustedDir()
+	base, derr := trustedDir()
 	origins, err := ledger.Origins(ctx, sc)
 	if err != nil {
 		return nil, nil, err
 	}
+	dir := filepath.Join(base, trustedStoreKey(c.store))
+	inStore := map[string]bool{}
+	for _, o := range origins {
+		inStore[o] = true
+	}
+	// Every origin verify trusted before in this store: one that vanished
+	// since (its ledger and entries deleted) is reported.
+	var seen []string
+	if derr == nil {
+		b, err := os.ReadFile(filepath.Join(dir, trustedOrigins))
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, nil, fmt.Errorf("reading trusted checkpoints: %w", err)
+		}
+		for _, o := range strings.Split(string(b), "\n") {
+			if o != "" && !inStore[o] {
+				seen = append(seen, o)
+			}
+		}
+	}
 	m := map[string][]byte{}
 	if derr == nil {
-		for _, o := range origins {
-			b, err := os.ReadFile(filepath.Join(dir, ledger.Slug(o)))
+		for _, o := range append(origins, seen...) {
+			path := filepath.Join(dir, ledger.Slug(o))
+			b, err := os.ReadFile(path)
+			if errors.Is(err, fs.ErrNotExist) && inStore[o] {
+				// Kept by an earlier version, one file per origin for
+				// every store.
+				path = filepath.Join(base, ledger.Slug(o))
+				b, err = os.ReadFile(path)
+			}
 			if errors.Is(err, fs.ErrNotExist) {
+				if !inStore[o] {
+					return nil, nil, withHint(fmt.Errorf("the trusted checkpoint of ledger %s, which verify trusted before in this store, is missing: %w", o, err),
+						"remove "+filepath.Join(dir, trustedOrigins)+" to start trusting afresh")
+				}
 				continue
 			}
 			if err != nil {
@@ -186,7 +219,7 @@ func (c *cli) loadTrusted(ctx context.Context, sc store.Sidecar, file string) (m
 			}
 			t, err := ledger.ParseTrusted(b)
 			if err != nil {
-				return nil, nil, withHint(fmt.Errorf("%s: %w", filepath.Join(dir, ledger.Slug(o)), err), "remove it to start trusting afresh")
+				return nil, nil, withHint(fmt.Errorf("%s: %w", path, err), "remove it to start trusting afresh")
 			}
 			if n, ok := t[o]; ok {
 				m[o] = n
@@ -200,14 +233,51 @@ func (c *cli) loadTrusted(ctx context.Context, sc store.Sidecar, file string) (m
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return err
 		}
+		all := slices.Clone(seen)
 		for o, n := range m {
 			if err := writeFileAtomic(filepath.Join(dir, ledger.Slug(o)), n); err != nil {
 				return err
 			}
+			all = append(all, o)
 		}
-		return nil
+		slices.Sort(all)
+		all = slices.Compact(all)
+		var b strings.Builder
+		for _, o := range all {
+			b.WriteString(o + "\n")
+		}
+		return writeFileAtomic(filepath.Join(dir, trustedOrigins), []byte(b.String()))
 	}
 	return m, save, nil
+}
+
+// trustedOrigins names the file, in a store's trusted directory, that
+// lists every origin verify has trusted in that store, one a line.
+const trustedOrigins = "origins"
+
+// trustedStoreKey names the directory under trustedDir that keeps a
+// store's trusted state: "store-" and 16 hex digits of SHA-256 of what
+// identifies the store (a directory's absolute path; an S3 URL's bucket,
+// prefix and endpoint, without the rest of its query).
+func trustedStoreKey(spec string) string {
+	id := spec
+	if scheme, ok := urlScheme(spec); ok {
+		if u, err := url.Parse(spec); err == nil {
+			switch scheme {
+			case "file":
+				id = u.Path
+			case "s3":
+				id = "s3://" + u.Host + "/" + strings.Trim(u.Path, "/") + "\n" + u.Query().Get("endpoint")
+			}
+		}
+	}
+	if !strings.HasPrefix(id, "s3://") {
+		if abs, err := filepath.Abs(id); err == nil {
+			id = abs
+		}
+	}
+	h := sha256.Sum256([]byte(id))
+	return "store-" + hex.EncodeToString(h[:8])
 }
 
 // trustedDir is where verify keeps trusted checkpoints by default.

@@ -49,7 +49,16 @@ func (s *Store) ReadBlob(ctx context.Context, name string) ([]byte, error) {
 	if s.isClosed() {
 		return nil, store.ErrClosed
 	}
+	if s.hasAppended(name) {
+		// Read this writer's own appends.
+		if err := s.SyncBlob(ctx, name); err != nil {
+			return nil, fmt.Errorf("read blob %s: %w", name, err)
+		}
+	}
 	b, _, err := s.get(ctx, blobDir+name, "")
+	if errors.Is(err, store.ErrNotFound) {
+		b, err = s.readParts(ctx, name)
+	}
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, fmt.Errorf("read blob %s: %w", name, store.ErrNotFound)
 	}
@@ -59,7 +68,9 @@ func (s *Store) ReadBlob(ctx context.Context, name string) ([]byte, error) {
 	return b, nil
 }
 
-// ListBlobs implements store.Sidecar.
+// ListBlobs implements store.Sidecar. An append-only blob is listed once,
+// by its name, whatever its parts (see appendblob.go); so is one this
+// writer has appended to but not yet stored.
 func (s *Store) ListBlobs(ctx context.Context, prefix string) ([]string, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -74,9 +85,24 @@ func (s *Store) ListBlobs(ctx context.Context, prefix string) ([]string, error) 
 		}
 		return nil
 	})
+	if err == nil {
+		err = s.list(ctx, partDir+prefix, func(o object) error {
+			if name, _, ok := parsePartRel(o.rel); ok && strings.HasPrefix(name, prefix) {
+				names = append(names, name)
+			}
+			return nil
+		})
+	}
 	if err != nil {
 		return nil, fmt.Errorf("list blobs: %w", err)
 	}
+	s.ap.mu.Lock()
+	for name, b := range s.ap.blobs {
+		if strings.HasPrefix(name, prefix) && (len(b.buf) > 0 || len(b.parts) > 0) {
+			names = append(names, name)
+		}
+	}
+	s.ap.mu.Unlock()
 	slices.Sort(names)
-	return names, nil
+	return slices.Compact(names), nil
 }

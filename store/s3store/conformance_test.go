@@ -23,6 +23,9 @@ func TestMain(m *testing.M) {
 	if os.Getenv(writerEnv) != "" {
 		os.Exit(writerMain())
 	}
+	if os.Getenv(ledgerWriterEnv) != "" {
+		os.Exit(ledgerWriterMain())
+	}
 	os.Exit(miniotest.Main(m))
 }
 

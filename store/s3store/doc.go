@@ -2,7 +2,8 @@
 // S3-compatible object storage (MinIO, Ceph, R2, ...), written by many
 // processes to one bucket, optionally under S3 Object Lock (WORM)
 // retention. It implements store.Store, store.Sidecar, store.Observable
-// and store.Shared, and passes the storetest conformance suite.
+// store.Shared and store.Appender, and passes the storetest conformance
+// suite.
 //
 // # The store URL
 //
@@ -47,6 +48,7 @@
 //
 //	PREFIX/segments/YYYY/MM/DD/<writer>_<run>_<seq>_g<gen>_n<count>_<min>-<max>.jsonl.gz
 //	PREFIX/_comply/blobs/<name>
+//	PREFIX/_comply/parts/<name>/<part>
 //
 // A segment holds entries of one UTC day, the day of its folder. Its name
 // says who wrote it and what it holds, so that a listing alone is enough to
@@ -140,6 +142,27 @@
 // Delete and Expire act on whoever's segments hold the entries. A named
 // writer (writer=NAME) must run in one process at a time; two processes
 // with one name still lose nothing, as their runs differ.
+//
+// # Append-only blobs: the ledger's journal
+//
+// The integrity ledger (package ledger) journals the leaves of every write
+// in an append-only blob (store.Appender) before the store writes it. S3
+// has no append, so such a blob is a series of objects, its parts,
+// PREFIX/_comply/parts/<name>/<part> with <part> 12 digits from 0.
+// AppendBlob only buffers; the buffered bytes of every append-only blob
+// become a new part, stored with a conditional PUT, whenever the writer
+// stores a segment (or a seed write's objects), in parallel with it, and
+// the Appends the segment acknowledges wait for both (and for every part
+// cut before). SyncBlob and Close store the buffer too. So the journal is
+// exactly as durable as the records, in every durability mode. ReadBlob
+// and ListBlobs present the blob as one, the concatenation of its parts
+// up to the first missing one; RemoveBlob deletes every part.
+//
+// A crash between a segment's PUT and its part's can leave a stored
+// segment whose journal intents are not stored: those entries were never
+// acknowledged, but the restarted writer cannot tell them from forged
+// ones, and refuses to start (a *ledger.RecoveryError) until an operator
+// runs 'comply seal'. It never signs them silently.
 //
 // # Object Lock
 //

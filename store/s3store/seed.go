@@ -99,9 +99,13 @@ func (w *seedWriter) storeAll(ctx context.Context, puts []seedPut, requeue func(
 	}
 	w.puts.Add(1) // under s.mu, before Close waits
 	w.s.mu.Unlock()
+	parts := w.s.cutParts("")
 	go func() {
 		defer w.puts.Done()
 		failed, err := w.putAll(puts)
+		if jerr := w.s.waitParts(context.Background(), parts); err == nil && jerr != nil {
+			err = fmt.Errorf("storing the journal: %w", jerr)
+		}
 		if err != nil {
 			w.mu.Lock()
 			requeue(failed)

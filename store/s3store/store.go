@@ -60,6 +60,7 @@ type Store struct {
 	seed *seedWriter // layout=seed, writable
 
 	cache cache
+	ap    appends
 }
 
 // Locks of a Store:
@@ -71,6 +72,8 @@ type Store struct {
 //     it held, and waits for uploads select on the caller's ctx.
 //   - seedWriter.mu guards seedWriter.failed.
 //   - cache.mu guards the cache's listings and indexes.
+//   - ap.mu guards the append-only blobs (appendblob.go); it is never held
+//     with another lock.
 //   - The fields set in Open (cfg, opts, c, writer, w, seed) need no lock;
 //     cnt and noCond are atomic.
 //
@@ -83,6 +86,7 @@ var (
 	_ store.Sidecar    = (*Store)(nil)
 	_ store.Observable = (*Store)(nil)
 	_ store.Shared     = (*Store)(nil)
+	_ store.Appender   = (*Store)(nil)
 )
 
 // Open opens the store that rawURL names (see the package documentation
@@ -239,13 +243,17 @@ func (s *Store) Close() error {
 	}
 	s.closed = true
 	s.mu.Unlock()
+	var err error
 	if s.w != nil {
-		return s.w.close()
+		err = s.w.close()
 	}
 	if s.seed != nil {
-		return s.seed.close()
+		err = s.seed.close()
 	}
-	return nil
+	if s.opts.ReadOnly {
+		return err
+	}
+	return errors.Join(err, s.flushParts())
 }
 
 // RecordWriter implements store.Shared: it returns the writer id of the segment a record was read

@@ -293,6 +293,9 @@ func (w *segWriter) put(p *pseg) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), putTimeout)
 	defer cancel()
+	// The journal bytes appended so far (the intents of p's records among
+	// them) are stored in parallel: p's Appends wait for both.
+	parts := s.cutParts("")
 	var err error
 	for range 5 {
 		err = s.put(ctx, p.name.key(), p.body, "application/gzip", map[string]string{metaSum: p.sum}, true)
@@ -311,6 +314,9 @@ func (w *segWriter) put(p *pseg) {
 		p.name.seq = w.nextSeq[p.day]
 		w.nextSeq[p.day]++
 		s.mu.Unlock()
+	}
+	if jerr := s.waitParts(ctx, parts); err == nil && jerr != nil {
+		err = fmt.Errorf("storing the journal with %s: %w", p.name.key(), jerr)
 	}
 	w.finish(p, err)
 }
