@@ -490,7 +490,7 @@ var flagErrRE = regexp.MustCompile(`(flag |: )-([A-Za-z])`)
 // does not parse.
 var (
 	undefinedFlagRE = regexp.MustCompile(`^flag provided but not defined: -+(.*)$`)
-	badValueRE      = regexp.MustCompile(`^invalid (?:boolean )?value "(.*)" for flag -+([^:]+): (.*)$`)
+	badValueRE      = regexp.MustCompile(`^invalid (?:boolean )?value "(.*)" for (?:flag )?-+([^:]+): (.*)$`)
 )
 
 // flagError words a parse error of fs as a usage error with double dashes:

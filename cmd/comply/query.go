@@ -53,7 +53,7 @@ to decrypt: they print unchanged, with a warning.`)
 	if err != nil {
 		var nf *comply.NotFoundError
 		if errors.As(err, &nf) {
-			return fmt.Errorf("entry %s not found", id)
+			return &wrapMsg{msg: fmt.Sprintf("entry %s not found in store %s", id, c.storeName()), err: err}
 		}
 		return err
 	}

@@ -157,6 +157,21 @@ func (c *cli) openWriteStore(ctx context.Context, durability filestore.Durabilit
 	return s, err
 }
 
+// storeName returns the store's name for messages: the directory, or the
+// URL without its user information and parameters (which may configure
+// credentials or endpoints).
+func (c *cli) storeName() string {
+	if _, ok := urlScheme(c.store); !ok {
+		return c.store
+	}
+	u, err := url.Parse(c.store)
+	if err != nil {
+		return "(the --store URL)"
+	}
+	u.User, u.RawQuery, u.Fragment = nil, "", ""
+	return u.String()
+}
+
 // urlScheme returns the scheme of spec if it looks like a URL
 // ("scheme://..."), as opposed to a path.
 func urlScheme(spec string) (string, bool) {
