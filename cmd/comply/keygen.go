@@ -2,7 +2,12 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -14,7 +19,7 @@ import (
 )
 
 func cmdKeygen(ctx context.Context, c *cli, args []string) error {
-	fs := c.flagSet("keygen", "[--signing --out NAME]", `
+	fs := c.flagSet("keygen", "[--signing --out NAME | --hash --out FILE]", `
 Print a new random Fernet key: 44 characters and a newline, nothing else.
 The key works with AUDIT_ENCRYPTION_KEY, --key-file and the Python
 library's EncryptionManager. Keep it in a secrets manager; whoever has it can
@@ -25,15 +30,36 @@ read every encrypted entry, and without it nobody can.
 
 With --signing --out NAME, write instead an Ed25519 key pair for the
 integrity ledger: NAME.signer (secret, mode 600; the writer signs with it,
---signing-key) and NAME.verifier (public; 'comply verify' checks with it).`)
+--signing-key) and NAME.verifier (public; 'comply verify' checks with it).
+
+With --hash --out FILE, write instead a content-hash key to FILE (mode 600):
+64 hex characters (32 random bytes) and a newline. A writer given it
+(--hash-key-file FILE or COMPLY_HASH_KEY_FILE) stores keyed hashes,
+"hmac-sha256:" and hex, which cannot be reversed by guessing without the
+key. The key is the file's contents without surrounding whitespace, used
+as the bytes they are (not decoded from hex), so any secret text file
+works the same way.
+
+  comply keygen --hash --out audit.hashkey
+  comply log --hash-key-file audit.hashkey --input "yes"`)
 	signing := fs.Bool("signing", false, "write a signing key pair for the integrity ledger (with --out)")
-	out := fs.String("out", "", "with --signing, write `NAME`.signer and NAME.verifier")
+	hash := fs.Bool("hash", false, "write a content-hash (HMAC) key (with --out)")
+	out := fs.String("out", "", "with --signing, write `NAME`.signer and NAME.verifier; with --hash, write the file NAME")
 	rest, err := c.parse(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(rest) > 0 {
 		return usagef("keygen takes no arguments")
+	}
+	if *signing && *hash {
+		return usagef("--signing and --hash write different keys: give one of them")
+	}
+	if *hash {
+		if *out == "" {
+			return usagef("--hash needs --out FILE")
+		}
+		return c.writeHashKey(*out)
 	}
 	if *signing {
 		if *out == "" {
@@ -42,7 +68,7 @@ integrity ledger: NAME.signer (secret, mode 600; the writer signs with it,
 		return c.writeSigningKeys(filepath.Base(*out), *out)
 	}
 	if *out != "" {
-		return usagef("--out goes with --signing")
+		return usagef("--out goes with --signing or --hash")
 	}
 	k, err := seal.GenerateKey()
 	if err != nil {
@@ -57,8 +83,50 @@ integrity ledger: NAME.signer (secret, mode 600; the writer signs with it,
 	return nil
 }
 
+// hashKeySize is the number of random bytes of a content-hash key.
+const hashKeySize = 32
+
+// writeHashKey writes a new content-hash key to path, mode 600, as hex and
+// a newline. It never overwrites a file.
+func (c *cli) writeHashKey(path string) error {
+	raw := make([]byte, hashKeySize)
+	if _, err := rand.Read(raw); err != nil {
+		return err
+	}
+	text := []byte(hex.EncodeToString(raw) + "\n")
+	clear(raw)
+	defer clear(text)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return withHint(fmt.Errorf("hash key %s: %w", path, fs.ErrExist),
+			"choose another --out, or move the old key away first: a new key changes every hash written from then on")
+	}
+	if err != nil {
+		return fmt.Errorf("hash key: %w", err)
+	}
+	_, err = f.Write(text)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(path)
+		return fmt.Errorf("writing hash key %s: %w", path, err)
+	}
+	_, err = fmt.Fprintf(c.stdout, "wrote %s (secret: the content-hash key for --hash-key-file or %s; keep it mode 600)\n", path, envHashKeyFile)
+	return err
+}
+
 func cmdVersion(ctx context.Context, c *cli, args []string) error {
-	fs := c.flagSet("version", "", "Print comply's module version (\"devel\" for a build from a work tree).")
+	fs := c.flagSet("version", "", `
+Print comply's module version and, when the build recorded them, the
+version control revision it was built from, the revision's time, whether
+the work tree had local changes, and the Go version. A build from a work
+tree (go build, go run) has the version "(devel)"; 'go install
+github.com/complyhq/comply/cmd/comply@VERSION' records the version. Also
+'comply --version'.`)
 	rest, err := c.parse(fs, args)
 	if err != nil {
 		return err
@@ -66,16 +134,39 @@ func cmdVersion(ctx context.Context, c *cli, args []string) error {
 	if len(rest) > 0 {
 		return usagef("version takes no arguments")
 	}
-	_, err = fmt.Fprintf(c.stdout, "comply %s\n", version())
+	bi, _ := debug.ReadBuildInfo()
+	_, err = io.WriteString(c.stdout, versionText(bi))
 	return err
 }
 
-func version() string {
-	bi, ok := debug.ReadBuildInfo()
-	if !ok || bi.Main.Version == "" || bi.Main.Version == "(devel)" {
-		return "devel"
+// versionText describes the build: "comply VERSION" on the first line,
+// then one line per piece of build information recorded (revision, time,
+// modified, go). bi may be nil (a binary built without module support).
+func versionText(bi *debug.BuildInfo) string {
+	v := "(devel)"
+	if bi != nil && bi.Main.Version != "" {
+		v = bi.Main.Version
 	}
-	return bi.Main.Version
+	var b strings.Builder
+	fmt.Fprintf(&b, "comply %s\n", v)
+	if bi == nil {
+		return b.String()
+	}
+	settings := map[string]string{}
+	for _, s := range bi.Settings {
+		settings[s.Key] = s.Value
+	}
+	for _, kv := range [][2]string{
+		{"revision", settings["vcs.revision"]},
+		{"time", settings["vcs.time"]},
+		{"modified", settings["vcs.modified"]},
+		{"go", bi.GoVersion},
+	} {
+		if kv[1] != "" {
+			fmt.Fprintf(&b, "%-9s %s\n", kv[0]+":", kv[1])
+		}
+	}
+	return b.String()
 }
 
 // isTerminal reports whether w is a terminal.

@@ -54,6 +54,7 @@ names it; the lines before it are stored and their ids printed.
 // logFlags holds the flags of 'comply log'.
 type logFlags struct {
 	durability, signingKey, keyFile *string
+	hashKeyFile                     *string
 	input, inputFile                *string
 	output, outputFile              *string
 	provider, model, conv           *string
@@ -89,6 +90,12 @@ func cmdLog(ctx context.Context, c *cli, args []string) (err error) {
 	opts, err := writerOptions(*f.storeContent, *f.keyFile)
 	if err != nil {
 		return err
+	}
+	if *f.hashKeyFile != "" {
+		if opts.HashKey, err = loadHashKey(*f.hashKeyFile); err != nil {
+			return err
+		}
+		defer clear(opts.HashKey)
 	}
 	var src io.Reader
 	var srcSize int64 = -1
@@ -126,6 +133,7 @@ func (c *cli) parseLogFlags(args []string) (*logFlags, error) {
 		signingKey: c.signingKeyFlag(fs),
 		keyFile:    c.keyFileFlag(fs),
 	}
+	f.hashKeyFile = c.hashKeyFileFlag(fs, "store keyed hashes (HMAC-SHA256) with the key in `FILE`")
 	f.input = fs.String("input", "", "the input: the prompt or request `TEXT`")
 	f.inputFile = fs.String("input-file", "", "read the input from `FILE` (- for standard input)")
 	f.output = fs.String("output", "", "the output: the response `TEXT` (empty for a blocked request)")

@@ -21,6 +21,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/complyhq/comply/internal/keyfile"
 
@@ -61,6 +62,7 @@ var commands []*command
 func init() {
 	commands = []*command{
 		{"demo", "log a realistic sample set and walk through the commands", cmdDemo},
+		{"init", "create a store directory, for the commands that write", cmdInit},
 		{"log", "record one interaction, or many with --jsonl", cmdLog},
 		{"get", "print one entry by id", cmdGet},
 		{"query", "list the entries in a time range that match filters", cmdQuery},
@@ -96,6 +98,7 @@ type cli struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	store          string // --store, COMPLY_STORE or defaultStore
+	create         bool   // --create: a write command may create the store
 	cmd            string // the running command, for usage hints
 	help           func() // prints the running command's help
 }
@@ -111,21 +114,28 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	global.SetOutput(io.Discard)
 	global.Usage = func() {}
 	global.StringVar(&c.store, "store", c.store, "")
+	showVersion := global.Bool("version", false, "")
 	if err := global.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			c.usage(stdout)
 			return exitOK
 		}
-		return c.report(&usageError{msg: flagErrRE.ReplaceAllString(err.Error(), "$1--$2")})
+		return c.report(flagError(global, err))
 	}
 	args = global.Args()
+	if *showVersion {
+		if len(args) > 0 {
+			return c.report(usagef("--version takes no command: run 'comply --version' or 'comply version'"))
+		}
+		return c.report(cmdVersion(ctx, c, nil))
+	}
 	if len(args) == 0 {
 		c.usage(stderr)
 		return exitUsage
 	}
 	cmd := lookup(args[0])
 	if cmd == nil {
-		return c.report(&usageError{msg: fmt.Sprintf("unknown command %q", args[0]), hint: "run 'comply help' for the list of commands"})
+		return c.report(unknownCommand(args[0]))
 	}
 	c.cmd = cmd.name
 	return c.report(cmd.run(ctx, c, args[1:]))
@@ -147,6 +157,7 @@ Commands:
 	b.WriteString(`
 Global flags (before or after the command):
   --store DIR   the audit log directory (env COMPLY_STORE; default ./audit-logs)
+  --version     print comply's version, as 'comply version' does
 
 Environment:
   COMPLY_STORE          the audit log directory
@@ -154,6 +165,7 @@ Environment:
   AUDIT_ENCRYPTION_KEY  the Fernet key for encrypted content (or use --key-file FILE)
   COMPLY_SIGNING_KEY    the ledger's signing key, or its file (or use --signing-key FILE)
   COMPLY_VERIFIER_KEY   the ledger's verifier key(s), or their files (or use --verifier-key FILE)
+  COMPLY_HASH_KEY_FILE  the file of the content-hash key (or use --hash-key-file FILE)
 
 Exit status: 0 success, 1 error, 2 usage error, 3 does not verify (verify, verify-proof).
 Run 'comply COMMAND -h' for the flags of a command. New here? Run 'comply demo'.
@@ -162,23 +174,42 @@ Run 'comply COMMAND -h' for the flags of a command. New here? Run 'comply demo'.
 }
 
 func cmdHelp(ctx context.Context, c *cli, args []string) error {
-	switch len(args) {
+	fs := c.flagSet("help", "[COMMAND]", `
+Show the list of commands, or with a command name the usage and flags of
+that command, as 'comply COMMAND -h' does.
+
+  comply help query`)
+	rest, err := c.parse(fs, args)
+	if err != nil {
+		return err
+	}
+	switch len(rest) {
 	case 0:
 		c.usage(c.stdout)
 		return nil
 	case 1:
-		cmd := lookup(args[0])
-		if cmd == nil || cmd.name == "help" {
-			if cmd != nil {
-				c.usage(c.stdout)
-				return nil
-			}
-			return &usageError{msg: fmt.Sprintf("unknown command %q", args[0]), hint: "run 'comply help' for the list of commands"}
+		cmd := lookup(rest[0])
+		if cmd == nil {
+			return unknownCommand(rest[0])
 		}
 		c.cmd = cmd.name
 		return cmd.run(ctx, c, []string{"-h"})
 	}
-	return &usageError{msg: "help takes at most one command name"}
+	return usagef("help takes at most one command name")
+}
+
+// unknownCommand is the usage error for a command name that is not one,
+// with the nearest command name as a suggestion.
+func unknownCommand(name string) error {
+	names := make([]string, len(commands))
+	for i, cmd := range commands {
+		names[i] = cmd.name
+	}
+	hint := "run 'comply help' for the list of commands"
+	if s := suggest(name, names); s != "" {
+		hint = fmt.Sprintf("did you mean 'comply %s'? (%s)", s, hint)
+	}
+	return &usageError{msg: fmt.Sprintf("unknown command %q", name), hint: hint}
 }
 
 // Errors.
@@ -310,6 +341,7 @@ var libraryHints = []func(err error) string{
 	is(comply.ErrEntryTooLarge, "log without --store-content to store hashes only, or shorten the metadata"),
 
 	// Stores.
+	as(func(e *missingStoreError) string { return e.hint }),
 	as(func(e *filestore.LockedError) string {
 		return "only one process may write to a store at a time: stop it, or use a read command (get, query, count, stats), which works alongside it"
 	}),
@@ -363,10 +395,18 @@ func (c *cli) flagSet(name, synopsis, description string) *flag.FlagSet {
 	return fs
 }
 
-// printFlags prints the flags of fs with double dashes, sorted.
+// printFlags prints the flags of fs with double dashes, sorted. An alias
+// is not listed on its own: its canonical flag names it.
 func printFlags(w io.Writer, fs *flag.FlagSet) {
 	var flags []*flag.Flag
-	fs.VisitAll(func(f *flag.Flag) { flags = append(flags, f) })
+	aliases := map[string][]string{}
+	fs.VisitAll(func(f *flag.Flag) {
+		if canon, ok := aliasOf(f); ok {
+			aliases[canon] = append(aliases[canon], "--"+f.Name)
+			return
+		}
+		flags = append(flags, f)
+	})
 	if len(flags) == 0 {
 		return
 	}
@@ -382,14 +422,43 @@ func printFlags(w io.Writer, fs *flag.FlagSet) {
 		if f.DefValue != "" && f.DefValue != "false" && f.DefValue != "0" && f.DefValue != "[]" {
 			usage += fmt.Sprintf(" (default %q)", f.DefValue)
 		}
+		if a := aliases[f.Name]; len(a) > 0 {
+			usage += fmt.Sprintf(" (alias %s)", strings.Join(a, ", "))
+		}
 		fmt.Fprintf(w, "        %s\n", usage)
 	}
+}
+
+// flagAliases maps each accepted alias to its canonical flag name: every
+// command that has the canonical flag accepts the alias too, so that one
+// name works everywhere.
+var flagAliases = map[string]string{
+	"meta": "metadata",
+}
+
+// aliasUsage starts the usage of an alias flag, followed by the canonical
+// name.
+const aliasUsage = "alias of --"
+
+// addAliases defines on fs the aliases of the canonical flags it has.
+func addAliases(fs *flag.FlagSet) {
+	for alias, canon := range flagAliases {
+		if f := fs.Lookup(canon); f != nil && fs.Lookup(alias) == nil {
+			fs.Var(f.Value, alias, aliasUsage+canon)
+		}
+	}
+}
+
+// aliasOf returns the canonical name of f if f is an alias.
+func aliasOf(f *flag.Flag) (string, bool) {
+	return strings.CutPrefix(f.Usage, aliasUsage)
 }
 
 // parse parses args with fs, allowing flags after positional arguments
 // ("get ID --decrypt"), and returns the positional arguments. Everything
 // after "--" is positional.
 func (c *cli) parse(fs *flag.FlagSet, args []string) ([]string, error) {
+	addAliases(fs)
 	var pos []string
 	for {
 		if err := fs.Parse(args); err != nil {
@@ -399,7 +468,7 @@ func (c *cli) parse(fs *flag.FlagSet, args []string) ([]string, error) {
 				}
 				return nil, errHelp
 			}
-			return nil, &usageError{msg: flagErrRE.ReplaceAllString(err.Error(), "$1--$2")}
+			return nil, flagError(fs, err)
 		}
 		rest := fs.Args()
 		if len(rest) == 0 {
@@ -417,10 +486,124 @@ func (c *cli) parse(fs *flag.FlagSet, args []string) ([]string, error) {
 // writes with one dash.
 var flagErrRE = regexp.MustCompile(`(flag |: )-([A-Za-z])`)
 
-// setFlags returns the names of the flags given on the command line.
+// Parts of the flag package's errors: an undefined flag, and a value that
+// does not parse.
+var (
+	undefinedFlagRE = regexp.MustCompile(`^flag provided but not defined: -+(.*)$`)
+	badValueRE      = regexp.MustCompile(`^invalid (?:boolean )?value "(.*)" for (?:flag )?-+([^:]+): (.*)$`)
+)
+
+// flagError words a parse error of fs as a usage error with double dashes:
+// an unknown flag comes with the nearest flag name, a value that does not
+// parse with the form the flag expects.
+func flagError(fs *flag.FlagSet, err error) error {
+	msg := err.Error()
+	if m := undefinedFlagRE.FindStringSubmatch(msg); m != nil {
+		var names []string
+		fs.VisitAll(func(f *flag.Flag) { names = append(names, f.Name) })
+		ue := &usageError{msg: "unknown flag --" + m[1]}
+		if s := suggest(m[1], names); s != "" {
+			ue.hint = "did you mean --" + s + "?"
+		}
+		return ue
+	}
+	if m := badValueRE.FindStringSubmatch(msg); m != nil {
+		if f := fs.Lookup(m[2]); f != nil {
+			if want := wantOf(f); want != "" {
+				return usagef("invalid value %q for flag --%s: want %s", m[1], m[2], want)
+			}
+		}
+		return usagef("invalid value %q for flag --%s: %s", m[1], m[2], m[3])
+	}
+	return &usageError{msg: flagErrRE.ReplaceAllString(msg, "$1--$2")}
+}
+
+// wantOf describes the values that f accepts, from its type and the
+// argument name of its usage (MILLISECONDS in "the latency in
+// `MILLISECONDS`"), or returns "" to keep the flag's own error.
+func wantOf(f *flag.Flag) string {
+	g, ok := f.Value.(flag.Getter)
+	if !ok {
+		return ""
+	}
+	arg, _ := flag.UnquoteUsage(f)
+	var want string
+	switch g.Get().(type) {
+	case float64:
+		want = "a number"
+		if arg != "" {
+			want += " of " + arg
+		}
+		return want + ", such as 150 or 12.5"
+	case int, int64, uint, uint64:
+		want = "an integer"
+		if arg != "" && arg != "N" {
+			want += " of " + arg
+		}
+		return want
+	case bool:
+		return "true or false"
+	case time.Duration:
+		return "a duration, such as 90s, 15m or 2h"
+	}
+	return ""
+}
+
+// suggest returns the name among names nearest to name, if it is near
+// enough to be a likely typo (an edit distance of 1, or 2 for names of five
+// characters or more), else "".
+func suggest(name string, names []string) string {
+	limit := 1
+	if len(name) >= 5 {
+		limit = 2
+	}
+	best, bestD := "", limit+1
+	for _, n := range names {
+		if d := editDistance(strings.ToLower(name), n); d < bestD {
+			best, bestD = n, d
+		}
+	}
+	return best
+}
+
+// editDistance is the optimal string alignment distance between a and b:
+// the number of insertions, deletions, substitutions and transpositions of
+// adjacent bytes that turn a into b.
+func editDistance(a, b string) int {
+	d := make([][]int, len(a)+1)
+	for i := range d {
+		d[i] = make([]int, len(b)+1)
+		d[i][0] = i
+	}
+	for j := range d[0] {
+		d[0][j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
+			}
+		}
+	}
+	return d[len(a)][len(b)]
+}
+
+// setFlags returns the names of the flags given on the command line; an
+// alias counts as its canonical flag.
 func setFlags(fs *flag.FlagSet) map[string]bool {
 	m := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { m[f.Name] = true })
+	fs.Visit(func(f *flag.Flag) {
+		if canon, ok := aliasOf(f); ok {
+			m[canon] = true
+			return
+		}
+		m[f.Name] = true
+	})
 	return m
 }
 

@@ -54,7 +54,7 @@ to decrypt: they print unchanged, with a warning.`)
 	if err != nil {
 		var nf *comply.NotFoundError
 		if errors.As(err, &nf) {
-			return fmt.Errorf("entry %s not found", id)
+			return &wrapMsg{msg: fmt.Sprintf("entry %s not found in store %s", id, c.storeName()), err: err}
 		}
 		return err
 	}
@@ -102,7 +102,7 @@ store never follows links). The exit status is then 1.
 
   comply query --since 7d --provider openai --format table
   comply query --start 2026-11-01 --end 2026-11-30 --safety-failed
-  comply query --meta department=finance --meta sensitivity=internal`)
+  comply query --metadata department=finance --metadata sensitivity=internal`)
 	c.storeFlag(fs)
 	since := fs.String("since", "", "entries of the last `DURATION` (7d, 36h, 90m)")
 	start := fs.String("start", "", "entries at or after `TIME`")
@@ -112,7 +112,7 @@ store never follows links). The exit status is then 1.
 	conv := fs.String("conversation-id", "", "only entries of this conversation `ID`")
 	safetyFailed := fs.Bool("safety-failed", false, "only entries whose safety checks failed")
 	var meta stringList
-	fs.Var(&meta, "meta", "only entries whose metadata has `KEY=VALUE` at the top level (repeatable)")
+	fs.Var(&meta, "metadata", "only entries whose metadata has `KEY=VALUE` at the top level (repeatable)")
 	format := fs.String("format", "jsonl", "output `FORMAT`: "+formats)
 	limit := fs.Int("limit", 0, "print at most `N` entries (0: no limit)")
 	rest, err := c.parse(fs, args)
@@ -132,7 +132,7 @@ store never follows links). The exit status is then 1.
 	for _, kv := range meta {
 		k, v, err := comply.ParseMeta(kv)
 		if err != nil {
-			return usagef("--meta: %v", err)
+			return usagef("--metadata: %v", err)
 		}
 		if q.Metadata == nil {
 			q.Metadata = map[string]string{}

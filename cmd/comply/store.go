@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/complyhq/comply"
@@ -19,40 +20,28 @@ import (
 
 // openStore opens the store that spec names: a directory path or a
 // file:// URL means the file store, an s3:// URL the S3 store
-// (openS3Store); URLs of any other scheme are rejected. Read-only stores
-// take no lock, so that readers work while another process writes.
+// (openS3Store); URLs of any other scheme are rejected. A file store's
+// directory must exist (*missingStoreError): openStore never creates one.
+// Read-only stores take no lock, so that readers work while another
+// process writes.
 func openStore(ctx context.Context, spec string, readOnly bool, durability filestore.Durability) (store.Store, error) {
 	if spec == "" {
 		return nil, withHint(errors.New("no store given"), "pass --store DIR or set COMPLY_STORE")
 	}
-	dir := spec
-	if scheme, ok := urlScheme(spec); ok {
-		switch scheme {
-		case "file":
-			u, err := url.Parse(spec)
-			if err != nil || u.Path == "" || (u.Host != "" && u.Host != "localhost") {
-				return nil, withHint(errors.New("invalid file store URL"), "write file:///absolute/path, or just the directory path")
-			}
-			dir = u.Path
-		case "s3":
+	if scheme, ok := urlScheme(spec); ok && scheme != "file" {
+		if scheme == "s3" {
 			return openS3Store(ctx, spec, readOnly)
-		default:
-			// The rest of the URL may hold credentials: do not repeat it.
-			return nil, withHint(fmt.Errorf("unsupported store URL scheme %q", scheme),
-				"give a directory path (--store ./audit-logs) or an S3 URL (--store s3://bucket/prefix?region=...)")
 		}
+		// The rest of the URL may hold credentials: do not repeat it.
+		return nil, withHint(fmt.Errorf("unsupported store URL scheme %q", scheme),
+			"give a directory path (--store ./audit-logs) or an S3 URL (--store s3://bucket/prefix?region=...)")
 	}
-	if readOnly {
-		fi, err := os.Stat(dir)
-		switch {
-		case errors.Is(err, fs.ErrNotExist):
-			return nil, withHint(fmt.Errorf("store %s does not exist", dir),
-				"pass --store DIR or set COMPLY_STORE to an audit log directory; 'comply log' creates one, 'comply demo' shows one")
-		case err != nil:
-			return nil, fmt.Errorf("opening store: %w", err)
-		case !fi.IsDir():
-			return nil, withHint(fmt.Errorf("store %s is not a directory", dir), "--store names the directory that holds the audit_*.jsonl files")
-		}
+	dir, _, err := storeDir(spec)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkStoreDir(dir, readOnly); err != nil {
+		return nil, err
 	}
 	s, err := filestore.Open(ctx, dir, &filestore.Options{ReadOnly: readOnly, Durability: durability})
 	if err != nil {
@@ -62,6 +51,125 @@ func openStore(ctx context.Context, spec string, readOnly bool, durability files
 		return nil, fmt.Errorf("opening store %s for writing: %w", dir, err)
 	}
 	return s, nil
+}
+
+// A missingStoreError reports that the directory of a store does not
+// exist: comply creates a store only when asked to (comply init, --create),
+// so that a mistyped --store fails instead of starting an empty log.
+type missingStoreError struct {
+	dir  string
+	hint string
+}
+
+func (e *missingStoreError) Error() string { return fmt.Sprintf("store %s does not exist", e.dir) }
+
+// checkStoreDir checks that dir, a file store's directory, exists and is a
+// directory.
+func checkStoreDir(dir string, readOnly bool) error {
+	fi, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		hint := "check --store and COMPLY_STORE; 'comply init DIR' creates a store, 'comply demo' shows one"
+		if !readOnly {
+			hint = fmt.Sprintf("check --store and COMPLY_STORE; to start a new store, run 'comply init %s' first", dir)
+		}
+		return &missingStoreError{dir: dir, hint: hint}
+	case err != nil:
+		return fmt.Errorf("opening store: %w", err)
+	case !fi.IsDir():
+		return withHint(fmt.Errorf("store %s is not a directory", dir), "--store names the directory that holds the audit_*.jsonl files")
+	}
+	return nil
+}
+
+// sidecarDir is the directory inside a file store that holds what comply
+// adds to the seed's files (indexes, the lock, the integrity ledger).
+const sidecarDir = ".comply"
+
+// initStore creates the file store directory dir (mode 700, parents
+// included) and its sidecar directory, if they do not exist. It reports
+// which it created.
+func initStore(dir string) (createdDir, createdSidecar bool, err error) {
+	fi, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return false, false, fmt.Errorf("creating store: %w", err)
+		}
+		createdDir = true
+	case err != nil:
+		return false, false, fmt.Errorf("creating store: %w", err)
+	case !fi.IsDir():
+		return false, false, withHint(fmt.Errorf("store %s is not a directory", dir), "--store names the directory that holds the audit_*.jsonl files")
+	}
+	side := filepath.Join(dir, sidecarDir)
+	switch err := os.Mkdir(side, 0o700); {
+	case err == nil:
+		createdSidecar = true
+	case errors.Is(err, fs.ErrExist):
+		if fi, serr := os.Stat(side); serr != nil || !fi.IsDir() {
+			return createdDir, false, fmt.Errorf("store %s: %s exists and is not a directory", dir, sidecarDir)
+		}
+	default:
+		return createdDir, false, fmt.Errorf("creating store: %w", err)
+	}
+	return createdDir, createdSidecar, nil
+}
+
+// storeDir returns the directory of spec when it names a file store, or
+// ok false for a URL of another scheme (such as s3://).
+func storeDir(spec string) (dir string, ok bool, err error) {
+	scheme, isURL := urlScheme(spec)
+	if !isURL {
+		return spec, true, nil
+	}
+	if scheme != "file" {
+		return "", false, nil
+	}
+	u, err := url.Parse(spec)
+	if err != nil || u.Path == "" || (u.Host != "" && u.Host != "localhost") {
+		return "", false, withHint(errors.New("invalid file store URL"), "write file:///absolute/path, or just the directory path")
+	}
+	return u.Path, true, nil
+}
+
+// openWriteStore opens the store of a command that writes entries (log,
+// cleanup, proxy): with --create it first creates a file store that does
+// not exist; without, a missing store is an error.
+func (c *cli) openWriteStore(ctx context.Context, durability filestore.Durability) (store.Store, error) {
+	if c.create && c.store != "" {
+		dir, ok, err := storeDir(c.store)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			if created, _, err := initStore(dir); err != nil {
+				return nil, err
+			} else if created {
+				fmt.Fprintf(c.stderr, "comply: created store %s\n", termSafe(dir))
+			}
+		}
+	}
+	s, err := openStore(ctx, c.store, false, durability)
+	if me, ok := errors.AsType[*missingStoreError](err); ok {
+		me.hint = fmt.Sprintf("check --store and COMPLY_STORE; to start a new store, run 'comply init %s' first, or pass --create", me.dir)
+	}
+	return s, err
+}
+
+// storeName returns the store's name for messages: the directory, or the
+// URL without its user information and parameters (which may configure
+// credentials or endpoints).
+func (c *cli) storeName() string {
+	if _, ok := urlScheme(c.store); !ok {
+		return c.store
+	}
+	u, err := url.Parse(c.store)
+	if err != nil {
+		return "(the --store URL)"
+	}
+	u.User, u.RawQuery, u.Fragment = nil, "", ""
+	return u.String()
 }
 
 // urlScheme returns the scheme of spec if it looks like a URL
@@ -90,13 +198,25 @@ func (c *cli) storeFlag(fs *flag.FlagSet) {
 	fs.StringVar(&c.store, "store", c.store, "the audit log directory, `DIR` (env COMPLY_STORE)")
 }
 
-// durabilityFlag adds --durability to a write command.
+// durabilityFlag adds the flags of a command that writes entries (log,
+// cleanup, proxy): --durability, which it returns, and --create, which sets
+// c.create for openWriteStore.
 func (c *cli) durabilityFlag(fs *flag.FlagSet) *string {
+	fs.BoolVar(&c.create, "create", false, "create the store directory if it does not exist, as 'comply init' does (never an S3 bucket)")
 	def := os.Getenv("COMPLY_DURABILITY")
 	if def == "" {
 		def = "always"
 	}
 	return fs.String("durability", def, "when a write returns, `MODE`: always (once fsynced), interval (fsync every 100 ms) or none (env COMPLY_DURABILITY)")
+}
+
+// envHashKeyFile names the file of the content-hash key.
+const envHashKeyFile = "COMPLY_HASH_KEY_FILE"
+
+// hashKeyFileFlag adds --hash-key-file, whose default is
+// COMPLY_HASH_KEY_FILE.
+func (c *cli) hashKeyFileFlag(fs *flag.FlagSet, usage string) *string {
+	return fs.String("hash-key-file", os.Getenv(envHashKeyFile), usage+" (mode 600; env "+envHashKeyFile+")")
 }
 
 // keyFileFlag adds --key-file.

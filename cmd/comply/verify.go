@@ -572,7 +572,7 @@ reversed by guessing, a keyed one cannot without the key.
   comply query --since 30d | grep "$(comply hash --input 'yes')"`)
 	input := fs.String("input", "", "the `TEXT` to hash")
 	inputFile := fs.String("input-file", "", "hash the contents of `FILE` (- for standard input)")
-	keyFile := fs.String("hash-key-file", "", "hash with the HMAC key in `FILE` (mode 600), as the writer does")
+	keyFile := c.hashKeyFileFlag(fs, "hash with the HMAC key in `FILE`, as the writer does")
 	rest, err := c.parse(fs, args)
 	if err != nil {
 		return err
@@ -674,7 +674,7 @@ func (c *cli) openWriter(ctx context.Context, durability filestore.Durability, o
 	if err != nil {
 		return nil, err
 	}
-	s, err := openStore(ctx, c.store, false, durability)
+	s, err := c.openWriteStore(ctx, durability)
 	if err != nil {
 		return nil, err
 	}
