@@ -38,6 +38,13 @@
 // streams the rest; Count adds up the indexes. A line that cannot be read is
 // reported with its file and offset, never dropped and never counted.
 //
+// # Systems
+//
+// The file store runs on Linux and macOS (and the BSDs): it needs flock for
+// the writer lock and mmap for the indexes. On Windows, Open fails at once
+// with an *UnsupportedError, which wraps errors.ErrUnsupported; the memory
+// store (package memstore) and the S3 store (package s3store) run there.
+//
 // # Retention
 //
 // Expire removes whole files whose entries are all expired and rewrites a
