@@ -6,9 +6,9 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/complyhq/comply/internal/miniotest"
 	"github.com/complyhq/comply/store"
 	"github.com/complyhq/comply/store/s3store"
+	"github.com/complyhq/comply/store/s3store/internal/miniotest"
 	"github.com/complyhq/comply/store/storetest"
 )
 
