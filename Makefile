@@ -10,17 +10,40 @@ export COMPLY_MINIO_BIN ?= $(TOOLS)/minio
 
 GO ?= go
 
-.PHONY: test vet unit minio bench demo build fuzz
+# SDK is the nested module of the tests that drive package llm and the
+# proxy with the OpenAI, Anthropic and LangChain SDKs; it keeps those SDKs
+# out of comply's own go.mod.
+SDK ?= integration/sdk
 
-test: minio vet
+# PLATFORMS are the systems every package and test must build for.
+PLATFORMS ?= linux darwin windows
+
+.PHONY: test vet portable unit minio bench demo build fuzz
+
+test: minio portable
 	$(GO) test -count=1 -timeout 30m ./...
+	cd $(SDK) && $(GO) test -count=1 -timeout 30m ./...
 
 vet:
 	$(GO) vet ./...
+	cd $(SDK) && $(GO) vet ./...
+
+# portable builds and vets both modules (tests included) for each of
+# PLATFORMS, and checks that go.mod and go.sum are tidy in both.
+portable:
+	@for os in $(PLATFORMS); do \
+	  for dir in . $(SDK); do \
+	    echo "GOOS=$$os: build and vet $$dir"; \
+	    (cd $$dir && GOOS=$$os $(GO) build ./... && GOOS=$$os $(GO) vet ./...) || exit 1; \
+	  done; \
+	done
+	$(GO) mod tidy -diff
+	cd $(SDK) && $(GO) mod tidy -diff
 
 # unit runs the tests that need nothing but Go (the S3 tests skip).
 unit:
 	$(GO) test ./...
+	cd $(SDK) && $(GO) test ./...
 
 minio: $(COMPLY_MINIO_BIN)
 

@@ -9,7 +9,9 @@
 // rotalabs_comply, so that a directory written by either is read by the
 // other, and hands the line to a store.Store, which places it durably.
 //
-//	logger, err := comply.Open(ctx, "/var/log/ai-audit", nil)
+//	s, err := filestore.Open(ctx, "/var/log/ai-audit", nil)
+//	...
+//	logger, err := comply.New(s, nil)
 //	...
 //	id, err := logger.Log(ctx, comply.Interaction{
 //		Input:    "What is the weather today?",

@@ -9,6 +9,7 @@ import (
 
 	"github.com/complyhq/comply"
 	"github.com/complyhq/comply/seal"
+	"github.com/complyhq/comply/store/filestore"
 	"github.com/complyhq/comply/store/memstore"
 )
 
@@ -18,7 +19,11 @@ func Example() {
 	dir, _ := os.MkdirTemp("", "ai-audit")
 	defer os.RemoveAll(dir)
 
-	logger, err := comply.Open(ctx, dir, nil) // audit_YYYYMMDD.jsonl files in dir
+	s, err := filestore.Open(ctx, dir, nil) // audit_YYYYMMDD.jsonl files in dir
+	if err != nil {
+		log.Fatal(err)
+	}
+	logger, err := comply.New(s, nil) // the Logger closes s
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -8,7 +8,6 @@ import (
 
 	"github.com/complyhq/comply/ledger"
 	"github.com/complyhq/comply/store"
-	"github.com/complyhq/comply/store/filestore"
 )
 
 // IntegrityOptions configure the tamper-evident ledger of a Logger: the
@@ -47,22 +46,6 @@ func NewWithIntegrity(ctx context.Context, s store.Store, opts *Options, iopts *
 	l, err := New(is, opts)
 	if err != nil {
 		lg.Close()
-		return nil, err
-	}
-	return l, nil
-}
-
-// OpenWithIntegrity returns a Logger over the file store in dir, created
-// if missing, with a tamper-evident ledger: Open and NewWithIntegrity in
-// one.
-func OpenWithIntegrity(ctx context.Context, dir string, opts *Options, iopts *IntegrityOptions) (*Logger, error) {
-	s, err := filestore.Open(ctx, dir, nil)
-	if err != nil {
-		return nil, err
-	}
-	l, err := NewWithIntegrity(ctx, s, opts, iopts)
-	if err != nil {
-		s.Close()
 		return nil, err
 	}
 	return l, nil

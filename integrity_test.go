@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -51,6 +50,22 @@ func verifyDir(t *testing.T, dir string, v note.Verifier) *ledger.Report {
 	return r
 }
 
+// openIntegrity returns a Logger with integrity over the file store in
+// dir; the caller closes it.
+func openIntegrity(t *testing.T, dir string, opts *comply.Options, iopts *comply.IntegrityOptions) *comply.Logger {
+	t.Helper()
+	s, err := filestore.Open(t.Context(), dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := comply.NewWithIntegrity(t.Context(), s, opts, iopts)
+	if err != nil {
+		s.Close()
+		t.Fatal(err)
+	}
+	return l
+}
+
 func reportText(r *ledger.Report) string {
 	var b strings.Builder
 	b.WriteString(r.Summary())
@@ -72,10 +87,7 @@ func TestIntegrity(t *testing.T) {
 	old := time.Date(2025, 1, 10, 12, 0, 0, 0, time.UTC)
 	now.Store(old.UnixNano())
 	opts := &comply.Options{Now: func() time.Time { return time.Unix(0, now.Load()) }, ErrorLog: quietLog}
-	l, err := comply.OpenWithIntegrity(t.Context(), dir, opts, &comply.IntegrityOptions{Signer: signer, Origin: "comply/test"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	l := openIntegrity(t, dir, opts, &comply.IntegrityOptions{Signer: signer, Origin: "comply/test"})
 	if l.Ledger() == nil || l.Ledger().Origin() != "comply/test" {
 		t.Fatal("no ledger")
 	}
@@ -114,10 +126,7 @@ func TestIntegrity(t *testing.T) {
 	}
 
 	// Reopen, log more, remove one line by hand: missing.
-	l, err = comply.OpenWithIntegrity(t.Context(), dir, opts, &comply.IntegrityOptions{Signer: signer})
-	if err != nil {
-		t.Fatal(err)
-	}
+	l = openIntegrity(t, dir, opts, &comply.IntegrityOptions{Signer: signer})
 	if _, err := l.Log(t.Context(), comply.Interaction{Input: "again"}); err != nil {
 		t.Fatal(err)
 	}
@@ -144,15 +153,17 @@ func TestIntegrityAdoptsPython(t *testing.T) {
 	}
 	os.WriteFile(filepath.Join(dir, "audit_20261125.jsonl"), src, 0o600)
 	// A writer never signs lines it did not write...
-	_, err = comply.OpenWithIntegrity(t.Context(), dir, &comply.Options{ErrorLog: quietLog}, &comply.IntegrityOptions{Signer: signer})
+	st, err := filestore.Open(t.Context(), dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = comply.NewWithIntegrity(t.Context(), st, &comply.Options{ErrorLog: quietLog}, &comply.IntegrityOptions{Signer: signer})
+	st.Close()
 	if !errors.Is(err, ledger.ErrForeign) {
 		t.Fatalf("open over the Python library's directory: %v", err)
 	}
 	// ... until an operator adopts them (comply seal).
-	l, err := comply.OpenWithIntegrity(t.Context(), dir, &comply.Options{ErrorLog: quietLog}, &comply.IntegrityOptions{Signer: signer, AdoptAll: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	l := openIntegrity(t, dir, &comply.Options{ErrorLog: quietLog}, &comply.IntegrityOptions{Signer: signer, AdoptAll: true})
 	if _, err := l.Log(t.Context(), comply.Interaction{Input: "x"}); err != nil {
 		t.Fatal(err)
 	}
@@ -163,13 +174,6 @@ func TestIntegrityAdoptsPython(t *testing.T) {
 	if r := verifyDir(t, dir, verifier); !r.OK() || r.Adopted != n || r.Valid != 1 {
 		t.Fatal(reportText(r))
 	}
-}
-
-// cpuTime returns the CPU time the process used so far, user and system.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // noSidecar hides the memory store's sidecar.

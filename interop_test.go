@@ -80,10 +80,7 @@ func TestReadPythonDirectories(t *testing.T) {
 		t.Run(mode, func(t *testing.T) {
 			dir := copyFixture(t, mode)
 			raw, _ := os.ReadFile(filepath.Join(dir, "audit_20261125.jsonl"))
-			l, err := comply.Open(t.Context(), dir, &comply.Options{Keyring: fixtureKeyring(t)})
-			if err != nil {
-				t.Fatal(err)
-			}
+			l := openDir(t, dir, &comply.Options{Keyring: fixtureKeyring(t)})
 			defer l.Close()
 			if n, _ := l.Count(t.Context()); n != 5 {
 				t.Fatalf("Count = %d, want 5", n)
@@ -222,10 +219,7 @@ func TestPythonReadsOurDirectory(t *testing.T) {
 	}
 	for _, storeContent := range []bool{false, true} {
 		opts := &comply.Options{Keyring: ring, StoreContent: storeContent}
-		l, err := comply.Open(t.Context(), dir, opts)
-		if err != nil {
-			t.Fatal(err)
-		}
+		l := openDir(t, dir, opts)
 		if _, err := l.LogBatch(t.Context(), ins...); err != nil {
 			t.Fatal(err)
 		}

@@ -19,7 +19,6 @@ import (
 	"github.com/complyhq/comply/internal/line"
 	"github.com/complyhq/comply/seal"
 	"github.com/complyhq/comply/store"
-	"github.com/complyhq/comply/store/filestore"
 )
 
 // DefaultRetentionDays is the retention period when Options.RetentionDays is
@@ -92,7 +91,7 @@ type Logger struct {
 }
 
 // New returns a Logger over s. The Logger owns s from then on and closes it
-// in Close. opts may be nil.
+// in Close; if New fails, s stays the caller's to close. opts may be nil.
 func New(s store.Store, opts *Options) (*Logger, error) {
 	l := &Logger{store: s, stop: make(chan struct{})}
 	if opts != nil {
@@ -127,21 +126,6 @@ func New(s store.Store, opts *Options) (*Logger, error) {
 		}
 		l.done.Add(1)
 		go l.cleanupLoop(at.Hour(), at.Minute())
-	}
-	return l, nil
-}
-
-// Open returns a Logger over the file store in dir, created if missing, with
-// the file store's defaults (see package filestore). opts may be nil.
-func Open(ctx context.Context, dir string, opts *Options) (*Logger, error) {
-	s, err := filestore.Open(ctx, dir, nil)
-	if err != nil {
-		return nil, err
-	}
-	l, err := New(s, opts)
-	if err != nil {
-		s.Close()
-		return nil, err
 	}
 	return l, nil
 }

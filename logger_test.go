@@ -19,6 +19,7 @@ import (
 	"github.com/complyhq/comply"
 	"github.com/complyhq/comply/seal"
 	"github.com/complyhq/comply/store"
+	"github.com/complyhq/comply/store/filestore"
 	"github.com/complyhq/comply/store/memstore"
 )
 
@@ -41,11 +42,23 @@ func (c *clock) Set(t time.Time) { c.mu.Lock(); c.t = t; c.mu.Unlock() }
 
 func newLogger(t *testing.T, opts *comply.Options) *comply.Logger {
 	t.Helper()
-	l, err := comply.Open(t.Context(), t.TempDir(), opts)
+	l := openDir(t, t.TempDir(), opts)
+	t.Cleanup(func() { l.Close() })
+	return l
+}
+
+// openDir returns a Logger over the file store in dir; the caller closes it.
+func openDir(t *testing.T, dir string, opts *comply.Options) *comply.Logger {
+	t.Helper()
+	s, err := filestore.Open(t.Context(), dir, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { l.Close() })
+	l, err := comply.New(s, opts)
+	if err != nil {
+		s.Close()
+		t.Fatal(err)
+	}
 	return l
 }
 
@@ -386,7 +399,7 @@ func TestIDsSortByTime(t *testing.T) {
 
 func TestDamagedLinesAreReported(t *testing.T) {
 	dir := t.TempDir()
-	l, _ := comply.Open(t.Context(), dir, nil)
+	l := openDir(t, dir, nil)
 	for range 3 {
 		l.Log(t.Context(), comply.Interaction{Input: "x"})
 	}
@@ -396,10 +409,7 @@ func TestDamagedLinesAreReported(t *testing.T) {
 	f.WriteString("{\"id\": \"broken\n") // a garbage line, then a torn one
 	f.WriteString(`{"id": "0199`)
 	f.Close()
-	l, err := comply.Open(t.Context(), dir, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	l = openDir(t, dir, nil)
 	defer l.Close()
 	var good int
 	var bad []*store.CorruptionError

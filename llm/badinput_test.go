@@ -18,8 +18,6 @@ import (
 	"testing/iotest"
 	"time"
 
-	"github.com/openai/openai-go/v3"
-
 	"github.com/complyhq/comply/llm"
 	"github.com/complyhq/comply/llm/llmtest"
 )
@@ -97,18 +95,7 @@ func TestMalformedUpstream(t *testing.T) {
 			}
 		})
 	}
-	// The SDK reports the error too.
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		io.WriteString(w, `{"id": 12`)
-	}))
-	defer srv.Close()
-	tr := newTransport(t)
-	c := openaiClient(srv.URL, tr, false)
-	if _, err := c.Chat.Completions.New(t.Context(), openai.ChatCompletionNewParams{Model: "gpt-4.1", Messages: chatMessages}); err == nil {
-		t.Errorf("SDK accepted a malformed body")
-	}
-	oneEntry(t, tr)
+	// The SDK's view: TestMalformedUpstreamSDK in integration/sdk/llmsdk.
 }
 
 // cutServer streams the first events of a chat completion, then cuts the
@@ -160,19 +147,7 @@ func TestStreamCut(t *testing.T) {
 			}
 		})
 	}
-	// Through the SDK: the stream reports an error, one entry.
-	srv := cutServer(t, false)
-	defer srv.Close()
-	tr := newTransport(t)
-	c := openaiClient(srv.URL, tr, false)
-	s := c.Chat.Completions.NewStreaming(t.Context(), openai.ChatCompletionNewParams{Model: "gpt-4.1", Messages: chatMessages})
-	for s.Next() {
-	}
-	if s.Err() == nil {
-		t.Errorf("SDK stream reported no error")
-	}
-	s.Close()
-	oneEntry(t, tr)
+	// Through the SDK: TestStreamCutSDK in integration/sdk/llmsdk.
 }
 
 // TestLargeRequest: a 20 MB request goes through and its input is
@@ -299,26 +274,12 @@ func TestUpstreamDown(t *testing.T) {
 	}
 }
 
-// TestFailClosed: when the entry cannot be written, the caller never sees
-// a successful response: not the SDKs, not a raw reader.
+// TestFailClosed: when the entry cannot be written, a raw reader never
+// sees a successful response (the SDKs: TestFailClosedSDK and TestFailOpen
+// in integration/sdk/llmsdk).
 func TestFailClosed(t *testing.T) {
 	srv := llmtest.NewServer()
 	defer srv.Close()
-	for _, tc := range sdkCases {
-		t.Run(tc.name, func(t *testing.T) {
-			tr, errs := newFailingTransport(t, false)
-			_, err := tc.call(t.Context(), srv.URL, tr)
-			if !errors.Is(err, llm.ErrNotLogged) || !errors.Is(err, errDiskFull) {
-				t.Errorf("SDK error = %v, want one wrapping ErrNotLogged and the store's error", err)
-			}
-			if len(*errs) != 1 {
-				t.Errorf("OnError called %d times", len(*errs))
-			}
-			if st := tr.Stats(); st.WriteFailed != 1 || st.FailedOpen != 0 || st.Logged != 0 {
-				t.Errorf("stats %+v", st)
-			}
-		})
-	}
 	for _, api := range apis {
 		for _, stream := range []bool{false, true} {
 			t.Run(fmt.Sprintf("raw/%s/stream=%v", api, stream), func(t *testing.T) {
@@ -348,26 +309,6 @@ func TestFailClosed(t *testing.T) {
 			t.Errorf("err = %v", err)
 		}
 	})
-}
-
-// TestFailOpen: the calls go on, and the failures are counted and
-// reported.
-func TestFailOpen(t *testing.T) {
-	srv := llmtest.NewServer()
-	defer srv.Close()
-	tr, errs := newFailingTransport(t, true)
-	for _, tc := range sdkCases {
-		if got, err := tc.call(t.Context(), srv.URL, tr); err != nil || got != llmtest.DefaultText {
-			t.Errorf("%s: got %q, %v", tc.name, got, err)
-		}
-	}
-	n := int64(len(sdkCases))
-	if st := tr.Stats(); st.Audited != n || st.Logged != 0 || st.WriteFailed != n || st.FailedOpen != n || st.FailedInARow != n || st.LastFailure.IsZero() {
-		t.Errorf("stats %+v", st)
-	}
-	if len(*errs) != len(sdkCases) || !errors.Is((*errs)[0], llm.ErrNotLogged) {
-		t.Errorf("OnError got %d errors: %v", len(*errs), *errs)
-	}
 }
 
 // TestCompressed: a gzip body the caller asked for passes compressed, and

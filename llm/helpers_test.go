@@ -16,6 +16,8 @@ import (
 	"github.com/complyhq/comply/store/memstore"
 )
 
+const apiKey = "sk-test-0123456789abcdefghijklmnop"
+
 // newTransport returns a Transport over a memory store, failing the test on
 // any write failure it reports.
 func newTransport(t *testing.T) *llm.Transport {

@@ -1,6 +1,6 @@
 #!/bin/sh
 # minio.sh installs the MinIO server that the S3 store's tests run against
-# (internal/miniotest), once, into a cache directory that later runs reuse.
+# (store/s3store/miniotest), once, into a cache directory that later runs reuse.
 #
 #   scripts/minio.sh          install if missing, print the binary's path
 #

@@ -8,7 +8,7 @@ import (
 	"runtime"
 	"text/tabwriter"
 
-	"github.com/complyhq/comply/internal/bench"
+	"github.com/complyhq/comply/cmd/comply/internal/bench"
 )
 
 func cmdBench(ctx context.Context, c *cli, args []string) error {

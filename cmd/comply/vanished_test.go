@@ -12,7 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
-	"github.com/complyhq/comply/internal/miniotest"
+	"github.com/complyhq/comply/store/s3store/miniotest"
 	"github.com/complyhq/comply/ledger"
 )
 

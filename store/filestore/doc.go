@@ -51,6 +51,13 @@
 // skipped silently: every Scan yields it first as a *store.CorruptionError
 // at offset -1 wrapping a *StrayFileError, and StrayFiles lists them.
 //
+// # Systems
+//
+// The file store runs on Linux and macOS (and the BSDs): it needs flock for
+// the writer lock and mmap for the indexes. On Windows, Open fails at once
+// with an *UnsupportedError, which wraps errors.ErrUnsupported; the memory
+// store (package memstore) and the S3 store (package s3store) run there.
+//
 // # Retention
 //
 // Expire removes whole files whose entries are all expired and rewrites a

@@ -11,7 +11,6 @@ import (
 	"io"
 	"os"
 	"slices"
-	"syscall"
 )
 
 // The index sidecar of a segment, .comply/index/<segment>.idx, format 1:
@@ -135,7 +134,7 @@ type sealed struct {
 
 func (x *sealed) close() {
 	if x != nil && x.mapping != nil {
-		syscall.Munmap(x.mapping)
+		unmapFile(x.mapping)
 		x.mapping, x.data = nil, nil
 	}
 }
@@ -196,13 +195,13 @@ func loadIndex(path string, seg *os.File, segSize int64) (*sealed, error) {
 	if size < idxHeader+4 {
 		return nil, fmt.Errorf("index %s: %w: too short", path, errStaleIndex)
 	}
-	m, err := syscall.Mmap(int(f.Fd()), 0, int(size), syscall.PROT_READ, syscall.MAP_SHARED)
+	m, err := mapFile(f, int(size))
 	if err != nil {
 		return nil, fmt.Errorf("map index %s: %w", path, err)
 	}
 	x, err := checkIndex(m, seg, segSize)
 	if err != nil {
-		syscall.Munmap(m)
+		unmapFile(m)
 		return nil, fmt.Errorf("index %s: %w", path, err)
 	}
 	return x, nil

@@ -8,7 +8,6 @@ import (
 	"iter"
 	"os"
 	"slices"
-	"syscall"
 	"time"
 
 	"github.com/complyhq/comply/internal/line"
@@ -166,12 +165,12 @@ func (s *Store) views(ctx context.Context, q store.Query) ([]view, error) {
 		}
 		// A handle of our own: the segment may be rewritten or removed
 		// while the scan reads, and the scan keeps reading what it saw.
-		fd, err := syscall.Dup(int(g.rf.Fd()))
+		f, err := dupFile(g.rf, g.name)
 		if err != nil {
 			closeViews(vs)
 			return nil, fmt.Errorf("scan %s: %w", g.name, err)
 		}
-		vs = append(vs, view{name: g.name, f: os.NewFile(uintptr(fd), g.name), size: g.size})
+		vs = append(vs, view{name: g.name, f: f, size: g.size})
 	}
 	return vs, nil
 }

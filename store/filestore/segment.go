@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"syscall"
 
 	"github.com/complyhq/comply/internal/line"
 )
@@ -193,11 +192,4 @@ func readLine(f *os.File, off int64, maxLine int) ([]byte, error) {
 		}
 		buf = append(buf, make([]byte, len(buf))...)
 	}
-}
-
-func inode(fi os.FileInfo) uint64 {
-	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-		return st.Ino
-	}
-	return 0
 }

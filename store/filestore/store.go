@@ -87,8 +87,13 @@ var _ store.Store = (*Store)(nil)
 // missing, takes the directory's writer lock (a second writer gets a
 // *LockedError), cuts a torn final line left by a crash (keeping a copy of
 // the cut bytes in .comply/torn/) and builds missing or stale indexes. A
-// read-only store needs dir to exist and takes no lock.
+// read-only store needs dir to exist and takes no lock. On a system other
+// than Linux, macOS or a BSD (Windows) it fails at once with an
+// *UnsupportedError.
 func Open(ctx context.Context, dir string, opts *Options) (*Store, error) {
+	if err := checkPlatform(); err != nil {
+		return nil, err
+	}
 	s := &Store{
 		dir:    dir,
 		opts:   opts.withDefaults(),

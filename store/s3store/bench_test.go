@@ -18,9 +18,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
-	"github.com/complyhq/comply/internal/miniotest"
 	"github.com/complyhq/comply/store"
 	"github.com/complyhq/comply/store/s3store"
+	"github.com/complyhq/comply/store/s3store/miniotest"
 	"github.com/complyhq/comply/store/storetest"
 )
 

@@ -119,113 +119,177 @@ func parseURL(raw string) (config, error) {
 	if err != nil {
 		return c, errors.New("s3 store URL: cannot parse (want s3://bucket/prefix?region=...)")
 	}
-	if u.Scheme != "s3" {
-		return c, fmt.Errorf("s3 store URL: scheme %q, want s3", u.Scheme)
-	}
-	if u.User != nil {
-		return c, fmt.Errorf("s3 store URL: %w", ErrCredentialsInURL)
-	}
-	c.bucket = u.Host
-	if err := checkBucket(c.bucket); err != nil {
+	if err := c.setLocation(u); err != nil {
 		return c, err
-	}
-	p := strings.TrimPrefix(u.Path, "/")
-	if p != "" {
-		if strings.Contains(p, "//") {
-			return c, errors.New("s3 store URL: empty element in the prefix")
-		}
-		c.prefix = strings.TrimSuffix(p, "/") + "/"
-	}
-	if u.Fragment != "" {
-		return c, errors.New("s3 store URL: unexpected fragment")
 	}
 	q, err := url.ParseQuery(u.RawQuery)
 	if err != nil {
 		return c, errors.New("s3 store URL: cannot parse the query")
 	}
-	lockSet, daysSet := false, false
+	var g given
 	for k, vs := range q {
 		if len(vs) != 1 {
 			return c, fmt.Errorf("s3 store URL: parameter %s given %d times", k, len(vs))
 		}
-		v := vs[0]
-		switch k {
-		case "region":
-			c.region = v
-		case "endpoint":
-			e, err := url.Parse(v)
-			if err != nil || (e.Scheme != "http" && e.Scheme != "https") || e.Host == "" {
-				return c, errors.New("s3 store URL: endpoint: want http(s)://host[:port]")
-			}
-			if e.User != nil {
-				return c, fmt.Errorf("s3 store URL: endpoint: %w", ErrCredentialsInURL)
-			}
-			c.endpoint = strings.TrimSuffix(v, "/")
-		case "layout":
-			switch v {
-			case "segments", "":
-				c.layout = Segments
-			case "seed":
-				c.layout = Seed
-			default:
-				return c, fmt.Errorf("s3 store URL: layout %q: want segments or seed", v)
-			}
-		case "durability":
-			if c.durability, err = ParseDurability(v); err != nil {
-				return c, fmt.Errorf("s3 store URL: %w", err)
-			}
-		case "object_lock":
-			lockSet = true
-			switch strings.ToLower(v) {
-			case "compliance":
-				c.lock = Compliance
-			case "governance":
-				c.lock = Governance
-			case "", "off", "none":
-				c.lock = NoLock
-			default:
-				return c, fmt.Errorf("s3 store URL: object_lock %q: want compliance or governance", v)
-			}
-		case "retain_days":
-			daysSet = true
-			n, err := strconv.Atoi(v)
-			if err != nil || n < 1 || n > 36500 {
-				return c, fmt.Errorf("s3 store URL: retain_days %q: want a whole number of days from 1 to 36500", v)
-			}
-			c.retainDays = n
-		case "writer":
-			if err := checkWriter(v); err != nil {
-				return c, fmt.Errorf("s3 store URL: %w", err)
-			}
-			c.writer = v
-		case "flush_ms":
-			n, err := strconv.Atoi(v)
-			if err != nil || n < 1 || n > 3600_000 {
-				return c, fmt.Errorf("s3 store URL: flush_ms %q: want milliseconds from 1 to 3600000", v)
-			}
-			c.flushEvery = time.Duration(n) * time.Millisecond
-		case "flush_bytes":
-			n, err := strconv.ParseInt(v, 10, 64)
-			if err != nil || n < 1 || n > 1<<30 {
-				return c, fmt.Errorf("s3 store URL: flush_bytes %q: want bytes from 1 to 1073741824", v)
-			}
-			c.flushBytes = n
-		default:
-			return c, fmt.Errorf("s3 store URL: unknown parameter %q (want region, endpoint, layout, durability, object_lock, retain_days, writer, flush_ms or flush_bytes)", k)
+		if err := c.setParam(k, vs[0], &g); err != nil {
+			return c, err
 		}
 	}
-	switch {
-	case c.lock != NoLock && !daysSet:
-		return c, errors.New("s3 store URL: object_lock needs retain_days=N")
-	case daysSet && c.lock == NoLock && !lockSet:
-		return c, errors.New("s3 store URL: retain_days needs object_lock=compliance or object_lock=governance")
-	case c.layout == Seed && c.durability != Always:
-		return c, errors.New("s3 store URL: layout=seed writes one object per entry before Append returns: durability must be always")
+	if err := c.checkCombination(g); err != nil {
+		return c, err
 	}
 	if c.endpoint != "" && c.region == "" {
 		c.region = DefaultRegion
 	}
 	return c, nil
+}
+
+// given records which of the parameters that depend on each other the URL
+// sets.
+type given struct{ lock, days bool }
+
+// setLocation checks the URL's scheme, takes its bucket and prefix, and
+// refuses credentials and a fragment.
+func (c *config) setLocation(u *url.URL) error {
+	if u.Scheme != "s3" {
+		return fmt.Errorf("s3 store URL: scheme %q, want s3", u.Scheme)
+	}
+	if u.User != nil {
+		return fmt.Errorf("s3 store URL: %w", ErrCredentialsInURL)
+	}
+	c.bucket = u.Host
+	if err := checkBucket(c.bucket); err != nil {
+		return err
+	}
+	p := strings.TrimPrefix(u.Path, "/")
+	if p != "" {
+		if strings.Contains(p, "//") {
+			return errors.New("s3 store URL: empty element in the prefix")
+		}
+		c.prefix = strings.TrimSuffix(p, "/") + "/"
+	}
+	if u.Fragment != "" {
+		return errors.New("s3 store URL: unexpected fragment")
+	}
+	return nil
+}
+
+// setParam sets the query parameter k to v, through the setter of its
+// group.
+func (c *config) setParam(k, v string, g *given) error {
+	switch k {
+	case "region", "endpoint":
+		return c.setConnection(k, v)
+	case "layout", "durability":
+		return c.setLayout(k, v)
+	case "object_lock", "retain_days":
+		return c.setLock(k, v, g)
+	case "writer", "flush_ms", "flush_bytes":
+		return c.setWriter(k, v)
+	}
+	return fmt.Errorf("s3 store URL: unknown parameter %q (want region, endpoint, layout, durability, object_lock, retain_days, writer, flush_ms or flush_bytes)", k)
+}
+
+// setConnection sets region or endpoint: where the bucket is.
+func (c *config) setConnection(k, v string) error {
+	if k == "region" {
+		c.region = v
+		return nil
+	}
+	e, err := url.Parse(v)
+	if err != nil || (e.Scheme != "http" && e.Scheme != "https") || e.Host == "" {
+		return errors.New("s3 store URL: endpoint: want http(s)://host[:port]")
+	}
+	if e.User != nil {
+		return fmt.Errorf("s3 store URL: endpoint: %w", ErrCredentialsInURL)
+	}
+	c.endpoint = strings.TrimSuffix(v, "/")
+	return nil
+}
+
+// setLayout sets layout or durability: how the lines become objects.
+func (c *config) setLayout(k, v string) error {
+	if k == "durability" {
+		d, err := ParseDurability(v)
+		if err != nil {
+			return fmt.Errorf("s3 store URL: %w", err)
+		}
+		c.durability = d
+		return nil
+	}
+	switch v {
+	case "segments", "":
+		c.layout = Segments
+	case "seed":
+		c.layout = Seed
+	default:
+		return fmt.Errorf("s3 store URL: layout %q: want segments or seed", v)
+	}
+	return nil
+}
+
+// setLock sets object_lock or retain_days: how long objects are kept
+// from deletion.
+func (c *config) setLock(k, v string, g *given) error {
+	if k == "retain_days" {
+		g.days = true
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 36500 {
+			return fmt.Errorf("s3 store URL: retain_days %q: want a whole number of days from 1 to 36500", v)
+		}
+		c.retainDays = n
+		return nil
+	}
+	g.lock = true
+	switch strings.ToLower(v) {
+	case "compliance":
+		c.lock = Compliance
+	case "governance":
+		c.lock = Governance
+	case "", "off", "none":
+		c.lock = NoLock
+	default:
+		return fmt.Errorf("s3 store URL: object_lock %q: want compliance or governance", v)
+	}
+	return nil
+}
+
+// setWriter sets writer, flush_ms or flush_bytes: who writes, and when a
+// writer flushes.
+func (c *config) setWriter(k, v string) error {
+	switch k {
+	case "writer":
+		if err := checkWriter(v); err != nil {
+			return fmt.Errorf("s3 store URL: %w", err)
+		}
+		c.writer = v
+	case "flush_ms":
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 3600_000 {
+			return fmt.Errorf("s3 store URL: flush_ms %q: want milliseconds from 1 to 3600000", v)
+		}
+		c.flushEvery = time.Duration(n) * time.Millisecond
+	case "flush_bytes":
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 1 || n > 1<<30 {
+			return fmt.Errorf("s3 store URL: flush_bytes %q: want bytes from 1 to 1073741824", v)
+		}
+		c.flushBytes = n
+	}
+	return nil
+}
+
+// checkCombination checks the parameters that depend on each other.
+func (c *config) checkCombination(g given) error {
+	switch {
+	case c.lock != NoLock && !g.days:
+		return errors.New("s3 store URL: object_lock needs retain_days=N")
+	case g.days && c.lock == NoLock && !g.lock:
+		return errors.New("s3 store URL: retain_days needs object_lock=compliance or object_lock=governance")
+	case c.layout == Seed && c.durability != Always:
+		return errors.New("s3 store URL: layout=seed writes one object per entry before Append returns: durability must be always")
+	}
+	return nil
 }
 
 // checkBucket checks a bucket name against the S3 rules (loosely: 3 to 63

@@ -15,9 +15,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/complyhq/comply/internal/miniotest"
 	"github.com/complyhq/comply/store"
 	"github.com/complyhq/comply/store/s3store"
+	"github.com/complyhq/comply/store/s3store/miniotest"
 	"github.com/complyhq/comply/store/storetest"
 )
 

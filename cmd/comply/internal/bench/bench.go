@@ -12,7 +12,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/complyhq/comply"
@@ -157,12 +156,6 @@ func dirSize(dir string) int64 {
 	return n
 }
 
-func rssMB() float64 {
-	var ru syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return float64(ru.Maxrss) / 1024
-}
-
 // currentRSSMB reads the resident set size now, from /proc.
 func currentRSSMB() float64 {
 	b, err := os.ReadFile("/proc/self/statm")
@@ -182,11 +175,6 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if cfg.Concurrency <= 0 {
 		cfg.Concurrency = 4
 	}
-	step := func(s string) {
-		if cfg.Progress != nil {
-			cfg.Progress(s)
-		}
-	}
 	root := cfg.Dir
 	if root == "" {
 		d, err := os.MkdirTemp("", "comply-bench-")
@@ -196,171 +184,255 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		defer os.RemoveAll(d)
 		root = d
 	}
-	r := &Result{N: cfg.N, EntryBytes: 2000}
-	ins := pregen(min(cfg.N, 20_000))
+	b := &run{
+		cfg:  cfg,
+		r:    &Result{N: cfg.N, EntryBytes: 2000},
+		ins:  pregen(min(cfg.N, 20_000)),
+		root: root,
+		main: filepath.Join(root, "hash-only"),
+		old:  cfg.N / 10,
+	}
+	steps := []func(context.Context) error{
+		b.logHashOnly, b.logEncrypted, b.logDurable, b.readBack, b.coldGets, b.cleanup,
+	}
+	for _, step := range steps {
+		if err := step(ctx); err != nil {
+			return nil, err
+		}
+	}
+	b.r.PeakRSSMB = peakRSSMB()
+	return b.r, nil
+}
 
-	// 1. Hash-only logging, durability none. The first tenth of the entries
-	// are stamped more than a year ago, spread over 30 days, for cleanup.
-	step(fmt.Sprintf("log %d hash-only entries (durability none, %d callers)", cfg.N, cfg.Concurrency))
-	main := filepath.Join(root, "hash-only")
-	old := cfg.N / 10
-	var stamped sync.Mutex
+// A run is one Run: its configuration, the figures so far, and what the
+// steps share.
+type run struct {
+	cfg  Config
+	r    *Result
+	ins  []comply.Interaction // the pregenerated interactions, logged in turn
+	root string
+	main string   // the hash-only data set, which the later steps read
+	old  int      // how many of main's entries are past retention
+	ids  []string // ids sampled from main by readBack
+}
+
+func (b *run) step(s string) {
+	if b.cfg.Progress != nil {
+		b.cfg.Progress(s)
+	}
+}
+
+// openLogger returns a Logger over the file store in dir.
+func openLogger(ctx context.Context, dir string, fo *filestore.Options, o *comply.Options) (*comply.Logger, error) {
+	st, err := filestore.Open(ctx, dir, fo)
+	if err != nil {
+		return nil, err
+	}
+	l, err := comply.New(st, o)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	return l, nil
+}
+
+// agedClock returns a clock that stamps the first b.old entries more than
+// a year ago, spread over 30 days, for the cleanup step, and the rest now.
+func (b *run) agedClock() func() time.Time {
+	var mu sync.Mutex
 	var k int
 	base := time.Now().AddDate(0, 0, -400)
-	clock := func() time.Time {
-		stamped.Lock()
-		defer stamped.Unlock()
+	return func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
 		k++
-		if k <= old {
-			return base.Add(time.Duration(k) * (30 * 24 * time.Hour / time.Duration(old)))
+		if k <= b.old {
+			return base.Add(time.Duration(k) * (30 * 24 * time.Hour / time.Duration(b.old)))
 		}
 		return time.Now()
 	}
-	st, err := filestore.Open(ctx, main, &filestore.Options{Durability: filestore.None})
+}
+
+// logHashOnly logs the main data set, hash-only, durability none, and
+// measures the rate, the latencies of the entries stamped now and the
+// bytes per entry.
+func (b *run) logHashOnly(ctx context.Context) error {
+	n, callers := b.cfg.N, b.cfg.Concurrency
+	b.step(fmt.Sprintf("log %d hash-only entries (durability none, %d callers)", n, callers))
+	l, err := openLogger(ctx, b.main, &filestore.Options{Durability: filestore.None}, &comply.Options{Now: b.agedClock()})
 	if err != nil {
-		return nil, err
-	}
-	l, err := comply.New(st, &comply.Options{Now: clock})
-	if err != nil {
-		return nil, err
+		return err
 	}
 	// The old entries first, outside the timing.
-	if _, _, err := logRun(ctx, l, ins, old, cfg.Concurrency); err != nil {
-		return nil, err
+	if _, _, err := logRun(ctx, l, b.ins, b.old, callers); err != nil {
+		l.Close()
+		return err
 	}
-	rate, ds, err := logRun(ctx, l, ins, cfg.N-old, cfg.Concurrency)
+	rate, ds, err := logRun(ctx, l, b.ins, n-b.old, callers)
 	if err != nil {
-		return nil, err
+		l.Close()
+		return err
 	}
-	r.LogHashOnlyPerS, r.LogHashOnlyP50us, r.LogHashOnlyP99us = rate, pct(ds, .5), pct(ds, .99)
-	ds = nil
+	b.r.LogHashOnlyPerS, b.r.LogHashOnlyP50us, b.r.LogHashOnlyP99us = rate, pct(ds, .5), pct(ds, .99)
 	if err := l.Close(); err != nil {
-		return nil, err
+		return err
 	}
-	r.BytesPerEntry = float64(dirSize(main)) / float64(cfg.N)
+	b.r.BytesPerEntry = float64(dirSize(b.main)) / float64(n)
+	return nil
+}
 
-	// 2. Encrypted content, durability none.
-	r.EncryptedN = min(cfg.N, 200_000)
-	step(fmt.Sprintf("log %d encrypted entries (durability none)", r.EncryptedN))
-	key, _ := seal.GenerateKey()
-	encDir := filepath.Join(root, "encrypted")
-	st, err = filestore.Open(ctx, encDir, &filestore.Options{Durability: filestore.None})
+// logEncrypted logs up to 200,000 entries with encrypted content,
+// durability none, and measures the rate, latencies and bytes per entry.
+func (b *run) logEncrypted(ctx context.Context) error {
+	b.r.EncryptedN = min(b.cfg.N, 200_000)
+	b.step(fmt.Sprintf("log %d encrypted entries (durability none)", b.r.EncryptedN))
+	key, err := seal.GenerateKey()
 	if err != nil {
-		return nil, err
+		return err
 	}
-	el, err := comply.New(st, &comply.Options{Keyring: seal.NewKeyring(key), StoreContent: true})
+	dir := filepath.Join(b.root, "encrypted")
+	defer os.RemoveAll(dir)
+	l, err := openLogger(ctx, dir, &filestore.Options{Durability: filestore.None},
+		&comply.Options{Keyring: seal.NewKeyring(key), StoreContent: true})
 	if err != nil {
-		return nil, err
+		return err
 	}
-	rate, ds, err = logRun(ctx, el, ins, r.EncryptedN, cfg.Concurrency)
+	rate, ds, err := logRun(ctx, l, b.ins, b.r.EncryptedN, b.cfg.Concurrency)
+	l.Close()
 	if err != nil {
-		return nil, err
+		return err
 	}
-	r.LogEncryptedPerS, r.LogEncryptedP50us, r.LogEncryptedP99us = rate, pct(ds, .5), pct(ds, .99)
-	el.Close()
-	r.BytesPerEntryCrypt = float64(dirSize(encDir)) / float64(r.EncryptedN)
-	os.RemoveAll(encDir)
+	b.r.LogEncryptedPerS, b.r.LogEncryptedP50us, b.r.LogEncryptedP99us = rate, pct(ds, .5), pct(ds, .99)
+	b.r.BytesPerEntryCrypt = float64(dirSize(dir)) / float64(b.r.EncryptedN)
+	return nil
+}
 
-	// 3. Durable logging with 64 callers, and one fsync for scale.
-	r.DurableN = min(cfg.N, 100_000)
-	step(fmt.Sprintf("log %d entries, durability always, 64 callers", r.DurableN))
-	durDir := filepath.Join(root, "durable")
-	st, err = filestore.Open(ctx, durDir, &filestore.Options{Durability: filestore.Always})
+// logDurable logs up to 100,000 entries from 64 callers, durability
+// always, and times one fsync on the same disk for scale.
+func (b *run) logDurable(ctx context.Context) error {
+	b.r.DurableN = min(b.cfg.N, 100_000)
+	b.step(fmt.Sprintf("log %d entries, durability always, 64 callers", b.r.DurableN))
+	dir := filepath.Join(b.root, "durable")
+	defer os.RemoveAll(dir)
+	l, err := openLogger(ctx, dir, &filestore.Options{Durability: filestore.Always}, nil)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	dl, _ := comply.New(st, nil)
-	rate, ds, err = logRun(ctx, dl, ins, r.DurableN, 64)
+	rate, ds, err := logRun(ctx, l, b.ins, b.r.DurableN, 64)
+	l.Close()
 	if err != nil {
-		return nil, err
+		return err
 	}
-	r.LogDurableC64PerS, r.LogDurableC64P50us, r.LogDurableC64P99us = rate, pct(ds, .5), pct(ds, .99)
-	dl.Close()
-	r.FsyncP50us = fsyncP50(durDir)
-	os.RemoveAll(durDir)
+	b.r.LogDurableC64PerS, b.r.LogDurableC64P50us, b.r.LogDurableC64P99us = rate, pct(ds, .5), pct(ds, .99)
+	b.r.FsyncP50us = fsyncP50(dir)
+	return nil
+}
 
-	// 4. Lookups by id, in process, on a freshly opened reader.
-	step("get by id")
-	rd, err := filestore.Open(ctx, main, &filestore.Options{ReadOnly: true})
+// readBack opens the main data set read-only, as a fresh reader, and
+// measures lookups by id, Count and a range query over everything.
+func (b *run) readBack(ctx context.Context) error {
+	l, err := openLogger(ctx, b.main, &filestore.Options{ReadOnly: true}, nil)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	rl, _ := comply.New(rd, nil)
-	ids, err := sampleIDs(ctx, rl, 10_000, cfg.N)
+	defer l.Close()
+	for _, measure := range []func(context.Context, *comply.Logger) error{b.measureGets, b.measureCount, b.measureRange} {
+		if err := measure(ctx, l); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// measureGets looks up 10,000 ids sampled over the data set, in process.
+func (b *run) measureGets(ctx context.Context, l *comply.Logger) error {
+	b.step("get by id")
+	ids, err := sampleIDs(ctx, l, 10_000, b.cfg.N)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	ds = ds[:0]
+	b.ids = ids
+	ds := make([]time.Duration, 0, len(ids))
 	for _, id := range ids {
 		t0 := time.Now()
-		if _, err := rl.Get(ctx, id); err != nil {
-			return nil, err
+		if _, err := l.Get(ctx, id); err != nil {
+			return err
 		}
 		ds = append(ds, time.Since(t0))
 	}
-	r.GetP50us, r.GetP99us = pct(ds, .5), pct(ds, .99)
+	b.r.GetP50us, b.r.GetP99us = pct(ds, .5), pct(ds, .99)
+	return nil
+}
 
-	// 5. Count.
-	step("count")
+// measureCount times Count, which must find every entry.
+func (b *run) measureCount(ctx context.Context, l *comply.Logger) error {
+	b.step("count")
 	t0 := time.Now()
-	if n, err := rl.Count(ctx); err != nil || n != int64(cfg.N) {
-		return nil, fmt.Errorf("count = %d, %v; want %d", n, err, cfg.N)
+	if n, err := l.Count(ctx); err != nil || n != int64(b.cfg.N) {
+		return fmt.Errorf("count = %d, %v; want %d", n, err, b.cfg.N)
 	}
-	r.CountMS = float64(time.Since(t0).Microseconds()) / 1000
+	b.r.CountMS = float64(time.Since(t0).Microseconds()) / 1000
+	return nil
+}
 
-	// 6. A range query over everything, decoding every entry.
-	step("range query over all entries")
-	t0 = time.Now()
+// measureRange times a range query over everything, decoding every entry,
+// and samples the resident memory while it runs.
+func (b *run) measureRange(ctx context.Context, l *comply.Logger) error {
+	b.step("range query over all entries")
+	t0 := time.Now()
 	var seen int
 	var peak float64
-	for _, err := range rl.Entries(ctx, time.Time{}, time.Time{}) {
+	for _, err := range l.Entries(ctx, time.Time{}, time.Time{}) {
 		if err != nil {
-			return nil, err
+			return err
 		}
 		seen++
 		if seen%100_000 == 0 {
 			peak = max(peak, currentRSSMB())
 		}
 	}
-	if seen != cfg.N {
-		return nil, fmt.Errorf("range query read %d entries, want %d", seen, cfg.N)
+	if seen != b.cfg.N {
+		return fmt.Errorf("range query read %d entries, want %d", seen, b.cfg.N)
 	}
-	r.RangePerS = float64(seen) / time.Since(t0).Seconds()
-	r.RangeRSSMB = max(peak, currentRSSMB())
-	rl.Close()
+	b.r.RangePerS = float64(seen) / time.Since(t0).Seconds()
+	b.r.RangeRSSMB = max(peak, currentRSSMB())
+	return nil
+}
 
-	// 7. A cold `comply get`: a new process each time.
-	if cfg.Exe != "" {
-		step("cold comply get")
-		var cold []time.Duration
-		for i := range 10 {
-			t0 := time.Now()
-			out, err := exec.CommandContext(ctx, cfg.Exe, "--store", main, "get", ids[i*97%len(ids)]).CombinedOutput()
-			if err != nil {
-				return nil, fmt.Errorf("cold get: %v: %s", err, out)
-			}
-			cold = append(cold, time.Since(t0))
+// coldGets times `comply get` in a new process each time, if cfg.Exe is
+// set.
+func (b *run) coldGets(ctx context.Context) error {
+	if b.cfg.Exe == "" {
+		return nil
+	}
+	b.step("cold comply get")
+	var cold []time.Duration
+	for i := range 10 {
+		t0 := time.Now()
+		out, err := exec.CommandContext(ctx, b.cfg.Exe, "--store", b.main, "get", b.ids[i*97%len(b.ids)]).CombinedOutput()
+		if err != nil {
+			return fmt.Errorf("cold get: %v: %s", err, out)
 		}
-		r.ColdGetP50ms = pct(cold, .5) / 1000
+		cold = append(cold, time.Since(t0))
 	}
+	b.r.ColdGetP50ms = pct(cold, .5) / 1000
+	return nil
+}
 
-	// 8. Retention: the oldest tenth is past 365 days.
-	step(fmt.Sprintf("cleanup of %d expired entries", old))
-	st, err = filestore.Open(ctx, main, nil)
+// cleanup times retention over the main data set, whose oldest tenth is
+// past 365 days.
+func (b *run) cleanup(ctx context.Context) error {
+	b.step(fmt.Sprintf("cleanup of %d expired entries", b.old))
+	l, err := openLogger(ctx, b.main, nil, nil)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	cl, _ := comply.New(st, nil)
-	t0 = time.Now()
-	n, err := cl.CleanupExpired(ctx)
-	r.CleanupMS = float64(time.Since(t0).Microseconds()) / 1000
-	r.CleanupDeleted = n
-	cl.Close()
-	if err != nil {
-		return nil, err
-	}
-	r.PeakRSSMB = rssMB()
-	return r, nil
+	t0 := time.Now()
+	n, err := l.CleanupExpired(ctx)
+	b.r.CleanupMS = float64(time.Since(t0).Microseconds()) / 1000
+	b.r.CleanupDeleted = n
+	l.Close()
+	return err
 }
 
 // sampleIDs returns up to m ids spread over the store, read from the

@@ -1,4 +1,4 @@
-package llm_test
+package llmsdk_test
 
 import (
 	"context"
@@ -15,6 +15,7 @@ import (
 	"github.com/complyhq/comply"
 	"github.com/complyhq/comply/llm"
 	"github.com/complyhq/comply/llm/llmtest"
+	"github.com/complyhq/comply/store/filestore"
 )
 
 // The seed's "OpenAI SDK Integration" wraps each call by hand. Here the
@@ -28,7 +29,11 @@ func Example_openAI() {
 	defer os.RemoveAll(dir)
 
 	ctx := context.Background()
-	logger, err := comply.Open(ctx, dir, nil)
+	s, err := filestore.Open(ctx, dir, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	logger, err := comply.New(s, nil) // the Logger closes s
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -66,13 +71,17 @@ func Example_openAI() {
 // A streamed Anthropic call, audited through the SDK's middleware option,
 // with a conversation id and metadata from the context. The entry is
 // written when the stream ends, with the text reassembled.
-func ExampleTransport_Middleware() {
+func Example_middleware() {
 	api := llmtest.NewServer()
 	defer api.Close()
 	ctx := context.Background()
 	dir := mustTemp()
 	defer os.RemoveAll(dir)
-	logger, err := comply.Open(ctx, dir, nil)
+	s, err := filestore.Open(ctx, dir, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	logger, err := comply.New(s, nil) // the Logger closes s
 	if err != nil {
 		log.Fatal(err)
 	}

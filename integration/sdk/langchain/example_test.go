@@ -1,4 +1,4 @@
-package langchaintest_test
+package langchain_test
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 	"github.com/complyhq/comply"
 	"github.com/complyhq/comply/llm"
 	"github.com/complyhq/comply/llm/llmtest"
+	"github.com/complyhq/comply/store/filestore"
 )
 
 // The seed's "LangChain Integration" wraps the chat model in an audited
@@ -26,7 +27,11 @@ func Example() {
 	defer os.RemoveAll(dir)
 
 	ctx := context.Background()
-	logger, err := comply.Open(ctx, dir, nil)
+	s, err := filestore.Open(ctx, dir, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	logger, err := comply.New(s, nil) // the Logger closes s
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -1,7 +1,7 @@
 // Command proxybench measures the latency that the comply proxy adds to an
 // LLM API call, on loopback, against a fast local upstream.
 //
-//	go run ./internal/proxybench [-rate 500] [-duration 5s] [-sat 3s]
+//	go run ./cmd/proxybench [-rate 500] [-duration 5s] [-sat 3s]
 //
 // It runs the load generator, the upstream and the proxies as separate
 // processes, so that they do not share a Go scheduler: itself (the load

@@ -40,7 +40,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -214,8 +213,7 @@ func launch(bin string) (*Server, error) {
 		"HOME="+dir, // MinIO keeps client config under $HOME/.minio
 	)
 	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
-	// Die with the test binary, even if it is killed.
-	s.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
+	s.cmd.SysProcAttr = procAttr()
 	if err := s.cmd.Start(); err != nil {
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("start minio: %w", err)
@@ -263,11 +261,11 @@ func (s *Server) Stop() {
 		return
 	}
 	if s.cmd.Process != nil {
-		s.cmd.Process.Signal(syscall.SIGTERM)
+		terminate(s.cmd.Process)
 		select {
 		case <-s.exited:
 		case <-time.After(5 * time.Second):
-			syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
+			kill(s.cmd.Process)
 			<-s.exited
 		}
 	}

@@ -1,4 +1,4 @@
-package llm_test
+package llmsdk_test
 
 import (
 	"context"

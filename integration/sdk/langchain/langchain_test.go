@@ -1,4 +1,4 @@
-package langchaintest
+package langchain
 
 import (
 	"context"
