@@ -199,4 +199,3 @@ func TestIntegrityNeedsSidecar(t *testing.T) {
 		t.Fatal("a Logger without integrity has a ledger")
 	}
 }
-

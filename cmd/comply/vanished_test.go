@@ -12,8 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
-	"github.com/complyhq/comply/store/s3store/miniotest"
 	"github.com/complyhq/comply/ledger"
+	"github.com/complyhq/comply/store/s3store/miniotest"
 )
 
 // runComply runs the CLI in-process and returns its exit code and output.

@@ -65,9 +65,9 @@ type Store struct {
 	draining bool // a drain goroutine is running
 
 	syncMu     sync.Mutex
-	synced     uint64 // every write up to this sequence number is fsynced
-	blobSynced uint64 // every append to a blob up to this number is fsynced
-	round  *syncRound // the fsync in progress, if any
+	synced     uint64     // every write up to this sequence number is fsynced
+	blobSynced uint64     // every append to a blob up to this number is fsynced
+	round      *syncRound // the fsync in progress, if any
 
 	// bmu guards the append-only blobs (the ledger's journal); it is never
 	// held with mu.

@@ -22,10 +22,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"golang.org/x/mod/sumdb/note"
 
-	"github.com/complyhq/comply/store/s3store/miniotest"
 	"github.com/complyhq/comply/ledger"
 	"github.com/complyhq/comply/store"
 	"github.com/complyhq/comply/store/s3store"
+	"github.com/complyhq/comply/store/s3store/miniotest"
 	"github.com/complyhq/comply/store/storetest"
 )
 
