@@ -83,9 +83,9 @@ func TestREADMEGoSnippets(t *testing.T) {
 }
 
 // snippetContext declares the names the README's snippets use without
-// declaring them: the context, directory, entry id and logger of the
-// snippets before them.
-const snippetContext = "ctx context.Context, dir, id string, logger *comply.Logger"
+// declaring them: the context, directory, entry id, store and logger of
+// the snippets before them.
+const snippetContext = "ctx context.Context, dir, id string, s *filestore.Store, logger *comply.Logger"
 
 // A goBlock is one ```go block of the README.
 type goBlock struct {
@@ -239,7 +239,21 @@ func packageNames(t *testing.T, goBin, root, dir string) map[string][]string {
 func completeSnippet(i int, b goBlock, names map[string][]string) ([]byte, error) {
 	imports := map[string]bool{}
 	var body strings.Builder
+	inImports := false // inside an import ( ... ) block
 	for line := range strings.SplitSeq(b.text, "\n") {
+		switch t := strings.TrimSpace(line); {
+		case t == "import (":
+			inImports = true
+			continue
+		case inImports && t == ")":
+			inImports = false
+			continue
+		case inImports:
+			if p, err := strconv.Unquote(t); err == nil {
+				imports[p] = true
+			}
+			continue
+		}
 		if rest, ok := strings.CutPrefix(strings.TrimSpace(line), "import "); ok {
 			if p, err := strconv.Unquote(strings.TrimSpace(rest)); err == nil {
 				imports[p] = true
