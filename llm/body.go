@@ -244,16 +244,8 @@ func (b *body) finish(readErr error, closed bool) error {
 	if r.cut {
 		r.alerts = append(r.alerts, "response larger than the response bound: output truncated")
 	}
-	in := b.c.interaction(r, b.status)
 	canceled := readErr != nil && (errors.Is(readErr, context.Canceled) || b.ctx.Err() != nil)
-	reason, det := r.reason(b.status, readErr, closed, canceled)
-	if reason != "" {
-		in.SafetyFailed = true
-		in.BlockReason = b.c.scrub(reason)
-		if det != "" {
-			in.DetectorsTriggered = []string{det}
-		}
-	}
+	in := b.c.interaction(r, b.status, r.outcome(b.status, readErr, closed, canceled))
 	b.keep = nil
 	return b.c.write(b.ctx, in)
 }
@@ -277,7 +269,7 @@ func (b *body) parseKept(partial bool) {
 	if b.status >= 300 {
 		// A client that retries may close the body unread: then the
 		// status text says what happened.
-		if r.errMsg = errorBody(data); r.errMsg == "" {
+		if r.errMsg, r.filtered = errorBody(data); r.errMsg == "" {
 			r.errMsg = http.StatusText(b.status)
 		}
 		return

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"cmp"
 	"encoding/json"
-	"fmt"
 	"slices"
 	"strings"
 
@@ -228,22 +227,34 @@ func (e *apiError) String() string {
 }
 
 // errorBody reads the message of an HTTP error body, or its first bytes if
-// it is not JSON.
-func errorBody(body []byte) string {
+// it is not JSON, and whether the error is a content policy's (OpenAI's
+// content_policy_violation, Azure's content_filter).
+func errorBody(body []byte) (msg string, policy bool) {
 	var e struct {
 		Error   *apiError `json:"error"`
 		Message string    `json:"message"`
 	}
 	if json.Unmarshal(body, &e) == nil {
 		if e.Error != nil {
-			return e.Error.String()
+			return e.Error.String(), e.Error.policy()
 		}
 		if e.Message != "" {
-			return e.Message
+			return e.Message, false
 		}
 	}
 	s := strings.TrimSpace(string(body))
-	return truncateUTF8(strings.ToValidUTF8(s, "\uFFFD"), 200)
+	return truncateUTF8(strings.ToValidUTF8(s, "\uFFFD"), 200), false
+}
+
+// policy reports whether the error says a content policy blocked the call.
+func (e *apiError) policy() bool {
+	for _, s := range []string{e.Type, strings.Trim(string(e.Code), `"`)} {
+		switch s {
+		case "content_filter", "content_policy_violation":
+			return true
+		}
+	}
+	return false
 }
 
 // Chat Completions.
@@ -675,39 +686,4 @@ func (r *result) badEvent(err error) {
 	if r.malformed == "" {
 		r.malformed = "event: " + jsonErr(err)
 	}
-}
-
-// reason returns why an exchange did not pass, and the detector that
-// fired, or "" if it passed. status is the HTTP status; readErr the error
-// that ended the body early; closed says whether the caller closed it
-// before its end.
-func (r *result) reason(status int, readErr error, closed, canceled bool) (reason, detector string) {
-	switch {
-	case status >= 300:
-		return fmt.Sprintf("http %d: %s", status, r.errMsg), ""
-	case readErr != nil && canceled:
-		return "canceled by the client: " + readErr.Error(), ""
-	case readErr != nil:
-		return "incomplete: response interrupted: " + readErr.Error(), ""
-	case r.errMsg != "":
-		return "error: " + r.errMsg, ""
-	case r.refused:
-		s := r.refusal.String()
-		if s == "" {
-			s = r.answerText() // Anthropic: the refusal is the text
-		}
-		if s == "" {
-			s = "stop_reason " + r.finish
-		}
-		return "refusal: " + s, "refusal"
-	case r.filtered:
-		return "finish_reason: content_filter", "content_filter"
-	case closed && !r.complete:
-		return "incomplete: closed by the client before the end of the response", ""
-	case r.malformed != "":
-		return "malformed response: " + r.malformed, ""
-	case !r.complete:
-		return "incomplete: the stream ended before its final event", ""
-	}
-	return "", ""
 }

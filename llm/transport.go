@@ -248,18 +248,13 @@ func (t *Transport) roundTrip(req *http.Request, next func(*http.Request) (*http
 		if err := c.requestBody(req, out); err != nil {
 			req.Body.Close()
 			err = fmt.Errorf("llm: reading request body: %w", err)
-			c.alerts = append(c.alerts, "request body could not be read")
-			return nil, c.fail(req.Context(), err, "request error: "+err.Error())
+			return nil, c.fail(req.Context(), err, outcome{errType: ErrorRequest, errMsg: "request error: " + err.Error()})
 		}
 	}
 
 	resp, err := next(out)
 	if err != nil {
-		reason := "upstream error: " + err.Error()
-		if ctxErr := req.Context().Err(); ctxErr != nil {
-			reason = "canceled by the client: " + err.Error()
-		}
-		return nil, c.fail(req.Context(), err, reason)
+		return nil, c.fail(req.Context(), err, transportError(err, req.Context().Err() != nil, "upstream error: "))
 	}
 	resp.Body = newBody(req.Context(), c, resp)
 	return resp, nil
@@ -319,10 +314,8 @@ func decodeObject(b []byte) (map[string]any, error) {
 
 // fail logs a call that got no response and returns the error for the
 // caller: err itself, joined with the write failure when fail-closed.
-func (c *call) fail(ctx context.Context, err error, reason string) error {
-	in := c.interaction(nil, 0)
-	in.SafetyFailed = true
-	in.BlockReason = c.scrub(reason)
+func (c *call) fail(ctx context.Context, err error, o outcome) error {
+	in := c.interaction(nil, 0, o)
 	if werr := c.write(ctx, in); werr != nil && !c.t.FailOpen {
 		return fmt.Errorf("%w (%w)", err, werr)
 	}
@@ -376,6 +369,7 @@ func (c *call) write(ctx context.Context, in comply.Interaction) error {
 var ownKeys = map[string]bool{
 	"api": true, "path": true, "stream": true, "http_status": true, "user": true, "retry": true,
 	"requested_model": true, "response_id": true, "request_id": true, "finish_reason": true, "tool_calls": true,
+	"error": true,
 }
 
 // ownMetadata returns the metadata md without the caller's keys.
@@ -407,8 +401,8 @@ func (c *call) shrink(in comply.Interaction) comply.Interaction {
 }
 
 // interaction builds the entry of the call from what the request and the
-// response (res, nil if none) said.
-func (c *call) interaction(res *result, status int) comply.Interaction {
+// response (res, nil if none) said, and how the call ended.
+func (c *call) interaction(res *result, status int, o outcome) comply.Interaction {
 	in := comply.Interaction{
 		Input:          c.req.input,
 		Provider:       c.api.provider(),
@@ -471,6 +465,17 @@ func (c *call) interaction(res *result, status int) comply.Interaction {
 			in.Alerts = append(in.Alerts, fmt.Sprintf("more than %d tool calls: the rest not recorded", maxTools))
 		}
 		in.Alerts = append(in.Alerts, res.alerts...)
+	}
+	if em := o.metadata(c.scrub); em != nil {
+		md["error"] = em
+		in.Alerts = append(slices.Clip(in.Alerts), em["message"].(string))
+	}
+	if o.block != "" {
+		in.SafetyFailed = true
+		in.BlockReason = c.scrub(o.block)
+		if o.detector != "" {
+			in.DetectorsTriggered = []string{o.detector}
+		}
 	}
 	in.Metadata = md
 	return in
