@@ -29,7 +29,10 @@
 // "finish_reason" (or stop reason, or status), the provider's "response_id"
 // and "request_id", the "requested_model" when another model answered, the
 // "tool_calls" (see below), the end "user" the request names, and the SDK's
-// "retry" number. These keys override the caller's metadata. Each HTTP
+// "retry" number; and, for a call that failed, its "error" (see below).
+// These keys are the Transport's: a caller's key of the same name is kept
+// under "caller.<key>" (CallerPrefix), with an alert, never replaced
+// silently. Each HTTP
 // attempt is one entry: an SDK's retries are entries of their own. Headers
 // are never recorded, and the request's credentials, and anything shaped
 // like an API key, are cut from the error messages recorded, so an API key
@@ -58,12 +61,33 @@
 // encrypted output. At most 64 calls of a response are recorded, with an
 // alert past that.
 //
-// An entry has safety_passed=true only for a complete, successful exchange.
-// Otherwise its block_reason says what happened: an HTTP error status
-// ("http 429: Rate limit reached"), a refusal ("refusal: ..."), a content
-// filter ("finish_reason: content_filter"), an upstream that could not be
-// reached ("upstream error: ..."), a response cut short ("incomplete: ..."),
-// or a response that could not be parsed ("malformed response: ...").
+// # Errors and safety outcomes
+//
+// safety_passed=false means a safety outcome, and only that: a refusal
+// (block_reason "refusal: ...", detector "refusal"), a content filter
+// (a finish reason such as content_filter, detector "content_filter"), or
+// an HTTP error that a content policy gave (OpenAI's
+// content_policy_violation, Azure's content_filter). A call that failed
+// for another reason is not a safety failure: its entry has
+// safety_passed=true, an empty block_reason, and in the metadata
+//
+//	"error": {"type": TYPE, "status": STATUS, "message": MESSAGE}
+//
+// with the same MESSAGE as an alert. TYPE is one of ErrorHTTP ("http",
+// an HTTP error status, STATUS its code: "http 429: Rate limit
+// reached"), ErrorTransport ("transport", an upstream that could not be
+// reached, "upstream error: ...", or a response that broke off,
+// "incomplete: response interrupted: ..."), ErrorTimeout ("timeout", the
+// same from a timeout), ErrorCanceled ("canceled", the client canceled the
+// call or closed the response before its end), ErrorAPI ("api", an error
+// in the body or stream of a successful status, "error: ..."),
+// ErrorIncomplete ("incomplete", a stream that ended before its final
+// event), ErrorMalformed ("malformed", a response that could not be
+// parsed, "malformed response: ...") or ErrorRequest ("request", a
+// request body that could not be read). STATUS is present only for
+// "http". MESSAGE has the request's credentials and anything shaped like
+// an API key cut out, and is at most 500 bytes. comply.Logger.Stats counts
+// these errors apart from the safety failures.
 // Requests to other paths pass through unaudited.
 //
 // # The RoundTripper contract

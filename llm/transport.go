@@ -419,8 +419,7 @@ func (c *call) interaction(res *result, status int, o outcome) comply.Interactio
 			in.Alerts = append(slices.Clip(in.Alerts), c.scrub(alert))
 		}
 	}
-	md := make(map[string]any, len(c.meta)+8)
-	maps.Copy(md, c.meta)
+	md := make(map[string]any, 12) // the Transport's own keys
 	md["api"] = c.api.String()
 	md["path"] = c.path
 	md["stream"] = c.req.stream
@@ -470,6 +469,7 @@ func (c *call) interaction(res *result, status int, o outcome) comply.Interactio
 		md["error"] = em
 		in.Alerts = append(slices.Clip(in.Alerts), em["message"].(string))
 	}
+	in.Metadata = c.merge(md, &in)
 	if o.block != "" {
 		in.SafetyFailed = true
 		in.BlockReason = c.scrub(o.block)
@@ -477,8 +477,41 @@ func (c *call) interaction(res *result, status int, o outcome) comply.Interactio
 			in.DetectorsTriggered = []string{o.detector}
 		}
 	}
-	in.Metadata = md
 	return in
+}
+
+// CallerPrefix prefixes a caller's metadata key that the Transport sets
+// too: the Transport's value keeps the key, the caller's is kept under
+// CallerPrefix+key, with an alert.
+const CallerPrefix = "caller."
+
+// merge returns the caller's metadata with the Transport's own keys md
+// over it. A caller's key that collides with one of them is never lost
+// silently: its value moves to CallerPrefix+key, with an alert (or, if
+// that key is taken too, is dropped, with an alert).
+func (c *call) merge(md map[string]any, in *comply.Interaction) map[string]any {
+	if len(c.meta) == 0 {
+		return md
+	}
+	out := maps.Clone(c.meta)
+	var moved []string
+	for k := range md {
+		if _, ok := out[k]; ok {
+			moved = append(moved, k)
+		}
+	}
+	slices.Sort(moved)
+	for _, k := range moved {
+		ck := CallerPrefix + k
+		if _, taken := out[ck]; taken {
+			in.Alerts = append(slices.Clip(in.Alerts), fmt.Sprintf("caller's metadata key %q is set by the transport; the caller's value was dropped (%q is taken too)", k, ck))
+			continue
+		}
+		out[ck] = out[k]
+		in.Alerts = append(slices.Clip(in.Alerts), fmt.Sprintf("caller's metadata key %q is set by the transport; the caller's value is kept as %q", k, ck))
+	}
+	maps.Copy(out, md)
+	return out
 }
 
 // scrub removes the request's credentials, and anything shaped like an
