@@ -65,6 +65,7 @@ func newBody(ctx context.Context, c *call, resp *http.Response) *body {
 	switch {
 	case b.res.stream && resp.StatusCode < 300 && enc == "":
 		b.sse = &sseParser{max: b.keepMax, onEvent: b.res.event}
+		b.res.live = true
 	case b.res.stream:
 		// A compressed stream is parsed at its end; its bytes are not held.
 		b.encoding = enc

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/complyhq/comply/internal/line"
 )
@@ -28,6 +29,11 @@ type result struct {
 	toolsDropped         bool
 	alerts               []string
 
+	// live says the stream is parsed as it passes; then firstAt is when
+	// its first output (text, refusal or tool call) arrived.
+	live    bool
+	firstAt time.Time
+
 	errMsg    string // an error the body or stream reported
 	refused   bool
 	filtered  bool
@@ -36,10 +42,18 @@ type result struct {
 	malformed string // why the body could not be parsed
 }
 
+// output notes that output arrived, for the time to first token.
+func (r *result) output() {
+	if r.live && r.firstAt.IsZero() {
+		r.firstAt = time.Now()
+	}
+}
+
 func (r *result) addText(i int, s string) {
 	if s == "" {
 		return
 	}
+	r.output()
 	if i < 0 || i >= 128 {
 		i = 0
 	}
@@ -59,6 +73,7 @@ func (r *result) addRefusal(s string) {
 		return
 	}
 	r.refused = true
+	r.output()
 	if r.refusal.Len()+len(s) <= r.max {
 		r.refusal.WriteString(s)
 	}
@@ -92,6 +107,7 @@ func (r *result) tool(key int, name string) *toolCall {
 	}
 	tc := &toolCall{key: key, name: name}
 	r.tools = append(r.tools, tc)
+	r.output()
 	return tc
 }
 
@@ -100,6 +116,7 @@ func (r *result) addArgs(tc *toolCall, s string) {
 	if tc == nil || s == "" {
 		return
 	}
+	r.output()
 	if r.kept+len(s) > r.max {
 		r.cut = true
 		s = truncateUTF8(s, r.max-r.kept)

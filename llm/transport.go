@@ -369,7 +369,7 @@ func (c *call) write(ctx context.Context, in comply.Interaction) error {
 var ownKeys = map[string]bool{
 	"api": true, "path": true, "stream": true, "http_status": true, "user": true, "retry": true,
 	"requested_model": true, "response_id": true, "request_id": true, "finish_reason": true, "tool_calls": true,
-	"error": true,
+	"error": true, "ttft_ms": true,
 }
 
 // ownMetadata returns the metadata md without the caller's keys.
@@ -452,6 +452,9 @@ func (c *call) interaction(res *result, status int, o outcome) comply.Interactio
 		}
 		if res.finish != "" {
 			md["finish_reason"] = res.finish
+		}
+		if !res.firstAt.IsZero() {
+			md["ttft_ms"] = float64(res.firstAt.Sub(c.start).Microseconds()) / 1000
 		}
 		if tcs := res.toolCalls(); len(tcs) > 0 {
 			calls := make([]map[string]any, len(tcs))
