@@ -97,6 +97,10 @@ type Transport struct {
 	// saying so, and no model or input text.
 	MaxBuffered int64
 
+	// Prices, if set, prices each call by its model and token counts: the
+	// entry's metadata gets its "cost_usd" (see Prices).
+	Prices Prices
+
 	// WriteTimeout bounds one entry's write; zero means
 	// DefaultWriteTimeout. The write does not stop when the request's
 	// context is cancelled: a call abandoned by its caller is logged too.
@@ -369,7 +373,7 @@ func (c *call) write(ctx context.Context, in comply.Interaction) error {
 var ownKeys = map[string]bool{
 	"api": true, "path": true, "stream": true, "http_status": true, "user": true, "retry": true,
 	"requested_model": true, "response_id": true, "request_id": true, "finish_reason": true, "tool_calls": true,
-	"error": true, "ttft_ms": true,
+	"error": true, "ttft_ms": true, "cost_usd": true,
 }
 
 // ownMetadata returns the metadata md without the caller's keys.
@@ -453,6 +457,7 @@ func (c *call) interaction(res *result, status int, o outcome) comply.Interactio
 		if res.finish != "" {
 			md["finish_reason"] = res.finish
 		}
+		c.price(md, &in, res, o)
 		if !res.firstAt.IsZero() {
 			md["ttft_ms"] = float64(res.firstAt.Sub(c.start).Microseconds()) / 1000
 		}
@@ -481,6 +486,23 @@ func (c *call) interaction(res *result, status int, o outcome) comply.Interactio
 		}
 	}
 	return in
+}
+
+// price sets the call's "cost_usd", if the Transport has Prices for its
+// model, or an alert when a successful call reported no token usage.
+func (c *call) price(md map[string]any, in *comply.Interaction, res *result, o outcome) {
+	if c.t.Prices == nil {
+		return
+	}
+	pr, ok := c.t.Prices.lookup(in.Model, c.req.model)
+	if !ok {
+		return
+	}
+	if cost, ok := pr.cost(res.inTok, res.outTok); ok {
+		md["cost_usd"] = cost
+	} else if o.errType == "" {
+		in.Alerts = append(slices.Clip(in.Alerts), "no cost: the response reported no token usage")
+	}
 }
 
 // CallerPrefix prefixes a caller's metadata key that the Transport sets
