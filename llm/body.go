@@ -236,7 +236,7 @@ func (b *body) finish(readErr error, closed bool) error {
 	r := &b.res
 	if b.sse == nil {
 		b.parseKept(readErr != nil || closed)
-	} else if readErr == nil && !closed && b.c.api == apiChat && r.sawFinish {
+	} else if readErr == nil && !closed && b.c.api.endsAtEOF() && r.sawFinish {
 		r.complete = true // a chat stream without data: [DONE]
 	}
 	if b.sse != nil && b.sse.dropped > 0 {
@@ -279,7 +279,7 @@ func (b *body) parseKept(partial bool) {
 		p := &sseParser{max: b.keepMax, onEvent: r.event}
 		p.feed(data)
 		p.feed([]byte("\n\n")) // dispatch an unterminated final event
-		if !partial && r.api == apiChat && r.sawFinish {
+		if !partial && r.api.endsAtEOF() && r.sawFinish {
 			r.complete = true
 		}
 		return

@@ -34,6 +34,8 @@ type result struct {
 	live    bool
 	firstAt time.Time
 
+	embed *embeddingsOutput // the summary of an embeddings call's vectors
+
 	errMsg    string // an error the body or stream reported
 	refused   bool
 	filtered  bool
@@ -574,6 +576,10 @@ func (r *result) parseJSON(body []byte) {
 		if err = json.Unmarshal(body, &m); err == nil {
 			r.message(&m)
 		}
+	case apiGemini, apiGeminiStream:
+		err = r.parseGemini(body)
+	case apiEmbeddings, apiGeminiEmbed, apiGeminiBatch:
+		err = r.parseEmbeddings(body)
 	}
 	if err != nil {
 		r.malformed = jsonErr(err)
@@ -650,6 +656,13 @@ func (r *result) event(name string, data []byte) bool {
 			}
 			r.errMsg = msg
 		}
+	case apiGemini, apiGeminiStream:
+		var g gemResponse
+		if err := json.Unmarshal(data, &g); err != nil {
+			r.badEvent(err)
+			return false
+		}
+		r.gemini(&g)
 	case apiMessages:
 		var e msgEvent
 		if err := json.Unmarshal(data, &e); err != nil {

@@ -256,6 +256,13 @@ func (t *Transport) roundTrip(req *http.Request, next func(*http.Request) (*http
 		}
 	}
 
+	if a.gemini() {
+		// Gemini names the model in the path, and streams by method.
+		if m := pathModel(req.URL.Path); m != "" {
+			c.req.model = m
+		}
+		c.req.stream = a == apiGeminiStream
+	}
 	resp, err := next(out)
 	if err != nil {
 		return nil, c.fail(req.Context(), err, transportError(err, req.Context().Err() != nil, "upstream error: "))
@@ -295,8 +302,15 @@ func (c *call) context(req *http.Request) {
 		_, tok, _ := strings.Cut(v, " ")
 		c.secrets = append(c.secrets, v, tok)
 	}
-	for _, h := range []string{"X-Api-Key", "Api-Key"} {
+	for _, h := range []string{"X-Api-Key", "Api-Key", "X-Goog-Api-Key"} {
 		if v := req.Header.Get(h); v != "" {
+			c.secrets = append(c.secrets, v)
+		}
+	}
+	if req.URL.RawQuery != "" {
+		// Gemini takes its key in the query too (?key=...), and a
+		// transport error repeats the URL.
+		if v := req.URL.Query().Get("key"); v != "" {
 			c.secrets = append(c.secrets, v)
 		}
 	}
@@ -373,7 +387,7 @@ func (c *call) write(ctx context.Context, in comply.Interaction) error {
 var ownKeys = map[string]bool{
 	"api": true, "path": true, "stream": true, "http_status": true, "user": true, "retry": true,
 	"requested_model": true, "response_id": true, "request_id": true, "finish_reason": true, "tool_calls": true,
-	"error": true, "ttft_ms": true, "cost_usd": true,
+	"error": true, "ttft_ms": true, "cost_usd": true, "embeddings": true,
 }
 
 // ownMetadata returns the metadata md without the caller's keys.
@@ -456,6 +470,9 @@ func (c *call) interaction(res *result, status int, o outcome) comply.Interactio
 		}
 		if res.finish != "" {
 			md["finish_reason"] = res.finish
+		}
+		if res.embed != nil {
+			md["embeddings"] = map[string]any{"count": res.embed.Count, "dimensions": res.embed.Dimensions}
 		}
 		c.price(md, &in, res, o)
 		if !res.firstAt.IsZero() {
