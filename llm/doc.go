@@ -2,9 +2,11 @@
 // the HTTP transport.
 //
 // A Transport is an http.RoundTripper that wraps a base transport and logs
-// every call to the OpenAI Chat Completions and Responses APIs and to the
-// Anthropic Messages API through a comply.Logger, for plain JSON and for
-// streamed (server-sent events) responses alike. Any client that lets you
+// every call to the OpenAI Chat Completions, Responses and Embeddings APIs,
+// to the Anthropic Messages API and to Gemini's generateContent,
+// streamGenerateContent, embedContent and batchEmbedContents through a
+// comply.Logger, for plain JSON and for streamed (server-sent events)
+// responses alike. Any client that lets you
 // set its *http.Client (the official OpenAI and Anthropic SDKs, LangChain
 // Go, a hand-written client) is audited without changing a call site:
 //
@@ -17,19 +19,26 @@
 //
 // One entry per call: the input (the last user message by default, as the
 // seed's wrappers do, or the whole conversation, see InputMode), the output
-// text (streams reassembled), the provider ("openai" or "anthropic", which
-// names the wire format), the model that answered, token usage, the latency
+// text (streams reassembled), the provider ("openai", "anthropic" or
+// "google", which names the wire format), the model that answered, token usage, the latency
 // from the start of the request to the end of the response body, the
 // conversation id and metadata (from the request's context, see
 // WithConversationID and WithMetadata, or from the X-Comply-Conversation-Id
 // and X-Comply-Metadata request headers, which are stripped before the
 // request goes upstream), and, in the metadata, the API ("api":
-// "chat.completions", "responses" or "messages"), the request "path", the
+// "chat.completions", "responses", "messages", "embeddings",
+// "generateContent", "streamGenerateContent", "embedContent" or
+// "batchEmbedContents"), the request "path" (never its query), the
 // "http_status", whether the request asked for a stream ("stream"), the
 // "finish_reason" (or stop reason, or status), the provider's "response_id"
 // and "request_id", the "requested_model" when another model answered, the
 // "tool_calls" (see below), the end "user" the request names, and the SDK's
-// "retry" number; and, for a call that failed, its "error" (see below).
+// "retry" number; for a stream, its time to first token ("ttft_ms": from
+// the start of the request to the first text, refusal or tool-call delta,
+// in milliseconds; uncompressed streams only); with Prices, the call's
+// "cost_usd"; for an embeddings call, "embeddings": {"count": N,
+// "dimensions": D}; and, for a call that failed, its "error" (see below).
+// docs/format.md ("LLM metadata") describes each key.
 // These keys are the Transport's: a caller's key of the same name is kept
 // under "caller.<key>" (CallerPrefix), with an alert, never replaced
 // silently. Each HTTP
@@ -60,6 +69,14 @@
 // calls in hash-only mode; the arguments themselves are only in the
 // encrypted output. At most 64 calls of a response are recorded, with an
 // alert past that.
+//
+// # Embeddings
+//
+// An embeddings call's input is its text, or the JSON array of its inputs
+// when there are several. Its output is a summary of the vectors, not the
+// vectors: {"type":"embeddings","count":N,"dimensions":D,"sha256":HEX},
+// HEX the SHA-256 of "[" V1 "," V2 ... "]", each Vi a vector as the
+// provider sent it, compacted (see docs/format.md).
 //
 // # Errors and safety outcomes
 //

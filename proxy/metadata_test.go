@@ -42,3 +42,32 @@ func TestClientMetadataCollision(t *testing.T) {
 		t.Errorf("alerts %q", e.Alerts)
 	}
 }
+
+// TestGeminiAndEmbeddingsThroughProxy: Gemini's streamed answer and an
+// embeddings call are audited through the proxy, the stream with its time
+// to first token.
+func TestGeminiAndEmbeddingsThroughProxy(t *testing.T) {
+	tests := []struct{ path, body, api string }{
+		{"/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse", `{"contents":[{"parts":[{"text":"Hello!"}]}]}`, "streamGenerateContent"},
+		{"/v1/embeddings", `{"model":"text-embedding-3-small","input":"Hello!"}`, "embeddings"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.api, func(t *testing.T) {
+			up := llmtest.NewServer()
+			defer up.Close()
+			logger := memLogger(t)
+			pu, _ := setup(t, up, logger, false)
+			resp, _, err := post(t, pu, tt.path, tt.body)
+			if err != nil || resp.StatusCode != 200 {
+				t.Fatalf("%v %v", resp, err)
+			}
+			e := waitEntries(t, logger, 1)[0]
+			var md map[string]any
+			json.Unmarshal(e.Metadata, &md)
+			_, ttft := md["ttft_ms"]
+			if md["api"] != tt.api || !e.SafetyPassed || e.InputHash != logger.Hash("Hello!") || ttft != (tt.api == "streamGenerateContent") {
+				t.Errorf("entry %+v, metadata %s", e, e.Metadata)
+			}
+		})
+	}
+}

@@ -23,10 +23,12 @@ const proxyShutdown = 30 * time.Second
 
 // proxyHelp is the description of 'comply proxy'.
 const proxyHelp = `
-Run an auditing reverse proxy for the OpenAI and Anthropic APIs. Any
-application, in any language, audits its LLM calls by changing its base URL
-to the proxy's: every call to the Chat Completions, Responses and Messages
-APIs is logged, plain or streamed; other requests pass through.
+Run an auditing reverse proxy for the OpenAI, Anthropic and Gemini APIs.
+Any application, in any language, audits its LLM calls by changing its
+base URL to the proxy's: every call to the Chat Completions, Responses,
+Messages, Gemini generateContent and embeddings APIs is logged, plain or
+streamed; other requests pass through. With --prices, each entry records
+its cost.
 
 The client's API key is passed to the upstream and never logged. Responses
 stream back unbuffered, byte for byte. Clients may set the headers
