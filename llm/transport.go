@@ -437,7 +437,7 @@ func (c *call) interaction(res *result, status int, o outcome) comply.Interactio
 			in.Alerts = append(slices.Clip(in.Alerts), c.scrub(alert))
 		}
 	}
-	md := make(map[string]any, 12) // the Transport's own keys
+	md := make(map[string]any, 8) // the Transport's own keys
 	md["api"] = c.api.String()
 	md["path"] = c.path
 	md["stream"] = c.req.stream
