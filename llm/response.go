@@ -611,51 +611,7 @@ func (r *result) event(name string, data []byte) bool {
 		}
 		r.chat(&c)
 	case apiResponses:
-		var e respEvent
-		if err := json.Unmarshal(data, &e); err != nil {
-			r.badEvent(err)
-			return false
-		}
-		if e.Type == "" {
-			e.Type = name
-		}
-		switch e.Type {
-		case "response.created", "response.in_progress":
-			if e.Response != nil {
-				r.id, r.model = e.Response.ID, e.Response.Model
-			}
-		case "response.output_text.delta":
-			r.addText(0, e.Delta)
-		case "response.refusal.delta":
-			r.addRefusal(e.Delta)
-		case "response.output_item.added", "response.output_item.done":
-			if e.Item != nil && (e.Item.Type == "function_call" || e.Item.Type == "custom_tool_call") {
-				t := r.tool(e.OutputIndex, e.Item.Name)
-				if args := e.Item.Arguments + e.Item.Input; args != "" {
-					r.setArgs(t, args)
-				}
-			}
-		case "response.function_call_arguments.delta", "response.custom_tool_call_input.delta":
-			r.addArgs(r.tool(e.OutputIndex, ""), e.Delta)
-		case "response.function_call_arguments.done", "response.custom_tool_call_input.done":
-			if e.Arguments != nil {
-				r.setArgs(r.tool(e.OutputIndex, ""), *e.Arguments)
-			} else if e.Input != nil {
-				r.setArgs(r.tool(e.OutputIndex, ""), *e.Input)
-			}
-		case "response.completed", "response.incomplete", "response.failed":
-			if e.Response != nil {
-				r.response(e.Response, false)
-			}
-			r.complete = true
-			return true
-		case "error":
-			msg := e.Message
-			if msg == "" && e.Code != nil {
-				msg = *e.Code
-			}
-			r.errMsg = msg
-		}
+		return r.responsesEvent(name, data)
 	case apiGemini, apiGeminiStream:
 		var g gemResponse
 		if err := json.Unmarshal(data, &g); err != nil {
@@ -664,50 +620,106 @@ func (r *result) event(name string, data []byte) bool {
 		}
 		r.gemini(&g)
 	case apiMessages:
-		var e msgEvent
-		if err := json.Unmarshal(data, &e); err != nil {
-			r.badEvent(err)
-			return false
+		return r.messagesEvent(name, data)
+	}
+	return false
+}
+
+// responsesEvent handles an event of a Responses stream.
+func (r *result) responsesEvent(name string, data []byte) bool {
+	var e respEvent
+	if err := json.Unmarshal(data, &e); err != nil {
+		r.badEvent(err)
+		return false
+	}
+	if e.Type == "" {
+		e.Type = name
+	}
+	switch e.Type {
+	case "response.created", "response.in_progress":
+		if e.Response != nil {
+			r.id, r.model = e.Response.ID, e.Response.Model
 		}
-		if e.Type == "" {
-			e.Type = name
-		}
-		switch e.Type {
-		case "message_start":
-			if e.Message != nil {
-				r.id, r.model = e.Message.ID, e.Message.Model
-				r.usage(e.Message.Usage)
+	case "response.output_text.delta":
+		r.addText(0, e.Delta)
+	case "response.refusal.delta":
+		r.addRefusal(e.Delta)
+	case "response.output_item.added", "response.output_item.done":
+		if e.Item != nil && (e.Item.Type == "function_call" || e.Item.Type == "custom_tool_call") {
+			t := r.tool(e.OutputIndex, e.Item.Name)
+			if args := e.Item.Arguments + e.Item.Input; args != "" {
+				r.setArgs(t, args)
 			}
-		case "content_block_start":
-			if e.Block != nil {
-				switch e.Block.Type {
-				case "text":
-					r.addText(0, e.Block.Text)
-				case "tool_use", "server_tool_use":
-					if t := r.tool(e.Index, e.Block.Name); t != nil {
-						t.start = string(e.Block.Input)
-					}
+		}
+	case "response.function_call_arguments.delta", "response.custom_tool_call_input.delta":
+		r.addArgs(r.tool(e.OutputIndex, ""), e.Delta)
+	case "response.function_call_arguments.done", "response.custom_tool_call_input.done":
+		if e.Arguments != nil {
+			r.setArgs(r.tool(e.OutputIndex, ""), *e.Arguments)
+		} else if e.Input != nil {
+			r.setArgs(r.tool(e.OutputIndex, ""), *e.Input)
+		}
+	case "response.completed", "response.incomplete", "response.failed":
+		if e.Response != nil {
+			r.response(e.Response, false)
+		}
+		r.complete = true
+		return true
+	case "error":
+		msg := e.Message
+		if msg == "" && e.Code != nil {
+			msg = *e.Code
+		}
+		r.errMsg = msg
+	}
+	return false
+}
+
+// messagesEvent handles an event of a Messages stream.
+func (r *result) messagesEvent(name string, data []byte) bool {
+	var e msgEvent
+	if err := json.Unmarshal(data, &e); err != nil {
+		r.badEvent(err)
+		return false
+	}
+	if e.Type == "" {
+		e.Type = name
+	}
+	switch e.Type {
+	case "message_start":
+		if e.Message != nil {
+			r.id, r.model = e.Message.ID, e.Message.Model
+			r.usage(e.Message.Usage)
+		}
+	case "content_block_start":
+		if e.Block != nil {
+			switch e.Block.Type {
+			case "text":
+				r.addText(0, e.Block.Text)
+			case "tool_use", "server_tool_use":
+				if t := r.tool(e.Index, e.Block.Name); t != nil {
+					t.start = string(e.Block.Input)
 				}
 			}
-		case "content_block_delta":
-			switch {
-			case e.Delta == nil:
-			case e.Delta.Type == "text_delta":
-				r.addText(0, e.Delta.Text)
-			case e.Delta.Type == "input_json_delta":
-				r.addArgs(r.tool(e.Index, ""), e.Delta.PartialJSON)
-			}
-		case "message_delta":
-			if e.Delta != nil && e.Delta.StopReason != nil {
-				r.stopReason(*e.Delta.StopReason)
-			}
-			r.usage(e.Usage)
-		case "message_stop":
-			r.complete = true
-			return true
-		case "error":
-			r.errMsg = e.Error.String()
 		}
+	case "content_block_delta":
+		switch {
+		case e.Delta == nil:
+		case e.Delta.Type == "text_delta":
+			r.addText(0, e.Delta.Text)
+		case e.Delta.Type == "input_json_delta":
+			r.addArgs(r.tool(e.Index, ""), e.Delta.PartialJSON)
+		}
+	case "message_delta":
+		if e.Delta != nil && e.Delta.StopReason != nil {
+			r.stopReason(*e.Delta.StopReason)
+		}
+		r.usage(e.Usage)
+	case "message_stop":
+		r.complete = true
+		return true
+	case "error":
+		r.errMsg = e.Error.String()
 	}
 	return false
 }
