@@ -88,6 +88,20 @@ type Stats struct {
 	P95LatencyMS   float64      `json:"p95_latency_ms"`
 	Corrupt        int64        `json:"corrupt_lines,omitempty"`
 	ByModel        []ModelStats `json:"by_model"`
+
+	// Errors counts the calls that failed (an HTTP error, an upstream
+	// that could not be reached, a timeout: an "error" object in the
+	// metadata, see package llm), apart from the safety failures.
+	Errors int64 `json:"errors"`
+	// Streams with a time to first token ("ttft_ms" in the metadata),
+	// and its median and 95th percentile.
+	TTFTEntries int64   `json:"ttft_entries,omitempty"`
+	TTFTP50MS   float64 `json:"ttft_p50_ms,omitempty"`
+	TTFTP95MS   float64 `json:"ttft_p95_ms,omitempty"`
+	// Entries with a computed cost ("cost_usd" in the metadata), and the
+	// sum of their costs in US dollars.
+	PricedEntries int64   `json:"priced_entries,omitempty"`
+	CostUSD       float64 `json:"cost_usd,omitempty"`
 }
 
 // ModelStats are the metrics of one model within a Stats window.
@@ -97,6 +111,7 @@ type ModelStats struct {
 	SafetyFailures int64   `json:"safety_failures"`
 	AvgLatencyMS   float64 `json:"avg_latency_ms"`
 	P95LatencyMS   float64 `json:"p95_latency_ms"`
+	Errors         int64   `json:"errors"`
 }
 
 // Stats computes the health metrics of the entries since the given time,
@@ -110,7 +125,8 @@ func (l *Logger) Stats(ctx context.Context, since time.Time) (Stats, error) {
 	st := Stats{TotalEntries: total, Since: since.UTC()}
 	var all []float64
 	perModel := map[string][]float64{}
-	failures := map[string]int64{}
+	failures, errs := map[string]int64{}, map[string]int64{}
+	var ttft []float64
 	for e, err := range l.Entries(ctx, since, time.Time{}) {
 		if err != nil {
 			if ctx.Err() != nil {
@@ -126,10 +142,24 @@ func (l *Logger) Stats(ctx context.Context, since time.Time) (Stats, error) {
 			st.SafetyFailures++
 			failures[e.Model]++
 		}
+		f := factsOf(e.Metadata)
+		if f.failed {
+			st.Errors++
+			errs[e.Model]++
+		}
+		if f.hasTTFT {
+			ttft = append(ttft, f.ttft)
+		}
+		if f.hasCost {
+			st.PricedEntries++
+			st.CostUSD += f.cost
+		}
 	}
 	st.AvgLatencyMS, st.P95LatencyMS = latencies(all)
+	st.TTFTEntries = int64(len(ttft))
+	st.TTFTP50MS, st.TTFTP95MS = percentiles(ttft)
 	for model, lat := range perModel {
-		ms := ModelStats{Model: model, Entries: int64(len(lat)), SafetyFailures: failures[model]}
+		ms := ModelStats{Model: model, Entries: int64(len(lat)), SafetyFailures: failures[model], Errors: errs[model]}
 		ms.AvgLatencyMS, ms.P95LatencyMS = latencies(lat)
 		st.ByModel = append(st.ByModel, ms)
 	}

@@ -90,8 +90,8 @@ func TestMalformedUpstream(t *testing.T) {
 			if string(got) != tc.body {
 				t.Errorf("caller got %q", got)
 			}
-			if e := oneEntry(t, tr); e.SafetyPassed || e.BlockReason != tc.reason {
-				t.Errorf("block reason %q, want %q", e.BlockReason, tc.reason)
+			if typ, msg := failure(t, oneEntry(t, tr)); typ != llm.ErrorMalformed || msg != tc.reason {
+				t.Errorf("error %s %q, want malformed %q", typ, msg, tc.reason)
 			}
 		})
 	}
@@ -135,12 +135,12 @@ func TestStreamCut(t *testing.T) {
 				t.Errorf("caller got %q, %v; direct call %q, %v", got, err, want, wantErr)
 			}
 			e := oneEntry(t, tr)
-			reason := "incomplete: response interrupted: unexpected EOF"
+			wantType, reason := llm.ErrorTransport, "incomplete: response interrupted: unexpected EOF"
 			if clean {
-				reason = "incomplete: the stream ended before its final event"
+				wantType, reason = llm.ErrorIncomplete, "incomplete: the stream ended before its final event"
 			}
-			if e.SafetyPassed || e.BlockReason != reason {
-				t.Errorf("block reason %q, want %q", e.BlockReason, reason)
+			if typ, msg := failure(t, e); typ != wantType || msg != reason {
+				t.Errorf("error %s %q, want %s %q", typ, msg, wantType, reason)
 			}
 			if e.OutputHash != tr.Logger.Hash("Hello there") {
 				t.Errorf("output is not the partial text")
@@ -242,8 +242,8 @@ func TestClientGoesAway(t *testing.T) {
 				reason = "incomplete: closed by the client before the end of the response"
 			}
 			e := oneEntry(t, tr)
-			if e.SafetyPassed || e.BlockReason != reason {
-				t.Errorf("block reason %q, want %q", e.BlockReason, reason)
+			if typ, msg := failure(t, e); typ != llm.ErrorCanceled || msg != reason {
+				t.Errorf("error %s %q, want canceled %q", typ, msg, reason)
 			}
 			if e.OutputHash != tr.Logger.Hash("Once") {
 				t.Errorf("output is not the partial text")
@@ -266,8 +266,8 @@ func TestUpstreamDown(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 	e := oneEntry(t, tr)
-	if e.SafetyPassed || !strings.HasPrefix(e.BlockReason, "upstream error: ") || !strings.Contains(e.BlockReason, "connection refused") {
-		t.Errorf("block reason %q", e.BlockReason)
+	if typ, msg := failure(t, e); typ != llm.ErrorTransport || !strings.HasPrefix(msg, "upstream error: ") || !strings.Contains(msg, "connection refused") {
+		t.Errorf("error %s %q", typ, msg)
 	}
 	if e.Provider != "anthropic" || e.Model != "claude-sonnet-4-5" || e.InputHash != tr.Logger.Hash("Hello!") {
 		t.Errorf("entry %+v", e)

@@ -65,6 +65,7 @@ func newBody(ctx context.Context, c *call, resp *http.Response) *body {
 	switch {
 	case b.res.stream && resp.StatusCode < 300 && enc == "":
 		b.sse = &sseParser{max: b.keepMax, onEvent: b.res.event}
+		b.res.live = true
 	case b.res.stream:
 		// A compressed stream is parsed at its end; its bytes are not held.
 		b.encoding = enc
@@ -235,7 +236,7 @@ func (b *body) finish(readErr error, closed bool) error {
 	r := &b.res
 	if b.sse == nil {
 		b.parseKept(readErr != nil || closed)
-	} else if readErr == nil && !closed && b.c.api == apiChat && r.sawFinish {
+	} else if readErr == nil && !closed && b.c.api.endsAtEOF() && r.sawFinish {
 		r.complete = true // a chat stream without data: [DONE]
 	}
 	if b.sse != nil && b.sse.dropped > 0 {
@@ -244,16 +245,8 @@ func (b *body) finish(readErr error, closed bool) error {
 	if r.cut {
 		r.alerts = append(r.alerts, "response larger than the response bound: output truncated")
 	}
-	in := b.c.interaction(r, b.status)
 	canceled := readErr != nil && (errors.Is(readErr, context.Canceled) || b.ctx.Err() != nil)
-	reason, det := r.reason(b.status, readErr, closed, canceled)
-	if reason != "" {
-		in.SafetyFailed = true
-		in.BlockReason = b.c.scrub(reason)
-		if det != "" {
-			in.DetectorsTriggered = []string{det}
-		}
-	}
+	in := b.c.interaction(r, b.status, r.outcome(b.status, readErr, closed, canceled))
 	b.keep = nil
 	return b.c.write(b.ctx, in)
 }
@@ -277,7 +270,7 @@ func (b *body) parseKept(partial bool) {
 	if b.status >= 300 {
 		// A client that retries may close the body unread: then the
 		// status text says what happened.
-		if r.errMsg = errorBody(data); r.errMsg == "" {
+		if r.errMsg, r.filtered = errorBody(data); r.errMsg == "" {
 			r.errMsg = http.StatusText(b.status)
 		}
 		return
@@ -286,7 +279,7 @@ func (b *body) parseKept(partial bool) {
 		p := &sseParser{max: b.keepMax, onEvent: r.event}
 		p.feed(data)
 		p.feed([]byte("\n\n")) // dispatch an unterminated final event
-		if !partial && r.api == apiChat && r.sawFinish {
+		if !partial && r.api.endsAtEOF() && r.sawFinish {
 			r.complete = true
 		}
 		return

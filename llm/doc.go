@@ -2,9 +2,11 @@
 // the HTTP transport.
 //
 // A Transport is an http.RoundTripper that wraps a base transport and logs
-// every call to the OpenAI Chat Completions and Responses APIs and to the
-// Anthropic Messages API through a comply.Logger, for plain JSON and for
-// streamed (server-sent events) responses alike. Any client that lets you
+// every call to the OpenAI Chat Completions, Responses and Embeddings APIs,
+// to the Anthropic Messages API and to Gemini's generateContent,
+// streamGenerateContent, embedContent and batchEmbedContents through a
+// comply.Logger, for plain JSON and for streamed (server-sent events)
+// responses alike. Any client that lets you
 // set its *http.Client (the official OpenAI and Anthropic SDKs, LangChain
 // Go, a hand-written client) is audited without changing a call site:
 //
@@ -17,19 +19,29 @@
 //
 // One entry per call: the input (the last user message by default, as the
 // seed's wrappers do, or the whole conversation, see InputMode), the output
-// text (streams reassembled), the provider ("openai" or "anthropic", which
-// names the wire format), the model that answered, token usage, the latency
+// text (streams reassembled), the provider ("openai", "anthropic" or
+// "google", which names the wire format), the model that answered, token usage, the latency
 // from the start of the request to the end of the response body, the
 // conversation id and metadata (from the request's context, see
 // WithConversationID and WithMetadata, or from the X-Comply-Conversation-Id
 // and X-Comply-Metadata request headers, which are stripped before the
 // request goes upstream), and, in the metadata, the API ("api":
-// "chat.completions", "responses" or "messages"), the request "path", the
+// "chat.completions", "responses", "messages", "embeddings",
+// "generateContent", "streamGenerateContent", "embedContent" or
+// "batchEmbedContents"), the request "path" (never its query), the
 // "http_status", whether the request asked for a stream ("stream"), the
 // "finish_reason" (or stop reason, or status), the provider's "response_id"
 // and "request_id", the "requested_model" when another model answered, the
 // "tool_calls" (see below), the end "user" the request names, and the SDK's
-// "retry" number. These keys override the caller's metadata. Each HTTP
+// "retry" number; for a stream, its time to first token ("ttft_ms": from
+// the start of the request to the first text, refusal or tool-call delta,
+// in milliseconds; uncompressed streams only); with Prices, the call's
+// "cost_usd"; for an embeddings call, "embeddings": {"count": N,
+// "dimensions": D}; and, for a call that failed, its "error" (see below).
+// docs/format.md ("LLM metadata") describes each key.
+// These keys are the Transport's: a caller's key of the same name is kept
+// under "caller.<key>" (CallerPrefix), with an alert, never replaced
+// silently. Each HTTP
 // attempt is one entry: an SDK's retries are entries of their own. Headers
 // are never recorded, and the request's credentials, and anything shaped
 // like an API key, are cut from the error messages recorded, so an API key
@@ -58,12 +70,41 @@
 // encrypted output. At most 64 calls of a response are recorded, with an
 // alert past that.
 //
-// An entry has safety_passed=true only for a complete, successful exchange.
-// Otherwise its block_reason says what happened: an HTTP error status
-// ("http 429: Rate limit reached"), a refusal ("refusal: ..."), a content
-// filter ("finish_reason: content_filter"), an upstream that could not be
-// reached ("upstream error: ..."), a response cut short ("incomplete: ..."),
-// or a response that could not be parsed ("malformed response: ...").
+// # Embeddings
+//
+// An embeddings call's input is its text, or the JSON array of its inputs
+// when there are several. Its output is a summary of the vectors, not the
+// vectors: {"type":"embeddings","count":N,"dimensions":D,"sha256":HEX},
+// HEX the SHA-256 of "[" V1 "," V2 ... "]", each Vi a vector as the
+// provider sent it, compacted (see docs/format.md).
+//
+// # Errors and safety outcomes
+//
+// safety_passed=false means a safety outcome, and only that: a refusal
+// (block_reason "refusal: ...", detector "refusal"), a content filter
+// (a finish reason such as content_filter, detector "content_filter"), or
+// an HTTP error that a content policy gave (OpenAI's
+// content_policy_violation, Azure's content_filter). A call that failed
+// for another reason is not a safety failure: its entry has
+// safety_passed=true, an empty block_reason, and in the metadata
+//
+//	"error": {"type": TYPE, "status": STATUS, "message": MESSAGE}
+//
+// with the same MESSAGE as an alert. TYPE is one of ErrorHTTP ("http",
+// an HTTP error status, STATUS its code: "http 429: Rate limit
+// reached"), ErrorTransport ("transport", an upstream that could not be
+// reached, "upstream error: ...", or a response that broke off,
+// "incomplete: response interrupted: ..."), ErrorTimeout ("timeout", the
+// same from a timeout), ErrorCanceled ("canceled", the client canceled the
+// call or closed the response before its end), ErrorAPI ("api", an error
+// in the body or stream of a successful status, "error: ..."),
+// ErrorIncomplete ("incomplete", a stream that ended before its final
+// event), ErrorMalformed ("malformed", a response that could not be
+// parsed, "malformed response: ...") or ErrorRequest ("request", a
+// request body that could not be read). STATUS is present only for
+// "http". MESSAGE has the request's credentials and anything shaped like
+// an API key cut out, and is at most 500 bytes. comply.Logger.Stats counts
+// these errors apart from the safety failures.
 // Requests to other paths pass through unaudited.
 //
 // # The RoundTripper contract

@@ -12,10 +12,15 @@ import (
 type api int
 
 const (
-	apiNone      api = iota
-	apiChat          // OpenAI Chat Completions
-	apiResponses     // OpenAI Responses
-	apiMessages      // Anthropic Messages
+	apiNone         api = iota
+	apiChat             // OpenAI Chat Completions
+	apiResponses        // OpenAI Responses
+	apiMessages         // Anthropic Messages
+	apiEmbeddings       // OpenAI Embeddings
+	apiGemini           // Gemini generateContent
+	apiGeminiStream     // Gemini streamGenerateContent
+	apiGeminiEmbed      // Gemini embedContent
+	apiGeminiBatch      // Gemini batchEmbedContents
 )
 
 func (a api) String() string {
@@ -26,24 +31,50 @@ func (a api) String() string {
 		return "responses"
 	case apiMessages:
 		return "messages"
+	case apiEmbeddings:
+		return "embeddings"
+	case apiGemini:
+		return "generateContent"
+	case apiGeminiStream:
+		return "streamGenerateContent"
+	case apiGeminiEmbed:
+		return "embedContent"
+	case apiGeminiBatch:
+		return "batchEmbedContents"
 	}
 	return ""
 }
 
+// gemini reports whether a is one of Gemini's APIs.
+func (a api) gemini() bool { return a >= apiGemini }
+
+// embeddings reports whether a is an embeddings API.
+func (a api) embeddings() bool {
+	return a == apiEmbeddings || a == apiGeminiEmbed || a == apiGeminiBatch
+}
+
+// endsAtEOF reports whether a's streams have no final event: they are
+// complete when they gave a finish reason and ended cleanly.
+func (a api) endsAtEOF() bool { return a == apiChat || a == apiGeminiStream }
+
 func (a api) provider() string {
 	switch a {
-	case apiChat, apiResponses:
+	case apiChat, apiResponses, apiEmbeddings:
 		return "openai"
 	case apiMessages:
 		return "anthropic"
+	case apiGemini, apiGeminiStream, apiGeminiEmbed, apiGeminiBatch:
+		return "google"
 	}
 	return ""
 }
 
 // detect returns the API a request calls, from its method and path: a POST
-// to .../chat/completions, .../responses or .../messages, with or without
-// a /v1 prefix, so that APIs mounted elsewhere (Azure deployments, proxies)
-// are found too.
+// to .../chat/completions, .../responses, .../messages or .../embeddings,
+// with or without a /v1 prefix, so that APIs mounted elsewhere (Azure
+// deployments, proxies) are found too; or to Gemini's
+// .../models/MODEL:generateContent (streamGenerateContent, embedContent,
+// batchEmbedContents).
 func detect(method, path string) api {
 	if method != http.MethodPost {
 		return apiNone
@@ -56,8 +87,41 @@ func detect(method, path string) api {
 		return apiResponses
 	case strings.HasSuffix(path, "/messages"):
 		return apiMessages
+	case strings.HasSuffix(path, "/embeddings"):
+		return apiEmbeddings
+	}
+	i := strings.LastIndexByte(path, ':')
+	if i < 0 || !strings.Contains(path[:i], "models/") {
+		return apiNone
+	}
+	switch path[i+1:] {
+	case "generateContent":
+		return apiGemini
+	case "streamGenerateContent":
+		return apiGeminiStream
+	case "embedContent":
+		return apiGeminiEmbed
+	case "batchEmbedContents":
+		return apiGeminiBatch
 	}
 	return apiNone
+}
+
+// pathModel returns the model a Gemini path names: "gemini-2.5-flash" of
+// /v1beta/models/gemini-2.5-flash:generateContent ("tunedModels/x" as is).
+func pathModel(path string) string {
+	i := strings.LastIndexByte(path, ':')
+	if i < 0 {
+		return ""
+	}
+	path = path[:i]
+	if j := strings.LastIndex(path, "/models/"); j >= 0 {
+		return path[j+len("/models/"):]
+	}
+	if j := strings.Index(path, "tunedModels/"); j >= 0 {
+		return path[j:]
+	}
+	return ""
 }
 
 // requestInfo is what a request body says.
@@ -81,6 +145,15 @@ type reqBody struct {
 	User             string          `json:"user"`
 	SafetyIdentifier string          `json:"safety_identifier"`
 	Metadata         json.RawMessage `json:"metadata"`
+
+	// Gemini, which accepts both spellings of its field names.
+	Contents          json.RawMessage `json:"contents"`
+	SystemInstruction json.RawMessage `json:"systemInstruction"`
+	SystemSnake       json.RawMessage `json:"system_instruction"`
+	Content           json.RawMessage `json:"content"` // embedContent
+	Requests          []struct {      // batchEmbedContents
+		Content json.RawMessage `json:"content"`
+	} `json:"requests"`
 }
 
 // parseRequest reads what an entry records from a request body. A body that
@@ -110,6 +183,32 @@ func parseRequest(a api, body []byte, mode InputMode) requestInfo {
 		if json.Unmarshal(r.Metadata, &md) == nil {
 			info.user = md.UserID
 		}
+	}
+	switch a {
+	case apiEmbeddings:
+		info.input = embeddingsInput(r.Input)
+		return info
+	case apiGeminiEmbed:
+		info.input = geminiText(r.Content)
+		return info
+	case apiGeminiBatch:
+		texts := make([]string, len(r.Requests))
+		for i, rq := range r.Requests {
+			texts[i] = geminiText(rq.Content)
+		}
+		b, _ := json.Marshal(texts)
+		info.input = string(b)
+		return info
+	case apiGemini, apiGeminiStream:
+		if len(r.SystemInstruction) == 0 {
+			r.SystemInstruction = r.SystemSnake
+		}
+		if mode == WholeConversation {
+			info.input = conversation("systemInstruction", r.SystemInstruction, "contents", r.Contents)
+		} else {
+			info.input = lastGeminiUser(r.Contents)
+		}
+		return info
 	}
 	if mode == WholeConversation {
 		switch a {
@@ -211,4 +310,62 @@ func contentText(raw json.RawMessage) string {
 		}
 	}
 	return strings.Join(texts, "\n")
+}
+
+// embeddingsInput returns the input of an OpenAI embeddings request: the
+// string itself, or the input as sent (an array of strings or of tokens)
+// in compact JSON.
+func embeddingsInput(raw json.RawMessage) string {
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		return s
+	}
+	var b bytes.Buffer
+	if json.Compact(&b, raw) != nil {
+		return string(raw)
+	}
+	return b.String()
+}
+
+// geminiContent is a Gemini Content: a role and its parts.
+type geminiContent struct {
+	Role  string `json:"role"`
+	Parts []struct {
+		Text    string `json:"text"`
+		Thought bool   `json:"thought"`
+	} `json:"parts"`
+}
+
+// geminiText returns the text parts of a Gemini Content, joined by
+// newlines.
+func geminiText(raw json.RawMessage) string {
+	var c geminiContent
+	if json.Unmarshal(raw, &c) != nil {
+		return ""
+	}
+	var texts []string
+	for _, p := range c.Parts {
+		if p.Text != "" && !p.Thought {
+			texts = append(texts, p.Text)
+		}
+	}
+	return strings.Join(texts, "\n")
+}
+
+// lastGeminiUser returns the text of the last content whose role is
+// "user" (or not given, which means the user).
+func lastGeminiUser(raw json.RawMessage) string {
+	var cs []json.RawMessage
+	if json.Unmarshal(raw, &cs) != nil {
+		return ""
+	}
+	for i := len(cs) - 1; i >= 0; i-- {
+		var c struct {
+			Role string `json:"role"`
+		}
+		if json.Unmarshal(cs[i], &c) == nil && (c.Role == "user" || c.Role == "") {
+			return geminiText(cs[i])
+		}
+	}
+	return ""
 }

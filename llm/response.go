@@ -4,9 +4,9 @@ import (
 	"bytes"
 	"cmp"
 	"encoding/json"
-	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/complyhq/comply/internal/line"
 )
@@ -29,6 +29,13 @@ type result struct {
 	toolsDropped         bool
 	alerts               []string
 
+	// live says the stream is parsed as it passes; then firstAt is when
+	// its first output (text, refusal or tool call) arrived.
+	live    bool
+	firstAt time.Time
+
+	embed *embeddingsOutput // the summary of an embeddings call's vectors
+
 	errMsg    string // an error the body or stream reported
 	refused   bool
 	filtered  bool
@@ -37,10 +44,18 @@ type result struct {
 	malformed string // why the body could not be parsed
 }
 
+// output notes that output arrived, for the time to first token.
+func (r *result) output() {
+	if r.live && r.firstAt.IsZero() {
+		r.firstAt = time.Now()
+	}
+}
+
 func (r *result) addText(i int, s string) {
 	if s == "" {
 		return
 	}
+	r.output()
 	if i < 0 || i >= 128 {
 		i = 0
 	}
@@ -60,6 +75,7 @@ func (r *result) addRefusal(s string) {
 		return
 	}
 	r.refused = true
+	r.output()
 	if r.refusal.Len()+len(s) <= r.max {
 		r.refusal.WriteString(s)
 	}
@@ -93,6 +109,7 @@ func (r *result) tool(key int, name string) *toolCall {
 	}
 	tc := &toolCall{key: key, name: name}
 	r.tools = append(r.tools, tc)
+	r.output()
 	return tc
 }
 
@@ -101,6 +118,7 @@ func (r *result) addArgs(tc *toolCall, s string) {
 	if tc == nil || s == "" {
 		return
 	}
+	r.output()
 	if r.kept+len(s) > r.max {
 		r.cut = true
 		s = truncateUTF8(s, r.max-r.kept)
@@ -228,22 +246,34 @@ func (e *apiError) String() string {
 }
 
 // errorBody reads the message of an HTTP error body, or its first bytes if
-// it is not JSON.
-func errorBody(body []byte) string {
+// it is not JSON, and whether the error is a content policy's (OpenAI's
+// content_policy_violation, Azure's content_filter).
+func errorBody(body []byte) (msg string, policy bool) {
 	var e struct {
 		Error   *apiError `json:"error"`
 		Message string    `json:"message"`
 	}
 	if json.Unmarshal(body, &e) == nil {
 		if e.Error != nil {
-			return e.Error.String()
+			return e.Error.String(), e.Error.policy()
 		}
 		if e.Message != "" {
-			return e.Message
+			return e.Message, false
 		}
 	}
 	s := strings.TrimSpace(string(body))
-	return truncateUTF8(strings.ToValidUTF8(s, "\uFFFD"), 200)
+	return truncateUTF8(strings.ToValidUTF8(s, "\uFFFD"), 200), false
+}
+
+// policy reports whether the error says a content policy blocked the call.
+func (e *apiError) policy() bool {
+	for _, s := range []string{e.Type, strings.Trim(string(e.Code), `"`)} {
+		switch s {
+		case "content_filter", "content_policy_violation":
+			return true
+		}
+	}
+	return false
 }
 
 // Chat Completions.
@@ -546,6 +576,10 @@ func (r *result) parseJSON(body []byte) {
 		if err = json.Unmarshal(body, &m); err == nil {
 			r.message(&m)
 		}
+	case apiGemini, apiGeminiStream:
+		err = r.parseGemini(body)
+	case apiEmbeddings, apiGeminiEmbed, apiGeminiBatch:
+		err = r.parseEmbeddings(body)
 	}
 	if err != nil {
 		r.malformed = jsonErr(err)
@@ -577,96 +611,115 @@ func (r *result) event(name string, data []byte) bool {
 		}
 		r.chat(&c)
 	case apiResponses:
-		var e respEvent
-		if err := json.Unmarshal(data, &e); err != nil {
+		return r.responsesEvent(name, data)
+	case apiGemini, apiGeminiStream:
+		var g gemResponse
+		if err := json.Unmarshal(data, &g); err != nil {
 			r.badEvent(err)
 			return false
 		}
-		if e.Type == "" {
-			e.Type = name
-		}
-		switch e.Type {
-		case "response.created", "response.in_progress":
-			if e.Response != nil {
-				r.id, r.model = e.Response.ID, e.Response.Model
-			}
-		case "response.output_text.delta":
-			r.addText(0, e.Delta)
-		case "response.refusal.delta":
-			r.addRefusal(e.Delta)
-		case "response.output_item.added", "response.output_item.done":
-			if e.Item != nil && (e.Item.Type == "function_call" || e.Item.Type == "custom_tool_call") {
-				t := r.tool(e.OutputIndex, e.Item.Name)
-				if args := e.Item.Arguments + e.Item.Input; args != "" {
-					r.setArgs(t, args)
-				}
-			}
-		case "response.function_call_arguments.delta", "response.custom_tool_call_input.delta":
-			r.addArgs(r.tool(e.OutputIndex, ""), e.Delta)
-		case "response.function_call_arguments.done", "response.custom_tool_call_input.done":
-			if e.Arguments != nil {
-				r.setArgs(r.tool(e.OutputIndex, ""), *e.Arguments)
-			} else if e.Input != nil {
-				r.setArgs(r.tool(e.OutputIndex, ""), *e.Input)
-			}
-		case "response.completed", "response.incomplete", "response.failed":
-			if e.Response != nil {
-				r.response(e.Response, false)
-			}
-			r.complete = true
-			return true
-		case "error":
-			msg := e.Message
-			if msg == "" && e.Code != nil {
-				msg = *e.Code
-			}
-			r.errMsg = msg
-		}
+		r.gemini(&g)
 	case apiMessages:
-		var e msgEvent
-		if err := json.Unmarshal(data, &e); err != nil {
-			r.badEvent(err)
-			return false
+		return r.messagesEvent(name, data)
+	}
+	return false
+}
+
+// responsesEvent handles an event of a Responses stream.
+func (r *result) responsesEvent(name string, data []byte) bool {
+	var e respEvent
+	if err := json.Unmarshal(data, &e); err != nil {
+		r.badEvent(err)
+		return false
+	}
+	if e.Type == "" {
+		e.Type = name
+	}
+	switch e.Type {
+	case "response.created", "response.in_progress":
+		if e.Response != nil {
+			r.id, r.model = e.Response.ID, e.Response.Model
 		}
-		if e.Type == "" {
-			e.Type = name
-		}
-		switch e.Type {
-		case "message_start":
-			if e.Message != nil {
-				r.id, r.model = e.Message.ID, e.Message.Model
-				r.usage(e.Message.Usage)
+	case "response.output_text.delta":
+		r.addText(0, e.Delta)
+	case "response.refusal.delta":
+		r.addRefusal(e.Delta)
+	case "response.output_item.added", "response.output_item.done":
+		if e.Item != nil && (e.Item.Type == "function_call" || e.Item.Type == "custom_tool_call") {
+			t := r.tool(e.OutputIndex, e.Item.Name)
+			if args := e.Item.Arguments + e.Item.Input; args != "" {
+				r.setArgs(t, args)
 			}
-		case "content_block_start":
-			if e.Block != nil {
-				switch e.Block.Type {
-				case "text":
-					r.addText(0, e.Block.Text)
-				case "tool_use", "server_tool_use":
-					if t := r.tool(e.Index, e.Block.Name); t != nil {
-						t.start = string(e.Block.Input)
-					}
+		}
+	case "response.function_call_arguments.delta", "response.custom_tool_call_input.delta":
+		r.addArgs(r.tool(e.OutputIndex, ""), e.Delta)
+	case "response.function_call_arguments.done", "response.custom_tool_call_input.done":
+		if e.Arguments != nil {
+			r.setArgs(r.tool(e.OutputIndex, ""), *e.Arguments)
+		} else if e.Input != nil {
+			r.setArgs(r.tool(e.OutputIndex, ""), *e.Input)
+		}
+	case "response.completed", "response.incomplete", "response.failed":
+		if e.Response != nil {
+			r.response(e.Response, false)
+		}
+		r.complete = true
+		return true
+	case "error":
+		msg := e.Message
+		if msg == "" && e.Code != nil {
+			msg = *e.Code
+		}
+		r.errMsg = msg
+	}
+	return false
+}
+
+// messagesEvent handles an event of a Messages stream.
+func (r *result) messagesEvent(name string, data []byte) bool {
+	var e msgEvent
+	if err := json.Unmarshal(data, &e); err != nil {
+		r.badEvent(err)
+		return false
+	}
+	if e.Type == "" {
+		e.Type = name
+	}
+	switch e.Type {
+	case "message_start":
+		if e.Message != nil {
+			r.id, r.model = e.Message.ID, e.Message.Model
+			r.usage(e.Message.Usage)
+		}
+	case "content_block_start":
+		if e.Block != nil {
+			switch e.Block.Type {
+			case "text":
+				r.addText(0, e.Block.Text)
+			case "tool_use", "server_tool_use":
+				if t := r.tool(e.Index, e.Block.Name); t != nil {
+					t.start = string(e.Block.Input)
 				}
 			}
-		case "content_block_delta":
-			switch {
-			case e.Delta == nil:
-			case e.Delta.Type == "text_delta":
-				r.addText(0, e.Delta.Text)
-			case e.Delta.Type == "input_json_delta":
-				r.addArgs(r.tool(e.Index, ""), e.Delta.PartialJSON)
-			}
-		case "message_delta":
-			if e.Delta != nil && e.Delta.StopReason != nil {
-				r.stopReason(*e.Delta.StopReason)
-			}
-			r.usage(e.Usage)
-		case "message_stop":
-			r.complete = true
-			return true
-		case "error":
-			r.errMsg = e.Error.String()
 		}
+	case "content_block_delta":
+		switch {
+		case e.Delta == nil:
+		case e.Delta.Type == "text_delta":
+			r.addText(0, e.Delta.Text)
+		case e.Delta.Type == "input_json_delta":
+			r.addArgs(r.tool(e.Index, ""), e.Delta.PartialJSON)
+		}
+	case "message_delta":
+		if e.Delta != nil && e.Delta.StopReason != nil {
+			r.stopReason(*e.Delta.StopReason)
+		}
+		r.usage(e.Usage)
+	case "message_stop":
+		r.complete = true
+		return true
+	case "error":
+		r.errMsg = e.Error.String()
 	}
 	return false
 }
@@ -675,39 +728,4 @@ func (r *result) badEvent(err error) {
 	if r.malformed == "" {
 		r.malformed = "event: " + jsonErr(err)
 	}
-}
-
-// reason returns why an exchange did not pass, and the detector that
-// fired, or "" if it passed. status is the HTTP status; readErr the error
-// that ended the body early; closed says whether the caller closed it
-// before its end.
-func (r *result) reason(status int, readErr error, closed, canceled bool) (reason, detector string) {
-	switch {
-	case status >= 300:
-		return fmt.Sprintf("http %d: %s", status, r.errMsg), ""
-	case readErr != nil && canceled:
-		return "canceled by the client: " + readErr.Error(), ""
-	case readErr != nil:
-		return "incomplete: response interrupted: " + readErr.Error(), ""
-	case r.errMsg != "":
-		return "error: " + r.errMsg, ""
-	case r.refused:
-		s := r.refusal.String()
-		if s == "" {
-			s = r.answerText() // Anthropic: the refusal is the text
-		}
-		if s == "" {
-			s = "stop_reason " + r.finish
-		}
-		return "refusal: " + s, "refusal"
-	case r.filtered:
-		return "finish_reason: content_filter", "content_filter"
-	case closed && !r.complete:
-		return "incomplete: closed by the client before the end of the response", ""
-	case r.malformed != "":
-		return "malformed response: " + r.malformed, ""
-	case !r.complete:
-		return "incomplete: the stream ended before its final event", ""
-	}
-	return "", ""
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 
@@ -154,14 +155,17 @@ func TestHTTPErrors(t *testing.T) {
 		api, body string
 		status    int
 		reason    string
+		filtered  bool // a content policy's error: also a safety failure
 	}{
 		{"chat.completions", `{"error":{"message":"Rate limit reached for gpt-4.1 in organization org-abc on tokens per min (TPM): Limit 30000, Used 30000, Requested 12.","type":"tokens","param":null,"code":"rate_limit_exceeded"}}`,
-			429, "http 429: Rate limit reached for gpt-4.1 in organization org-abc on tokens per min (TPM): Limit 30000, Used 30000, Requested 12."},
+			429, "http 429: Rate limit reached for gpt-4.1 in organization org-abc on tokens per min (TPM): Limit 30000, Used 30000, Requested 12.", false},
 		{"chat.completions", `{"error":{"message":"Incorrect API key provided: sk-test-********************mnop. You can find your API key at https://platform.openai.com/account/api-keys.","type":"invalid_request_error","param":null,"code":"invalid_api_key"}}`,
-			401, "http 401: Incorrect API key provided: sk-[redacted]. You can find your API key at https://platform.openai.com/account/api-keys."},
-		{"messages", `{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}`, 529, "http 529: Overloaded"},
-		{"responses", `<html><body>502 Bad Gateway</body></html>`, 502, "http 502: <html><body>502 Bad Gateway</body></html>"},
-		{"messages", `{"type":"error","error":{"type":"authentication_error","message":"invalid x-api-key ` + apiKey + `"}}`, 401, "http 401: invalid x-api-key [redacted]"},
+			401, "http 401: Incorrect API key provided: sk-[redacted]. You can find your API key at https://platform.openai.com/account/api-keys.", false},
+		{"messages", `{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}`, 529, "http 529: Overloaded", false},
+		{"responses", `<html><body>502 Bad Gateway</body></html>`, 502, "http 502: <html><body>502 Bad Gateway</body></html>", false},
+		{"messages", `{"type":"error","error":{"type":"authentication_error","message":"invalid x-api-key ` + apiKey + `"}}`, 401, "http 401: invalid x-api-key [redacted]", false},
+		{"chat.completions", `{"error":{"message":"The response was filtered due to the prompt triggering content management policy.","type":null,"param":"prompt","code":"content_filter","status":400}}`,
+			400, "http 400: The response was filtered due to the prompt triggering content management policy.", true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.api+"/"+http.StatusText(tc.status), func(t *testing.T) {
@@ -180,8 +184,15 @@ func TestHTTPErrors(t *testing.T) {
 				t.Errorf("caller got %d %q", resp.StatusCode, got)
 			}
 			e := oneEntry(t, tr)
-			if e.SafetyPassed || e.BlockReason != tc.reason {
-				t.Errorf("block_reason %q, want %q", e.BlockReason, tc.reason)
+			em, _ := meta(t, e)["error"].(map[string]any)
+			if em["type"] != llm.ErrorHTTP || em["status"] != float64(tc.status) || em["message"] != tc.reason || !slices.Contains(e.Alerts, tc.reason) {
+				t.Errorf("error %v, alerts %q, want http %d %q", em, e.Alerts, tc.status, tc.reason)
+			}
+			switch {
+			case tc.filtered && (e.SafetyPassed || e.BlockReason != tc.reason || !slices.Equal(e.DetectorsTriggered, []string{"content_filter"})):
+				t.Errorf("content policy error: safety_passed=%v block_reason %q detectors %q", e.SafetyPassed, e.BlockReason, e.DetectorsTriggered)
+			case !tc.filtered && (!e.SafetyPassed || e.BlockReason != ""):
+				t.Errorf("an HTTP error recorded as a safety failure: %q", e.BlockReason)
 			}
 			if strings.Contains(string(e.Metadata)+e.BlockReason, "sk-test") {
 				t.Errorf("the API key reached the entry")
@@ -255,8 +266,8 @@ func TestMalformedClientJSON(t *testing.T) {
 		t.Errorf("caller got %d %s", resp.StatusCode, got)
 	}
 	e := oneEntry(t, tr)
-	if e.SafetyPassed || e.BlockReason != "http 400: We could not parse the JSON body of your request." {
-		t.Errorf("block reason %q", e.BlockReason)
+	if typ, msg := failure(t, e); typ != llm.ErrorHTTP || msg != "http 400: We could not parse the JSON body of your request." {
+		t.Errorf("error %s %q", typ, msg)
 	}
 	if len(e.Alerts) == 0 || !strings.Contains(e.Alerts[0], "not valid JSON") {
 		t.Errorf("alerts %q", e.Alerts)

@@ -115,7 +115,7 @@ func FuzzResponse(f *testing.F) {
 			r := &result{api: a, max: 1 << 10}
 			r.parseJSON([]byte(body))
 			r.event("", []byte(body))
-			r.reason(200, nil, false, false)
+			r.outcome(200, nil, false, false)
 			r.text()
 		}
 	})
@@ -140,7 +140,7 @@ func TestToolCalls(t *testing.T) {
 	if fmt.Sprint(r.toolCalls()) != `[{get_weather {"city":}]` || r.finish != "tool_use" || !r.complete || *r.outTok != 20 || *r.inTok != 10 {
 		t.Errorf("messages: tools %q finish %q complete %v", r.toolCalls(), r.finish, r.complete)
 	}
-	if reason, _ := r.reason(200, nil, false, false); reason != "" {
-		t.Errorf("reason %q", reason)
+	if o := r.outcome(200, nil, false, false); o != (outcome{}) {
+		t.Errorf("outcome %+v", o)
 	}
 }

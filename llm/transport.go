@@ -97,6 +97,10 @@ type Transport struct {
 	// saying so, and no model or input text.
 	MaxBuffered int64
 
+	// Prices, if set, prices each call by its model and token counts: the
+	// entry's metadata gets its "cost_usd" (see Prices).
+	Prices Prices
+
 	// WriteTimeout bounds one entry's write; zero means
 	// DefaultWriteTimeout. The write does not stop when the request's
 	// context is cancelled: a call abandoned by its caller is logged too.
@@ -248,18 +252,20 @@ func (t *Transport) roundTrip(req *http.Request, next func(*http.Request) (*http
 		if err := c.requestBody(req, out); err != nil {
 			req.Body.Close()
 			err = fmt.Errorf("llm: reading request body: %w", err)
-			c.alerts = append(c.alerts, "request body could not be read")
-			return nil, c.fail(req.Context(), err, "request error: "+err.Error())
+			return nil, c.fail(req.Context(), err, outcome{errType: ErrorRequest, errMsg: "request error: " + err.Error()})
 		}
 	}
 
+	if a.gemini() {
+		// Gemini names the model in the path, and streams by method.
+		if m := pathModel(req.URL.Path); m != "" {
+			c.req.model = m
+		}
+		c.req.stream = a == apiGeminiStream
+	}
 	resp, err := next(out)
 	if err != nil {
-		reason := "upstream error: " + err.Error()
-		if ctxErr := req.Context().Err(); ctxErr != nil {
-			reason = "canceled by the client: " + err.Error()
-		}
-		return nil, c.fail(req.Context(), err, reason)
+		return nil, c.fail(req.Context(), err, transportError(err, req.Context().Err() != nil, "upstream error: "))
 	}
 	resp.Body = newBody(req.Context(), c, resp)
 	return resp, nil
@@ -296,8 +302,15 @@ func (c *call) context(req *http.Request) {
 		_, tok, _ := strings.Cut(v, " ")
 		c.secrets = append(c.secrets, v, tok)
 	}
-	for _, h := range []string{"X-Api-Key", "Api-Key"} {
+	for _, h := range []string{"X-Api-Key", "Api-Key", "X-Goog-Api-Key"} {
 		if v := req.Header.Get(h); v != "" {
+			c.secrets = append(c.secrets, v)
+		}
+	}
+	if req.URL.RawQuery != "" {
+		// Gemini takes its key in the query too (?key=...), and a
+		// transport error repeats the URL.
+		if v := req.URL.Query().Get("key"); v != "" {
 			c.secrets = append(c.secrets, v)
 		}
 	}
@@ -319,10 +332,8 @@ func decodeObject(b []byte) (map[string]any, error) {
 
 // fail logs a call that got no response and returns the error for the
 // caller: err itself, joined with the write failure when fail-closed.
-func (c *call) fail(ctx context.Context, err error, reason string) error {
-	in := c.interaction(nil, 0)
-	in.SafetyFailed = true
-	in.BlockReason = c.scrub(reason)
+func (c *call) fail(ctx context.Context, err error, o outcome) error {
+	in := c.interaction(nil, 0, o)
 	if werr := c.write(ctx, in); werr != nil && !c.t.FailOpen {
 		return fmt.Errorf("%w (%w)", err, werr)
 	}
@@ -376,6 +387,7 @@ func (c *call) write(ctx context.Context, in comply.Interaction) error {
 var ownKeys = map[string]bool{
 	"api": true, "path": true, "stream": true, "http_status": true, "user": true, "retry": true,
 	"requested_model": true, "response_id": true, "request_id": true, "finish_reason": true, "tool_calls": true,
+	"error": true, "ttft_ms": true, "cost_usd": true, "embeddings": true,
 }
 
 // ownMetadata returns the metadata md without the caller's keys.
@@ -407,8 +419,8 @@ func (c *call) shrink(in comply.Interaction) comply.Interaction {
 }
 
 // interaction builds the entry of the call from what the request and the
-// response (res, nil if none) said.
-func (c *call) interaction(res *result, status int) comply.Interaction {
+// response (res, nil if none) said, and how the call ended.
+func (c *call) interaction(res *result, status int, o outcome) comply.Interaction {
 	in := comply.Interaction{
 		Input:          c.req.input,
 		Provider:       c.api.provider(),
@@ -425,8 +437,7 @@ func (c *call) interaction(res *result, status int) comply.Interaction {
 			in.Alerts = append(slices.Clip(in.Alerts), c.scrub(alert))
 		}
 	}
-	md := make(map[string]any, len(c.meta)+8)
-	maps.Copy(md, c.meta)
+	md := make(map[string]any, 8) // the Transport's own keys
 	md["api"] = c.api.String()
 	md["path"] = c.path
 	md["stream"] = c.req.stream
@@ -460,6 +471,13 @@ func (c *call) interaction(res *result, status int) comply.Interaction {
 		if res.finish != "" {
 			md["finish_reason"] = res.finish
 		}
+		if res.embed != nil {
+			md["embeddings"] = map[string]any{"count": res.embed.Count, "dimensions": res.embed.Dimensions}
+		}
+		c.price(md, &in, res, o)
+		if !res.firstAt.IsZero() {
+			md["ttft_ms"] = float64(res.firstAt.Sub(c.start).Microseconds()) / 1000
+		}
 		if tcs := res.toolCalls(); len(tcs) > 0 {
 			calls := make([]map[string]any, len(tcs))
 			for i, tc := range tcs {
@@ -472,8 +490,70 @@ func (c *call) interaction(res *result, status int) comply.Interaction {
 		}
 		in.Alerts = append(in.Alerts, res.alerts...)
 	}
-	in.Metadata = md
+	if em := o.metadata(c.scrub); em != nil {
+		md["error"] = em
+		in.Alerts = append(slices.Clip(in.Alerts), em["message"].(string))
+	}
+	in.Metadata = c.merge(md, &in)
+	if o.block != "" {
+		in.SafetyFailed = true
+		in.BlockReason = c.scrub(o.block)
+		if o.detector != "" {
+			in.DetectorsTriggered = []string{o.detector}
+		}
+	}
 	return in
+}
+
+// price sets the call's "cost_usd", if the Transport has Prices for its
+// model, or an alert when a successful call reported no token usage.
+func (c *call) price(md map[string]any, in *comply.Interaction, res *result, o outcome) {
+	if c.t.Prices == nil {
+		return
+	}
+	pr, ok := c.t.Prices.lookup(in.Model, c.req.model)
+	if !ok {
+		return
+	}
+	if cost, ok := pr.cost(res.inTok, res.outTok); ok {
+		md["cost_usd"] = cost
+	} else if o.errType == "" {
+		in.Alerts = append(slices.Clip(in.Alerts), "no cost: the response reported no token usage")
+	}
+}
+
+// CallerPrefix prefixes a caller's metadata key that the Transport sets
+// too: the Transport's value keeps the key, the caller's is kept under
+// CallerPrefix+key, with an alert.
+const CallerPrefix = "caller."
+
+// merge returns the caller's metadata with the Transport's own keys md
+// over it. A caller's key that collides with one of them is never lost
+// silently: its value moves to CallerPrefix+key, with an alert (or, if
+// that key is taken too, is dropped, with an alert).
+func (c *call) merge(md map[string]any, in *comply.Interaction) map[string]any {
+	if len(c.meta) == 0 {
+		return md
+	}
+	out := maps.Clone(c.meta)
+	var moved []string
+	for k := range md {
+		if _, ok := out[k]; ok {
+			moved = append(moved, k)
+		}
+	}
+	slices.Sort(moved)
+	for _, k := range moved {
+		ck := CallerPrefix + k
+		if _, taken := out[ck]; taken {
+			in.Alerts = append(slices.Clip(in.Alerts), fmt.Sprintf("caller's metadata key %q is set by the transport; the caller's value was dropped (%q is taken too)", k, ck))
+			continue
+		}
+		out[ck] = out[k]
+		in.Alerts = append(slices.Clip(in.Alerts), fmt.Sprintf("caller's metadata key %q is set by the transport; the caller's value is kept as %q", k, ck))
+	}
+	maps.Copy(out, md)
+	return out
 }
 
 // scrub removes the request's credentials, and anything shaped like an

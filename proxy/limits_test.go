@@ -178,7 +178,7 @@ func TestUpstreamTimeouts(t *testing.T) {
 		name       string
 		handler    http.HandlerFunc
 		wantStatus int    // 0: the response is cut
-		wantReason string // in block_reason
+		wantReason string // in the error message
 	}{
 		{"no headers", func(w http.ResponseWriter, r *http.Request) {
 			io.Copy(io.Discard, r.Body)
@@ -215,8 +215,8 @@ func TestUpstreamTimeouts(t *testing.T) {
 				t.Errorf("the cut response read without error")
 			}
 			e := waitEntries(t, logger, 1)[0]
-			if e.SafetyPassed || !strings.Contains(e.BlockReason, tt.wantReason) {
-				t.Errorf("block_reason %q, want it to hold %q", e.BlockReason, tt.wantReason)
+			if typ, msg := callError(t, e); typ != llm.ErrorTimeout || !strings.Contains(msg, tt.wantReason) {
+				t.Errorf("error %s %q, want a timeout holding %q", typ, msg, tt.wantReason)
 			}
 		})
 	}
@@ -311,8 +311,8 @@ func TestClientBodyTimeout(t *testing.T) {
 		t.Errorf("the slow client held the connection %s", took)
 	}
 	e := waitEntries(t, logger, 1)[0]
-	if e.SafetyPassed || !strings.Contains(e.BlockReason, "request") {
-		t.Errorf("block_reason %q", e.BlockReason)
+	if typ, msg := callError(t, e); typ != llm.ErrorRequest || !strings.Contains(msg, "request") {
+		t.Errorf("error %s %q", typ, msg)
 	}
 	// A long streamed answer to a request whose body arrived is not cut by
 	// the body timeout.

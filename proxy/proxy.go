@@ -1,5 +1,5 @@
-// Package proxy is an auditing reverse proxy for the OpenAI and Anthropic
-// APIs: any application, in any language, audits its LLM calls by pointing
+// Package proxy is an auditing reverse proxy for the OpenAI, Anthropic and
+// Gemini APIs: any application, in any language, audits its LLM calls by pointing
 // its client's base URL at the proxy.
 //
 //	t := &llm.Transport{Logger: logger, Base: proxy.UpstreamTransport()}
@@ -7,7 +7,8 @@
 //
 // The proxy forwards every request to the upstream unchanged, with the
 // client's API key, through an llm.Transport, which logs the calls to the
-// Chat Completions, Responses and Messages APIs (see package llm). Headers
+// Chat Completions, Responses, Messages, Gemini and embeddings APIs (see
+// package llm). Headers
 // are never logged. Responses stream back as they arrive (an
 // httputil.ReverseProxy with FlushInterval -1), byte for byte.
 //

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -59,6 +60,26 @@ func allEntries(t *testing.T, l *comply.Logger) []comply.Entry {
 		out = append(out, e)
 	}
 	return out
+}
+
+// callError returns the type and message of an entry's "error" metadata
+// ("", "" if none), failing the test if the entry is also a safety failure
+// or no alert repeats the message.
+func callError(t *testing.T, e comply.Entry) (typ, msg string) {
+	t.Helper()
+	var md struct {
+		Error struct{ Type, Message string } `json:"error"`
+	}
+	if err := json.Unmarshal(e.Metadata, &md); err != nil {
+		t.Fatalf("metadata %s: %v", e.Metadata, err)
+	}
+	if !e.SafetyPassed || e.BlockReason != "" {
+		t.Errorf("safety_passed=%v block_reason=%q, want a safety pass", e.SafetyPassed, e.BlockReason)
+	}
+	if md.Error.Message != "" && !slices.Contains(e.Alerts, md.Error.Message) {
+		t.Errorf("alerts %q lack the error %q", e.Alerts, md.Error.Message)
+	}
+	return md.Error.Type, md.Error.Message
 }
 
 // waitEntries waits for n entries: the proxy writes them on its own
@@ -204,8 +225,8 @@ func TestUpstreamDown(t *testing.T) {
 		t.Errorf("got %d %s", resp.StatusCode, body)
 	}
 	entry := waitEntries(t, logger, 1)[0]
-	if entry.SafetyPassed || !strings.HasPrefix(entry.BlockReason, "upstream error: ") {
-		t.Errorf("entry %q", entry.BlockReason)
+	if typ, msg := callError(t, entry); typ != llm.ErrorTransport || !strings.HasPrefix(msg, "upstream error: ") {
+		t.Errorf("error %s %q", typ, msg)
 	}
 	// The SDKs' view: TestUpstreamDownSDK in integration/sdk/proxysdk.
 }
@@ -314,8 +335,8 @@ func TestClientDisconnects(t *testing.T) {
 	cancel()
 	resp.Body.Close()
 	e := waitEntries(t, logger, 1)[0]
-	if e.SafetyPassed || !strings.HasPrefix(e.BlockReason, "canceled by the client") || e.OutputHash != logger.Hash("Once upon") {
-		t.Errorf("entry %q", e.BlockReason)
+	if typ, msg := callError(t, e); typ != llm.ErrorCanceled || !strings.HasPrefix(msg, "canceled by the client") || e.OutputHash != logger.Hash("Once upon") {
+		t.Errorf("error %s %q", typ, msg)
 	}
 }
 
@@ -381,8 +402,8 @@ func TestBadInput(t *testing.T) {
 				t.Errorf("through the proxy: %d bytes, %v; direct: %d bytes, %v", len(got), perr, len(want), derr)
 			}
 			e := waitEntries(t, logger, 1)[0]
-			if e.SafetyPassed != (c.reason == "") || e.BlockReason != c.reason {
-				t.Errorf("block reason %q, want %q", e.BlockReason, c.reason)
+			if _, msg := callError(t, e); msg != c.reason {
+				t.Errorf("error %q, want %q", msg, c.reason)
 			}
 			if c.name == "20 MB request" && e.InputHash != logger.Hash(big) {
 				t.Errorf("the 20 MB input was not recorded")

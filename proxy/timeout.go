@@ -2,7 +2,6 @@ package proxy
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -22,8 +21,15 @@ const (
 )
 
 // ErrUpstreamTimeout is wrapped by the errors of a call whose upstream sent
-// no response headers, or no body bytes, within its timeout.
-var ErrUpstreamTimeout = errors.New("upstream timeout")
+// no response headers, or no body bytes, within its timeout. Its Timeout
+// method reports true, as a net.Error's does, so that the call's entry
+// records a timeout (error type "timeout").
+var ErrUpstreamTimeout error = upstreamTimeout{}
+
+type upstreamTimeout struct{}
+
+func (upstreamTimeout) Error() string { return "upstream timeout" }
+func (upstreamTimeout) Timeout() bool { return true }
 
 // WithTimeouts returns a RoundTripper that sends requests through base and
 // fails a call whose upstream sends no response headers within header, or

@@ -23,10 +23,12 @@ const proxyShutdown = 30 * time.Second
 
 // proxyHelp is the description of 'comply proxy'.
 const proxyHelp = `
-Run an auditing reverse proxy for the OpenAI and Anthropic APIs. Any
-application, in any language, audits its LLM calls by changing its base URL
-to the proxy's: every call to the Chat Completions, Responses and Messages
-APIs is logged, plain or streamed; other requests pass through.
+Run an auditing reverse proxy for the OpenAI, Anthropic and Gemini APIs.
+Any application, in any language, audits its LLM calls by changing its
+base URL to the proxy's: every call to the Chat Completions, Responses,
+Messages, Gemini generateContent and embeddings APIs is logged, plain or
+streamed; other requests pass through. With --prices, each entry records
+its cost.
 
 The client's API key is passed to the upstream and never logged. Responses
 stream back unbuffered, byte for byte. Clients may set the headers
@@ -49,7 +51,7 @@ flight (at most 30s), then closes the store.
 // proxyFlags holds the flags of 'comply proxy'.
 type proxyFlags struct {
 	durability, signingKey, keyFile *string
-	listen, upstream, input         *string
+	listen, upstream, input, prices *string
 	failOpen, storeContent          *bool
 	limits                          *proxyLimits
 }
@@ -58,6 +60,7 @@ type proxyFlags struct {
 type proxyConfig struct {
 	upstream   *url.URL
 	input      llm.InputMode
+	prices     llm.Prices
 	durability filestore.Durability
 	opts       *comply.Options
 }
@@ -84,6 +87,7 @@ func cmdProxy(ctx context.Context, c *cli, args []string) (err error) {
 		fmt.Fprintf(c.stderr, format, args...)
 	}
 	t := auditTransport(l, cfg.input, *f.failOpen, report)
+	t.Prices = cfg.prices
 	f.limits.apply(t)
 	ln, err := net.Listen("tcp", *f.listen)
 	if err != nil {
@@ -100,6 +104,9 @@ func cmdProxy(ctx context.Context, c *cli, args []string) (err error) {
 	}
 	report("comply proxy: listening on http://%s, forwarding to %s\n", ln.Addr(), cfg.upstream.Redacted())
 	report("comply proxy: store %s, durability %s, %s, input %s\n", c.store, *f.durability, writeMode, *f.input)
+	if len(cfg.prices) > 0 {
+		report("comply proxy: pricing %d %s from %s\n", len(cfg.prices), plural(len(cfg.prices), "model", "models"), *f.prices)
+	}
 	if err := serveUntilDone(ctx, srv, ln, report); err != nil {
 		return err
 	}
@@ -125,6 +132,7 @@ func (c *cli) parseProxyFlags(args []string) (*proxyFlags, error) {
 	f.failOpen = fs.Bool("fail-open", failOpenDef, "let calls go on when their entry cannot be written (env COMPLY_FAIL_OPEN=1)")
 	f.input = fs.String("input", proxyEnv("COMPLY_INPUT", "last"), "record as the input the `MODE`: last (the last user message) or all (the whole conversation) (env COMPLY_INPUT)")
 	f.storeContent = fs.Bool("store-content", false, "also store the input and output, encrypted (needs a key)")
+	f.prices = fs.String("prices", os.Getenv("COMPLY_PRICES"), "record each call's cost from the price table in `FILE`: JSON, {\"models\": {\"gpt-4.1\": {\"input_per_mtok\": 2, \"output_per_mtok\": 8}}}, US dollars per million tokens (env COMPLY_PRICES)")
 	f.limits = proxyLimitFlags(fs)
 	rest, err := c.parse(fs, args)
 	if err != nil {
@@ -139,8 +147,8 @@ func (c *cli) parseProxyFlags(args []string) (*proxyFlags, error) {
 	return f, nil
 }
 
-// check checks the upstream URL, the input mode, the durability and the
-// content options, in that order.
+// check checks the upstream URL, the input mode, the price table, the
+// durability and the content options, in that order.
 func (f *proxyFlags) check() (*proxyConfig, error) {
 	up, err := parseUpstream(*f.upstream)
 	if err != nil {
@@ -154,6 +162,11 @@ func (f *proxyFlags) check() (*proxyConfig, error) {
 		cfg.input = llm.WholeConversation
 	default:
 		return nil, &usageError{msg: fmt.Sprintf("--input %q: want last or all", *f.input)}
+	}
+	if *f.prices != "" {
+		if cfg.prices, err = llm.LoadPrices(*f.prices); err != nil {
+			return nil, withHint(err, `a price table is JSON: {"models": {"MODEL": {"input_per_mtok": 2.0, "output_per_mtok": 8.0}}}, US dollars per million tokens`)
+		}
 	}
 	if cfg.durability, err = parseDurability(*f.durability); err != nil {
 		return nil, err

@@ -1,8 +1,12 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"io"
+	"maps"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -46,6 +50,49 @@ func TestProxyLimitFlags(t *testing.T) {
 			if tr.MaxBuffered != p.maxBufferedMiB<<20 || tr.Base == nil {
 				t.Errorf("%q: apply gave MaxBuffered %d", tt.args, tr.MaxBuffered)
 			}
+		}
+	}
+}
+
+// TestProxyPricesFlag: --prices loads a price table into the config; a
+// bad or missing file is an error with a hint, before the store opens.
+func TestProxyPricesFlag(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "prices.json")
+	bad := filepath.Join(dir, "bad.json")
+	os.WriteFile(good, []byte(`{"models":{"gpt-4.1":{"input_per_mtok":2,"output_per_mtok":8}}}`), 0o600)
+	os.WriteFile(bad, []byte(`{"models":{"gpt-4.1":{"input":2}}}`), 0o600)
+	tests := []struct {
+		prices  string
+		want    llm.Prices
+		wantErr bool
+	}{
+		{"", nil, false},
+		{good, llm.Prices{"gpt-4.1": {Input: 2, Output: 8}}, false},
+		{bad, nil, true},
+		{filepath.Join(dir, "missing.json"), nil, true},
+	}
+	for _, tt := range tests {
+		c := &cli{stdout: io.Discard, stderr: io.Discard}
+		args := []string{"--upstream", "https://api.openai.com"}
+		if tt.prices != "" {
+			args = append(args, "--prices", tt.prices)
+		}
+		f, err := c.parseProxyFlags(args)
+		if err != nil {
+			t.Fatalf("%q: %v", args, err)
+		}
+		cfg, err := f.check()
+		if (err != nil) != tt.wantErr {
+			t.Errorf("%q: check = %v", args, err)
+			continue
+		}
+		var he *hintError
+		if err != nil && !errors.As(err, &he) {
+			t.Errorf("%q: %v has no hint", args, err)
+		}
+		if err == nil && !maps.Equal(cfg.prices, tt.want) {
+			t.Errorf("%q: prices %v, want %v", args, cfg.prices, tt.want)
 		}
 	}
 }

@@ -18,8 +18,10 @@ func cmdStats(ctx context.Context, c *cli, args []string) (err error) {
 	fs := c.flagSet("stats", "[--since DURATION] [--json]", `
 Print the audit log's health metrics, as the seed's check_audit_health():
 the total number of entries, the entries in the window (the last hour by
-default), the safety failures among them, the average and 95th-percentile
-latency, and the same per model. With --json, print comply.Stats as JSON.
+default), the safety failures among them and, apart, the calls that failed
+(HTTP and transport errors), the average and 95th-percentile latency, the
+time to first token of streams and the total cost when the entries record
+them, and the same per model. With --json, print comply.Stats as JSON.
 
 Damaged lines are counted and make the exit status 1; 'comply query' shows
 where they are. So do files that look like entry files but are not read (an
@@ -86,13 +88,17 @@ func writeStats(w io.Writer, st *comply.Stats, window string) error {
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "  total entries\t%d\n", st.TotalEntries)
 	fmt.Fprintf(tw, "  entries in window\t%d\n", st.WindowEntries)
-	failures := fmt.Sprint(st.SafetyFailures)
-	if st.WindowEntries > 0 {
-		failures += fmt.Sprintf(" (%.1f%%)", 100*float64(st.SafetyFailures)/float64(st.WindowEntries))
-	}
-	fmt.Fprintf(tw, "  safety failures\t%s\n", failures)
+	fmt.Fprintf(tw, "  safety failures\t%s\n", share(st.SafetyFailures, st.WindowEntries))
+	fmt.Fprintf(tw, "  errors\t%s\n", share(st.Errors, st.WindowEntries))
 	fmt.Fprintf(tw, "  average latency\t%s\n", ms(st.AvgLatencyMS))
 	fmt.Fprintf(tw, "  p95 latency\t%s\n", ms(st.P95LatencyMS))
+	if st.TTFTEntries > 0 {
+		fmt.Fprintf(tw, "  time to first token\tp50 %s, p95 %s (%d %s)\n", ms(st.TTFTP50MS), ms(st.TTFTP95MS),
+			st.TTFTEntries, plural(int(st.TTFTEntries), "stream", "streams"))
+	}
+	if st.PricedEntries > 0 {
+		fmt.Fprintf(tw, "  cost\t$%.4f (%d priced %s)\n", st.CostUSD, st.PricedEntries, plural(int(st.PricedEntries), "entry", "entries"))
+	}
 	if st.Corrupt > 0 {
 		fmt.Fprintf(tw, "  corrupt lines\t%d\n", st.Corrupt)
 	}
@@ -100,9 +106,9 @@ func writeStats(w io.Writer, st *comply.Stats, window string) error {
 	if len(st.ByModel) > 0 {
 		b.WriteString("\n")
 		tw = tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "  MODEL\tENTRIES\tFAILURES\tAVG LATENCY\tP95 LATENCY")
+		fmt.Fprintln(tw, "  MODEL\tENTRIES\tFAILURES\tERRORS\tAVG LATENCY\tP95 LATENCY")
 		for _, m := range st.ByModel {
-			fmt.Fprintf(tw, "  %s\t%d\t%d\t%s\t%s\n", dash(m.Model), m.Entries, m.SafetyFailures, ms(m.AvgLatencyMS), ms(m.P95LatencyMS))
+			fmt.Fprintf(tw, "  %s\t%d\t%d\t%d\t%s\t%s\n", dash(m.Model), m.Entries, m.SafetyFailures, m.Errors, ms(m.AvgLatencyMS), ms(m.P95LatencyMS))
 		}
 		tw.Flush()
 	}
@@ -111,6 +117,14 @@ func writeStats(w io.Writer, st *comply.Stats, window string) error {
 }
 
 func ms(v float64) string { return fmt.Sprintf("%.1f ms", v) }
+
+// share prints n and its percentage of total.
+func share(n, total int64) string {
+	if total == 0 {
+		return fmt.Sprint(n)
+	}
+	return fmt.Sprintf("%d (%.1f%%)", n, 100*float64(n)/float64(total))
+}
 
 func cmdCleanup(ctx context.Context, c *cli, args []string) (err error) {
 	fs := c.flagSet("cleanup", "[--retention-days N]", `

@@ -1,7 +1,9 @@
 // Package llmtest is a fake LLM API server for tests: it speaks the wire
-// formats of the OpenAI Chat Completions and Responses APIs and of the
-// Anthropic Messages API, as plain JSON and as server-sent event streams,
-// so that real SDK clients can be tested offline against 127.0.0.1.
+// formats of the OpenAI Chat Completions and Responses APIs, of the
+// Anthropic Messages API and of Gemini's generateContent and
+// streamGenerateContent, as plain JSON and as server-sent event streams,
+// and of the OpenAI and Gemini embeddings APIs, so that real SDK clients
+// can be tested offline against 127.0.0.1.
 //
 //	srv := llmtest.NewServer()
 //	defer srv.Close()
@@ -26,11 +28,17 @@ const (
 	DefaultText         = "Hello! How can I help you today?"
 	DefaultInputTokens  = 9
 	DefaultOutputTokens = 12
+	// EmbeddingDimensions is the length of the vectors an embeddings
+	// call gets: vector i (from 0) is [i+0.125, i+0.25, ..., i+1].
+	EmbeddingDimensions = 8
 )
 
 // A Handler answers LLM API requests: POST .../chat/completions,
-// .../responses and .../messages, with or without a /v1 prefix, streamed when
-// the request asks for it. Set its fields before serving.
+// .../responses, .../messages and .../embeddings, with or without a /v1
+// prefix, streamed when the request asks for it; and Gemini's
+// .../models/MODEL:generateContent, :streamGenerateContent (server-sent
+// events with ?alt=sse, a JSON array of chunks without), :embedContent
+// and :batchEmbedContents. Set its fields before serving.
 type Handler struct {
 	// Text is the answer; "" means DefaultText.
 	Text string
@@ -96,8 +104,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.Record(Request{Method: r.Method, Path: r.URL.Path, Header: r.Header.Clone(), Body: body})
 	}
 	var req struct {
-		Model         string `json:"model"`
-		Stream        bool   `json:"stream"`
+		Model         string          `json:"model"`
+		Stream        bool            `json:"stream"`
+		Input         json.RawMessage `json:"input"`    // embeddings
+		Requests      []any           `json:"requests"` // batchEmbedContents
 		StreamOptions *struct {
 			IncludeUsage bool `json:"include_usage"`
 		} `json:"stream_options"`
@@ -112,7 +122,31 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	a := answer{h: h, model: req.Model + h.ModelSuffix}
 	path := strings.TrimSuffix(r.URL.Path, "/")
+	if i := strings.LastIndexByte(path, ':'); i >= 0 && strings.Contains(path, "/models/") {
+		model := path[strings.LastIndex(path[:i], "/models/")+len("/models/") : i]
+		a.model = model + h.ModelSuffix
+		switch path[i+1:] {
+		case "generateContent":
+			writeJSON(w, a.gemini(true))
+			return
+		case "streamGenerateContent":
+			a.geminiStream(w, r.URL.Query().Get("alt") == "sse")
+			return
+		case "embedContent":
+			writeJSON(w, obj{"embedding": obj{"values": vector(0)}})
+			return
+		case "batchEmbedContents":
+			embs := make([]any, len(req.Requests))
+			for i := range embs {
+				embs[i] = obj{"values": vector(i)}
+			}
+			writeJSON(w, obj{"embeddings": embs})
+			return
+		}
+	}
 	switch {
+	case strings.HasSuffix(path, "/embeddings"):
+		writeJSON(w, a.embeddings(req.Input))
 	case strings.HasSuffix(path, "/chat/completions"):
 		if req.Stream {
 			a.chatStream(w, req.StreamOptions != nil && req.StreamOptions.IncludeUsage)
@@ -426,4 +460,86 @@ func (a answer) messagesStream(w http.ResponseWriter) {
 	s.send("content_block_stop", obj{"type": "content_block_stop", "index": 0})
 	s.send("message_delta", obj{"type": "message_delta", "delta": obj{"stop_reason": a.stopReason(), "stop_sequence": nil}, "usage": obj{"output_tokens": out}})
 	s.send("message_stop", obj{"type": "message_stop"})
+}
+
+// Gemini.
+
+const geminiResponseID = "wLZxaL6_J8yZ1dkP5tXr2A0"
+
+func (a answer) geminiFinish() string {
+	if a.h.Refusal != "" || a.h.FinishReason == "content_filter" {
+		return "SAFETY"
+	}
+	if a.h.FinishReason != "" {
+		return a.h.FinishReason
+	}
+	return "STOP"
+}
+
+// gemini returns a GenerateContentResponse: the whole answer, or (whole
+// false) a chunk without finish reason or usage, to which the caller adds
+// the text.
+func (a answer) gemini(whole bool) obj {
+	in, out := a.usage()
+	text := a.text()
+	if a.h.Refusal != "" {
+		text = a.h.Refusal
+	}
+	cand := obj{"content": obj{"role": "model", "parts": []any{obj{"text": text}}}, "index": 0}
+	r := obj{"candidates": []any{cand}, "modelVersion": a.model, "responseId": geminiResponseID}
+	if whole {
+		cand["finishReason"] = a.geminiFinish()
+		r["usageMetadata"] = obj{"promptTokenCount": in, "candidatesTokenCount": out, "totalTokenCount": in + out}
+	}
+	return r
+}
+
+func (a answer) geminiStream(w http.ResponseWriter, sse bool) {
+	text := a.text()
+	if a.h.Refusal != "" {
+		text = a.h.Refusal
+	}
+	ws := words(text)
+	chunks := make([]obj, len(ws))
+	for i, wd := range ws {
+		c := a.gemini(i == len(ws)-1)
+		c["candidates"].([]any)[0].(obj)["content"] = obj{"role": "model", "parts": []any{obj{"text": wd}}}
+		chunks[i] = c
+	}
+	if !sse {
+		writeJSON(w, chunks)
+		return
+	}
+	s := newSSE(w)
+	for _, c := range chunks {
+		s.send("", c)
+	}
+}
+
+// Embeddings.
+
+// vector returns the i-th embedding of an answer.
+func vector(i int) []float64 {
+	v := make([]float64, EmbeddingDimensions)
+	for j := range v {
+		v[j] = float64(i) + float64(j+1)/EmbeddingDimensions
+	}
+	return v
+}
+
+// embeddings answers an OpenAI embeddings request: one vector per input.
+func (a answer) embeddings(input json.RawMessage) obj {
+	n := 1
+	var list []json.RawMessage
+	if json.Unmarshal(input, &list) == nil && len(list) > 0 {
+		if json.Unmarshal(list[0], new(float64)) != nil {
+			n = len(list) // an array of inputs, not of tokens
+		}
+	}
+	data := make([]any, n)
+	for i := range data {
+		data[i] = obj{"object": "embedding", "index": i, "embedding": vector(i)}
+	}
+	in, _ := a.usage()
+	return obj{"object": "list", "data": data, "model": a.model, "usage": obj{"prompt_tokens": in, "total_tokens": in}}
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"iter"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -118,4 +119,24 @@ func newFailingTransport(t *testing.T, failOpen bool) (*llm.Transport, *[]error)
 	}
 	var errs []error
 	return &llm.Transport{Logger: l, FailOpen: failOpen, OnError: func(err error) { errs = append(errs, err) }}, &errs
+}
+
+// failure returns the type and message of an entry's "error" metadata ("",
+// "" if none). An error is not a safety outcome: it fails the test if the
+// entry is a safety failure, or if no alert repeats the message.
+func failure(t *testing.T, e comply.Entry) (typ, msg string) {
+	t.Helper()
+	em, _ := meta(t, e)["error"].(map[string]any)
+	if em == nil {
+		return "", ""
+	}
+	typ, _ = em["type"].(string)
+	msg, _ = em["message"].(string)
+	if !e.SafetyPassed || e.BlockReason != "" {
+		t.Errorf("an error recorded as a safety failure: %q", e.BlockReason)
+	}
+	if !slices.Contains(e.Alerts, msg) {
+		t.Errorf("alerts %q lack the error %q", e.Alerts, msg)
+	}
+	return typ, msg
 }

@@ -305,7 +305,7 @@ func TestSDKRetries(t *testing.T) {
 	}
 	// The SDK closes the body of an attempt it retries unread: the status
 	// text stands in for the message.
-	if es[0].SafetyPassed || es[0].BlockReason != "http 500: Internal Server Error" || meta(t, es[0])["retry"] != nil {
+	if typ, msg := failure(t, es[0]); typ != llm.ErrorHTTP || msg != "http 500: Internal Server Error" || meta(t, es[0])["retry"] != nil {
 		t.Errorf("first attempt: %q %s", es[0].BlockReason, es[0].Metadata)
 	}
 	if !es[1].SafetyPassed || meta(t, es[1])["retry"] != float64(1) {

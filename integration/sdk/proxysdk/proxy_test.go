@@ -258,9 +258,15 @@ func TestUpstreamDownSDK(t *testing.T) {
 	if !errors.As(err, &aErr) || aErr.StatusCode != 502 {
 		t.Errorf("SDK error %v", err)
 	}
+	// A transport error, not a safety outcome: the entry passes the safety
+	// checks and says what failed in its "error" metadata.
 	for _, e := range waitEntries(t, logger, 2) {
-		if e.SafetyPassed || !strings.HasPrefix(e.BlockReason, "upstream error: ") {
-			t.Errorf("entry %q", e.BlockReason)
+		var md struct {
+			Error struct{ Type, Message string } `json:"error"`
+		}
+		json.Unmarshal(e.Metadata, &md)
+		if !e.SafetyPassed || e.BlockReason != "" || md.Error.Type != llm.ErrorTransport || !strings.HasPrefix(md.Error.Message, "upstream error: ") {
+			t.Errorf("entry safety=%v reason=%q metadata %s", e.SafetyPassed, e.BlockReason, e.Metadata)
 		}
 	}
 }
