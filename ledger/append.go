@@ -14,12 +14,16 @@ const journalInterval = 100 * time.Millisecond
 
 // Append stores recs through the journal: the intent of the batch (its
 // leaves) is appended to the journal before the store writes the lines,
-// and once the store has acknowledged them, so is the fact. In the store's
-// Always mode the journal is sealed and synced (one sync for every caller
-// waiting) before Append returns, in parallel with the store's own sync;
-// in the Interval mode within journalInterval. So an acknowledged entry is
-// never without integrity data that a restarted writer can check: after a
-// crash, it recovers exactly the lines its journal vouches for.
+// and once the store has acknowledged them, so is the fact. The store makes
+// what was appended to its blobs before an Append durable with that
+// Append's records (store.Appender): in the Always mode the journal's
+// intent is durable before Append returns, with no sync of its own (the
+// file store fsyncs it in the same round as the lines; the S3 store puts
+// it with the segment). So an acknowledged entry is never without
+// integrity data that a restarted writer can check: after a crash, it
+// recovers exactly the lines its journal vouches for. The acknowledgement
+// is written (in the Always mode) before Append returns, and made durable
+// with the next write.
 //
 // A store that keeps no append-only blobs (store.Appender) is appended to
 // directly; its entries rely on the checkpoints alone.
@@ -28,29 +32,17 @@ func (l *Ledger) Append(ctx context.Context, recs ...store.Record) error {
 	if j == nil {
 		return l.st.Append(ctx, recs...)
 	}
-	seq, rec, err := j.intend(ctx, recs)
+	seq, _, err := j.intend(ctx, recs)
 	if err != nil {
 		return err
 	}
-	if j.durable != store.Always {
-		err := l.st.Append(ctx, recs...)
-		return errors.Join(err, j.acknowledge(ctx, seq, err == nil, false))
-	}
-	// Seal first, then wait for the journal's fsync and the store's in
-	// parallel: both join the store's next sync round, which fsyncs them at
-	// the same moment.
-	if err := j.seal(ctx, rec); err != nil {
-		return errors.Join(err, j.acknowledge(ctx, seq, false, true))
-	}
-	synced := make(chan error, 1)
-	go func() { synced <- j.syncBlob(ctx) }()
 	err = l.st.Append(ctx, recs...)
-	serr := <-synced
-	return errors.Join(err, serr, j.acknowledge(ctx, seq, err == nil, true))
+	return errors.Join(err, j.acknowledge(ctx, seq, err == nil, j.durable == store.Always))
 }
 
-// journalLoop seals the journal every journalInterval, and syncs it in the
-// Interval mode.
+// journalLoop seals the journal every journalInterval: a signed note over
+// its chain, which lets a verifier with the public key alone tell the
+// lines the journal vouches for.
 func (l *Ledger) journalLoop() {
 	t := time.NewTicker(journalInterval)
 	defer t.Stop()
@@ -60,14 +52,9 @@ func (l *Ledger) journalLoop() {
 			return
 		case <-t.C:
 		}
-		var err error
-		if l.j.durable == store.Interval {
-			err = l.j.sync(context.Background(), l.j.appendedCount())
-		} else {
-			l.j.mu.Lock()
-			err = l.j.sealLocked(context.Background())
-			l.j.mu.Unlock()
-		}
+		l.j.mu.Lock()
+		err := l.j.sealLocked(context.Background())
+		l.j.mu.Unlock()
 		if err != nil {
 			l.opts.ErrorLog.Error("ledger: journal seal failed", "origin", l.origin, "err", err)
 		}

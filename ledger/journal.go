@@ -81,24 +81,22 @@ type journal struct {
 	slug   string
 	key    []byte
 
-	mu         sync.Mutex
-	gen        uint64
-	name       string
-	chain      [32]byte
-	records    int
-	seq        uint64            // the next intent's sequence number
-	acks       []uint64          // acknowledged intents not yet written to the journal
-	open       map[uint64]uint64 // intents not yet acknowledged: seq -> gen
-	perGen     map[uint64]int    // intents not yet acknowledged, per generation
-	live       []uint64          // the generations of this session not yet removed
-	appended   uint64            // records appended in this session
-	buf, body  []byte
-	sha, mac   hash.Hash  // the chain's and the MACs', reused
-	err        error      // sticky: the journal's state is unknown after a failed append
-	sealMu     sync.Mutex // serialises the signing of seals (group commit)
-	sealedUpTo uint64     // the records before it are covered by a seal
-	durable    store.Durability
-	sealDirty  bool // records since the last seal
+	mu        sync.Mutex
+	gen       uint64
+	name      string
+	chain     [32]byte
+	records   int
+	seq       uint64            // the next intent's sequence number
+	acks      []uint64          // acknowledged intents not yet written to the journal
+	open      map[uint64]uint64 // intents not yet acknowledged: seq -> gen
+	perGen    map[uint64]int    // intents not yet acknowledged, per generation
+	live      []uint64          // the generations of this session not yet removed
+	appended  uint64            // records appended in this session
+	buf, body []byte
+	sha, mac  hash.Hash // the chain's and the MACs', reused
+	err       error     // sticky: the journal's state is unknown after a failed append
+	durable   store.Durability
+	sealDirty bool // records since the last seal
 }
 
 func newJournal(ap store.Appender, signer note.Signer, origin, slug string, gen uint64) (*journal, error) {
@@ -228,61 +226,6 @@ func (j *journal) flushAcksLocked(ctx context.Context) error {
 	return nil
 }
 
-// sync makes the journal durable up to record rec (a count of records
-// appended in this session), sealed. Sealing is a group commit: one caller
-// signs the chain as it stands, outside the lock, while the others append;
-// those whose records it covers need not sign again. The store's SyncBlob
-// groups the fsync with the store's own.
-func (j *journal) sync(ctx context.Context, rec uint64) error {
-	if err := j.seal(ctx, rec); err != nil {
-		return err
-	}
-	return j.syncBlob(ctx)
-}
-
-// syncBlob makes everything appended to the current generation durable.
-func (j *journal) syncBlob(ctx context.Context) error {
-	j.mu.Lock()
-	name := j.name
-	j.mu.Unlock()
-	if err := j.ap.SyncBlob(ctx, name); err != nil {
-		return fmt.Errorf("ledger: journal %s: %w", name, err)
-	}
-	return nil
-}
-
-// seal appends a seal covering record rec, unless one does already.
-func (j *journal) seal(ctx context.Context, rec uint64) error {
-	j.sealMu.Lock()
-	defer j.sealMu.Unlock()
-	j.mu.Lock()
-	if j.sealedUpTo > rec || j.err != nil {
-		err := j.err
-		j.mu.Unlock()
-		return err
-	}
-	gen, n, chain, upto := j.gen, j.records, j.chain, j.appended
-	genStart := j.appended - uint64(j.records)
-	j.mu.Unlock()
-	if rec < genStart {
-		return nil // an earlier generation, which rotate sealed
-	}
-	msg, err := note.Sign(&note.Note{Text: sealText(j.origin, gen, n, chain)}, j.signer)
-	if err != nil {
-		return fmt.Errorf("ledger: signing the journal seal: %w", err)
-	}
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	if j.gen != gen {
-		return nil // rotate sealed that generation whole
-	}
-	if err := j.appendLocked(ctx, append([]byte{recSeal}, msg...)); err != nil {
-		return err
-	}
-	j.sealedUpTo = max(j.sealedUpTo, upto)
-	return nil
-}
-
 // sealLocked appends the acknowledgements not yet written, then a seal:
 // a signed note over the chain so far, which a verifier checks with the
 // public key alone.
@@ -300,7 +243,7 @@ func (j *journal) sealLocked(ctx context.Context) error {
 	if err := j.appendLocked(ctx, append([]byte{recSeal}, msg...)); err != nil {
 		return err
 	}
-	j.sealDirty, j.sealedUpTo = false, j.appended
+	j.sealDirty = false
 	return nil
 }
 
@@ -318,14 +261,6 @@ func (j *journal) rotate(ctx context.Context) (old []uint64, err error) {
 	if j.records > 0 {
 		if err := j.sealLocked(ctx); err != nil {
 			return nil, err
-		}
-		// A sync in flight may already count this generation's records
-		// as synced while syncing the next one: sync it here.
-		if j.durable != store.None {
-			if err := j.ap.SyncBlob(ctx, j.name); err != nil {
-				j.err = fmt.Errorf("ledger: journal %s: %w", j.name, err)
-				return nil, j.err
-			}
 		}
 		j.startGen(j.gen + 1)
 		j.live = append(j.live, j.gen)
@@ -586,11 +521,4 @@ func (js *journalSet) leaves() (ls []Leaf, acked []bool) {
 		}
 	}
 	return ls, acked
-}
-
-// appendedCount returns the number of records appended in this session.
-func (j *journal) appendedCount() uint64 {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	return j.appended
 }

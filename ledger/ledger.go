@@ -222,7 +222,7 @@ func Open(ctx context.Context, st store.Store, opts *Options) (*Ledger, error) {
 		return nil, err
 	}
 	go l.loop()
-	if l.j != nil && l.j.durable != store.Always {
+	if l.j != nil {
 		go l.journalLoop()
 	}
 	return l, nil

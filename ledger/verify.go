@@ -589,8 +589,12 @@ func (v *verifier) scan(ctx context.Context, st store.Store) error {
 			f.obs = append(f.obs, obs{leaf: int64(p), off: rec.Offset})
 			continue
 		}
+		found, vouched := false, false
+		if !dup {
+			found, vouched = v.vj.match(&h)
+		}
 		v.unknown = append(v.unknown, unknownLine{file: cur, pos: len(f.obs), id: rec.ID, off: rec.Offset, t: rec.Time, dup: dup,
-			vouched: !dup && v.vj.vouch(&h), flight: v.vj.inFlight(&h)})
+			vouched: vouched, flight: found && !vouched})
 		f.obs = append(f.obs, obs{leaf: -int64(len(v.unknown)), off: rec.Offset})
 	}
 	if v.o.Progress != nil {

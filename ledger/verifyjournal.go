@@ -10,24 +10,27 @@ import (
 	"github.com/complyhq/comply/store"
 )
 
-// vjournal is what the journals of the ledgers vouch for, as Verify reads
-// them with the public keys alone: the intents up to each journal's last
-// signed seal. A line the tree lacks but a sealed intent holds was
-// acknowledged and signed by the seal, and waits for the writer's next
-// checkpoint (after a crash: its restart); an acknowledged intent whose
-// line is gone was deleted.
+// vjournal is what the journals of the ledgers say, as Verify reads them
+// with the public keys alone. An intent that a signed seal covers vouches
+// for its line: a line the tree lacks but a sealed intent holds was
+// acknowledged, and waits for the writer's next checkpoint (after a crash:
+// its restart). An intent after the last seal vouches for nothing (anyone
+// could have appended it) but for a live writer's line not yet sealed.
+// Acknowledged intents, sealed or not, count the other way: an
+// acknowledged intent whose line is gone was deleted (a forged one could
+// only raise a false alarm).
 type vjournal struct {
-	unsealed *hashIndex // intents after the last seal: in flight, or a live writer's last interval
-	leaves   []Leaf
-	acked    []bool
-	origin   []string
-	idx      *hashIndex
-	seen     []bool
-	any      bool // the store journals, or some ledger keeps a journal: unvouched lines are not pending
+	leaves []Leaf
+	acked  []bool
+	sealed []bool
+	origin []string
+	idx    *hashIndex
+	seen   []bool
+	any    bool // the store journals, or some ledger keeps a journal: unvouched lines are not pending
 }
 
-// loadJournals reads the sealed intents of every ledger's journal. A
-// journal that fails its chain or a seal is a problem of its ledger.
+// loadJournals reads the intents of every ledger's journal. A journal that
+// fails its chain or a seal is a problem of its ledger.
 func loadJournals(ctx context.Context, sc store.Sidecar, logs []*vlog, known note.Verifiers, r *Report) (*vjournal, error) {
 	vj := &vjournal{}
 	// A writer over a store that keeps append-only blobs always journals:
@@ -35,7 +38,6 @@ func loadJournals(ctx context.Context, sc store.Sidecar, logs []*vlog, known not
 	// journals are gone (removed after a clean close) and the writer looks
 	// live (its "closed" checkpoint removed).
 	_, vj.any = sc.(store.Appender)
-	var unsealed []Leaf
 	for _, lg := range logs {
 		js, err := readJournals(ctx, sc, lg.rep.Origin, lg.slug, nil, known)
 		if err != nil {
@@ -51,44 +53,34 @@ func loadJournals(ctx context.Context, sc store.Sidecar, logs []*vlog, known not
 		}
 		for i := range js.intents {
 			in := &js.intents[i]
-			if !in.sealed {
-				unsealed = append(unsealed, in.leaves...)
-				continue
-			}
 			for _, lf := range in.leaves {
 				vj.leaves = append(vj.leaves, lf)
 				vj.acked = append(vj.acked, js.ackedIntent(in))
+				vj.sealed = append(vj.sealed, in.sealed)
 				vj.origin = append(vj.origin, lg.rep.Origin)
 			}
 		}
 	}
 	vj.idx = newHashIndex(vj.leaves)
-	vj.unsealed = newHashIndex(unsealed)
 	vj.seen = make([]bool, len(vj.leaves))
 	return vj, nil
 }
 
-// vouch reports whether a sealed intent holds a line of leaf hash h that
-// no other line took yet, and marks it taken.
-func (vj *vjournal) vouch(h *[32]byte) bool {
+// match finds an intent holding a line of leaf hash h that no other line
+// took yet, marks it taken, and reports whether one did and whether a seal
+// covers it.
+func (vj *vjournal) match(h *[32]byte) (found, sealed bool) {
 	p, _ := vj.idx.find(h, func(i int) bool { return !vj.seen[i] })
 	if p < 0 {
-		return false
+		return false, false
 	}
 	vj.seen[p] = true
-	return true
+	return true, vj.sealed[p]
 }
 
-// inFlight reports whether an intent after the last seal holds a line of
-// leaf hash h: nothing signs it yet, and only a live writer's line may be
-// in that state.
-func (vj *vjournal) inFlight(h *[32]byte) bool {
-	_, ok := vj.unsealed.find(h, nil)
-	return ok
-}
-
-// gone reports the acknowledged intents whose line is neither in the store
-// nor signed by the tree: deleted after the writer acknowledged them.
+// journalGone reports the acknowledged intents whose line is neither in
+// the store nor signed by the tree: deleted after the writer acknowledged
+// them.
 func (v *verifier) journalGone() {
 	vj := v.vj
 	signed := newHashIndex(v.leaves)

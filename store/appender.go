@@ -16,9 +16,10 @@ type Appender interface {
 	Sidecar
 
 	// AppendBlob appends data to the named blob, creating it if missing.
-	// When it returns, the data survives a crash of the process (it is in
-	// the operating system or the object store); SyncBlob makes it
-	// survive a crash of the machine.
+	// The data is made durable with the records: once an Append that
+	// began after AppendBlob returned is acknowledged, the data is as
+	// durable as that Append's records (in the Always mode, it survives a
+	// crash of the machine). SyncBlob makes it durable at once.
 	AppendBlob(ctx context.Context, name string, data []byte) error
 
 	// SyncBlob makes everything appended to the named blob durable.

@@ -580,19 +580,22 @@ func (s *Store) syncUntil(ctx context.Context, done func() bool) error {
 // syncRound fsyncs the open segments written since the last round, closes
 // the append handles retired since, and ends rd.
 func (s *Store) syncRound(rd *syncRound) {
+	target, files, err := s.dirtySegments()
 	// The append-only blobs (the ledger's journal) are fsynced beside the
 	// segments, at the same moment: the file system commits both in one
 	// journal transaction, so a caller waiting for both waits for one.
-	blobs := make(chan error, 1)
+	// They are taken after the segments: a blob appended before a record
+	// that this round covers is in this round too (store.Appender).
 	var blobTarget uint64
 	var bfiles []*appendFile
 	if s.hasAppends.Load() {
 		blobTarget, bfiles = s.dirtyAppends()
-		go func() { blobs <- s.fsyncAppends(bfiles) }()
-	} else {
-		blobs <- nil
 	}
-	target, err := s.fsyncDirty()
+	blobs := make(chan error, 1)
+	go func() { blobs <- s.fsyncAppends(bfiles) }()
+	if err == nil {
+		err = s.fsyncSegments(files)
+	}
 	berr := <-blobs
 	s.syncMu.Lock()
 	if err == nil {
@@ -607,14 +610,15 @@ func (s *Store) syncRound(rd *syncRound) {
 	close(rd.done)
 }
 
-// fsyncDirty fsyncs the dirty open segments and returns the write
-// sequence number that is now durable.
-func (s *Store) fsyncDirty() (uint64, error) {
+// dirtySegments returns the write sequence number that the segments
+// written since the last round reach, and their files, which it marks
+// clean; it closes the append handles retired since.
+func (s *Store) dirtySegments() (uint64, []*os.File, error) {
 	s.mu.Lock()
 	if s.failed != nil {
 		err := s.failed
 		s.mu.Unlock()
-		return 0, err
+		return 0, nil, err
 	}
 	target := s.writeSeq
 	var files []*os.File
@@ -627,23 +631,25 @@ func (s *Store) fsyncDirty() (uint64, error) {
 	retired := s.retired
 	s.retired = nil
 	s.mu.Unlock()
-
-	var err error
-	for _, f := range files {
-		if e := f.Sync(); e != nil && err == nil {
-			err = fmt.Errorf("fsync %s: %w", filepath.Base(f.Name()), e)
-		}
-	}
 	for _, f := range retired {
+		// Retired handles were fsynced at rotation.
 		f.Close()
 	}
-	if err != nil {
-		s.mu.Lock()
-		s.failed = err
-		s.mu.Unlock()
-		return 0, err
+	return target, files, nil
+}
+
+// fsyncSegments fsyncs the files; a failure is sticky.
+func (s *Store) fsyncSegments(files []*os.File) error {
+	for _, f := range files {
+		if err := f.Sync(); err != nil {
+			err = fmt.Errorf("fsync %s: %w", filepath.Base(f.Name()), err)
+			s.mu.Lock()
+			s.failed = err
+			s.mu.Unlock()
+			return err
+		}
 	}
-	return target, nil
+	return nil
 }
 
 func (s *Store) syncLoop() {
@@ -658,7 +664,11 @@ func (s *Store) syncLoop() {
 			s.mu.RLock()
 			seq := s.writeSeq
 			s.mu.RUnlock()
-			s.syncTo(context.Background(), seq) // a failure is sticky and reported by the next Append
+			s.bmu.Lock()
+			bseq := s.blobSeq
+			s.bmu.Unlock()
+			// A failure is sticky and reported by the next Append.
+			s.syncUntil(context.Background(), func() bool { return s.synced >= seq && s.blobSynced >= bseq })
 		}
 	}
 }
