@@ -81,22 +81,28 @@ type journal struct {
 	slug   string
 	key    []byte
 
-	mu        sync.Mutex
-	gen       uint64
-	name      string
-	chain     [32]byte
-	records   int
-	seq       uint64            // the next intent's sequence number
-	acks      []uint64          // acknowledged intents not yet written to the journal
-	open      map[uint64]uint64 // intents not yet acknowledged: seq -> gen
-	perGen    map[uint64]int    // intents not yet acknowledged, per generation
-	live      []uint64          // the generations of this session not yet removed
-	appended  uint64            // records appended in this session
-	buf, body []byte
-	sha, mac  hash.Hash // the chain's and the MACs', reused
-	err       error     // sticky: the journal's state is unknown after a failed append
-	durable   store.Durability
-	sealDirty bool // records since the last seal
+	mu       sync.Mutex
+	gen      uint64
+	name     string
+	chain    [32]byte
+	records  int
+	seq      uint64            // the next intent's sequence number
+	acks     []uint64          // acknowledged intents not yet written to the journal
+	open     map[uint64]uint64 // intents not yet acknowledged: seq -> gen
+	perGen   map[uint64]int    // intents not yet acknowledged, per generation
+	live     []uint64          // the generations of this session not yet removed
+	appended uint64            // records framed in this session
+	sha, mac hash.Hash         // the chain's and the MACs', reused
+
+	// Framed records wait in pend until one caller writes them all.
+	pend, spare     []byte
+	framed, written uint64 // bytes framed and written in this session
+	ackEnd          uint64 // framed when the last acknowledgements were
+	writing         bool
+	cond            *sync.Cond // on mu: a write ended
+	err             error      // sticky: the journal's state is unknown after a failed append
+	durable         store.Durability
+	sealDirty       bool // records since the last seal
 }
 
 func newJournal(ap store.Appender, signer note.Signer, origin, slug string, gen uint64) (*journal, error) {
@@ -106,6 +112,7 @@ func newJournal(ap store.Appender, signer note.Signer, origin, slug string, gen 
 	}
 	j := &journal{ap: ap, signer: signer, origin: origin, slug: slug, key: key,
 		open: map[uint64]uint64{}, perGen: map[uint64]int{}, durable: ap.Durability()}
+	j.cond = sync.NewCond(&j.mu)
 	j.startGen(gen)
 	j.live = []uint64{gen}
 	// Sequence numbers are unique across sessions too: a session's first
@@ -122,64 +129,98 @@ func (j *journal) startGen(gen uint64) {
 	j.gen, j.name, j.chain, j.records = gen, journalBlob(j.slug, gen), chainStart(j.origin, gen), 0
 }
 
-// appendLocked frames, chains and appends one record.
-func (j *journal) appendLocked(ctx context.Context, body []byte) error {
-	if j.err != nil {
-		return j.err
-	}
-	frame := binary.BigEndian.AppendUint32(j.buf[:0], uint32(len(body)))
-	frame = append(frame, body...)
+// frameLocked frames and chains one record into the buffer of records not
+// yet written, and returns the session's byte count once it is written.
+func (j *journal) frameLocked(body []byte) uint64 {
 	if j.sha == nil {
 		j.sha, j.mac = sha256.New(), hmac.New(sha256.New, j.key)
 	}
 	j.sha.Reset()
 	j.sha.Write(j.chain[:])
 	j.sha.Write(body)
-	var chain [32]byte
-	j.sha.Sum(chain[:0])
+	j.sha.Sum(j.chain[:0])
 	j.mac.Reset()
-	j.mac.Write(chain[:])
-	frame = j.mac.Sum(frame)
-	j.buf = frame
-	if err := j.ap.AppendBlob(ctx, j.name, frame); err != nil {
-		// A partial frame may be on disk: nothing more may follow it.
-		j.err = fmt.Errorf("ledger: journal %s: %w", j.name, err)
-		return j.err
-	}
-	j.chain, j.records = chain, j.records+1
+	j.mac.Write(j.chain[:])
+	n := len(j.pend)
+	j.pend = binary.BigEndian.AppendUint32(j.pend, uint32(len(body)))
+	j.pend = append(j.pend, body...)
+	j.pend = j.mac.Sum(j.pend)
+	j.framed += uint64(len(j.pend) - n)
+	j.records++
 	j.appended++
 	j.sealDirty = true
-	return nil
+	return j.framed
+}
+
+// flushLocked returns once the first target bytes framed in this session
+// are written to the journal blob. One caller writes for all waiting
+// (group write), with j.mu released while it writes; the others wait.
+func (j *journal) flushLocked(ctx context.Context, target uint64) error {
+	for j.written < target {
+		if j.err != nil {
+			return j.err
+		}
+		if j.writing {
+			j.cond.Wait()
+			continue
+		}
+		j.writing = true
+		buf, name, end := j.pend, j.name, j.framed
+		j.pend = j.spare[:0]
+		j.mu.Unlock()
+		err := j.ap.AppendBlob(ctx, name, buf)
+		j.mu.Lock()
+		j.spare, j.writing = buf[:0], false
+		if err != nil {
+			// A partial frame may be in the blob: nothing more may follow it.
+			j.err = fmt.Errorf("ledger: journal %s: %w", name, err)
+		} else {
+			j.written = end
+		}
+		j.cond.Broadcast()
+	}
+	return j.err
+}
+
+// appendLocked frames one record and writes it, with whatever else is
+// framed.
+func (j *journal) appendLocked(ctx context.Context, body []byte) error {
+	if j.err != nil {
+		return j.err
+	}
+	return j.flushLocked(ctx, j.frameLocked(body))
 }
 
 // intend appends the intent of a batch, with the acknowledgements not yet
-// written, and returns its sequence number.
-func (j *journal) intend(ctx context.Context, recs []store.Record) (seq, rec uint64, err error) {
-	// The leaves, hashed before taking the lock.
-	leaves := make([]byte, 0, 4+len(recs)*leafSize)
-	leaves = binary.BigEndian.AppendUint32(leaves, uint32(len(recs)))
+// written, and returns its sequence number once it is written.
+func (j *journal) intend(ctx context.Context, recs []store.Record, hashes [][32]byte) (seq uint64, err error) {
+	// The body, built before taking the lock but for its header.
+	body := make([]byte, 13, 13+4+len(recs)*leafSize)
+	body = binary.BigEndian.AppendUint32(body, uint32(len(recs)))
 	for i := range recs {
-		h := HashLine(recs[i].Line)
-		leaves = append(leaves, h[:]...)
-		leaves = binary.BigEndian.AppendUint64(leaves, uint64(recs[i].Time.UnixMicro()))
+		body = append(body, hashes[i][:]...)
+		body = binary.BigEndian.AppendUint64(body, uint64(recs[i].Time.UnixMicro()))
 	}
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	seq = j.seq
-	body := j.body[:0]
-	body = append(body, recIntent)
-	body = binary.BigEndian.AppendUint64(body, seq)
-	body = appendAcks(body, j.acks)
-	body = append(body, leaves...)
-	j.body = body
-	if err := j.appendLocked(ctx, body); err != nil {
-		return 0, 0, err
+	if j.err != nil {
+		return 0, j.err
 	}
+	seq = j.seq
+	body[0] = recIntent
+	binary.BigEndian.PutUint64(body[1:], seq)
+	if len(j.acks) > 0 {
+		acks := appendAcks(nil, j.acks)
+		body = append(body[:9], append(acks, body[13:]...)...)
+	} else {
+		binary.BigEndian.PutUint32(body[9:], 0)
+	}
+	target := j.frameLocked(body)
 	j.acks = j.acks[:0]
 	j.seq++
 	j.open[seq] = j.gen
 	j.perGen[j.gen]++
-	return seq, j.appended - 1, nil
+	return seq, j.flushLocked(ctx, target)
 }
 
 func appendAcks(b []byte, acks []uint64) []byte {
@@ -193,8 +234,9 @@ func appendAcks(b []byte, acks []uint64) []byte {
 // acknowledge records that the store acknowledged intent seq, or, if not
 // ok, that it failed (its lines, if any reached the store, are then
 // recovered or taken as never written). With write set (the Always mode),
-// the acknowledgement is appended at once, before Append returns;
-// otherwise it rides on the next intent or seal.
+// the acknowledgement is written before acknowledge returns, in one record
+// with those of every caller waiting; otherwise it rides on the next
+// intent or seal.
 func (j *journal) acknowledge(ctx context.Context, seq uint64, ok, write bool) error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
@@ -211,40 +253,36 @@ func (j *journal) acknowledge(ctx context.Context, seq uint64, ok, write bool) e
 	if !write {
 		return nil
 	}
-	return j.flushAcksLocked(ctx)
+	j.frameAcksLocked()
+	return j.flushLocked(ctx, j.ackEnd)
 }
 
-// flushAcksLocked appends the acknowledgements not yet written.
-func (j *journal) flushAcksLocked(ctx context.Context) error {
-	if len(j.acks) == 0 {
-		return nil
+// frameAcksLocked frames the acknowledgements not yet framed as one
+// record.
+func (j *journal) frameAcksLocked() {
+	if len(j.acks) > 0 {
+		j.ackEnd = j.frameLocked(appendAcks([]byte{recAck}, j.acks))
+		j.acks = j.acks[:0]
 	}
-	if err := j.appendLocked(ctx, appendAcks([]byte{recAck}, j.acks)); err != nil {
-		return err
-	}
-	j.acks = j.acks[:0]
-	return nil
 }
 
-// sealLocked appends the acknowledgements not yet written, then a seal:
-// a signed note over the chain so far, which a verifier checks with the
+// sealLocked writes the acknowledgements not yet written, then a seal: a
+// signed note over the chain so far, which a verifier checks with the
 // public key alone.
 func (j *journal) sealLocked(ctx context.Context) error {
-	if err := j.flushAcksLocked(ctx); err != nil {
-		return err
+	if j.err != nil {
+		return j.err
 	}
-	if !j.sealDirty {
-		return nil
+	j.frameAcksLocked()
+	if j.sealDirty {
+		msg, err := note.Sign(&note.Note{Text: sealText(j.origin, j.gen, j.records, j.chain)}, j.signer)
+		if err != nil {
+			return fmt.Errorf("ledger: signing the journal seal: %w", err)
+		}
+		j.frameLocked(append([]byte{recSeal}, msg...))
+		j.sealDirty = false
 	}
-	msg, err := note.Sign(&note.Note{Text: sealText(j.origin, j.gen, j.records, j.chain)}, j.signer)
-	if err != nil {
-		return fmt.Errorf("ledger: signing the journal seal: %w", err)
-	}
-	if err := j.appendLocked(ctx, append([]byte{recSeal}, msg...)); err != nil {
-		return err
-	}
-	j.sealDirty = false
-	return nil
+	return j.flushLocked(ctx, j.framed)
 }
 
 func sealText(origin string, gen uint64, records int, chain [32]byte) string {
@@ -259,8 +297,15 @@ func (j *journal) rotate(ctx context.Context) (old []uint64, err error) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if j.records > 0 {
+		// Seal and write the generation whole before the next begins
+		// (sealLocked leaves nothing framed).
 		if err := j.sealLocked(ctx); err != nil {
 			return nil, err
+		}
+		for j.written < j.framed {
+			if err := j.flushLocked(ctx, j.framed); err != nil {
+				return nil, err
+			}
 		}
 		j.startGen(j.gen + 1)
 		j.live = append(j.live, j.gen)

@@ -15,6 +15,7 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/transparency-dev/merkle/compact"
 	"golang.org/x/mod/sumdb/note"
@@ -99,9 +100,10 @@ type Ledger struct {
 	slug   string
 	self   note.Verifier // the signer's verifier, if known
 
-	// The observer's side: mu guards pend.
+	// The observer's side: mu guards pend and hashed.
 	mu     sync.Mutex
 	pend   []Leaf
+	hashed map[*byte]*[32]byte // leaf hashes Append computed, by the line's first byte
 	spare  []Leaf
 	kick   chan struct{}
 	digest hash.Hash // used under the store's write lock only
@@ -485,11 +487,19 @@ func (l *Ledger) observe(recs []store.Record) {
 	}
 	l.mu.Lock()
 	for i := range recs {
-		l.digest.Reset()
-		l.digest.Write(leafPrefix)
-		l.digest.Write(recs[i].Line)
-		l.pend = append(l.pend, Leaf{Time: recs[i].Time.UnixMicro()})
-		copy(l.pend[len(l.pend)-1].Hash[:], l.digest.Sum(l.sum[:0]))
+		lf := Leaf{Time: recs[i].Time.UnixMicro()}
+		if p := unsafe.SliceData(recs[i].Line); l.hashed[p] != nil && len(recs[i].Line) > 0 {
+			// Hashed already by Append for its journal intent: the same
+			// bytes, as the store passes on the caller's lines.
+			lf.Hash = *l.hashed[p]
+			delete(l.hashed, p)
+		} else {
+			l.digest.Reset()
+			l.digest.Write(leafPrefix)
+			l.digest.Write(recs[i].Line)
+			l.digest.Sum(lf.Hash[:0])
+		}
+		l.pend = append(l.pend, lf)
 	}
 	n := len(l.pend)
 	l.mu.Unlock()
