@@ -23,10 +23,15 @@ type IntegrityOptions = ledger.Options
 //
 // The ledger is opened first: it checks its integrity data against its
 // last checkpoint (an error wrapping ledger.ErrTampered if they differ),
-// adopts the lines written since without it (a crash, or a directory the
-// Python library wrote), and writes a checkpoint. Logging itself only
-// hashes each line as the store writes it; checkpoints are written in the
-// background. Delete and CleanupExpired go through the ledger, which signs
+// recovers the lines its journal vouches for (a crash), and writes a
+// checkpoint. It never signs a line it did not write: lines neither its
+// tree nor its journal hold, or a store with entries but no ledger (a
+// directory the Python library wrote), make it fail with an error wrapping
+// ledger.ErrForeign, until IntegrityOptions.AdoptAll ('comply seal')
+// adopts them in a signed adoption record. Every Log writes the entry's
+// leaf to the journal before the line (store.Appender, where the store
+// keeps append-only blobs), durable with the line; checkpoints are
+// written in the background. Delete and CleanupExpired go through the ledger, which signs
 // a record of what they remove, so that 'comply verify' reports those
 // entries as deleted by policy rather than missing; Close writes a last
 // checkpoint before closing the store.
