@@ -57,7 +57,7 @@ const Version = "v0.0.0-20260212201848-7aac2a2c5b7c"
 // Region is the region the server and its clients use.
 const Region = "us-east-1"
 
-const hint = "run `make test` (it installs MinIO into ~/.cache/comply-tools), or set " + EnvBin + " to a minio binary"
+const where = "the minio binary is taken from " + EnvBin + ", then ~/.cache/comply-tools/minio (where the Makefile installs it)"
 
 // A Server is a running MinIO server.
 type Server struct {
@@ -99,7 +99,7 @@ func Bin() (string, error) {
 // run.
 func unavailable(tb testing.TB, err error) {
 	tb.Helper()
-	msg := fmt.Sprintf("MinIO unavailable: %v; %s", err, hint)
+	msg := fmt.Sprintf("MinIO unavailable: %v; %s", err, where)
 	if os.Getenv("CI") == "true" {
 		tb.Fatal(msg)
 	}
