@@ -2,10 +2,7 @@ package ledger
 
 import (
 	"context"
-	"errors"
 	"fmt"
-
-	"github.com/complyhq/comply/store"
 )
 
 // A storeLog is one ledger of a store as a deleting writer reads it: its
@@ -29,33 +26,11 @@ func (l *Ledger) allLogs(ctx context.Context) ([]storeLog, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ledger: %w: %w", ErrTampered, err)
 	}
-	logs := []storeLog{{origin: l.origin, size: l.rng.End(), leaves: own}}
-	slugs, err := listSlugs(ctx, l.sc)
+	others, err := l.otherLogs(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("ledger: %w", err)
+		return nil, err
 	}
-	for _, slug := range slugs {
-		if slug == l.slug {
-			continue
-		}
-		b, err := l.sc.ReadBlob(ctx, latestBlob(slug))
-		if errors.Is(err, store.ErrNotFound) {
-			continue
-		}
-		if err != nil {
-			return nil, fmt.Errorf("ledger: %w", err)
-		}
-		text, _ := noteText(b)
-		c, err := ParseCheckpoint(text)
-		if err != nil {
-			return nil, fmt.Errorf("ledger: the store's ledger %s: %w: %w", slug, ErrTampered, err)
-		}
-		ls, err := readLeaves(ctx, l.sc, slug, c.Size)
-		if err != nil {
-			return nil, fmt.Errorf("ledger: the store's ledger %s: %w: %w", slug, ErrTampered, err)
-		}
-		logs = append(logs, storeLog{origin: c.Origin, size: c.Size, leaves: ls})
-	}
+	logs := append([]storeLog{{origin: l.origin, size: l.rng.End(), leaves: own}}, others...)
 	return logs, nil
 }
 

@@ -448,11 +448,25 @@ func (l *Ledger) loadHistory(ctx context.Context) error {
 
 // otherLeaves returns the signed leaves of the store's other ledgers.
 func (l *Ledger) otherLeaves(ctx context.Context) ([]Leaf, error) {
+	logs, err := l.otherLogs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var leaves []Leaf
+	for _, lg := range logs {
+		leaves = append(leaves, lg.leaves...)
+	}
+	return leaves, nil
+}
+
+// otherLogs returns the store's other ledgers (other writers of a shared
+// store), as far as their latest checkpoints sign.
+func (l *Ledger) otherLogs(ctx context.Context) ([]storeLog, error) {
 	slugs, err := listSlugs(ctx, l.sc)
 	if err != nil {
 		return nil, fmt.Errorf("ledger: %w", err)
 	}
-	var leaves []Leaf
+	var logs []storeLog
 	for _, slug := range slugs {
 		if slug == l.slug {
 			continue
@@ -473,9 +487,9 @@ func (l *Ledger) otherLeaves(ctx context.Context) ([]Leaf, error) {
 		if err != nil {
 			return nil, fmt.Errorf("ledger: the store's ledger %s: %w: %w", slug, ErrTampered, err)
 		}
-		leaves = append(leaves, ls...)
+		logs = append(logs, storeLog{origin: c.Origin, size: c.Size, leaves: ls})
 	}
-	return leaves, nil
+	return logs, nil
 }
 
 // observe is the store's observer: it hashes the lines of each write, in
