@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -324,30 +323,7 @@ func runAndKill(t *testing.T, dir, keyFile string, n int) []string {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), crashWriterEnv+"="+dir+"|"+keyFile)
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	var ids []string
-	sc := bufio.NewScanner(out)
-	deadline := time.Now().Add(10 * time.Second)
-	for len(ids) < n && time.Now().Before(deadline) && sc.Scan() {
-		ids = append(ids, sc.Text())
-	}
-	cmd.Process.Signal(syscall.SIGKILL)
-	for sc.Scan() {
-		ids = append(ids, sc.Text())
-	}
-	cmd.Wait()
-	if len(ids) == 0 {
-		t.Fatalf("the writer acknowledged nothing: %s", stderr.String())
-	}
-	return ids
+	return storetest.KillAfter(t, cmd, n, 10*time.Second)
 }
 
 func copyTree(t *testing.T, src string) string {

@@ -14,7 +14,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -111,30 +110,7 @@ func runLedgerWriter(t *testing.T, srv *miniotest.Server, url, keyFile string, n
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(append(os.Environ(), srv.Env()...), ledgerWriterEnv+"="+url+"|"+keyFile)
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	var ids []string
-	sc := bufio.NewScanner(out)
-	deadline := time.Now().Add(20 * time.Second)
-	for len(ids) < n && time.Now().Before(deadline) && sc.Scan() {
-		ids = append(ids, sc.Text())
-	}
-	cmd.Process.Signal(syscall.SIGKILL)
-	for sc.Scan() {
-		ids = append(ids, sc.Text())
-	}
-	cmd.Wait()
-	if len(ids) == 0 {
-		t.Fatalf("the writer acknowledged nothing: %s", stderr.String())
-	}
-	return ids
+	return storetest.KillAfter(t, cmd, n, 20*time.Second)
 }
 
 // verifyS3 verifies the store at url with a read-only store.
