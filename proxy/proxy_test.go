@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -23,7 +22,14 @@ import (
 	"github.com/complyhq/comply/llm/llmtest"
 	"github.com/complyhq/comply/proxy"
 	"github.com/complyhq/comply/store"
-	"github.com/complyhq/comply/store/memstore"
+)
+
+// The shared helpers live in llmtest.
+var (
+	memLogger   = llmtest.MemLogger
+	allEntries  = llmtest.Entries
+	callError   = llmtest.Failure
+	waitEntries = llmtest.WaitEntries
 )
 
 const apiKey = "sk-proj-abcdefghijklmnopqrstuvwxyz0123456789"
@@ -38,69 +44,6 @@ func setup(t *testing.T, upstream http.Handler, logger *comply.Logger, failOpen 
 	p := httptest.NewServer(proxy.New(u, tr))
 	t.Cleanup(p.Close)
 	return p.URL, tr
-}
-
-func memLogger(t *testing.T) *comply.Logger {
-	t.Helper()
-	l, err := comply.New(memstore.New(0), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	return l
-}
-
-func allEntries(t *testing.T, l *comply.Logger) []comply.Entry {
-	t.Helper()
-	var out []comply.Entry
-	for e, err := range l.Query(context.Background(), comply.Query{}) {
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, e)
-	}
-	return out
-}
-
-// callError returns the type and message of an entry's "error" metadata
-// ("", "" if none), failing the test if the entry is also a safety failure
-// or no alert repeats the message.
-func callError(t *testing.T, e comply.Entry) (typ, msg string) {
-	t.Helper()
-	var md struct {
-		Error struct{ Type, Message string } `json:"error"`
-	}
-	if err := json.Unmarshal(e.Metadata, &md); err != nil {
-		t.Fatalf("metadata %s: %v", e.Metadata, err)
-	}
-	if !e.SafetyPassed || e.BlockReason != "" {
-		t.Errorf("safety_passed=%v block_reason=%q, want a safety pass", e.SafetyPassed, e.BlockReason)
-	}
-	if md.Error.Message != "" && !slices.Contains(e.Alerts, md.Error.Message) {
-		t.Errorf("alerts %q lack the error %q", e.Alerts, md.Error.Message)
-	}
-	return md.Error.Type, md.Error.Message
-}
-
-// waitEntries waits for n entries: the proxy writes them on its own
-// goroutines, possibly after the client has its answer.
-func waitEntries(t *testing.T, l *comply.Logger, n int) []comply.Entry {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		es := allEntries(t, l)
-		if len(es) >= n {
-			time.Sleep(20 * time.Millisecond)
-			if es = allEntries(t, l); len(es) != n {
-				t.Fatalf("%d entries, want %d", len(es), n)
-			}
-			return es
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d entries, want %d", len(es), n)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
 }
 
 // post sends body through the proxy with a plain client and reads all.

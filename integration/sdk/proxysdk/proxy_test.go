@@ -32,56 +32,20 @@ import (
 	"github.com/complyhq/comply/proxy"
 	"github.com/complyhq/comply/store"
 	"github.com/complyhq/comply/store/filestore"
-	"github.com/complyhq/comply/store/memstore"
+)
+
+// The shared helpers live in llmtest.
+var (
+	memLogger   = llmtest.MemLogger
+	allEntries  = llmtest.Entries
+	callError   = llmtest.Failure
+	waitEntries = llmtest.WaitEntries
 )
 
 const apiKey = "sk-proj-abcdefghijklmnopqrstuvwxyz0123456789"
 
 // The helpers below are those of package proxy's own tests that the SDK
 // tests share.
-
-func memLogger(t *testing.T) *comply.Logger {
-	t.Helper()
-	l, err := comply.New(memstore.New(0), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	return l
-}
-
-func allEntries(t *testing.T, l *comply.Logger) []comply.Entry {
-	t.Helper()
-	var out []comply.Entry
-	for e, err := range l.Query(context.Background(), comply.Query{}) {
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, e)
-	}
-	return out
-}
-
-// waitEntries waits for n entries: the proxy writes them on its own
-// goroutines, possibly after the client has its answer.
-func waitEntries(t *testing.T, l *comply.Logger, n int) []comply.Entry {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		es := allEntries(t, l)
-		if len(es) >= n {
-			time.Sleep(20 * time.Millisecond)
-			if es = allEntries(t, l); len(es) != n {
-				t.Fatalf("%d entries, want %d", len(es), n)
-			}
-			return es
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d entries, want %d", len(es), n)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
 
 func get(u string) (*http.Response, []byte, error) {
 	resp, err := http.Get(u)
