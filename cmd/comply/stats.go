@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"github.com/schollz/progressbar/v3"
 
 	"github.com/complyhq/comply"
+	"github.com/complyhq/comply/store"
 )
 
 func cmdStats(ctx context.Context, c *cli, args []string) (err error) {
@@ -151,27 +153,46 @@ deletes every entry stamped before now.
 	if err != nil {
 		return err
 	}
-	// Options.RetentionDays treats 0 as "the default", so 0 is done with
-	// CleanupBefore.
-	opts := &comply.Options{RetentionDays: *days}
-	l, err := c.openWriter(ctx, dur, opts, *signingKey)
+	l, err := c.openWriter(ctx, dur, &comply.Options{}, *signingKey)
 	if err != nil {
 		return err
 	}
 	defer c.closeLogger(l, &err)
 	stop := c.spinner("deleting expired entries")
-	var n int64
-	if *days == 0 {
-		n, err = l.CleanupBefore(ctx, time.Now())
-	} else {
-		n, err = l.CleanupExpired(ctx)
-	}
+	cutoff := time.Now().AddDate(0, 0, -*days)
+	n, err := l.CleanupBefore(ctx, cutoff)
 	stop()
 	if err != nil {
 		return err
 	}
-	_, err = fmt.Fprintf(c.stdout, "deleted %d expired entries\n", n)
-	return err
+	if _, err := fmt.Fprintf(c.stdout, "deleted %d expired entries\n", n); err != nil {
+		return err
+	}
+	return c.reportKept(ctx, l, cutoff)
+}
+
+// reportKept says how many entries stamped before the cutoff are still
+// there after a cleanup: what an S3 Object Lock still protects, or lines
+// that cannot be read (whose age is unknown, so they are never deleted).
+func (c *cli) reportKept(ctx context.Context, l *comply.Logger, cutoff time.Time) error {
+	var kept, unreadable int64
+	for _, err := range l.Store().Scan(ctx, store.Query{End: cutoff.Add(-time.Microsecond)}) {
+		switch {
+		case err == nil:
+			kept++
+		case errors.Is(err, ctx.Err()) && ctx.Err() != nil:
+			return err
+		default:
+			unreadable++
+		}
+	}
+	if kept > 0 {
+		fmt.Fprintf(c.stdout, "kept %d expired %s that the store still protects (S3 Object Lock)\n", kept, plural(int(kept), "entry", "entries"))
+	}
+	if unreadable > 0 {
+		fmt.Fprintf(c.stderr, "comply: warning: %d unreadable %s or files kept: their age is unknown\n", unreadable, plural(int(unreadable), "line", "lines"))
+	}
+	return nil
 }
 
 // spinner shows a spinner on stderr, when it is a terminal, until the

@@ -1,6 +1,7 @@
 package s3store
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"strconv"
@@ -187,12 +188,12 @@ func parseUint(s string) (uint64, bool) {
 // letters, digits, '-' and '.', not starting with '.' or '-'.
 func checkWriter(w string) error {
 	if w == "" || len(w) > 64 || w[0] == '.' || w[0] == '-' {
-		return fmt.Errorf("writer %q: want 1 to 64 letters, digits, '-' or '.', starting with a letter or digit", w)
+		return errors.New("writer: want 1 to 64 letters, digits, '-' or '.', starting with a letter or digit")
 	}
 	for i := range len(w) {
 		c := w[i]
 		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '.') {
-			return fmt.Errorf("writer %q: character %q not allowed (want letters, digits, '-' or '.')", w, c)
+			return fmt.Errorf("writer: character %q not allowed (want letters, digits, '-' or '.')", c)
 		}
 	}
 	return nil

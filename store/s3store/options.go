@@ -212,7 +212,7 @@ func (c *config) setLayout(k, v string) error {
 	if k == "durability" {
 		d, err := ParseDurability(v)
 		if err != nil {
-			return fmt.Errorf("s3 store URL: %w", err)
+			return errors.New("s3 store URL: durability: want always, interval or none")
 		}
 		c.durability = d
 		return nil
@@ -223,7 +223,7 @@ func (c *config) setLayout(k, v string) error {
 	case "seed":
 		c.layout = Seed
 	default:
-		return fmt.Errorf("s3 store URL: layout %q: want segments or seed", v)
+		return errors.New("s3 store URL: layout: want segments or seed")
 	}
 	return nil
 }
@@ -235,7 +235,7 @@ func (c *config) setLock(k, v string, g *given) error {
 		g.days = true
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 36500 {
-			return fmt.Errorf("s3 store URL: retain_days %q: want a whole number of days from 1 to 36500", v)
+			return errors.New("s3 store URL: retain_days: want a whole number of days from 1 to 36500")
 		}
 		c.retainDays = n
 		return nil
@@ -249,7 +249,7 @@ func (c *config) setLock(k, v string, g *given) error {
 	case "", "off", "none":
 		c.lock = NoLock
 	default:
-		return fmt.Errorf("s3 store URL: object_lock %q: want compliance or governance", v)
+		return errors.New("s3 store URL: object_lock: want compliance or governance")
 	}
 	return nil
 }
@@ -266,13 +266,13 @@ func (c *config) setWriter(k, v string) error {
 	case "flush_ms":
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 3600_000 {
-			return fmt.Errorf("s3 store URL: flush_ms %q: want milliseconds from 1 to 3600000", v)
+			return errors.New("s3 store URL: flush_ms: want milliseconds from 1 to 3600000")
 		}
 		c.flushEvery = time.Duration(n) * time.Millisecond
 	case "flush_bytes":
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || n < 1 || n > 1<<30 {
-			return fmt.Errorf("s3 store URL: flush_bytes %q: want bytes from 1 to 1073741824", v)
+			return errors.New("s3 store URL: flush_bytes: want bytes from 1 to 1073741824")
 		}
 		c.flushBytes = n
 	}

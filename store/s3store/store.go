@@ -137,7 +137,7 @@ func Open(ctx context.Context, rawURL string, opts *Options) (*Store, error) {
 		case errorCode(err) == "Forbidden" || errorCode(err) == "AccessDenied":
 			return nil, fmt.Errorf("open %s: bucket %s: %w: %w", where, cfg.bucket, ErrAccessDenied, err)
 		}
-		return nil, fmt.Errorf("open %s: %w", where, err)
+		return nil, fmt.Errorf("open %s: %w", where, scrubEndpoint(err, cfg.endpoint))
 	}
 	if s.opts.ReadOnly {
 		return s, nil
@@ -268,3 +268,24 @@ func (s *Store) RecordWriter(rec store.Record) (string, bool) {
 	n, ok := parseSegKey(rel)
 	return n.writer, ok
 }
+
+// scrubEndpoint returns err with every mention of the endpoint replaced by
+// "endpoint": the SDK's errors name the request URL, and no error repeats
+// the store URL's query. errors.Is and errors.As still see err.
+func scrubEndpoint(err error, endpoint string) error {
+	if endpoint == "" || !strings.Contains(err.Error(), endpoint) {
+		return err
+	}
+	return &scrubbedError{err: err, endpoint: endpoint}
+}
+
+type scrubbedError struct {
+	err      error
+	endpoint string
+}
+
+func (e *scrubbedError) Error() string {
+	return strings.ReplaceAll(e.err.Error(), e.endpoint, "endpoint")
+}
+
+func (e *scrubbedError) Unwrap() error { return e.err }
