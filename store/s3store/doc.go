@@ -151,9 +151,9 @@
 // PREFIX/_comply/parts/<name>/<part> with <part> 12 digits from 0.
 // AppendBlob only buffers; the buffered bytes of every append-only blob
 // become a new part, stored with a conditional PUT, whenever the writer
-// stores a segment (or a seed write's objects), in parallel with it, and
-// the Appends the segment acknowledges wait for both (and for every part
-// cut before). SyncBlob and Close store the buffer too. So the journal is
+// stores a segment (or a seed write's objects), before it, so that no
+// record is ever stored without the journal bytes appended before it
+// (and the Appends the segment acknowledges wait for both). SyncBlob and Close store the buffer too. So the journal is
 // exactly as durable as the records, in every durability mode. ReadBlob
 // and ListBlobs present the blob as one, the concatenation of its parts
 // up to the first missing one; RemoveBlob deletes every part.

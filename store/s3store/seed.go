@@ -102,9 +102,14 @@ func (w *seedWriter) storeAll(ctx context.Context, puts []seedPut, requeue func(
 	parts := w.s.cutParts("")
 	go func() {
 		defer w.puts.Done()
-		failed, err := w.putAll(puts)
-		if jerr := w.s.waitParts(context.Background(), parts); err == nil && jerr != nil {
-			err = fmt.Errorf("storing the journal: %w", jerr)
+		// The journal first: objects are never stored without the
+		// intents of their entries.
+		var failed []seedPut
+		err := w.s.waitParts(context.Background(), parts)
+		if err != nil {
+			err, failed = fmt.Errorf("storing the journal: %w", err), puts
+		} else {
+			failed, err = w.putAll(puts)
 		}
 		if err != nil {
 			w.mu.Lock()

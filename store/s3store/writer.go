@@ -294,8 +294,14 @@ func (w *segWriter) put(p *pseg) {
 	ctx, cancel := context.WithTimeout(context.Background(), putTimeout)
 	defer cancel()
 	// The journal bytes appended so far (the intents of p's records among
-	// them) are stored in parallel: p's Appends wait for both.
-	parts := s.cutParts("")
+	// them) are stored first: a segment is never stored without the
+	// intents of its records, so a writer that crashes between the two
+	// PUTs leaves intents without lines (taken as never written), never
+	// lines without intents (which a restarted writer would refuse).
+	if err := s.waitParts(ctx, s.cutParts("")); err != nil {
+		w.finish(p, fmt.Errorf("storing the journal before %s: %w", p.name.key(), err))
+		return
+	}
 	var err error
 	for range 5 {
 		err = s.put(ctx, p.name.key(), p.body, "application/gzip", map[string]string{metaSum: p.sum}, true)
@@ -314,9 +320,6 @@ func (w *segWriter) put(p *pseg) {
 		p.name.seq = w.nextSeq[p.day]
 		w.nextSeq[p.day]++
 		s.mu.Unlock()
-	}
-	if jerr := s.waitParts(ctx, parts); err == nil && jerr != nil {
-		err = fmt.Errorf("storing the journal with %s: %w", p.name.key(), jerr)
 	}
 	w.finish(p, err)
 }
