@@ -359,3 +359,30 @@ func editEntry(t *testing.T, dir, id string, edit func([]byte) []byte) {
 var _ store.Store = (*filestore.Store)(nil)
 
 func ctxBackground() context.Context { return context.Background() }
+
+// TestResurrectedEntry: an entry deleted by policy whose line is put back
+// (an old copy restored) is reported, not taken as valid.
+func TestResurrectedEntry(t *testing.T) {
+	signer, verifier := keys(t, "prod")
+	dir := t.TempDir()
+	recs := storetest.Records(day1, 10)
+	write(t, dir, ledger.Options{Signer: signer}, recs)
+	st, lg, err := openWriter(t, dir, ledger.Options{Signer: signer})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := lg.Delete(t.Context(), recs[4].ID); err != nil {
+		t.Fatal(err)
+	}
+	lg.Close()
+	st.Close()
+	if r := verify(t, dir, []note.Verifier{verifier}, nil); !r.OK() || r.Deleted != 1 {
+		t.Fatalf("after the delete: %s", describe(r))
+	}
+	appendLine(t, filepath.Join(dir, file1), recs[4].Line)
+	os.Remove(filepath.Join(dir, ".comply", "index", file1+".idx"))
+	r := verify(t, dir, []note.Verifier{verifier}, nil)
+	if r.OK() || !r.Has(ledger.Inserted) || !strings.Contains(describe(r), "deleted by policy, yet its line is here again") {
+		t.Fatalf("resurrected: %s", describe(r))
+	}
+}

@@ -663,6 +663,7 @@ func (v *verifier) analyse() {
 			v.logAt(i).rep.Deleted++
 		}
 	}
+	v.resurrected()
 	running := v.runningSince()
 	for fi, f := range v.files {
 		v.analyseFile(fi, f, unseen, running)
@@ -1043,4 +1044,20 @@ func lis(xs []int, key func(int) int64) []int {
 		out[i] = xs[k]
 	}
 	return out
+}
+
+// resurrected reports the entries that a signed deletion record removed by
+// policy but whose lines are in the store again: an old copy put back (an
+// earlier generation of an S3 segment under a newer name, a restored
+// file).
+func (v *verifier) resurrected() {
+	for i := range v.leaves {
+		if v.seen[i] == 0 || v.del[i] == 0 {
+			continue
+		}
+		lg, li := v.local(i)
+		v.add(Problem{Kind: Inserted, File: v.files[v.seen[i]-1].name, Offset: -1, Leaf: int64(li), Origin: lg.rep.Origin,
+			Time:   time.UnixMicro(v.leaves[i].Time).UTC(),
+			Detail: fmt.Sprintf("the entry signed as leaf %d was deleted by policy, yet its line is here again", li)})
+	}
 }

@@ -217,6 +217,12 @@ func (s *Store) readSeg(ctx context.Context, info segInfo, q store.Query) []item
 		return items
 	}
 	s.cache.putIndex(rel, x)
+	if x.count != info.name.count {
+		// A segment renamed to claim other lines than it holds: Count,
+		// which adds up the names, would disagree with what is read.
+		items = append(items, item{err: &store.CorruptionError{Path: path, Offset: 0,
+			Err: fmt.Errorf("the segment's name claims %d entries, it holds %d", info.name.count, x.count)}})
+	}
 	segmentLines(x, 0, len(x.blocks), body[:x.dataEnd], collect)
 	return items
 }
