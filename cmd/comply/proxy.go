@@ -54,6 +54,8 @@ type proxyFlags struct {
 	listen, upstream, input, prices *string
 	failOpen, storeContent          *bool
 	limits                          *proxyLimits
+	hashKeyFile, cleanupDaily       *string
+	retentionDays                   *int
 }
 
 // proxyConfig is what the flags of 'comply proxy' mean, once checked.
@@ -104,6 +106,7 @@ func cmdProxy(ctx context.Context, c *cli, args []string) (err error) {
 	}
 	report("comply proxy: listening on http://%s, forwarding to %s\n", ln.Addr(), cfg.upstream.Redacted())
 	report("comply proxy: store %s, durability %s, %s, input %s\n", c.store, *f.durability, writeMode, *f.input)
+	report("comply proxy: %s\n", postureLine(l, cfg.opts))
 	if len(cfg.prices) > 0 {
 		report("comply proxy: pricing %d %s from %s\n", len(cfg.prices), plural(len(cfg.prices), "model", "models"), *f.prices)
 	}
@@ -134,6 +137,9 @@ func (c *cli) parseProxyFlags(args []string) (*proxyFlags, error) {
 	f.storeContent = fs.Bool("store-content", false, "also store the input and output, encrypted (needs a key)")
 	f.prices = fs.String("prices", os.Getenv("COMPLY_PRICES"), "record each call's cost from the price table in `FILE`: JSON, {\"models\": {\"gpt-4.1\": {\"input_per_mtok\": 2, \"output_per_mtok\": 8}}}, US dollars per million tokens (env COMPLY_PRICES)")
 	f.limits = proxyLimitFlags(fs)
+	f.hashKeyFile = c.hashKeyFileFlag(fs, "store keyed hashes (HMAC-SHA256) with the key in `FILE`")
+	f.retentionDays = fs.Int("retention-days", comply.DefaultRetentionDays, "with --cleanup-daily, keep entries for `N` days")
+	f.cleanupDaily = fs.String("cleanup-daily", "", "delete expired entries every day at `HH:MM` local time, while serving (retention without downtime)")
 	rest, err := c.parse(fs, args)
 	if err != nil {
 		return nil, err
@@ -174,7 +180,30 @@ func (f *proxyFlags) check() (*proxyConfig, error) {
 	if cfg.opts, err = writerOptions(*f.storeContent, *f.keyFile); err != nil {
 		return nil, err
 	}
+	if err := f.retention(cfg.opts); err != nil {
+		return nil, err
+	}
+	if *f.hashKeyFile != "" {
+		if cfg.opts.HashKey, err = loadHashKey(*f.hashKeyFile); err != nil {
+			return nil, err
+		}
+	}
 	return cfg, nil
+}
+
+// retention sets the Logger's retention and daily cleanup from the flags.
+func (f *proxyFlags) retention(opts *comply.Options) error {
+	if d := *f.retentionDays; d < 1 || d > comply.MaxRetentionDays {
+		return usagef("--retention-days must be between 1 and %d (100 years)", comply.MaxRetentionDays)
+	}
+	if at := *f.cleanupDaily; at != "" {
+		if _, err := time.Parse("15:04", at); err != nil {
+			return usagef("--cleanup-daily %q: want HH:MM, such as 02:00", at)
+		}
+		opts.CleanupDaily = at
+	}
+	opts.RetentionDays = *f.retentionDays
+	return nil
 }
 
 // auditTransport returns the transport that logs every call to l and
@@ -241,4 +270,25 @@ func proxyEnv(name, def string) string {
 		return v
 	}
 	return def
+}
+
+// postureLine says what protects the entries the proxy writes: signing,
+// encryption, keyed hashes, retention.
+func postureLine(l *comply.Logger, o *comply.Options) string {
+	on := func(b bool, yes, no string) string {
+		if b {
+			return yes
+		}
+		return no
+	}
+	cleanup := "no scheduled cleanup"
+	if o.CleanupDaily != "" {
+		cleanup = fmt.Sprintf("cleanup daily at %s (%d days)", o.CleanupDaily, o.RetentionDays)
+	}
+	return strings.Join([]string{
+		on(l.Ledger() != nil, "signed ledger", "no signing key: entries unsigned"),
+		on(o.StoreContent, "content stored encrypted", "hashes only"),
+		on(o.HashKey != nil, "keyed hashes", "plain SHA-256 hashes"),
+		cleanup,
+	}, ", ")
 }
