@@ -22,8 +22,9 @@ import (
 // The journal is the ledger's write-ahead log: before a batch of records
 // reaches the store, its leaves (hash and time) are appended to the
 // journal as an intent; once the store acknowledged the batch, the journal
-// records that too (an acknowledgement). In the Always mode the journal is
-// synced before Append returns. A restarted writer recovers exactly the
+// records that too (an acknowledgement). The store makes the journal
+// durable with the records that follow it (store.Appender): in the Always
+// mode, the intent before Append returns. A restarted writer recovers exactly the
 // lines the journal vouches for; a line that neither the signed tree nor
 // the journal holds is foreign, and the writer refuses to start.
 //
@@ -71,9 +72,10 @@ func chainStart(origin string, gen uint64) [32]byte {
 	return sha256.Sum256([]byte(journalMagic + "\n" + origin + "\n" + strconv.FormatUint(gen, 10) + "\n"))
 }
 
-// A journal is the writer side of the journal. mu guards every field; the
-// store is never called with mu held except to append to the journal blob,
-// which keeps the records in chain order.
+// A journal is the writer side of the journal. mu guards every field.
+// Records are framed (chained and MACed) under mu, in chain order, into
+// pend; one caller at a time (writing) appends pend to the blob with mu
+// released, and the others wait on cond (group write).
 type journal struct {
 	ap     store.Appender
 	signer note.Signer
