@@ -21,6 +21,10 @@ type Query struct {
 	ConversationID string // exact match, if set
 	SafetyFailed   bool   // only entries whose safety checks failed
 
+	// InputHash and OutputHash match the stored content hash exactly:
+	// the plain SHA-256 hex or "hmac-sha256:" and hex (see Logger.Hash).
+	InputHash, OutputHash string
+
 	// Metadata matches top-level metadata keys: a string value equals the
 	// given text, any other value equals it as compact JSON ("42", "true").
 	Metadata map[string]string
@@ -46,6 +50,8 @@ func (q Query) matcher() (func(*Entry) bool, error) {
 		case q.Provider != "" && e.Provider != q.Provider,
 			q.Model != "" && e.Model != q.Model,
 			q.ConversationID != "" && e.ConversationID != q.ConversationID,
+			q.InputHash != "" && e.InputHash != q.InputHash,
+			q.OutputHash != "" && e.OutputHash != q.OutputHash,
 			q.SafetyFailed && e.SafetyPassed:
 			return false
 		}

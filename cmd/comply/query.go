@@ -3,7 +3,10 @@ package main
 import (
 	"bufio"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
+	"flag"
 	"fmt"
 	"strings"
 	"time"
@@ -58,27 +61,44 @@ to decrypt: they print unchanged, with a warning.`)
 		}
 		return err
 	}
-	j := toJSON(&e)
 	if *decrypt {
-		if e.InputContent == "" && e.OutputContent == "" {
+		hashOnly, err := decryptEntry(l, &e)
+		if err != nil {
+			return err
+		}
+		if hashOnly {
 			fmt.Fprintf(c.stderr, "comply: warning: entry %s was logged hash-only: it holds no content to decrypt\n", id)
 		}
-		for _, f := range []struct {
-			name    string
-			content string
-			dst     **string
-		}{{"input_content", e.InputContent, &j.InputContent}, {"output_content", e.OutputContent, &j.OutputContent}} {
-			if f.content == "" {
-				continue
-			}
-			pt, err := l.DecryptContent(f.content)
-			if err != nil {
-				return decryptError(fmt.Sprintf("%s of entry %s", f.name, id), err)
-			}
-			*f.dst = &pt
+	}
+	j := toJSON(&e)
+	return encodeJSON(c.stdout, j, true)
+}
+
+// decryptEntry replaces the content fields of e by their decrypted
+// plaintext, and reports whether e was logged hash-only (it has no content
+// to decrypt, and is left unchanged). Errors never quote key or content.
+func decryptEntry(l *comply.Logger, e *comply.Entry) (hashOnly bool, err error) {
+	if e.InputContent == "" && e.OutputContent == "" {
+		return true, nil
+	}
+	for _, f := range []struct {
+		name  string
+		dst   *string
+		empty comply.EmptyFields
+	}{{"input_content", &e.InputContent, comply.EmptyInputContent}, {"output_content", &e.OutputContent, comply.EmptyOutputContent}} {
+		if *f.dst == "" {
+			continue
+		}
+		pt, err := l.DecryptContent(*f.dst)
+		if err != nil {
+			return false, decryptError(fmt.Sprintf("%s of entry %s", f.name, e.ID), err)
+		}
+		*f.dst = pt
+		if pt == "" {
+			e.Empty |= f.empty // an empty plaintext prints as "", not null
 		}
 	}
-	return encodeJSON(c.stdout, j, true)
+	return false, nil
 }
 
 func cmdQuery(ctx context.Context, c *cli, args []string) (err error) {
@@ -92,8 +112,17 @@ Times: RFC 3339 (2026-11-25T17:38:41Z), the seed's naive ISO form
 that day's start, --end includes the whole day). Durations for --since: Go
 durations plus days, e.g. 7d, 36h, 90m, 1d12h.
 
+Content: --input-hash and --output-hash select the entries whose stored hash
+is exactly the one given (plain SHA-256 hex, or "hmac-sha256:" and hex, as
+'comply hash' prints them). --input-text and --output-text hash the text as
+the writer did (keyed with --hash-key-file or COMPLY_HASH_KEY_FILE when the
+store holds keyed hashes) and select by that hash; the text is never printed.
+
 Formats: jsonl (default; one seed-schema JSON object per line), json (one
-array) or table (aligned columns for people).
+array) or table (aligned columns for people). With --decrypt, input_content
+and output_content hold the decrypted plaintext, as in 'comply get
+--decrypt'; the key comes from AUDIT_ENCRYPTION_KEY or --key-file. Entries
+logged hash-only print unchanged, with one warning.
 
 A damaged line is reported on stderr with its file and offset and skipped;
 so is a file that looks like an entry file but is not read (an impossible
@@ -102,19 +131,11 @@ store never follows links). The exit status is then 1.
 
   comply query --since 7d --provider openai --format table
   comply query --start 2026-11-01 --end 2026-11-30 --safety-failed
-  comply query --metadata department=finance --metadata sensitivity=internal`)
+  comply query --metadata department=finance --metadata sensitivity=internal
+  comply query --since 30d --input-text 'yes' --decrypt`)
 	c.storeFlag(fs)
-	since := fs.String("since", "", "entries of the last `DURATION` (7d, 36h, 90m)")
-	start := fs.String("start", "", "entries at or after `TIME`")
-	end := fs.String("end", "", "entries at or before `TIME`")
-	provider := fs.String("provider", "", "only entries of this `PROVIDER`")
-	model := fs.String("model", "", "only entries of this `MODEL`")
-	conv := fs.String("conversation-id", "", "only entries of this conversation `ID`")
-	safetyFailed := fs.Bool("safety-failed", false, "only entries whose safety checks failed")
-	var meta stringList
-	fs.Var(&meta, "metadata", "only entries whose metadata has `KEY=VALUE` at the top level (repeatable)")
-	format := fs.String("format", "jsonl", "output `FORMAT`: "+formats)
-	limit := fs.Int("limit", 0, "print at most `N` entries (0: no limit)")
+	var f queryFlags
+	f.define(c, fs)
 	rest, err := c.parse(fs, args)
 	if err != nil {
 		return err
@@ -122,35 +143,139 @@ store never follows links). The exit status is then 1.
 	if len(rest) > 0 {
 		return usagef("unexpected argument %q", rest[0])
 	}
-	if *limit < 0 {
+	if *f.limit < 0 {
 		return usagef("--limit must not be negative")
 	}
-	q := comply.Query{Provider: *provider, Model: *model, ConversationID: *conv, SafetyFailed: *safetyFailed}
-	if q.Start, q.End, err = timeRange(*since, *start, *end, time.Now()); err != nil {
+	q, err := f.query(setFlags(fs), time.Now())
+	if err != nil {
 		return err
 	}
-	for _, kv := range meta {
+	opts := &comply.Options{}
+	if *f.decrypt {
+		if opts.Keyring, err = keyring(*f.keyFile); err != nil {
+			return err
+		}
+	}
+	out := bufio.NewWriter(c.stdout)
+	ew, err := newEntryWriter(out, *f.format)
+	if err != nil {
+		return err
+	}
+	l, err := c.openLogger(ctx, true, 0, opts)
+	if err != nil {
+		return err
+	}
+	defer c.closeLogger(l, &err)
+	return c.printQuery(ctx, l, q, ew, out, *f.limit, *f.decrypt)
+}
+
+// queryFlags are the filters and options of 'comply query'.
+type queryFlags struct {
+	since, start, end, provider, model, conv *string
+	inputHash, outputHash, inputText         *string
+	outputText, hashKeyFile, keyFile, format *string
+	safetyFailed, decrypt                    *bool
+	meta                                     stringList
+	limit                                    *int
+}
+
+func (f *queryFlags) define(c *cli, fs *flag.FlagSet) {
+	f.since = fs.String("since", "", "entries of the last `DURATION` (7d, 36h, 90m)")
+	f.start = fs.String("start", "", "entries at or after `TIME`")
+	f.end = fs.String("end", "", "entries at or before `TIME`")
+	f.provider = fs.String("provider", "", "only entries of this `PROVIDER`")
+	f.model = fs.String("model", "", "only entries of this `MODEL`")
+	f.conv = fs.String("conversation-id", "", "only entries of this conversation `ID`")
+	f.safetyFailed = fs.Bool("safety-failed", false, "only entries whose safety checks failed")
+	fs.Var(&f.meta, "metadata", "only entries whose metadata has `KEY=VALUE` at the top level (repeatable)")
+	f.inputHash = fs.String("input-hash", "", "only entries whose input_hash is `HASH`")
+	f.outputHash = fs.String("output-hash", "", "only entries whose output_hash is `HASH`")
+	f.inputText = fs.String("input-text", "", "only entries whose input was exactly `TEXT` (compares hashes)")
+	f.outputText = fs.String("output-text", "", "only entries whose output was exactly `TEXT` (compares hashes)")
+	f.hashKeyFile = c.hashKeyFileFlag(fs, "hash --input-text and --output-text with the HMAC key in `FILE`, as the writer did")
+	f.decrypt = fs.Bool("decrypt", false, "print the content fields decrypted")
+	f.keyFile = c.keyFileFlag(fs)
+	f.format = fs.String("format", "jsonl", "output `FORMAT`: "+formats)
+	f.limit = fs.Int("limit", 0, "print at most `N` entries (0: no limit)")
+}
+
+// query turns the flags into a comply.Query; set names the flags given.
+func (f *queryFlags) query(set map[string]bool, now time.Time) (q comply.Query, err error) {
+	q = comply.Query{Provider: *f.provider, Model: *f.model, ConversationID: *f.conv, SafetyFailed: *f.safetyFailed}
+	if q.Start, q.End, err = timeRange(*f.since, *f.start, *f.end, now); err != nil {
+		return q, err
+	}
+	for _, kv := range f.meta {
 		k, v, err := comply.ParseMeta(kv)
 		if err != nil {
-			return usagef("--metadata: %v", err)
+			return q, usagef("--metadata: %v", err)
 		}
 		if q.Metadata == nil {
 			q.Metadata = map[string]string{}
 		}
 		q.Metadata[k] = v
 	}
-	out := bufio.NewWriter(c.stdout)
-	ew, err := newEntryWriter(out, *format)
-	if err != nil {
-		return err
+	if set["hash-key-file"] && !set["input-text"] && !set["output-text"] {
+		return q, usagef("--hash-key-file hashes --input-text or --output-text: give one of them")
 	}
-	l, err := c.openLogger(ctx, true, 0, nil)
-	if err != nil {
-		return err
+	if q.InputHash, err = contentFilter("input", *f.inputHash, *f.inputText, set, *f.hashKeyFile); err != nil {
+		return q, err
 	}
-	defer c.closeLogger(l, &err)
+	q.OutputHash, err = contentFilter("output", *f.outputHash, *f.outputText, set, *f.hashKeyFile)
+	return q, err
+}
 
-	n := 0
+// contentFilter returns the hash that --SIDE-hash or --SIDE-text selects
+// ("" for neither). The text never appears in an error.
+func contentFilter(side, hash, text string, set map[string]bool, hashKeyFile string) (string, error) {
+	hf, tf := side+"-hash", side+"-text"
+	switch {
+	case set[hf] && set[tf]:
+		return "", usagef("--%s and --%s cannot be used together", hf, tf)
+	case set[tf]:
+		return hashText(text, hashKeyFile)
+	case !set[hf]:
+		return "", nil
+	}
+	h := strings.ToLower(strings.TrimSpace(hash))
+	if !isContentHash(strings.TrimPrefix(h, comply.HMACPrefix)) {
+		return "", usagef("--%s: want a SHA-256 in hex (64 digits), or %q and 64 hex digits, as 'comply hash' prints", hf, comply.HMACPrefix)
+	}
+	return h, nil
+}
+
+// isContentHash reports whether s is 64 lowercase hex digits.
+func isContentHash(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	for _, r := range s {
+		if !strings.ContainsRune("0123456789abcdef", r) {
+			return false
+		}
+	}
+	return true
+}
+
+// hashText returns the content hash a writer stores for text: the plain
+// SHA-256 in hex or, with a hash key file, the keyed HMAC-SHA256.
+func hashText(text, hashKeyFile string) (string, error) {
+	if hashKeyFile == "" {
+		sum := sha256.Sum256([]byte(text))
+		return hex.EncodeToString(sum[:]), nil
+	}
+	key, err := loadHashKey(hashKeyFile)
+	if err != nil {
+		return "", err
+	}
+	defer clear(key)
+	return comply.HashHMAC(key, text), nil
+}
+
+// printQuery writes the entries of q, at most limit of them (0: all),
+// decrypted if asked.
+func (c *cli) printQuery(ctx context.Context, l *comply.Logger, q comply.Query, ew entryWriter, out *bufio.Writer, limit int, decrypt bool) error {
+	n, hashOnly := 0, 0
 	var sk skipped
 	for e, err := range l.Query(ctx, q) {
 		if err != nil {
@@ -160,10 +285,20 @@ store never follows links). The exit status is then 1.
 			}
 			return err
 		}
+		if decrypt {
+			ho, err := decryptEntry(l, &e)
+			if err != nil {
+				out.Flush()
+				return err
+			}
+			if ho {
+				hashOnly++
+			}
+		}
 		if err := ew.Write(&e); err != nil {
 			return err
 		}
-		if n++; *limit > 0 && n >= *limit {
+		if n++; limit > 0 && n >= limit {
 			break
 		}
 	}
@@ -172,6 +307,10 @@ store never follows links). The exit status is then 1.
 	}
 	if err := out.Flush(); err != nil {
 		return err
+	}
+	if hashOnly > 0 {
+		fmt.Fprintf(c.stderr, "comply: warning: %d %s logged hash-only: %s no content to decrypt\n",
+			hashOnly, plural(hashOnly, "entry was", "entries were"), plural(hashOnly, "it holds", "they hold"))
 	}
 	return sk.result(c)
 }

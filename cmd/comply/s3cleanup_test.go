@@ -25,7 +25,7 @@ func TestCleanupLockedPrefix(t *testing.T) {
 			t.Fatalf("log: exit %d: %s", code, stderr)
 		}
 	}
-	code, stdout, stderr := runComply(t, "--store", url, "cleanup", "--retention-days", "0")
+	code, stdout, stderr := runComply(t, "--store", url, "cleanup", "--retention-days", "0", "--yes")
 	if code != 0 {
 		t.Fatalf("cleanup: exit %d: %s", code, stderr)
 	}

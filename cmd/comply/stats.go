@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -129,16 +130,26 @@ func share(n, total int64) string {
 }
 
 func cmdCleanup(ctx context.Context, c *cli, args []string) (err error) {
-	fs := c.flagSet("cleanup", "[--retention-days N]", `
+	fs := c.flagSet("cleanup", "[--retention-days N] [--dry-run] [--yes]", `
 Delete the entries older than the retention period, as the seed's
 cleanup_expired(), and print how many were deleted. --retention-days 0
 deletes every entry stamped before now.
 
-  comply cleanup --retention-days 365`)
+With --dry-run, print how many entries would be deleted and delete nothing
+(the store is opened read-only, so this works while a writer runs).
+
+A cleanup that would delete every entry of the store asks first when
+standard input is a terminal; otherwise it is refused unless --yes is given.
+
+  comply cleanup --retention-days 365
+  comply cleanup --retention-days 30 --dry-run
+  comply cleanup --retention-days 0 --yes`)
 	c.storeFlag(fs)
 	durability := c.durabilityFlag(fs)
 	signingKey := c.signingKeyFlag(fs)
 	days := fs.Int("retention-days", comply.DefaultRetentionDays, "keep entries for `N` days")
+	dryRun := fs.Bool("dry-run", false, "print how many entries would be deleted; delete nothing")
+	yes := fs.Bool("yes", false, "delete even if every entry of the store would go, without asking")
 	rest, err := c.parse(fs, args)
 	if err != nil {
 		return err
@@ -153,13 +164,21 @@ deletes every entry stamped before now.
 	if err != nil {
 		return err
 	}
+	cutoff := time.Now().AddDate(0, 0, -*days)
+	if *dryRun {
+		return c.cleanupDryRun(ctx, cutoff)
+	}
 	l, err := c.openWriter(ctx, dur, &comply.Options{}, *signingKey)
 	if err != nil {
 		return err
 	}
 	defer c.closeLogger(l, &err)
+	if !*yes {
+		if err := c.confirmCleanupAll(ctx, l, cutoff); err != nil {
+			return err
+		}
+	}
 	stop := c.spinner("deleting expired entries")
-	cutoff := time.Now().AddDate(0, 0, -*days)
 	n, err := l.CleanupBefore(ctx, cutoff)
 	stop()
 	if err != nil {
@@ -171,20 +190,95 @@ deletes every entry stamped before now.
 	return c.reportKept(ctx, l, cutoff)
 }
 
+// cleanupDryRun prints how many entries a cleanup at cutoff would delete.
+func (c *cli) cleanupDryRun(ctx context.Context, cutoff time.Time) (err error) {
+	l, err := c.openLogger(ctx, true, 0, nil)
+	if err != nil {
+		return err
+	}
+	defer c.closeLogger(l, &err)
+	n, unreadable, err := expired(ctx, l, cutoff)
+	if err != nil {
+		return err
+	}
+	if _, err := fmt.Fprintf(c.stdout, "would delete %d expired %s (stamped before %s UTC); nothing deleted\n",
+		n, plural(int(n), "entry", "entries"), cutoff.UTC().Format("2006-01-02 15:04:05")); err != nil {
+		return err
+	}
+	if unreadable > 0 {
+		fmt.Fprintf(c.stderr, "comply: warning: %d unreadable %s or files would be kept: their age is unknown\n", unreadable, plural(int(unreadable), "line", "lines"))
+	}
+	return nil
+}
+
+// confirmCleanupAll asks, when a cleanup at cutoff would delete every
+// entry of the store, whether to go on: on a terminal it asks; otherwise
+// it refuses, as --yes is not given.
+func (c *cli) confirmCleanupAll(ctx context.Context, l *comply.Logger, cutoff time.Time) error {
+	n, _, err := expired(ctx, l, cutoff)
+	if err != nil {
+		return err
+	}
+	total, err := l.Count(ctx)
+	if err != nil {
+		return err
+	}
+	if n == 0 || n < total {
+		return nil
+	}
+	what := fmt.Sprintf("every entry of store %s (%d %s)", c.storeName(), n, plural(int(n), "entry", "entries"))
+	if !isTerminal(c.stdin) {
+		return &usageError{msg: "cleanup would delete " + what + "; nothing deleted",
+			hint: "pass --yes to delete them all, or --dry-run to see the count"}
+	}
+	ok, err := askYes(c.stdin, c.stderr, "Delete "+what+"?")
+	if err != nil {
+		return fmt.Errorf("reading the answer: %w", err)
+	}
+	if !ok {
+		return errors.New("cleanup cancelled; nothing deleted")
+	}
+	return nil
+}
+
+// askYes writes the question to w and reads one line from r: true for "y"
+// or "yes" (any case), false for anything else, an empty line or no line.
+func askYes(r io.Reader, w io.Writer, question string) (bool, error) {
+	fmt.Fprintf(w, "%s [y/N] ", question)
+	line, err := bufio.NewReader(r).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return false, err
+	}
+	switch strings.ToLower(strings.TrimSpace(line)) {
+	case "y", "yes":
+		return true, nil
+	}
+	return false, nil
+}
+
+// expired counts the entries stamped before the cutoff, and the lines or
+// files whose age cannot be read.
+func expired(ctx context.Context, l *comply.Logger, cutoff time.Time) (n, unreadable int64, err error) {
+	for _, err := range l.Store().Scan(ctx, store.Query{End: cutoff.Add(-time.Microsecond)}) {
+		switch {
+		case err == nil:
+			n++
+		case errors.Is(err, ctx.Err()) && ctx.Err() != nil:
+			return n, unreadable, err
+		default:
+			unreadable++
+		}
+	}
+	return n, unreadable, nil
+}
+
 // reportKept says how many entries stamped before the cutoff are still
 // there after a cleanup: what an S3 Object Lock still protects, or lines
 // that cannot be read (whose age is unknown, so they are never deleted).
 func (c *cli) reportKept(ctx context.Context, l *comply.Logger, cutoff time.Time) error {
-	var kept, unreadable int64
-	for _, err := range l.Store().Scan(ctx, store.Query{End: cutoff.Add(-time.Microsecond)}) {
-		switch {
-		case err == nil:
-			kept++
-		case errors.Is(err, ctx.Err()) && ctx.Err() != nil:
-			return err
-		default:
-			unreadable++
-		}
+	kept, unreadable, err := expired(ctx, l, cutoff)
+	if err != nil {
+		return err
 	}
 	if kept > 0 {
 		fmt.Fprintf(c.stdout, "kept %d expired %s that the store still protects (S3 Object Lock)\n", kept, plural(int(kept), "entry", "entries"))

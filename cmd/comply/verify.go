@@ -569,7 +569,7 @@ text. Without a key it is the seed's plain SHA-256 (hex). With
 stores, "hmac-sha256:" followed by hex: a short text's plain hash can be
 reversed by guessing, a keyed one cannot without the key.
 
-  comply query --since 30d | grep "$(comply hash --input 'yes')"`)
+  comply query --since 30d --input-hash "$(comply hash --input 'yes')"`)
 	input := fs.String("input", "", "the `TEXT` to hash")
 	inputFile := fs.String("input-file", "", "hash the contents of `FILE` (- for standard input)")
 	keyFile := c.hashKeyFileFlag(fs, "hash with the HMAC key in `FILE`, as the writer does")
@@ -590,15 +590,9 @@ reversed by guessing, a keyed one cannot without the key.
 			return err
 		}
 	}
-	sum := sha256.Sum256([]byte(text))
-	h := hex.EncodeToString(sum[:])
-	if *keyFile != "" {
-		key, err := loadHashKey(*keyFile)
-		if err != nil {
-			return err
-		}
-		h = comply.HashHMAC(key, text)
-		clear(key)
+	h, err := hashText(text, *keyFile)
+	if err != nil {
+		return err
 	}
 	_, err = fmt.Fprintln(c.stdout, h)
 	return err
