@@ -32,9 +32,14 @@ type Interaction struct {
 	BlockReason        string   // why the request was blocked; "" is stored as null
 	Alerts             []string // warning messages
 
-	Latency      time.Duration // stored as latency_ms, a float
-	InputTokens  *int          // nil is stored as null
-	OutputTokens *int          // nil is stored as null
+	Latency time.Duration // stored as latency_ms, a float
+
+	// InputTokens and OutputTokens are the token counts, nil when unknown
+	// (stored as null, as the seed does). Tokens makes one from an int:
+	// InputTokens: comply.Tokens(12). They have Entry's type, so an
+	// entry's counts can be logged again as they are.
+	InputTokens  *int64
+	OutputTokens *int64
 
 	// Metadata is any value that encodes as a JSON object: a map, a struct,
 	// or a json.RawMessage (whose key order is kept). Floats keep their

@@ -197,8 +197,8 @@ func (l *Logger) record(dst []byte, in *Interaction) (store.Record, []byte, erro
 		BlockReason:        in.BlockReason,
 		Alerts:             in.Alerts,
 		LatencyMS:          float64(in.Latency) / float64(time.Millisecond),
-		InputTokens:        int64p(in.InputTokens),
-		OutputTokens:       int64p(in.OutputTokens),
+		InputTokens:        in.InputTokens,
+		OutputTokens:       in.OutputTokens,
 	}
 	if e.InputHash == "" {
 		e.InputHash = l.hash(in.Input)
@@ -282,11 +282,10 @@ func hexDigest(h hash.Hash, prefix, s string) string {
 	return string(out[:n+2*sha256.Size])
 }
 
-func int64p(p *int) *int64 {
-	if p == nil {
-		return nil
-	}
-	v := int64(*p)
+// Tokens returns a pointer to the token count n, for
+// Interaction.InputTokens and OutputTokens: InputTokens: comply.Tokens(12).
+func Tokens(n int) *int64 {
+	v := int64(n)
 	return &v
 }
 

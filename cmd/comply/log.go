@@ -308,8 +308,8 @@ type jsonlLine struct {
 	BlockReason        *string         `json:"block_reason"`
 	Alerts             []string        `json:"alerts"`
 	LatencyMS          *float64        `json:"latency_ms"`
-	InputTokens        *int            `json:"input_tokens"`
-	OutputTokens       *int            `json:"output_tokens"`
+	InputTokens        *int64          `json:"input_tokens"`
+	OutputTokens       *int64          `json:"output_tokens"`
 	Metadata           json.RawMessage `json:"metadata"`
 }
 
