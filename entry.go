@@ -32,6 +32,15 @@ type Interaction struct {
 	BlockReason        string   // why the request was blocked; "" is stored as null
 	Alerts             []string // warning messages
 
+	// Time is when the interaction happened; zero means now (Options.Now).
+	// Set it to backfill: to log interactions recorded elsewhere, later.
+	// The entry's timestamp, its id (a UUIDv7, whose first 48 bits are the
+	// time in milliseconds) and the day file it is stored in all follow
+	// it. It is stored in UTC, to the microsecond. A time more than
+	// MaxFutureSkew after now, or before 1970 (which a UUIDv7 cannot
+	// hold), is refused with an *InvalidError.
+	Time time.Time
+
 	Latency time.Duration // stored as latency_ms, a float
 
 	// InputTokens and OutputTokens are the token counts, nil when unknown
