@@ -74,7 +74,8 @@ type Options struct {
 	// DefaultMaxEntrySize.
 	MaxEntrySize int
 
-	// Now is the clock; nil means time.Now.
+	// Now is the clock; nil means time.Now. To backfill entries at the
+	// times they happened, set Interaction.Time instead.
 	Now func() time.Time
 
 	// ErrorLog receives errors of background work (scheduled cleanup).
