@@ -14,14 +14,19 @@
 //	logger, err := comply.New(s, nil)
 //	...
 //	id, err := logger.Log(ctx, comply.Interaction{
-//		Input:    "What is the weather today?",
-//		Output:   "I don't have access to real-time weather data.",
-//		Provider: "openai",
-//		Model:    "gpt-4",
-//		Latency:  150 * time.Millisecond,
+//		Input:       "What is the weather today?",
+//		Output:      "I don't have access to real-time weather data.",
+//		Provider:    "openai",
+//		Model:       "gpt-4",
+//		Latency:     150 * time.Millisecond,
+//		InputTokens: comply.Tokens(12), // nil when unknown
 //	})
+//
+// An Interaction with a Time is backfilled: stamped, and stored in the day
+// file, at that time rather than now.
 //
 // Reads go the other way: Get finds one entry by id, Entries and Query
 // stream entries within inclusive time bounds as an iter.Seq2, so memory
-// stays flat whatever the store holds.
+// stays flat whatever the store holds. Query's metadata filters compare
+// numbers as numbers, and Entry.MetadataMap decodes an entry's metadata.
 package comply

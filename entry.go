@@ -32,9 +32,23 @@ type Interaction struct {
 	BlockReason        string   // why the request was blocked; "" is stored as null
 	Alerts             []string // warning messages
 
-	Latency      time.Duration // stored as latency_ms, a float
-	InputTokens  *int          // nil is stored as null
-	OutputTokens *int          // nil is stored as null
+	// Time is when the interaction happened; zero means now (Options.Now).
+	// Set it to backfill: to log interactions recorded elsewhere, later.
+	// The entry's timestamp, its id (a UUIDv7, whose first 48 bits are the
+	// time in milliseconds) and the day file it is stored in all follow
+	// it. It is stored in UTC, to the microsecond. A time more than
+	// MaxFutureSkew after now, or before 1970 (which a UUIDv7 cannot
+	// hold), is refused with an *InvalidError.
+	Time time.Time
+
+	Latency time.Duration // stored as latency_ms, a float
+
+	// InputTokens and OutputTokens are the token counts, nil when unknown
+	// (stored as null, as the seed does). Tokens makes one from an int:
+	// InputTokens: comply.Tokens(12). They have Entry's type, so an
+	// entry's counts can be logged again as they are.
+	InputTokens  *int64
+	OutputTokens *int64
 
 	// Metadata is any value that encodes as a JSON object: a map, a struct,
 	// or a json.RawMessage (whose key order is kept). Floats keep their

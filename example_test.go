@@ -146,3 +146,25 @@ func ExampleLogger_CleanupExpired() {
 	fmt.Printf("Deleted %d expired entries\n", deleted)
 	// Output: Deleted 0 expired entries
 }
+
+// Backfill: an interaction recorded elsewhere is logged later at the time
+// it happened. Its timestamp, id and day file follow Time.
+func ExampleInteraction_backfill() {
+	ctx := context.Background()
+	logger, _ := comply.New(memstore.New(0), nil)
+	defer logger.Close()
+	id, err := logger.Log(ctx, comply.Interaction{
+		Input:        "What is 2+2?",
+		Output:       "4",
+		Model:        "gpt-4",
+		InputTokens:  comply.Tokens(8),
+		OutputTokens: comply.Tokens(1),
+		Time:         time.Date(2025, 6, 1, 9, 30, 0, 0, time.UTC),
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	entry, _ := logger.Get(ctx, id)
+	fmt.Println(entry.Timestamp.Format(time.RFC3339), *entry.InputTokens, *entry.OutputTokens)
+	// Output: 2025-06-01T09:30:00Z 8 1
+}

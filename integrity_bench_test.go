@@ -22,7 +22,7 @@ func BenchmarkIntegrity(b *testing.B) {
 	in := comply.Interaction{
 		Input: strings.Repeat("a", 500), Output: strings.Repeat("b", 1500),
 		Provider: "openai", Model: "gpt-4o", ConversationID: "conv-1",
-		Latency: 250 * time.Millisecond, InputTokens: new(120), OutputTokens: new(360),
+		Latency: 250 * time.Millisecond, InputTokens: comply.Tokens(120), OutputTokens: comply.Tokens(360),
 		Metadata: map[string]any{"user_id": "user-1", "department": "finance"},
 	}
 	for _, mode := range []struct {

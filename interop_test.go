@@ -210,7 +210,7 @@ func TestPythonReadsOurDirectory(t *testing.T) {
 	}
 	ring := seal.NewKeyring(key)
 	ins := []comply.Interaction{
-		{Input: "What is 2+2?", Output: "4", Provider: "openai", Model: "gpt-4", Latency: 250500 * time.Microsecond, InputTokens: new(5), OutputTokens: new(1)},
+		{Input: "What is 2+2?", Output: "4", Provider: "openai", Model: "gpt-4", Latency: 250500 * time.Microsecond, InputTokens: comply.Tokens(5), OutputTokens: comply.Tokens(1)},
 		{Input: "Héllo wörld — 你好 😀", Output: "Привет 🎉\nline2\t\"q\" \\ </script>", ConversationID: "会话-1",
 			Alerts: []string{"Ünïcødé ⚠"}, Metadata: json.RawMessage(`{"zeta": 1, "alpha": 2.0, "big": 12345678901234567890, "tiny": 1e-07, "nested": {"b": [true, null], "a": "x"}}`)},
 		{Input: "How to hack a bank?", SafetyFailed: true, DetectorsTriggered: []string{"harmful_content"}, BlockReason: "Content violates safety policy", Latency: 50 * time.Millisecond,

@@ -33,6 +33,11 @@ const MaxRetentionDays = 36525
 // zero.
 const DefaultMaxEntrySize = 1 << 20
 
+// MaxFutureSkew is how far after the current time an Interaction.Time may
+// lie: clocks of different machines disagree a little, but an entry is never
+// stamped later than that.
+const MaxFutureSkew = time.Minute
+
 // HMACPrefix starts every content hash made with Options.HashKey, in the
 // style of Vault's audit hashes, so that a keyed hash is never mistaken for
 // a plain SHA-256.
@@ -69,7 +74,8 @@ type Options struct {
 	// DefaultMaxEntrySize.
 	MaxEntrySize int
 
-	// Now is the clock; nil means time.Now.
+	// Now is the clock; nil means time.Now. To backfill entries at the
+	// times they happened, set Interaction.Time instead.
 	Now func() time.Time
 
 	// ErrorLog receives errors of background work (scheduled cleanup).
@@ -183,7 +189,10 @@ func (l *Logger) LogBatch(ctx context.Context, ins ...Interaction) ([]string, er
 // record, without its Line, which the caller slices from the grown buffer
 // it also returns.
 func (l *Logger) record(dst []byte, in *Interaction) (store.Record, []byte, error) {
-	ts := l.opts.Now().UTC().Truncate(time.Microsecond)
+	ts, err := l.stamp(in.Time)
+	if err != nil {
+		return store.Record{}, dst, err
+	}
 	e := line.Entry{
 		ID:                 newID(ts),
 		Timestamp:          ts,
@@ -197,14 +206,13 @@ func (l *Logger) record(dst []byte, in *Interaction) (store.Record, []byte, erro
 		BlockReason:        in.BlockReason,
 		Alerts:             in.Alerts,
 		LatencyMS:          float64(in.Latency) / float64(time.Millisecond),
-		InputTokens:        int64p(in.InputTokens),
-		OutputTokens:       int64p(in.OutputTokens),
+		InputTokens:        in.InputTokens,
+		OutputTokens:       in.OutputTokens,
 	}
 	if e.InputHash == "" {
 		e.InputHash = l.hash(in.Input)
 	}
 	if l.opts.StoreContent {
-		var err error
 		if in.InputHash == "" { // else only the input's hash is known
 			if e.InputContent, err = l.opts.Keyring.Encrypt([]byte(in.Input)); err != nil {
 				return store.Record{}, dst, fmt.Errorf("comply: encrypt input: %w", err)
@@ -242,6 +250,23 @@ func (l *Logger) record(dst []byte, in *Interaction) (store.Record, []byte, erro
 		return store.Record{}, dst, fmt.Errorf("comply: %w: %d bytes encoded, limit %d", ErrEntryTooLarge, n, l.opts.MaxEntrySize)
 	}
 	return store.Record{ID: e.ID, Time: ts}, out, nil
+}
+
+// stamp returns the timestamp of an entry for an interaction at t (zero
+// for now): UTC, to the microsecond.
+func (l *Logger) stamp(t time.Time) (time.Time, error) {
+	now := l.opts.Now()
+	if t.IsZero() {
+		return now.UTC().Truncate(time.Microsecond), nil
+	}
+	switch {
+	case t.After(now.Add(MaxFutureSkew)):
+		return time.Time{}, &InvalidError{Field: "timestamp", Err: fmt.Errorf("%s is more than %s after the current time %s",
+			t.UTC().Format(time.RFC3339Nano), MaxFutureSkew, now.UTC().Format(time.RFC3339Nano))}
+	case t.Before(time.Unix(0, 0)):
+		return time.Time{}, &InvalidError{Field: "timestamp", Err: fmt.Errorf("%s is before 1970, which an entry id cannot hold", t.UTC().Format(time.RFC3339Nano))}
+	}
+	return t.UTC().Truncate(time.Microsecond), nil
 }
 
 // hash returns the content hash of s: SHA-256 hex as the seed writes it, or
@@ -282,11 +307,10 @@ func hexDigest(h hash.Hash, prefix, s string) string {
 	return string(out[:n+2*sha256.Size])
 }
 
-func int64p(p *int) *int64 {
-	if p == nil {
-		return nil
-	}
-	v := int64(*p)
+// Tokens returns a pointer to the token count n, for
+// Interaction.InputTokens and OutputTokens: InputTokens: comply.Tokens(12).
+func Tokens(n int) *int64 {
+	v := int64(n)
 	return &v
 }
 

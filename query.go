@@ -26,7 +26,10 @@ type Query struct {
 	InputHash, OutputHash string
 
 	// Metadata matches top-level metadata keys: a string value equals the
-	// given text, any other value equals it as compact JSON ("42", "true").
+	// given text; a number equals a text that parses as the same number,
+	// exactly (2 matches "2", "2.0" and "20e-1", never "2.0000001"); any
+	// other value equals the text as compact JSON ("true", "null"). A
+	// string "2" matches only "2": strings are never compared as numbers.
 	Metadata map[string]string
 }
 
@@ -59,6 +62,10 @@ func (q Query) matcher() (func(*Entry) bool, error) {
 	}, nil
 }
 
+// metaMatch reports whether the metadata object raw has every key of want
+// with a matching value: a string equals the text, a number equals a text
+// that parses as the same number (2 matches 2.0 and 20e-1), and any other
+// value equals the text as compact JSON.
 func metaMatch(raw json.RawMessage, want map[string]string) bool {
 	var m map[string]json.RawMessage
 	if json.Unmarshal(raw, &m) != nil {
@@ -69,15 +76,23 @@ func metaMatch(raw json.RawMessage, want map[string]string) bool {
 		if !ok {
 			return false
 		}
-		var s string
-		if json.Unmarshal(got, &s) == nil {
-			if s != v {
+		if got = bytes.TrimSpace(got); len(got) > 0 && got[0] == '"' {
+			var s string
+			if json.Unmarshal(got, &s) != nil || s != v {
 				return false
 			}
 			continue
 		}
 		var buf bytes.Buffer
-		if json.Compact(&buf, got) != nil || buf.String() != v {
+		if json.Compact(&buf, got) != nil {
+			return false
+		}
+		if buf.String() == v {
+			continue
+		}
+		n, isNum := parseDecimal(buf.String())
+		w, wantNum := parseDecimal(v)
+		if !isNum || !wantNum || n != w {
 			return false
 		}
 	}

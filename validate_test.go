@@ -15,7 +15,7 @@ import (
 // metadata nested deeper than the Python library can read, are refused
 // with the field named, and nothing is stored.
 func TestRejectsImpossibleValues(t *testing.T) {
-	neg := -1
+	neg := int64(-1)
 	deep := strings.Repeat(`{"a":`, comply.MaxMetadataDepth+1) + "1" + strings.Repeat("}", comply.MaxMetadataDepth+1)
 	ok := `{"a":` + strings.Repeat(`[`, comply.MaxMetadataDepth-2) + `{"s":"[[[[{"}` + strings.Repeat("]", comply.MaxMetadataDepth-2) + "}"
 	for _, tc := range []struct {

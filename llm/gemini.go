@@ -34,9 +34,9 @@ type gemResponse struct {
 		BlockReason string `json:"blockReason"`
 	} `json:"promptFeedback"`
 	UsageMetadata *struct {
-		PromptTokenCount     *int `json:"promptTokenCount"`
-		CandidatesTokenCount *int `json:"candidatesTokenCount"`
-		ThoughtsTokenCount   *int `json:"thoughtsTokenCount"`
+		PromptTokenCount     *int64 `json:"promptTokenCount"`
+		CandidatesTokenCount *int64 `json:"candidatesTokenCount"`
+		ThoughtsTokenCount   *int64 `json:"thoughtsTokenCount"`
 	} `json:"usageMetadata"`
 	ModelVersion string    `json:"modelVersion"`
 	ResponseID   string    `json:"responseId"`
@@ -80,8 +80,8 @@ func (r *result) gemini(g *gemResponse) {
 		}
 		// Thinking tokens are billed as output.
 		if u.CandidatesTokenCount != nil || u.ThoughtsTokenCount != nil {
-			n := 0
-			for _, p := range []*int{u.CandidatesTokenCount, u.ThoughtsTokenCount} {
+			n := int64(0)
+			for _, p := range []*int64{u.CandidatesTokenCount, u.ThoughtsTokenCount} {
 				if p != nil {
 					n += *p
 				}
@@ -141,7 +141,7 @@ func (r *result) parseEmbeddings(body []byte) error {
 				Embedding json.RawMessage `json:"embedding"`
 			} `json:"data"`
 			Usage *struct {
-				PromptTokens *int `json:"prompt_tokens"`
+				PromptTokens *int64 `json:"prompt_tokens"`
 			} `json:"usage"`
 			Error *apiError `json:"error"`
 		}

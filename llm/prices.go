@@ -110,7 +110,7 @@ var snapshot = regexp.MustCompile(`-20[0-9]{2}(-[0-9]{2}-[0-9]{2}|[0-9]{4})$`)
 // cost returns the cost in US dollars of in input and out output tokens,
 // rounded to a billionth, and whether it is known: a count the price
 // needs must be known.
-func (pr Price) cost(in, out *int) (float64, bool) {
+func (pr Price) cost(in, out *int64) (float64, bool) {
 	var c float64
 	switch {
 	case in != nil:

@@ -24,7 +24,7 @@ type result struct {
 
 	model, id, requestID string
 	finish               string // finish_reason, stop_reason or status detail
-	inTok, outTok        *int
+	inTok, outTok        *int64
 	tools                []*toolCall
 	toolsDropped         bool
 	alerts               []string
@@ -212,7 +212,7 @@ func (r *result) answerText() string {
 	return strings.Join(parts, "\n")
 }
 
-func intp(n *int) *int {
+func intp(n *int64) *int64 {
 	if n == nil {
 		return nil
 	}
@@ -279,8 +279,8 @@ func (e *apiError) policy() bool {
 // Chat Completions.
 
 type chatUsage struct {
-	PromptTokens     *int `json:"prompt_tokens"`
-	CompletionTokens *int `json:"completion_tokens"`
+	PromptTokens     *int64 `json:"prompt_tokens"`
+	CompletionTokens *int64 `json:"completion_tokens"`
 }
 
 type chatFunction struct {
@@ -391,8 +391,8 @@ func (r *result) chatTools(i int, m *chatMessage, whole bool) {
 // Responses.
 
 type respUsage struct {
-	InputTokens  *int `json:"input_tokens"`
-	OutputTokens *int `json:"output_tokens"`
+	InputTokens  *int64 `json:"input_tokens"`
+	OutputTokens *int64 `json:"output_tokens"`
 }
 
 type respObject struct {
@@ -483,8 +483,8 @@ type respEvent struct {
 // Messages.
 
 type msgUsage struct {
-	InputTokens  *int `json:"input_tokens"`
-	OutputTokens *int `json:"output_tokens"`
+	InputTokens  *int64 `json:"input_tokens"`
+	OutputTokens *int64 `json:"output_tokens"`
 }
 
 type msgBlock struct {

@@ -42,7 +42,11 @@ With --jsonl, log one interaction per line of FILE (- for standard input):
 a JSON object with the keyword arguments of the Python library's log():
 input, output, provider, model, conversation_id, safety_passed (default
 true), detectors_triggered, block_reason, alerts, latency_ms, input_tokens,
-output_tokens, metadata. The ids are printed one per line, in input order,
+output_tokens, metadata. A line may also hold a timestamp, to backfill an
+interaction at the time it happened: ISO 8601 as the Python library writes
+it (2026-11-25T17:38:41.537070, UTC) or RFC 3339 with a zone; the entry,
+its id and its day file follow it. A timestamp more than a minute in the
+future is refused. The ids are printed one per line, in input order,
 each once its entry is durable. A bad line stops the run with an error that
 names it; the lines before it are stored and their ids printed.
 
@@ -308,9 +312,10 @@ type jsonlLine struct {
 	BlockReason        *string         `json:"block_reason"`
 	Alerts             []string        `json:"alerts"`
 	LatencyMS          *float64        `json:"latency_ms"`
-	InputTokens        *int            `json:"input_tokens"`
-	OutputTokens       *int            `json:"output_tokens"`
+	InputTokens        *int64          `json:"input_tokens"`
+	OutputTokens       *int64          `json:"output_tokens"`
 	Metadata           json.RawMessage `json:"metadata"`
+	Timestamp          *string         `json:"timestamp"` // for backfill
 }
 
 // parseJSONLLine decodes one line into an interaction.
@@ -331,7 +336,7 @@ func parseJSONLLine(b []byte) (comply.Interaction, error) {
 		case errors.As(err, &se):
 			return comply.Interaction{}, fmt.Errorf("invalid JSON at column %d: %v", se.Offset, err)
 		case strings.HasPrefix(err.Error(), "json: unknown field "):
-			return comply.Interaction{}, fmt.Errorf("unknown key %s (want the keyword arguments of log(): input, output, provider, model, conversation_id, safety_passed, detectors_triggered, block_reason, alerts, latency_ms, input_tokens, output_tokens, metadata)",
+			return comply.Interaction{}, fmt.Errorf("unknown key %s (want the keyword arguments of log(): input, output, provider, model, conversation_id, safety_passed, detectors_triggered, block_reason, alerts, latency_ms, input_tokens, output_tokens, metadata, or timestamp)",
 				strings.TrimPrefix(err.Error(), "json: unknown field "))
 		}
 		return comply.Interaction{}, fmt.Errorf("invalid JSON: %v", strings.TrimPrefix(err.Error(), "json: "))
@@ -357,6 +362,13 @@ func parseJSONLLine(b []byte) (comply.Interaction, error) {
 	}
 	if l.LatencyMS != nil {
 		in.Latency = msDuration(*l.LatencyMS)
+	}
+	if l.Timestamp != nil {
+		t, err := parseTime(*l.Timestamp, false)
+		if err != nil {
+			return comply.Interaction{}, fmt.Errorf(`key "timestamp": %w`, err)
+		}
+		in.Time = t
 	}
 	if md := bytes.TrimSpace(l.Metadata); len(md) > 0 && string(md) != "null" {
 		if md[0] != '{' {

@@ -618,7 +618,7 @@ func (l *stringList) Set(s string) error {
 
 // optInt is an integer flag that knows whether it was given.
 type optInt struct {
-	v   int
+	v   int64
 	set bool
 }
 
@@ -630,7 +630,7 @@ func (o *optInt) String() string {
 }
 
 func (o *optInt) Set(s string) error {
-	v, err := strconv.Atoi(s)
+	v, err := strconv.ParseInt(s, 10, 64)
 	if err != nil {
 		return errors.New("want an integer")
 	}
@@ -638,7 +638,7 @@ func (o *optInt) Set(s string) error {
 	return nil
 }
 
-func (o *optInt) ptr() *int {
+func (o *optInt) ptr() *int64 {
 	if !o.set {
 		return nil
 	}

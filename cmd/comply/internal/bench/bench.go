@@ -83,7 +83,7 @@ func interaction(rng *rand.Rand, i int) comply.Interaction {
 		Provider: "openai", Model: []string{"gpt-4o", "gpt-4o-mini", "claude-3-opus"}[i%3],
 		ConversationID: fmt.Sprintf("conv-%d", i/8),
 		Latency:        time.Duration(100+rng.IntN(900)) * time.Millisecond,
-		InputTokens:    new(120), OutputTokens: new(360),
+		InputTokens:    comply.Tokens(120), OutputTokens: comply.Tokens(360),
 		Metadata: map[string]any{"user_id": fmt.Sprintf("user-%d", i%1000), "department": "finance"},
 	}
 }
