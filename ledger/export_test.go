@@ -18,3 +18,10 @@ func SignCheckpointForTest(s *Signer) ([]byte, error) {
 }
 
 var HashChildrenForTest = hashChildren
+
+// ReadJournalForTest reads a journal generation as a verifier does (no
+// key): the number of intents found and whether it is damaged.
+func ReadJournalForTest(b []byte) (intents int, bad bool) {
+	jl := readJournal(b, "comply/fuzz", 0, nil, nil)
+	return len(jl.intents), jl.bad != nil
+}

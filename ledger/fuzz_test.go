@@ -86,3 +86,46 @@ func FuzzParseDeletion(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseAdoption: what parses formats back to the same text.
+func FuzzParseAdoption(f *testing.F) {
+	f.Add("comply-adoption/v1\no\ntime 2026-01-02T03:04:05Z\nkey k+01020304\nsize 5\nmissing 0\njournal-errors 0\nno-ledger true\nreason imported\nleaves 0-4\n")
+	f.Add("comply-adoption/v1\no\ntime x\n")
+	f.Fuzz(func(t *testing.T, text string) {
+		a, err := ledger.ParseAdoption(text)
+		if err != nil {
+			return
+		}
+		b, err := ledger.ParseAdoption(a.Text())
+		if err != nil || b.Text() != a.Text() {
+			t.Fatalf("reparse of %q: %v", a.Text(), err)
+		}
+	})
+}
+
+// FuzzParseBackfill: what parses formats back to the same text.
+func FuzzParseBackfill(f *testing.F) {
+	f.Add("comply-backfill/v1\no\ntime 2026-01-02T03:04:05Z\nsize 9\nleaves 1-2\nleaves 5-5\n")
+	f.Add("comply-backfill/v1\no\ntime 2026-01-02T03:04:05Z\nsize 1\nleaves 3-2\n")
+	f.Fuzz(func(t *testing.T, text string) {
+		b, err := ledger.ParseBackfill(text)
+		if err != nil {
+			return
+		}
+		c, err := ledger.ParseBackfill(b.Text())
+		if err != nil || c.Text() != b.Text() {
+			t.Fatalf("reparse of %q: %v", b.Text(), err)
+		}
+	})
+}
+
+// FuzzReadJournal: any bytes read as a journal give intents or an error,
+// never a panic.
+func FuzzReadJournal(f *testing.F) {
+	f.Add([]byte{0, 0, 0, 1, 'A'})
+	f.Add([]byte{0, 0, 0, 17, 'I', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0})
+	f.Add([]byte{0xff, 0xff, 0xff, 0xff})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		ledger.ReadJournalForTest(b)
+	})
+}

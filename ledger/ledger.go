@@ -100,33 +100,36 @@ type Ledger struct {
 	slug   string
 	self   note.Verifier // the signer's verifier, if known
 
-	// The observer's side: mu guards pend and hashed.
-	mu     sync.Mutex
-	pend   []Leaf
-	hashed map[*byte]*[32]byte // leaf hashes Append computed, by the line's first byte
-	spare  []Leaf
-	kick   chan struct{}
-	digest hash.Hash // used under the store's write lock only
-	sum    []byte
+	// The observer's side: mu guards pend, hashed, observed and backfill.
+	mu       sync.Mutex
+	pend     []Leaf
+	observed uint64              // leaves queued since the tree began: the next one's index
+	backfill []uint64            // indexes of queued leaves stamped well before they were written
+	hashed   map[*byte]*[32]byte // leaf hashes Append computed, by the line's first byte
+	spare    []Leaf
+	kick     chan struct{}
+	digest   hash.Hash // used under the store's write lock only
+	sum      []byte
 
 	// The checkpointer's side, under cpMu.
-	cpMu      sync.Mutex
-	rng       *compact.Range // the tree of all appended leaves
-	tile      []Leaf         // the leaves of the current, partial tile
-	tileDirty bool
-	tileBuf   []byte     // a tile's encoding, reused
-	full      []fullTile // full tiles not yet written
-	last      *Checkpoint
-	lastNote  []byte
-	histDay   string
-	hist      []byte // the current day's history blob
-	lastHist  time.Time
-	nextDel   int
-	nextAdopt int
-	recovered int       // leaves appended by Open for lines the journal vouched for
-	adopted   int       // leaves appended by Open for lines adopted by AdoptAll
-	adoption  *Adoption // what Open adopted, signed after its first checkpoint
-	err       error     // of the last checkpoint
+	cpMu         sync.Mutex
+	rng          *compact.Range // the tree of all appended leaves
+	tile         []Leaf         // the leaves of the current, partial tile
+	tileDirty    bool
+	tileBuf      []byte     // a tile's encoding, reused
+	full         []fullTile // full tiles not yet written
+	last         *Checkpoint
+	lastNote     []byte
+	histDay      string
+	hist         []byte // the current day's history blob
+	lastHist     time.Time
+	nextDel      int
+	nextAdopt    int
+	nextBackfill int
+	recovered    int       // leaves appended by Open for lines the journal vouched for
+	adopted      int       // leaves appended by Open for lines adopted by AdoptAll
+	adoption     *Adoption // what Open adopted, signed after its first checkpoint
+	err          error     // of the last checkpoint
 
 	// The journal (nil for a store that keeps no append-only blobs).
 	j     *journal
@@ -218,6 +221,7 @@ func Open(ctx context.Context, st store.Store, opts *Options) (*Ledger, error) {
 	if err := l.load(ctx); err != nil {
 		return nil, err
 	}
+	l.observed = l.rng.End() + uint64(len(l.pend))
 	ob.Observe(l.observe)
 	if err := l.start(ctx, ap); err != nil {
 		ob.Observe(nil)
@@ -384,6 +388,15 @@ func (l *Ledger) load(ctx context.Context) error {
 			l.nextAdopt = int(n) + 1
 		}
 	}
+	fills, err := l.sc.ListBlobs(ctx, prefixOf(l.slug)+backfillsDir)
+	if err != nil {
+		return fmt.Errorf("ledger: %w", err)
+	}
+	for _, name := range fills {
+		if n, ok := parseSeq(name, backfillsDir, delNameDigits); ok && int(n) >= l.nextBackfill {
+			l.nextBackfill = int(n) + 1
+		}
+	}
 	return l.recover(ctx, signed)
 }
 
@@ -499,8 +512,13 @@ func (l *Ledger) observe(recs []store.Record) {
 	if l.digest == nil {
 		l.digest, l.sum = sha256.New(), make([]byte, 0, sha256.Size)
 	}
+	old := l.opts.Now().Add(-backfillSkew)
 	l.mu.Lock()
 	for i := range recs {
+		if recs[i].Time.Before(old) {
+			l.backfill = append(l.backfill, l.observed)
+		}
+		l.observed++
 		lf := Leaf{Time: recs[i].Time.UnixMicro()}
 		if p := unsafe.SliceData(recs[i].Line); l.hashed[p] != nil && len(recs[i].Line) > 0 {
 			// Hashed already by Append for its journal intent: the same
@@ -603,6 +621,8 @@ func (l *Ledger) checkpointLocked(ctx context.Context, ev event) error {
 	l.mu.Lock()
 	p := l.pend
 	l.pend, l.spare = l.spare[:0], nil
+	backfill := l.backfill
+	l.backfill = nil
 	l.mu.Unlock()
 	queued := p
 	for len(p) > 0 {
@@ -625,6 +645,15 @@ func (l *Ledger) checkpointLocked(ctx context.Context, ev event) error {
 	// as tampering.
 	if sy, ok := l.st.(store.Syncer); ok && len(queued) > 0 {
 		if err := sy.Sync(ctx); err != nil {
+			return l.fail(err)
+		}
+	}
+
+	if len(backfill) > 0 {
+		if err := l.writeBackfill(ctx, backfill, l.rng.End()); err != nil {
+			l.mu.Lock()
+			l.backfill = append(backfill, l.backfill...)
+			l.mu.Unlock()
 			return l.fail(err)
 		}
 	}

@@ -158,16 +158,17 @@ func roundDuration(d time.Duration) time.Duration {
 
 // A Report is the result of Verify.
 type Report struct {
-	Entries  int64        `json:"entries"`  // lines read
-	Valid    int64        `json:"valid"`    // lines that match a signed leaf, in order
-	Deleted  int64        `json:"deleted"`  // signed entries deleted by policy (retention or request)
-	Adopted  int64        `json:"adopted"`  // lines in order that an adoption record signed: by a seal, not when written
-	Pending  int64        `json:"pending"`  // lines newer than the last checkpoint of a running writer: not signed yet
-	Files    []FileReport `json:"files"`    // in storage order, deleted files last
-	Logs     []LogReport  `json:"logs"`     // one per origin
-	Problems []Problem    `json:"problems"` // empty when the store verifies
-	Gaps     []Gap        `json:"gaps"`     // writer downtime, which is not in itself a failure
-	Omitted  int64        `json:"omitted"`  // problems found beyond VerifyOptions.MaxProblems, not listed
+	Entries    int64        `json:"entries"`    // lines read
+	Valid      int64        `json:"valid"`      // lines that match a signed leaf, in order
+	Deleted    int64        `json:"deleted"`    // signed entries deleted by policy (retention or request)
+	Adopted    int64        `json:"adopted"`    // lines in order that an adoption record signed: by a seal, not when written
+	Backfilled int64        `json:"backfilled"` // valid lines that a backfill record names: written well after their timestamp
+	Pending    int64        `json:"pending"`    // lines newer than the last checkpoint of a running writer: not signed yet
+	Files      []FileReport `json:"files"`      // in storage order, deleted files last
+	Logs       []LogReport  `json:"logs"`       // one per origin
+	Problems   []Problem    `json:"problems"`   // empty when the store verifies
+	Gaps       []Gap        `json:"gaps"`       // writer downtime, which is not in itself a failure
+	Omitted    int64        `json:"omitted"`    // problems found beyond VerifyOptions.MaxProblems, not listed
 
 	// Trusted holds, when the report is OK, the newest checkpoint of each
 	// log, signed: keep it (outside the store) and pass it as

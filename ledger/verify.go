@@ -72,7 +72,8 @@ type vlog struct {
 	foreignDels  []*Deletion
 	foreignNames []string
 	adopts       []*Adoption
-	tcp          *Checkpoint // the checkpoint trusted before, if any
+	backfilled   map[uint64]bool // leaves a backfill record names
+	tcp          *Checkpoint     // the checkpoint trusted before, if any
 }
 
 // Verify checks a store against its ledgers: every checkpoint's signature
@@ -189,6 +190,9 @@ func loadVLog(ctx context.Context, sc store.Sidecar, slug string, known note.Ver
 		return nil, err
 	}
 	if err := loadAdoptions(ctx, ld.sc, ld.lg, ld.known, ld.problem); err != nil {
+		return nil, err
+	}
+	if err := loadBackfills(ctx, ld.sc, ld.lg, ld.known, ld.problem); err != nil {
 		return nil, err
 	}
 	return ld.lg, nil
@@ -779,6 +783,9 @@ func (v *verifier) reordered(f *vfile, known []int, ordered func(int) bool) []Pr
 				v.r.Adopted++
 			case lg.trusted:
 				v.r.Valid++
+				if lg.backfilled[uint64(leaf)] {
+					v.r.Backfilled++
+				}
 			}
 			continue
 		}

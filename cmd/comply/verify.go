@@ -375,6 +375,10 @@ func writeReport(w io.Writer, r *ledger.Report) error {
 			fmt.Fprintf(&b, "  %s\n", r.Gaps[i].String())
 		}
 	}
+	if r.Backfilled > 0 {
+		fmt.Fprintf(&b, "\n%d of the valid %s backfilled: written well after %s timestamp, as signed backfill records say\n",
+			r.Backfilled, plural(int(r.Backfilled), "entry was", "entries were"), plural(int(r.Backfilled), "its", "their"))
+	}
 	b.WriteString("\n" + r.Summary() + "\n")
 	_, err := io.WriteString(w, b.String())
 	return err
