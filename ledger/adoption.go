@@ -154,7 +154,26 @@ func adoptionBlob(slug string, n int) string {
 // loadAdoptions reads a ledger's adoption records into lg; a record that
 // no known key signed adopts nothing, so its entries read as inserted.
 func loadAdoptions(ctx context.Context, sc store.Sidecar, lg *vlog, known note.Verifiers, problem func(Kind, string, ...any)) error {
-	names, err := sc.ListBlobs(ctx, prefixOf(lg.slug)+adoptionsDir)
+	return readSigned(ctx, sc, prefixOf(lg.slug)+adoptionsDir, known, problem, "adoption record", func(name, text string) {
+		a, err := ParseAdoption(text)
+		switch {
+		case err != nil:
+			problem(Malformed, "adoption record %s: %v", name, err)
+		case a.Origin != lg.rep.Origin:
+			problem(Malformed, "adoption record %s names another origin, %q", name, a.Origin)
+		default:
+			lg.adopts = append(lg.adopts, a)
+			lg.rep.Adoptions = append(lg.rep.Adoptions, AdoptionReport{Time: a.Time, Key: a.Key, Reason: a.Reason,
+				Count: a.Count(), Missing: a.Missing, NoLedger: a.NoLedger})
+		}
+	})
+}
+
+// readSigned calls fn with the text of every signed note under prefix that
+// a known key signed; a note that none did is a problem of the ledger (the
+// entries it names are not taken as what it says).
+func readSigned(ctx context.Context, sc store.Sidecar, prefix string, known note.Verifiers, problem func(Kind, string, ...any), what string, fn func(name, text string)) error {
+	names, err := sc.ListBlobs(ctx, prefix)
 	if err != nil {
 		return err
 	}
@@ -166,21 +185,10 @@ func loadAdoptions(ctx context.Context, sc store.Sidecar, lg *vlog, known note.V
 		text, _, err := openNote(b, known)
 		var se *SignatureError
 		if errors.As(err, &se) {
-			problem(se.Kind, "adoption record %s: %v; the entries it names are not taken as adopted", name, err)
+			problem(se.Kind, "%s %s: %v; the entries it names are not taken as it says", what, name, err)
 			continue
 		}
-		a, err := ParseAdoption(text)
-		if err != nil {
-			problem(Malformed, "adoption record %s: %v", name, err)
-			continue
-		}
-		if a.Origin != lg.rep.Origin {
-			problem(Malformed, "adoption record %s names another origin, %q", name, a.Origin)
-			continue
-		}
-		lg.adopts = append(lg.adopts, a)
-		lg.rep.Adoptions = append(lg.rep.Adoptions, AdoptionReport{Time: a.Time, Key: a.Key, Reason: a.Reason,
-			Count: a.Count(), Missing: a.Missing, NoLedger: a.NoLedger})
+		fn(name, text)
 	}
 	return nil
 }

@@ -110,34 +110,23 @@ func (l *Ledger) writeBackfill(ctx context.Context, idx []uint64, size uint64) e
 // loadBackfills reads a ledger's backfill records into lg; one that no
 // known key signed marks nothing.
 func loadBackfills(ctx context.Context, sc store.Sidecar, lg *vlog, known note.Verifiers, problem func(Kind, string, ...any)) error {
-	names, err := sc.ListBlobs(ctx, prefixOf(lg.slug)+backfillsDir)
-	if err != nil {
-		return err
-	}
-	for _, name := range names {
-		raw, err := sc.ReadBlob(ctx, name)
-		if err != nil {
-			return err
-		}
-		text, _, err := openNote(raw, known)
-		var se *SignatureError
-		if errors.As(err, &se) {
-			problem(se.Kind, "backfill record %s: %v", name, err)
-			continue
-		}
+	return readSigned(ctx, sc, prefixOf(lg.slug)+backfillsDir, known, problem, "backfill record", func(name, text string) {
 		b, err := ParseBackfill(text)
-		if err != nil || b.Origin != lg.rep.Origin {
+		if err != nil {
 			problem(Malformed, "backfill record %s: %v", name, err)
-			continue
+			return
+		}
+		if b.Origin != lg.rep.Origin {
+			problem(Malformed, "backfill record %s names another origin, %q", name, b.Origin)
+			return
+		}
+		if lg.backfilled == nil {
+			lg.backfilled = map[uint64]bool{}
 		}
 		for _, r := range b.Ranges {
 			for i := r[0]; i <= r[1]; i++ {
-				if lg.backfilled == nil {
-					lg.backfilled = map[uint64]bool{}
-				}
 				lg.backfilled[i] = true
 			}
 		}
-	}
-	return nil
+	})
 }
