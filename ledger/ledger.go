@@ -624,22 +624,8 @@ func (l *Ledger) checkpointLocked(ctx context.Context, ev event) error {
 	backfill := l.backfill
 	l.backfill = nil
 	l.mu.Unlock()
+	l.appendToTree(p)
 	queued := p
-	for len(p) > 0 {
-		k := min(TileSize-len(l.tile), len(p))
-		l.tile = append(l.tile, p[:k]...)
-		appendLeaves(l.rng, l.tile[len(l.tile)-k:])
-		p, l.tileDirty = p[k:], true
-		if len(l.tile) == TileSize {
-			// The range keeps references into the tile: never reuse it.
-			l.full = append(l.full, fullTile{n: l.rng.End()/TileSize - 1, leaves: l.tile})
-			l.tile, l.tileDirty = make([]Leaf, 0, TileSize), false
-		}
-	}
-	if cap(queued) <= 1<<16 {
-		l.spare = queued[:0]
-	}
-
 	// Sign only lines that are durable: a checkpoint that outlived the
 	// lines it signs (a power loss in a weaker durability mode) would read
 	// as tampering.
@@ -658,20 +644,8 @@ func (l *Ledger) checkpointLocked(ctx context.Context, ev event) error {
 		}
 	}
 
-	for len(l.full) > 0 {
-		f := l.full[0]
-		l.tileBuf = AppendTile(l.tileBuf[:0], f.leaves)
-		if err := l.sc.WriteBlob(ctx, tileBlob(l.slug, f.n), l.tileBuf); err != nil {
-			return l.fail(err)
-		}
-		l.full = l.full[1:]
-	}
-	if l.tileDirty {
-		l.tileBuf = AppendTile(l.tileBuf[:0], l.tile)
-		if err := l.sc.WriteBlob(ctx, tileBlob(l.slug, l.rng.End()/TileSize), l.tileBuf); err != nil {
-			return l.fail(err)
-		}
-		l.tileDirty = false
+	if err := l.writeTiles(ctx); err != nil {
+		return l.fail(err)
 	}
 
 	now := l.opts.Now().UTC()
@@ -706,6 +680,46 @@ func (l *Ledger) checkpointLocked(ctx context.Context, ev event) error {
 		if err := l.j.ap.RemoveBlob(ctx, journalBlob(l.slug, g)); err != nil {
 			return l.fail(err)
 		}
+	}
+	return nil
+}
+
+// appendToTree appends leaves to the tree and the current tile, moving full
+// tiles to l.full, and keeps the slice for reuse. The caller holds cpMu.
+func (l *Ledger) appendToTree(leaves []Leaf) {
+	for p := leaves; len(p) > 0; {
+		k := min(TileSize-len(l.tile), len(p))
+		l.tile = append(l.tile, p[:k]...)
+		appendLeaves(l.rng, l.tile[len(l.tile)-k:])
+		p, l.tileDirty = p[k:], true
+		if len(l.tile) == TileSize {
+			// The range keeps references into the tile: never reuse it.
+			l.full = append(l.full, fullTile{n: l.rng.End()/TileSize - 1, leaves: l.tile})
+			l.tile, l.tileDirty = make([]Leaf, 0, TileSize), false
+		}
+	}
+	if cap(leaves) <= 1<<16 {
+		l.spare = leaves[:0]
+	}
+}
+
+// writeTiles writes the full tiles not yet written and the current tile
+// if it changed. The caller holds cpMu.
+func (l *Ledger) writeTiles(ctx context.Context) error {
+	for len(l.full) > 0 {
+		f := l.full[0]
+		l.tileBuf = AppendTile(l.tileBuf[:0], f.leaves)
+		if err := l.sc.WriteBlob(ctx, tileBlob(l.slug, f.n), l.tileBuf); err != nil {
+			return err
+		}
+		l.full = l.full[1:]
+	}
+	if l.tileDirty {
+		l.tileBuf = AppendTile(l.tileBuf[:0], l.tile)
+		if err := l.sc.WriteBlob(ctx, tileBlob(l.slug, l.rng.End()/TileSize), l.tileBuf); err != nil {
+			return err
+		}
+		l.tileDirty = false
 	}
 	return nil
 }
