@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"time"
-	"unsafe"
 
 	"github.com/complyhq/comply/store"
 )
@@ -33,34 +32,11 @@ func (l *Ledger) Append(ctx context.Context, recs ...store.Record) error {
 	if j == nil {
 		return l.st.Append(ctx, recs...)
 	}
-	hashes := make([][32]byte, len(recs))
-	for i := range recs {
-		hashes[i] = HashLine(recs[i].Line)
-	}
-	seq, err := j.intend(ctx, recs, hashes)
+	seq, err := j.intend(ctx, recs)
 	if err != nil {
 		return err
 	}
-	// The observer takes the hashes instead of computing them again; a
-	// store that copies the lines first makes it hash them itself.
-	l.mu.Lock()
-	if l.hashed == nil {
-		l.hashed = make(map[*byte]*[32]byte)
-	}
-	for i := range recs {
-		if len(recs[i].Line) > 0 {
-			l.hashed[unsafe.SliceData(recs[i].Line)] = &hashes[i]
-		}
-	}
-	l.mu.Unlock()
 	err = l.st.Append(ctx, recs...)
-	l.mu.Lock()
-	for i := range recs {
-		if len(recs[i].Line) > 0 {
-			delete(l.hashed, unsafe.SliceData(recs[i].Line))
-		}
-	}
-	l.mu.Unlock()
 	return errors.Join(err, j.acknowledge(ctx, seq, err == nil, j.durable == store.Always))
 }
 

@@ -90,10 +90,8 @@ type journal struct {
 	records  int
 	seq      uint64            // the next intent's sequence number
 	acks     []uint64          // acknowledged intents not yet written to the journal
-	open     map[uint64]uint64 // intents not yet acknowledged: seq -> gen
-	perGen   map[uint64]int    // intents not yet acknowledged, per generation
+	open     map[uint64]uint64 // intents not yet acknowledged: seq -> generation
 	live     []uint64          // the generations of this session not yet removed
-	appended uint64            // records framed in this session
 	sha, mac hash.Hash         // the chain's and the MACs', reused
 
 	// Framed records wait in pend until one caller writes them all.
@@ -113,7 +111,7 @@ func newJournal(ap store.Appender, signer note.Signer, origin, slug string, gen 
 		return nil, err
 	}
 	j := &journal{ap: ap, signer: signer, origin: origin, slug: slug, key: key,
-		open: map[uint64]uint64{}, perGen: map[uint64]int{}, durable: ap.Durability()}
+		open: map[uint64]uint64{}, durable: ap.Durability()}
 	j.cond = sync.NewCond(&j.mu)
 	j.startGen(gen)
 	j.live = []uint64{gen}
@@ -149,7 +147,6 @@ func (j *journal) frameLocked(body []byte) uint64 {
 	j.pend = j.mac.Sum(j.pend)
 	j.framed += uint64(len(j.pend) - n)
 	j.records++
-	j.appended++
 	j.sealDirty = true
 	return j.framed
 }
@@ -195,13 +192,13 @@ func (j *journal) appendLocked(ctx context.Context, body []byte) error {
 
 // intend appends the intent of a batch, with the acknowledgements not yet
 // written, and returns its sequence number once it is written.
-func (j *journal) intend(ctx context.Context, recs []store.Record, hashes [][32]byte) (seq uint64, err error) {
-	// The body, built before taking the lock but for its header.
-	body := make([]byte, 13, 13+4+len(recs)*leafSize)
-	body = binary.BigEndian.AppendUint32(body, uint32(len(recs)))
+func (j *journal) intend(ctx context.Context, recs []store.Record) (seq uint64, err error) {
+	// The leaves, hashed and encoded before taking the lock.
+	leaves := binary.BigEndian.AppendUint32(make([]byte, 0, 4+len(recs)*leafSize), uint32(len(recs)))
 	for i := range recs {
-		body = append(body, hashes[i][:]...)
-		body = binary.BigEndian.AppendUint64(body, uint64(recs[i].Time.UnixMicro()))
+		h := HashLine(recs[i].Line)
+		leaves = append(leaves, h[:]...)
+		leaves = binary.BigEndian.AppendUint64(leaves, uint64(recs[i].Time.UnixMicro()))
 	}
 	j.mu.Lock()
 	defer j.mu.Unlock()
@@ -209,19 +206,12 @@ func (j *journal) intend(ctx context.Context, recs []store.Record, hashes [][32]
 		return 0, j.err
 	}
 	seq = j.seq
-	body[0] = recIntent
-	binary.BigEndian.PutUint64(body[1:], seq)
-	if len(j.acks) > 0 {
-		acks := appendAcks(nil, j.acks)
-		body = append(body[:9], append(acks, body[13:]...)...)
-	} else {
-		binary.BigEndian.PutUint32(body[9:], 0)
-	}
+	body := binary.BigEndian.AppendUint64([]byte{recIntent}, seq)
+	body = append(appendAcks(body, j.acks), leaves...)
 	target := j.frameLocked(body)
 	j.acks = j.acks[:0]
 	j.seq++
 	j.open[seq] = j.gen
-	j.perGen[j.gen]++
 	return seq, j.flushLocked(ctx, target)
 }
 
@@ -242,12 +232,7 @@ func appendAcks(b []byte, acks []uint64) []byte {
 func (j *journal) acknowledge(ctx context.Context, seq uint64, ok, write bool) error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	if g, open := j.open[seq]; open {
-		delete(j.open, seq)
-		if j.perGen[g]--; j.perGen[g] == 0 && g != j.gen {
-			delete(j.perGen, g)
-		}
-	}
+	delete(j.open, seq)
 	if !ok {
 		return j.appendLocked(ctx, binary.BigEndian.AppendUint64([]byte{recFailed}, seq))
 	}
@@ -299,8 +284,8 @@ func (j *journal) rotate(ctx context.Context) (old []uint64, err error) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if j.records > 0 {
-		// Seal and write the generation whole before the next begins
-		// (sealLocked leaves nothing framed).
+		// Seal the generation and write it whole before the next begins;
+		// others may frame more while a write has the lock released.
 		if err := j.sealLocked(ctx); err != nil {
 			return nil, err
 		}
@@ -312,14 +297,17 @@ func (j *journal) rotate(ctx context.Context) (old []uint64, err error) {
 		j.startGen(j.gen + 1)
 		j.live = append(j.live, j.gen)
 	}
+	busy := map[uint64]bool{j.gen: true} // generations with an intent in flight
+	for _, g := range j.open {
+		busy[g] = true
+	}
 	keep := j.live[:0]
 	for _, g := range j.live {
-		if g != j.gen && j.perGen[g] == 0 {
-			delete(j.perGen, g)
+		if busy[g] {
+			keep = append(keep, g)
+		} else {
 			old = append(old, g)
-			continue
 		}
-		keep = append(keep, g)
 	}
 	j.live = keep
 	return old, nil
@@ -328,7 +316,6 @@ func (j *journal) rotate(ctx context.Context) (old []uint64, err error) {
 // A journalIntent is one intent as read back.
 type journalIntent struct {
 	rec    int // the record's index in its generation
-	gen    uint64
 	seq    uint64
 	leaves []Leaf
 	sealed bool // a seal signed it (set by a public reader)
@@ -339,7 +326,6 @@ type journalLog struct {
 	intents []journalIntent
 	acked   map[uint64]bool // intents the store acknowledged
 	failed  map[uint64]bool // intents whose append failed
-	torn    bool            // the last record is incomplete (a crash while appending)
 	bad     error           // a record fails its MAC or seal: the journal was changed
 }
 
@@ -359,8 +345,7 @@ func readJournal(b []byte, origin string, gen uint64, key []byte, known note.Ver
 	}
 	for records := 0; len(b) > 0; records++ {
 		if len(b) < 4 {
-			jl.torn = true
-			break
+			break // a torn last record: a crash while appending
 		}
 		n := binary.BigEndian.Uint32(b)
 		if n == 0 || n > maxJournalBody {
@@ -368,8 +353,7 @@ func readJournal(b []byte, origin string, gen uint64, key []byte, known note.Ver
 			break
 		}
 		if uint64(len(b)) < 4+uint64(n)+32 {
-			jl.torn = true
-			break
+			break // a torn last record
 		}
 		body, mac := b[4:4+n], b[4+n:4+n+32]
 		b = b[4+n+32:]
@@ -408,7 +392,7 @@ func (jl *journalLog) record(body []byte, origin string, gen uint64, records int
 		if err != nil {
 			return err
 		}
-		in, err := parseLeaves(rest, gen, seq)
+		in, err := parseLeaves(rest, seq)
 		if err != nil {
 			return err
 		}
@@ -461,7 +445,7 @@ func (jl *journalLog) readAcks(b []byte) ([]byte, error) {
 }
 
 // parseLeaves reads an intent's leaves: a count, then the leaves.
-func parseLeaves(b []byte, gen, seq uint64) (journalIntent, error) {
+func parseLeaves(b []byte, seq uint64) (journalIntent, error) {
 	if len(b) < 4 {
 		return journalIntent{}, errors.New("malformed intent")
 	}
@@ -470,7 +454,7 @@ func parseLeaves(b []byte, gen, seq uint64) (journalIntent, error) {
 	if uint64(len(b)) != uint64(n)*leafSize {
 		return journalIntent{}, fmt.Errorf("intent of %d leaves has %d bytes", n, len(b))
 	}
-	in := journalIntent{gen: gen, seq: seq, leaves: make([]Leaf, n)}
+	in := journalIntent{seq: seq, leaves: make([]Leaf, n)}
 	for i := range in.leaves {
 		copy(in.leaves[i].Hash[:], b[:32])
 		in.leaves[i].Time = int64(binary.BigEndian.Uint64(b[32:]))

@@ -15,7 +15,6 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
-	"unsafe"
 
 	"github.com/transparency-dev/merkle/compact"
 	"golang.org/x/mod/sumdb/note"
@@ -100,16 +99,14 @@ type Ledger struct {
 	slug   string
 	self   note.Verifier // the signer's verifier, if known
 
-	// The observer's side: mu guards pend, hashed, observed and backfill.
+	// The observer's side: mu guards pend, observed and backfill.
 	mu       sync.Mutex
 	pend     []Leaf
-	observed uint64              // leaves queued since the tree began: the next one's index
-	backfill []uint64            // indexes of queued leaves stamped well before they were written
-	hashed   map[*byte]*[32]byte // leaf hashes Append computed, by the line's first byte
+	observed uint64   // leaves queued since the tree began: the next one's index
+	backfill []uint64 // indexes of queued leaves stamped well before they were written
 	spare    []Leaf
 	kick     chan struct{}
 	digest   hash.Hash // used under the store's write lock only
-	sum      []byte
 
 	// The checkpointer's side, under cpMu.
 	cpMu         sync.Mutex
@@ -510,7 +507,7 @@ func (l *Ledger) otherLogs(ctx context.Context) ([]storeLog, error) {
 // lock.
 func (l *Ledger) observe(recs []store.Record) {
 	if l.digest == nil {
-		l.digest, l.sum = sha256.New(), make([]byte, 0, sha256.Size)
+		l.digest = sha256.New()
 	}
 	old := l.opts.Now().Add(-backfillSkew)
 	l.mu.Lock()
@@ -520,17 +517,10 @@ func (l *Ledger) observe(recs []store.Record) {
 		}
 		l.observed++
 		lf := Leaf{Time: recs[i].Time.UnixMicro()}
-		if p := unsafe.SliceData(recs[i].Line); l.hashed[p] != nil && len(recs[i].Line) > 0 {
-			// Hashed already by Append for its journal intent: the same
-			// bytes, as the store passes on the caller's lines.
-			lf.Hash = *l.hashed[p]
-			delete(l.hashed, p)
-		} else {
-			l.digest.Reset()
-			l.digest.Write(leafPrefix)
-			l.digest.Write(recs[i].Line)
-			l.digest.Sum(lf.Hash[:0])
-		}
+		l.digest.Reset()
+		l.digest.Write(leafPrefix)
+		l.digest.Write(recs[i].Line)
+		l.digest.Sum(lf.Hash[:0])
 		l.pend = append(l.pend, lf)
 	}
 	n := len(l.pend)

@@ -1,7 +1,6 @@
 package ledger_test
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -10,7 +9,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -224,25 +222,9 @@ func crashWriter(spec string) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	out := bufio.NewWriter(os.Stdout)
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	for w := range 16 {
-		wg.Go(func() {
-			for i := 0; ; i++ {
-				rec := storetest.Record(fmt.Sprintf("01957e3c-%04x-7000-8000-%012x", w, i), time.Now().UTC(), "gpt-4")
-				if err := lg.Append(ctxBackground(), rec); err != nil {
-					fmt.Fprintln(os.Stderr, err)
-					os.Exit(1)
-				}
-				mu.Lock()
-				fmt.Fprintln(out, rec.ID)
-				out.Flush()
-				mu.Unlock()
-			}
-		})
-	}
-	wg.Wait()
+	storetest.WriteUntilKilled(16, func(w, i int) store.Record {
+		return storetest.Record(fmt.Sprintf("01957e3c-%04x-7000-8000-%012x", w, i), time.Now().UTC(), "gpt-4")
+	}, lg.Append)
 }
 
 // TestSIGKILL kills a writer in the Always mode mid-run, then checks that

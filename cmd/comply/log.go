@@ -91,16 +91,11 @@ func cmdLog(ctx context.Context, c *cli, args []string) (err error) {
 	if err != nil {
 		return err
 	}
-	opts, err := writerOptions(*f.storeContent, *f.keyFile)
+	opts, err := writerOptions(*f.storeContent, *f.keyFile, *f.hashKeyFile)
 	if err != nil {
 		return err
 	}
-	if *f.hashKeyFile != "" {
-		if opts.HashKey, err = loadHashKey(*f.hashKeyFile); err != nil {
-			return err
-		}
-		defer clear(opts.HashKey)
-	}
+	defer clear(opts.HashKey)
 	var src io.Reader
 	var srcSize int64 = -1
 	if f.set["jsonl"] {

@@ -177,16 +177,11 @@ func (f *proxyFlags) check() (*proxyConfig, error) {
 	if cfg.durability, err = parseDurability(*f.durability); err != nil {
 		return nil, err
 	}
-	if cfg.opts, err = writerOptions(*f.storeContent, *f.keyFile); err != nil {
+	if cfg.opts, err = writerOptions(*f.storeContent, *f.keyFile, *f.hashKeyFile); err != nil {
 		return nil, err
 	}
 	if err := f.retention(cfg.opts); err != nil {
 		return nil, err
-	}
-	if *f.hashKeyFile != "" {
-		if cfg.opts.HashKey, err = loadHashKey(*f.hashKeyFile); err != nil {
-			return nil, err
-		}
 	}
 	return cfg, nil
 }

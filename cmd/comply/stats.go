@@ -215,16 +215,19 @@ func (c *cli) cleanupDryRun(ctx context.Context, cutoff time.Time) (err error) {
 // entry of the store, whether to go on: on a terminal it asks; otherwise
 // it refuses, as --yes is not given.
 func (c *cli) confirmCleanupAll(ctx context.Context, l *comply.Logger, cutoff time.Time) error {
-	n, _, err := expired(ctx, l, cutoff)
-	if err != nil {
+	n, err := l.Count(ctx)
+	if err != nil || n == 0 {
 		return err
 	}
-	total, err := l.Count(ctx)
-	if err != nil {
-		return err
-	}
-	if n == 0 || n < total {
-		return nil
+	// One readable entry at or after the cutoff is enough to go on; the
+	// scan stops there.
+	for _, err := range l.Store().Scan(ctx, store.Query{Start: cutoff}) {
+		if err == nil {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
 	}
 	what := fmt.Sprintf("every entry of store %s (%d %s)", c.storeName(), n, plural(int(n), "entry", "entries"))
 	if !isTerminal(c.stdin) {

@@ -288,10 +288,18 @@ func onlyCheckpoint(err error) bool {
 	return errors.Is(err, ledger.ErrCheckpoint)
 }
 
-// writerOptions returns the Logger options of a writing command: with
-// --store-content, the keyring that encrypts content.
-func writerOptions(storeContent bool, keyFile string) (*comply.Options, error) {
+// writerOptions returns the Logger options of a writing command: with a
+// hash key file, keyed hashes; with --store-content, the keyring that
+// encrypts content.
+func writerOptions(storeContent bool, keyFile, hashKeyFile string) (*comply.Options, error) {
 	opts := &comply.Options{StoreContent: storeContent}
+	if hashKeyFile != "" {
+		key, err := loadHashKey(hashKeyFile)
+		if err != nil {
+			return nil, err
+		}
+		opts.HashKey = key
+	}
 	if !storeContent {
 		return opts, nil
 	}

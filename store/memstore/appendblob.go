@@ -10,22 +10,7 @@ var _ store.Appender = (*Store)(nil)
 
 // AppendBlob implements store.Appender.
 func (s *Store) AppendBlob(ctx context.Context, name string, data []byte) error {
-	if err := store.CheckBlobName(name); err != nil {
-		return err
-	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return store.ErrClosed
-	}
-	if s.blobs == nil {
-		s.blobs = make(map[string][]byte)
-	}
-	s.blobs[name] = append(s.blobs[name], data...)
-	return nil
+	return s.setBlob(ctx, name, func(old []byte) []byte { return append(old, data...) })
 }
 
 // SyncBlob implements store.Appender; memory has nothing to sync.

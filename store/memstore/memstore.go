@@ -260,6 +260,11 @@ func (s *Store) Observe(fn func([]store.Record)) {
 
 // WriteBlob implements store.Sidecar.
 func (s *Store) WriteBlob(ctx context.Context, name string, data []byte) error {
+	return s.setBlob(ctx, name, func([]byte) []byte { return slices.Clone(data) })
+}
+
+// setBlob replaces the named blob by what set makes of it (nil if none).
+func (s *Store) setBlob(ctx context.Context, name string, set func(old []byte) []byte) error {
 	if err := store.CheckBlobName(name); err != nil {
 		return err
 	}
@@ -274,7 +279,7 @@ func (s *Store) WriteBlob(ctx context.Context, name string, data []byte) error {
 	if s.blobs == nil {
 		s.blobs = make(map[string][]byte)
 	}
-	s.blobs[name] = slices.Clone(data)
+	s.blobs[name] = set(s.blobs[name])
 	return nil
 }
 

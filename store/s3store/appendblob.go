@@ -91,28 +91,12 @@ func parsePartRel(rel string) (name string, seq uint64, ok bool) {
 	return rest[:i], seq, true
 }
 
-func (s *Store) checkAppend(ctx context.Context, name string) error {
-	if s.opts.ReadOnly {
-		return store.ErrReadOnly
-	}
-	if err := store.CheckBlobName(name); err != nil {
-		return err
-	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if s.isClosed() {
-		return store.ErrClosed
-	}
-	return nil
-}
-
 // AppendBlob implements store.Appender: it buffers data, which is stored
 // with the writer's next segment PUT, SyncBlob or Close (see above). Unlike
 // the file store's, an append that returned does not survive a crash of
 // the process until then; neither do the records it describes.
 func (s *Store) AppendBlob(ctx context.Context, name string, data []byte) error {
-	if err := s.checkAppend(ctx, name); err != nil {
+	if err := s.checkWrite(ctx, name); err != nil {
 		return err
 	}
 	a := &s.ap
@@ -133,7 +117,7 @@ func (s *Store) AppendBlob(ctx context.Context, name string, data []byte) error 
 // SyncBlob implements store.Appender: it stores what was appended to the
 // named blob as a part, and waits for it and the parts before it.
 func (s *Store) SyncBlob(ctx context.Context, name string) error {
-	if err := s.checkAppend(ctx, name); err != nil {
+	if err := s.checkWrite(ctx, name); err != nil {
 		return err
 	}
 	if err := s.waitParts(ctx, s.cutParts(name)); err != nil {
@@ -145,7 +129,7 @@ func (s *Store) SyncBlob(ctx context.Context, name string) error {
 // RemoveBlob implements store.Appender: it waits for the parts in flight,
 // then deletes every part of the blob.
 func (s *Store) RemoveBlob(ctx context.Context, name string) error {
-	if err := s.checkAppend(ctx, name); err != nil {
+	if err := s.checkWrite(ctx, name); err != nil {
 		return err
 	}
 	a := &s.ap

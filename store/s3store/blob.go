@@ -20,17 +20,8 @@ import (
 // locked (so versioned) bucket, replacing a blob adds a version and the
 // earlier versions stay until their retention ends.
 func (s *Store) WriteBlob(ctx context.Context, name string, data []byte) error {
-	if s.opts.ReadOnly {
-		return store.ErrReadOnly
-	}
-	if err := store.CheckBlobName(name); err != nil {
+	if err := s.checkWrite(ctx, name); err != nil {
 		return err
-	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if s.isClosed() {
-		return store.ErrClosed
 	}
 	if err := s.put(ctx, blobDir+name, data, "application/octet-stream", nil, false); err != nil {
 		return fmt.Errorf("write blob %s: %w", name, err)
@@ -105,4 +96,22 @@ func (s *Store) ListBlobs(ctx context.Context, prefix string) ([]string, error) 
 	s.ap.mu.Unlock()
 	slices.Sort(names)
 	return slices.Compact(names), nil
+}
+
+// checkWrite checks a blob write: a writable, open store, a valid name, a
+// live ctx.
+func (s *Store) checkWrite(ctx context.Context, name string) error {
+	if s.opts.ReadOnly {
+		return store.ErrReadOnly
+	}
+	if err := store.CheckBlobName(name); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if s.isClosed() {
+		return store.ErrClosed
+	}
+	return nil
 }

@@ -1,7 +1,6 @@
 package s3store_test
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -13,7 +12,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -58,26 +56,10 @@ func ledgerWriterMain() int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	out := bufio.NewWriter(os.Stdout)
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	for w := range 16 {
-		wg.Go(func() {
-			for i := 0; ; i++ {
-				ts := time.Now().UTC()
-				rec := storetest.Record(v7(ts, w<<16|i), ts, "gpt-4")
-				if err := lg.Append(ctx, rec); err != nil {
-					fmt.Fprintln(os.Stderr, err)
-					os.Exit(1)
-				}
-				mu.Lock()
-				fmt.Fprintln(out, rec.ID)
-				out.Flush()
-				mu.Unlock()
-			}
-		})
-	}
-	wg.Wait()
+	storetest.WriteUntilKilled(16, func(w, i int) store.Record {
+		ts := time.Now().UTC()
+		return storetest.Record(v7(ts, w<<16|i), ts, "gpt-4")
+	}, lg.Append)
 	return 0
 }
 
