@@ -235,7 +235,7 @@ func interaction(sp *tracepb.Span, a attrs, service string, limit time.Time, opt
 		md.add("content", OutputNotCaptured)
 	}
 	if v, ok := md.get("content"); ok {
-		in.Alerts = append(in.Alerts, fmt.Sprintf("otlp: %s by the instrumentation: the hash recorded is the hash of an empty string", v))
+		in.Alerts = append(in.Alerts, fmt.Sprintf("otlp: content %s by the instrumentation: its hash is the hash of an empty string", v))
 	}
 	if e := spanError(sp, a); e != nil {
 		md.add("error", e)
