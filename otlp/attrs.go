@@ -110,21 +110,17 @@ func goValue(v *commonpb.AnyValue) any {
 
 // jsonOf returns the JSON text an attribute holds: a string attribute is
 // taken as JSON text (instrumentations that cannot record structured
-// values record them as JSON strings), any other value is encoded. ok is
-// false for a string that is not JSON; the string is then returned as it
-// is.
-func jsonOf(v *commonpb.AnyValue) (raw []byte, ok bool) {
+// values record them as JSON strings), any other value is encoded. The
+// caller's decoding tells whether a string was JSON.
+func jsonOf(v *commonpb.AnyValue) []byte {
 	if s, isStr := v.GetValue().(*commonpb.AnyValue_StringValue); isStr {
-		if json.Valid([]byte(s.StringValue)) {
-			return []byte(s.StringValue), true
-		}
-		return []byte(s.StringValue), false
+		return []byte(s.StringValue)
 	}
 	b, err := json.Marshal(goValue(v))
 	if err != nil {
-		return nil, false
+		return nil
 	}
-	return b, true
+	return b
 }
 
 // scalar reports whether v is a value metadata copies: a string, bool,

@@ -127,7 +127,7 @@ func extract(a attrs, events []*tracepb.Span_Event) content {
 type wireMessage struct {
 	Role         string          `json:"role"`
 	Parts        []wirePart      `json:"parts"`
-	Content      json.RawMessage `json:"content"`
+	Content      any             `json:"content"`
 	ToolCalls    json.RawMessage `json:"tool_calls"`
 	FinishReason string          `json:"finish_reason"`
 }
@@ -137,7 +137,7 @@ type wireMessage struct {
 // part {"type": "text", "text": ...}.
 type wirePart struct {
 	Type      string          `json:"type"`
-	Content   json.RawMessage `json:"content"`
+	Content   any             `json:"content"`
 	Text      *string         `json:"text"`
 	Name      string          `json:"name"`
 	Arguments json.RawMessage `json:"arguments"`
@@ -157,10 +157,7 @@ type wireToolCall struct {
 // parseMessages reads a gen_ai.input.messages or gen_ai.output.messages
 // value: a JSON array of messages. A value that does not decode is no
 // messages.
-func parseMessages(raw []byte, ok bool) []message {
-	if !ok {
-		return nil
-	}
+func parseMessages(raw []byte) []message {
 	var wms []wireMessage
 	if json.Unmarshal(raw, &wms) != nil {
 		return nil
@@ -197,8 +194,7 @@ func (wm *wireMessage) message(role string) message {
 
 // partText returns the text of a text part: its content, or its text.
 func partText(p wirePart) string {
-	var s string
-	if json.Unmarshal(p.Content, &s) == nil {
+	if s, ok := p.Content.(string); ok {
 		return s
 	}
 	if p.Text != nil {
@@ -211,30 +207,38 @@ func partText(p wirePart) string {
 // itself, or the text parts of an array joined by newlines. A string that
 // is itself a JSON array of content parts (OpenLLMetry records an array
 // content as JSON text) is read as that array.
-func contentText(raw json.RawMessage) string {
-	if len(raw) == 0 {
-		return ""
-	}
-	var s string
-	if json.Unmarshal(raw, &s) == nil {
-		if strings.HasPrefix(s, "[{") {
-			if t, ok := partsText([]byte(s)); ok {
-				return t
+func contentText(v any) string {
+	switch v := v.(type) {
+	case string:
+		if strings.HasPrefix(v, "[{") {
+			var parts []wirePart
+			if json.Unmarshal([]byte(v), &parts) == nil {
+				if t, ok := partsText(parts); ok {
+					return t
+				}
 			}
 		}
-		return s
+		return v
+	case []any:
+		parts := make([]wirePart, 0, len(v))
+		for _, e := range v {
+			m, _ := e.(map[string]any)
+			p := wirePart{Content: m["content"]}
+			p.Type, _ = m["type"].(string)
+			if t, ok := m["text"].(string); ok {
+				p.Text = &t
+			}
+			parts = append(parts, p)
+		}
+		t, _ := partsText(parts)
+		return t
 	}
-	t, _ := partsText(raw)
-	return t
+	return ""
 }
 
-// partsText returns the text parts of a JSON array of content parts,
-// joined by newlines; ok is false if raw is not such an array.
-func partsText(raw []byte) (string, bool) {
-	var parts []wirePart
-	if json.Unmarshal(raw, &parts) != nil {
-		return "", false
-	}
+// partsText returns the text parts of content parts, joined by newlines;
+// ok is false if a part has no type.
+func partsText(parts []wirePart) (string, bool) {
 	var texts []string
 	for _, p := range parts {
 		if p.Type == "" {
@@ -331,8 +335,7 @@ func indexed(a attrs, prefix string) ([]message, bool) {
 		case field == "role":
 			m.role = s
 		case field == "content":
-			raw, _ := json.Marshal(s)
-			if t := contentText(raw); t != "" {
+			if t := contentText(s); t != "" {
 				m.texts = append(m.texts, t)
 			}
 		case field == "finish_reason":
@@ -426,7 +429,7 @@ func messageEvents(events []*tracepb.Span_Event) (in, out []message, inOK, outOK
 			FinishReason string          `json:"finish_reason"`
 			Message      json.RawMessage `json:"message"`
 			ToolCalls    json.RawMessage `json:"tool_calls"`
-			Content      json.RawMessage `json:"content"`
+			Content      any             `json:"content"`
 		}
 		_ = json.Unmarshal(body, &wc)
 		var wm wireMessage
@@ -436,7 +439,7 @@ func messageEvents(events []*tracepb.Span_Event) (in, out []message, inOK, outOK
 			msg = json.RawMessage(s)
 		}
 		_ = json.Unmarshal(msg, &wm)
-		if len(wm.Content) == 0 {
+		if wm.Content == nil {
 			wm.Content = wc.Content
 		}
 		if len(wm.ToolCalls) == 0 {
@@ -458,7 +461,7 @@ func messageEvents(events []*tracepb.Span_Event) (in, out []message, inOK, outOK
 func eventBody(ev *tracepb.Span_Event) []byte {
 	ea := index(ev.Attributes)
 	if v, ok := ea["gen_ai.event.content"]; ok {
-		if raw, ok := jsonOf(v); ok {
+		if raw := jsonOf(v); json.Valid(raw) {
 			return raw
 		}
 	}
