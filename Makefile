@@ -18,9 +18,9 @@ SDK ?= integration/sdk
 # PLATFORMS are the systems every package and test must build for.
 PLATFORMS ?= linux darwin windows
 
-.PHONY: test vet portable unit minio bench demo build fuzz
+.PHONY: test vet portable unit minio bench demo build fuzz otelnode
 
-test: minio portable
+test: minio portable otelnode
 	$(GO) test -count=1 -timeout 30m ./...
 	cd $(SDK) && $(GO) test -count=1 -timeout 30m ./...
 
@@ -46,6 +46,14 @@ unit:
 	cd $(SDK) && $(GO) test ./...
 
 minio: $(COMPLY_MINIO_BIN)
+
+# otelnode installs the pinned npm packages of the OTLP test with real
+# GenAI instrumentations (integration/sdk/otelnode), needs node and npm.
+OTELNODE = $(SDK)/otelnode
+otelnode: $(OTELNODE)/node_modules/.package-lock.json
+
+$(OTELNODE)/node_modules/.package-lock.json: $(OTELNODE)/package-lock.json
+	cd $(OTELNODE) && npm ci --no-audit --no-fund
 
 $(COMPLY_MINIO_BIN):
 	@echo "building MinIO $(MINIO_VERSION) into $(TOOLS) (once; several minutes)"
