@@ -201,4 +201,3 @@ func (t *idempotency) abandon(e *idemEntry) {
 	t.mu.Unlock()
 	close(e.done)
 }
-

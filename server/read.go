@@ -258,7 +258,7 @@ func (s *Server) oldest(ctx context.Context) (time.Time, bool, error) {
 			}
 			return time.Time{}, false, err
 		}
-		return e.Timestamp.UTC().Truncate(24 * time.Hour).AddDate(0, 0, -1), true, nil
+		return e.Timestamp.UTC().Truncate(24*time.Hour).AddDate(0, 0, -1), true, nil
 	}
 	return time.Time{}, false, nil
 }
