@@ -65,7 +65,7 @@ func (r *recorder) all() []accesslog.Record {
 	return append([]accesslog.Record(nil), r.recs...)
 }
 
-func (r *recorder) read(_ context.Context, q server.AccessQuery) iter.Seq2[accesslog.Record, error] {
+func (r *recorder) read(_ context.Context, q accesslog.Query) iter.Seq2[accesslog.Record, error] {
 	return func(yield func(accesslog.Record, error) bool) {
 		for _, rec := range r.all() {
 			if q.Token != "" && rec.Token != q.Token || q.DeniedOnly && !rec.Denied {

@@ -76,7 +76,7 @@ func (s *Server) access(c *call) {
 		c.fail(http.StatusNotFound, "no access log reader configured")
 		return
 	}
-	var q AccessQuery
+	var q accesslog.Query
 	filters := map[string]string{}
 	for k, vs := range c.r.URL.Query() {
 		if len(vs) != 1 {

@@ -42,13 +42,6 @@ const (
 // without tokens (Options.InsecureNoAuth), as the access log records it.
 const InsecureTokenName = "insecure-no-auth"
 
-// An AccessQuery selects access records for GET /v1/access.
-type AccessQuery struct {
-	Start, End time.Time // inclusive; zero is unbounded
-	Token      string    // only this token's records, if set
-	DeniedOnly bool      // only refused requests
-}
-
 // An Upstream is an LLM API that /proxy/{Name}/ forwards to, auditing
 // every call (package llm): OpenAI, Anthropic, Gemini, or any
 // OpenAI-compatible server (vLLM, Ollama, Azure OpenAI).
@@ -76,7 +69,7 @@ type Options struct {
 	Access accesslog.Recorder
 	// AccessLog reads the access log for GET /v1/access; nil makes that
 	// route 404.
-	AccessLog func(ctx context.Context, q AccessQuery) iter.Seq2[accesslog.Record, error]
+	AccessLog func(ctx context.Context, q accesslog.Query) iter.Seq2[accesslog.Record, error]
 
 	// Traces, if set, makes the handler of POST /v1/traces (OTLP/HTTP)
 	// from the function that logs a batch of interactions through the
