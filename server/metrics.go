@@ -162,3 +162,7 @@ func (w *statusWriter) Flush() {
 		f.Flush()
 	}
 }
+
+// MetricsHandler serves the registry in the Prometheus format, for a
+// /metrics on a listener of its own (Options.NoMetrics).
+func MetricsHandler(reg *prometheus.Registry) http.Handler { return promHandler(reg) }
