@@ -321,3 +321,42 @@ func selfSigned(t *testing.T) (certFile, keyFile string, pool *x509.CertPool) {
 	pool.AddCert(cert)
 	return certFile, keyFile, pool
 }
+
+func TestServeProofVerifies(t *testing.T) {
+	tmp := t.TempDir()
+	key := filepath.Join(tmp, "prod")
+	if code := run(t.Context(), []string{"keygen", "--signing", "--out", key}, nil, io.Discard, io.Discard); code != 0 {
+		t.Fatal("keygen failed")
+	}
+	rs := startServe(t, "serve", "--store", filepath.Join(tmp, "logs"), "--create", "--listen", "127.0.0.1:0", "--insecure-no-auth", "--signing-key", key+".signer")
+	status, body := request(t, http.DefaultClient, "POST", rs.base+"/v1/entries", "", "application/json", `[{"input": "prove me"}]`)
+	if status != 200 {
+		t.Fatalf("POST: %d %s", status, body)
+	}
+	var r struct{ IDs []string }
+	json.Unmarshal([]byte(body), &r)
+	// The next checkpoint (within a second) signs it.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		status, body = request(t, http.DefaultClient, "GET", rs.base+"/v1/entries/"+r.IDs[0]+"/proof", "", "", "")
+		if status != http.StatusConflict || time.Now().After(deadline) {
+			break
+		}
+	}
+	if status != 200 {
+		t.Fatalf("proof: %d %s", status, body)
+	}
+	proof := writeFile(t, "entry.proof.json", body)
+	var out, stderr bytes.Buffer
+	if code := run(t.Context(), []string{"verify-proof", "--verifier-key", key + ".verifier", proof}, nil, &out, &stderr); code != 0 {
+		t.Errorf("verify-proof: exit %d %s", code, stderr.String())
+	}
+	if !strings.Contains(out.String(), "valid: entry "+r.IDs[0]) {
+		t.Errorf("verify-proof: %s", out.String())
+	}
+	if status, body := request(t, http.DefaultClient, "POST", rs.base+"/v1/verify", "", "", ""); status != 200 || !strings.Contains(body, `"ok":true`) {
+		t.Errorf("verify: %d %s", status, body)
+	}
+	if code := rs.exit(t); code != 0 {
+		t.Errorf("exit %d: %s", code, rs.stderr.String())
+	}
+}
