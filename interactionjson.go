@@ -55,6 +55,15 @@ type interactionJSON struct {
 // An unknown key, a value of the wrong type, or more than one JSON value
 // is refused with a *DecodeError.
 func DecodeInteraction(data []byte) (Interaction, error) {
+	if in, ok := decodeInteractionFast(data); ok {
+		return in, nil
+	}
+	return decodeInteractionSlow(data)
+}
+
+// decodeInteractionSlow is DecodeInteraction through encoding/json, which
+// words every error.
+func decodeInteractionSlow(data []byte) (Interaction, error) {
 	fail := func(key, format string, args ...any) (Interaction, error) {
 		return Interaction{}, &DecodeError{Key: key, Err: fmt.Errorf(format, args...)}
 	}

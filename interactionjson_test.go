@@ -2,6 +2,7 @@ package comply_test
 
 import (
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -99,6 +100,29 @@ func FuzzDecodeInteraction(f *testing.F) {
 		var de *comply.DecodeError
 		if !errors.As(err, &de) {
 			t.Fatalf("error %v is not a *DecodeError", err)
+		}
+	})
+}
+
+// FuzzDecodeInteractionFast checks the fast path against encoding/json's:
+// whatever the fast path accepts, the slow path accepts too, with the same
+// interaction.
+func FuzzDecodeInteractionFast(f *testing.F) {
+	for _, s := range []string{`{"input":"a"}`, `{"input": "a\nb\u00e9", "output": null, "latency_ms": 1.5e2, "input_tokens": 3, "alerts": ["x"], "metadata": {"k": [1, "}"]}}`,
+		`{"input":"a","input":"b"}`, `{"Input":"a"}`, `{"input":"a","latency_ms":01}`, `{"input":"\xff"}`, `{"input":"a","safety_passed":false,"detectors_triggered":[],"timestamp":"2026-01-02"}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		fast, ok := comply.DecodeInteractionFast(b)
+		if !ok {
+			return
+		}
+		slow, err := comply.DecodeInteractionSlow(b)
+		if err != nil {
+			t.Fatalf("fast path accepts %q, slow path refuses: %v", b, err)
+		}
+		if !reflect.DeepEqual(fast, slow) {
+			t.Fatalf("%q: fast %#v, slow %#v", b, fast, slow)
 		}
 	})
 }

@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -111,7 +110,21 @@ func (s *Server) readBody(c *call) ([]byte, bool) {
 		c.fail(http.StatusRequestEntityTooLarge, fmt.Sprintf("body larger than %d bytes", s.opts.MaxBody))
 		return nil, false
 	}
-	b, err := io.ReadAll(http.MaxBytesReader(c.w, c.r.Body, s.opts.MaxBody))
+	body := http.MaxBytesReader(c.w, c.r.Body, s.opts.MaxBody)
+	var b []byte
+	var err error
+	if n := c.r.ContentLength; n > 0 {
+		// The length is known (and within MaxBody): one allocation.
+		b = make([]byte, n)
+		if _, err = io.ReadFull(body, b); err == nil {
+			var extra [1]byte
+			if k, _ := body.Read(extra[:]); k > 0 {
+				err = errors.New("body longer than its Content-Length")
+			}
+		}
+	} else {
+		b, err = io.ReadAll(body)
+	}
 	if err != nil {
 		var me *http.MaxBytesError
 		if errors.As(err, &me) {
@@ -125,31 +138,70 @@ func (s *Server) readBody(c *call) ([]byte, bool) {
 }
 
 // decodeArray decodes a JSON array of interactions; on error it returns
-// the index of the bad one.
+// the index of the bad one. The array is split into its items by a scan
+// that tracks only strings and nesting; each item is then decoded (and
+// validated) on its own by comply.DecodeInteraction.
 func decodeArray(b []byte) ([]comply.Interaction, int, error) {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	if t, err := dec.Token(); err != nil || t != json.Delim('[') {
+	b = bytes.TrimSpace(b)
+	if len(b) == 0 || b[0] != '[' {
 		return nil, 0, errors.New("want a JSON array of interactions")
 	}
-	var ins []comply.Interaction
-	for i := 0; dec.More(); i++ {
-		var raw json.RawMessage
-		if err := dec.Decode(&raw); err != nil {
-			return nil, i, fmt.Errorf("item %d: invalid JSON: %v", i, err)
+	rest := bytes.TrimSpace(b[1:])
+	ins := make([]comply.Interaction, 0, bytes.Count(rest, []byte(`"input"`)))
+	if len(rest) > 0 && rest[0] == ']' {
+		rest = rest[1:]
+	} else {
+		for i := 0; ; i++ {
+			n := valueEnd(rest)
+			in, err := comply.DecodeInteraction(rest[:n])
+			if err != nil {
+				return nil, i, fmt.Errorf("item %d: %w", i, err)
+			}
+			ins = append(ins, in)
+			rest = bytes.TrimSpace(rest[n:])
+			if len(rest) == 0 {
+				return nil, i, errors.New("invalid JSON: the array does not end")
+			}
+			if rest[0] == ']' {
+				rest = rest[1:]
+				break
+			}
+			rest = rest[1:] // the ','
 		}
-		in, err := comply.DecodeInteraction(raw)
-		if err != nil {
-			return nil, i, fmt.Errorf("item %d: %w", i, err)
-		}
-		ins = append(ins, in)
 	}
-	if _, err := dec.Token(); err != nil {
-		return nil, len(ins), fmt.Errorf("invalid JSON after item %d: %v", len(ins), err)
-	}
-	if _, err := dec.Token(); err != io.EOF {
+	if len(bytes.TrimSpace(rest)) > 0 {
 		return nil, len(ins), errors.New("data after the JSON array")
 	}
 	return ins, 0, nil
+}
+
+// valueEnd returns the length of the JSON value that b starts with, as far
+// as strings and nesting tell: up to the ',' or the array's ']' that
+// follows it, or the whole of b. The value's decoder checks it.
+func valueEnd(b []byte) int {
+	depth := 0
+	for i := 0; i < len(b); i++ {
+		switch b[i] {
+		case '"':
+			for i++; i < len(b) && b[i] != '"'; i++ {
+				if b[i] == '\\' {
+					i++
+				}
+			}
+		case '{', '[':
+			depth++
+		case '}', ']':
+			if depth == 0 {
+				return i
+			}
+			depth--
+		case ',':
+			if depth == 0 {
+				return i
+			}
+		}
+	}
+	return len(b)
 }
 
 // decodeNDJSON decodes one interaction per non-blank line.

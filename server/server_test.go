@@ -445,3 +445,4 @@ func TestInsecureNoAuth(t *testing.T) {
 		t.Error("New without Auth nor InsecureNoAuth succeeded")
 	}
 }
+
