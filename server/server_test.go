@@ -445,4 +445,3 @@ func TestInsecureNoAuth(t *testing.T) {
 		t.Error("New without Auth nor InsecureNoAuth succeeded")
 	}
 }
-
