@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/mod/sumdb/note"
@@ -119,7 +120,14 @@ func cmdServe(ctx context.Context, c *cli, args []string) (err error) {
 		verifiers = append(verifiers, signer.Verifier())
 	}
 
-	l, st, err := c.openWriterStore(ctx, dur, opts, signingKey)
+	// The store's syncs feed the server's fsync histogram, once it exists.
+	var metrics atomic.Pointer[server.Server]
+	sctx := withSyncHook(ctx, func(d time.Duration) {
+		if s := metrics.Load(); s != nil {
+			s.ObserveSync(d)
+		}
+	})
+	l, st, err := c.openWriterStore(sctx, dur, opts, signingKey)
 	if err != nil {
 		return err
 	}
@@ -155,6 +163,7 @@ func cmdServe(ctx context.Context, c *cli, args []string) (err error) {
 	if err != nil {
 		return err
 	}
+	metrics.Store(srv)
 
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
@@ -370,4 +379,19 @@ func newSlog(c *cli, format string) *slog.Logger {
 
 func promHandler(srv *server.Server) http.Handler {
 	return server.MetricsHandler(srv.Registry())
+}
+
+type syncHookKey struct{}
+
+// withSyncHook returns ctx carrying fn, which openStore sets as the sync
+// hook of the store it opens with that context (filestore and s3store
+// Options.OnSync).
+func withSyncHook(ctx context.Context, fn func(time.Duration)) context.Context {
+	return context.WithValue(ctx, syncHookKey{}, fn)
+}
+
+// syncHook returns the sync hook that ctx carries, or nil.
+func syncHook(ctx context.Context) func(time.Duration) {
+	fn, _ := ctx.Value(syncHookKey{}).(func(time.Duration))
+	return fn
 }

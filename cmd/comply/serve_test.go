@@ -138,8 +138,14 @@ func TestServeInsecureLoopback(t *testing.T) {
 	if status != 200 || !strings.Contains(body, `"token":"insecure-no-auth"`) {
 		t.Errorf("GET /v1/access: %d %s", status, body)
 	}
-	if status, body := request(t, c, "GET", rs.base+"/metrics", "", "", ""); status != 200 || !strings.Contains(body, `comply_entries_written_total{source="api"} 1`) {
-		t.Errorf("metrics: %d", status)
+	status, body = request(t, c, "GET", rs.base+"/metrics", "", "", "")
+	for _, m := range []string{`comply_entries_written_total{source="api"} 1`, "comply_fsync_duration_seconds_count", "go_goroutines", "process_resident_memory_bytes"} {
+		if status != 200 || !strings.Contains(body, m) {
+			t.Errorf("metrics: %d, no %s", status, m)
+		}
+	}
+	if strings.Contains(body, "comply_fsync_duration_seconds_count 0") {
+		t.Error("no fsync observed")
 	}
 	if code := rs.exit(t); code != 0 {
 		t.Errorf("exit %d: %s", code, rs.stderr.String())
