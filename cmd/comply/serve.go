@@ -43,7 +43,6 @@ SIGINT or SIGTERM stops it gracefully: it drains the requests in flight
 (timeouts.shutdown, 30s), then writes the ledger's last checkpoint.
 
   comply serve --listen 127.0.0.1:8080 --insecure-no-auth --create
-  comply token create --name ci --role ingest
   comply serve --config /etc/comply/comply.yaml`
 
 func cmdServe(ctx context.Context, c *cli, args []string) (err error) {

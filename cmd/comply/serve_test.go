@@ -11,6 +11,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
 	"io"
 	"math/big"
 	"net"
@@ -20,8 +21,11 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
+
+	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/complyhq/comply/server/auth"
 )
@@ -364,5 +368,45 @@ func TestServeProofVerifies(t *testing.T) {
 	}
 	if code := rs.exit(t); code != 0 {
 		t.Errorf("exit %d: %s", code, rs.stderr.String())
+	}
+}
+
+// cmdHTTP is the script command "http METHOD URL [TYPE [BODY]]": it sends
+// a request as curl would (TYPE is the Content-Type of a POST, the Accept
+// of a GET), waiting for a server starting in the background, and writes
+// the answer's body to stdout; a status other than 200 fails.
+func cmdHTTP(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) < 2 || len(args) > 4 {
+		ts.Fatalf("usage: http METHOD URL [TYPE [BODY]]")
+	}
+	var body string
+	if len(args) == 4 {
+		body = args[3]
+	}
+	var resp *http.Response
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		req, err := http.NewRequest(args[0], args[1], strings.NewReader(body))
+		ts.Check(err)
+		if len(args) >= 3 {
+			if args[0] == "GET" {
+				req.Header.Set("Accept", args[2])
+			} else {
+				req.Header.Set("Content-Type", args[2])
+			}
+		}
+		resp, err = http.DefaultClient.Do(req)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, syscall.ECONNREFUSED) || time.Now().After(deadline) {
+			ts.Fatalf("http: %v", err)
+		}
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	ts.Check(err)
+	ts.Stdout().Write(b)
+	if (resp.StatusCode == http.StatusOK) == neg {
+		ts.Fatalf("http: status %d: %s", resp.StatusCode, b)
 	}
 }
