@@ -28,6 +28,7 @@ import (
 	"github.com/complyhq/comply"
 	"github.com/complyhq/comply/ledger"
 	"github.com/complyhq/comply/seal"
+	"github.com/complyhq/comply/server/auth"
 	"github.com/complyhq/comply/store/filestore"
 	"github.com/complyhq/comply/store/s3store"
 )
@@ -78,6 +79,8 @@ func init() {
 		{"verify-proof", "check an inclusion proof offline", cmdVerifyProof},
 		{"seal", "sign the entries the ledger lacks (a Python-written directory)", cmdSeal},
 		{"hash", "print the content hash of a text, to search for it", cmdHash},
+		{"token", "create, list or revoke the bearer tokens of comply serve", cmdToken},
+		{"access-log", "print who read the evidence through comply serve", cmdAccessLog},
 		{"bench", "measure logging, lookups, queries and retention on this machine", cmdBench},
 		{"version", "print comply's version", cmdVersion},
 		{"help", "show the help of comply or of a command", cmdHelp},
@@ -337,6 +340,10 @@ var libraryHints = []func(err error) string{
 	is(ledger.ErrTampered, "run 'comply verify' to see what changed"),
 	is(keyfile.ErrKeyAsPath, "pass the name of the file that holds the key (such as prod.signer), not the key itself"),
 	is(ledger.ErrForeign, "run 'comply verify' to see what changed; once reviewed, 'comply seal --reason TEXT' adopts the store as it is, in a signed adoption record"),
+
+	// Tokens of comply serve.
+	is(auth.ErrTokenExists, "choose another --name, or revoke the old token first ('comply token revoke NAME')"),
+	is(auth.ErrNoSuchToken, "'comply token list' shows the names of the tokens"),
 
 	// Entries.
 	is(comply.ErrEntryTooLarge, "log without --store-content to store hashes only, or shorten the metadata"),

@@ -3,7 +3,9 @@ package accesslog_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"reflect"
+	"sync"
 	"testing"
 	"time"
 
@@ -199,5 +201,32 @@ func TestRecordAfterClose(t *testing.T) {
 	l.Close()
 	if err := a.Record(context.Background(), records[0]); err == nil {
 		t.Error("Record on a closed Logger succeeded")
+	}
+}
+
+// TestConcurrentRecords records from many goroutines at once, as a server
+// does: every record is kept, once.
+func TestConcurrentRecords(t *testing.T) {
+	a, _ := newLog(t)
+	const workers, each = 8, 25
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := range each {
+				r := records[i%len(records)]
+				r.Token = fmt.Sprintf("w%d", w)
+				r.Time = time.Time{}
+				if err := a.Record(t.Context(), r); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for w := range workers {
+		if got := len(collect(t, a, accesslog.Query{Token: fmt.Sprintf("w%d", w)})); got != each {
+			t.Errorf("token w%d: %d records, want %d", w, got, each)
+		}
 	}
 }

@@ -57,8 +57,13 @@ func (e *FileError) Error() string {
 }
 
 // CheckName returns nil if name may name a token: 1 to 64 characters,
-// each a letter, a digit, '.', '_' or '-'.
+// each a letter, a digit, '.', '_' or '-', not beginning with SecretPrefix
+// (so that a secret pasted where a name belongs is refused, and never
+// written to the file or an error).
 func CheckName(name string) error {
+	if strings.HasPrefix(name, SecretPrefix) {
+		return fmt.Errorf("auth: token name: begins with %q, as secrets do (not shown); choose another", SecretPrefix)
+	}
 	if len(name) == 0 || len(name) > 64 {
 		return fmt.Errorf("auth: token name %q: want 1 to 64 characters", name)
 	}
@@ -360,10 +365,13 @@ func (f *File) Create(name string, role Role) (secret string, err error) {
 // ErrNoSuchToken. A server reading the same file stops accepting it within
 // ReloadInterval.
 func (f *File) Revoke(name string) error {
+	if err := CheckName(name); err != nil { // no such token; and never echo a pasted secret
+		return fmt.Errorf("revoke token: not a token name: %w", ErrNoSuchToken)
+	}
 	return f.update(func(tokens []entry) ([]entry, error) {
 		i := slices.IndexFunc(tokens, func(e entry) bool { return e.Name == name })
 		if i < 0 {
-			return nil, fmt.Errorf("revoke token %q: %w", name, ErrNoSuchToken)
+			return nil, fmt.Errorf("revoke token %s: %w", name, ErrNoSuchToken)
 		}
 		return slices.Delete(tokens, i, i+1), nil
 	})

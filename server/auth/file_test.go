@@ -199,6 +199,7 @@ func TestCreateErrors(t *testing.T) {
 		{"ok", "root", nil},
 		{"ok", "", nil},
 		{"taken", Admin, ErrTokenExists},
+		{"cmp_abc", Read, nil}, // looks like a secret
 	}
 	for _, tt := range tests {
 		t.Run(tt.name+"/"+string(tt.role), func(t *testing.T) {
