@@ -29,7 +29,6 @@ type Config struct {
 	RetentionDays  int        `yaml:"retention_days"`   // with cleanup_daily
 	CleanupDaily   string     `yaml:"cleanup_daily"`    // HH:MM local time
 	Tokens         string     `yaml:"tokens"`           // FILE of the tokens (default DIR/.comply/tokens.json)
-	AccessStore    string     `yaml:"access_store"`     // the access log's store (default beside the store)
 	TLSCert        string     `yaml:"tls_cert"`         // FILE
 	TLSKey         string     `yaml:"tls_key"`          // FILE
 	InsecureNoAuth bool       `yaml:"insecure_no_auth"` // no tokens: loopback only

@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/mod/sumdb/note"
 
+	"github.com/complyhq/comply"
 	"github.com/complyhq/comply/llm"
 	"github.com/complyhq/comply/server"
 	"github.com/complyhq/comply/server/accesslog"
@@ -43,7 +44,41 @@ SIGINT or SIGTERM stops it gracefully: it drains the requests in flight
 (timeouts.shutdown, 30s), then writes the ledger's last checkpoint.
 
   comply serve --listen 127.0.0.1:8080 --insecure-no-auth --create
+  comply token create --name ci --role ingest
   comply serve --config /etc/comply/comply.yaml`
+
+// serveAuth returns the tokens that authenticate requests, or nil with
+// --insecure-no-auth on loopback; a server without tokens does not start.
+func (c *cli) serveAuth(cfg *server.Config) (auth.Authenticator, error) {
+	if cfg.InsecureNoAuth {
+		if !loopback(cfg.Listen) {
+			return nil, usagef("--insecure-no-auth serves without tokens: only on a loopback address (127.0.0.1, ::1, localhost), not %s", cfg.Listen)
+		}
+		return nil, nil
+	}
+	if c.create {
+		if dir, ok, _ := storeDir(c.store); ok {
+			if _, _, err := initStore(dir); err != nil {
+				return nil, err
+			}
+		}
+	}
+	path, err := c.tokensPath(cfg.Tokens)
+	if err != nil {
+		return nil, err
+	}
+	f, err := auth.OpenFile(path)
+	if err != nil {
+		return nil, err
+	}
+	if n, err := f.Len(); err != nil {
+		return nil, err
+	} else if n == 0 {
+		return nil, &usageError{msg: "no tokens: comply serve does not start without them",
+			hint: "create one with 'comply token create --name NAME --role ROLE', or on a loopback address pass --insecure-no-auth"}
+	}
+	return f, nil
+}
 
 func cmdServe(ctx context.Context, c *cli, args []string) (err error) {
 	cfg, printOnly, create, err := c.serveConfig(args)
@@ -62,62 +97,19 @@ func cmdServe(ctx context.Context, c *cli, args []string) (err error) {
 	log := newSlog(c, cfg.LogFormat)
 
 	// Tokens first: a server without them does not start.
-	var authn auth.Authenticator
-	if cfg.InsecureNoAuth {
-		if !loopback(cfg.Listen) {
-			return usagef("--insecure-no-auth serves without tokens: only on a loopback address (127.0.0.1, ::1, localhost), not %s", cfg.Listen)
-		}
-	} else {
-		if c.create {
-			if dir, ok, _ := storeDir(c.store); ok {
-				if _, _, err := initStore(dir); err != nil {
-					return err
-				}
-			}
-		}
-		path, err := c.tokensPath(cfg.Tokens)
-		if err != nil {
-			return err
-		}
-		f, err := auth.OpenFile(path)
-		if err != nil {
-			return err
-		}
-		if n, err := f.Len(); err != nil {
-			return err
-		} else if n == 0 {
-			return &usageError{msg: "no tokens: comply serve does not start without them",
-				hint: "create one with 'comply token create --name NAME --role ROLE', or on a loopback address pass --insecure-no-auth"}
-		}
-		authn = f
+	authn, err := c.serveAuth(&cfg)
+	if err != nil {
+		return err
 	}
 	dur, err := parseDurability(cfg.Durability)
 	if err != nil {
 		return err
 	}
-	opts, err := writerOptions(cfg.StoreContent, cfg.KeyFile, cfg.HashKeyFile)
+	opts, upstreams, signingKey, verifiers, err := serveWriterSetup(&cfg, log)
 	if err != nil {
 		return err
 	}
 	defer clear(opts.HashKey)
-	if err := (&proxyFlags{retentionDays: &cfg.RetentionDays, cleanupDaily: &cfg.CleanupDaily}).retention(opts); err != nil {
-		return err
-	}
-	opts.ErrorLog = log
-	upstreams, err := serveUpstreams(cfg.Upstreams)
-	if err != nil {
-		return err
-	}
-	signingKey := cfg.SigningKey
-	if strings.HasPrefix(strings.TrimSpace(signingKey), "PRIVATE+KEY+") {
-		signingKey = "" // the key itself, from COMPLY_SIGNING_KEY: loadSigner reads it there
-	}
-	var verifiers []note.Verifier
-	if signer, err := loadSigner(signingKey); err != nil {
-		return err
-	} else if signer != nil {
-		verifiers = append(verifiers, signer.Verifier())
-	}
 
 	// The store's syncs feed the server's fsync histogram, once it exists.
 	var metrics atomic.Pointer[server.Server]
@@ -164,41 +156,14 @@ func cmdServe(ctx context.Context, c *cli, args []string) (err error) {
 	}
 	metrics.Store(srv)
 
-	ln, err := net.Listen("tcp", cfg.Listen)
+	servers, listeners, err := serveListeners(&cfg, srv, log)
 	if err != nil {
-		return withHint(fmt.Errorf("listen on %s: %w", cfg.Listen, err), "pass --listen HOST:PORT with a free port (or set COMPLY_LISTEN)")
+		return err
 	}
-	hs := &http.Server{
-		Handler:           srv.Handler(),
-		ReadHeaderTimeout: time.Duration(cfg.Timeouts.ReadHeader),
-		IdleTimeout:       time.Duration(cfg.Timeouts.Idle),
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
+	ln := listeners[0]
 	scheme := "http"
 	if cfg.TLSCert != "" {
-		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
-		if err != nil {
-			ln.Close()
-			return fmt.Errorf("tls: %w", err)
-		}
-		hs.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
-		ln = tls.NewListener(ln, hs.TLSConfig)
 		scheme = "https"
-	}
-	servers := []*http.Server{hs}
-	listeners := []net.Listener{ln}
-	if cfg.MetricsListen != "" {
-		mln, err := net.Listen("tcp", cfg.MetricsListen)
-		if err != nil {
-			ln.Close()
-			return fmt.Errorf("listen on %s (metrics): %w", cfg.MetricsListen, err)
-		}
-		mux := http.NewServeMux()
-		mux.Handle("GET /metrics", promHandler(srv))
-		servers = append(servers, &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second})
-		listeners = append(listeners, mln)
-		log.Info("metrics", "listen", "http://"+mln.Addr().String()+"/metrics")
 	}
 	auth := "tokens"
 	if cfg.InsecureNoAuth {
@@ -393,4 +358,77 @@ func withSyncHook(ctx context.Context, fn func(time.Duration)) context.Context {
 func syncHook(ctx context.Context) func(time.Duration) {
 	fn, _ := ctx.Value(syncHookKey{}).(func(time.Duration))
 	return fn
+}
+
+// serveListeners listens on the configured addresses (TLS on the main one
+// with a certificate) and returns the servers to run on them, the main
+// one first.
+func serveListeners(cfg *server.Config, srv *server.Server, log *slog.Logger) ([]*http.Server, []net.Listener, error) {
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return nil, nil, withHint(fmt.Errorf("listen on %s: %w", cfg.Listen, err), "pass --listen HOST:PORT with a free port (or set COMPLY_LISTEN)")
+	}
+	hs := &http.Server{
+		Handler:           srv.Handler(),
+		ReadHeaderTimeout: time.Duration(cfg.Timeouts.ReadHeader),
+		IdleTimeout:       time.Duration(cfg.Timeouts.Idle),
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	if cfg.TLSCert != "" {
+		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
+		if err != nil {
+			ln.Close()
+			return nil, nil, fmt.Errorf("tls: %w", err)
+		}
+		hs.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		ln = tls.NewListener(ln, hs.TLSConfig)
+	}
+	servers := []*http.Server{hs}
+	listeners := []net.Listener{ln}
+	if cfg.MetricsListen != "" {
+		mln, err := net.Listen("tcp", cfg.MetricsListen)
+		if err != nil {
+			ln.Close()
+			return nil, nil, fmt.Errorf("listen on %s (metrics): %w", cfg.MetricsListen, err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", promHandler(srv))
+		servers = append(servers, &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second})
+		listeners = append(listeners, mln)
+		log.Info("metrics", "listen", "http://"+mln.Addr().String()+"/metrics")
+	}
+	return servers, listeners, nil
+}
+
+// serveWriterSetup checks what the writers need: the Logger options
+// (content, keyed hashes, retention), the upstreams, and the signing key
+// (as loadSigner takes it) with its verifier.
+func serveWriterSetup(cfg *server.Config, log *slog.Logger) (*comply.Options, []server.Upstream, string, []note.Verifier, error) {
+	opts, err := writerOptions(cfg.StoreContent, cfg.KeyFile, cfg.HashKeyFile)
+	if err != nil {
+		return nil, nil, "", nil, err
+	}
+	if err := (&proxyFlags{retentionDays: &cfg.RetentionDays, cleanupDaily: &cfg.CleanupDaily}).retention(opts); err != nil {
+		clear(opts.HashKey)
+		return nil, nil, "", nil, err
+	}
+	opts.ErrorLog = log
+	upstreams, err := serveUpstreams(cfg.Upstreams)
+	if err != nil {
+		clear(opts.HashKey)
+		return nil, nil, "", nil, err
+	}
+	signingKey := cfg.SigningKey
+	if strings.HasPrefix(strings.TrimSpace(signingKey), "PRIVATE+KEY+") {
+		signingKey = "" // the key itself, from COMPLY_SIGNING_KEY: loadSigner reads it there
+	}
+	var verifiers []note.Verifier
+	if signer, err := loadSigner(signingKey); err != nil {
+		clear(opts.HashKey)
+		return nil, nil, "", nil, err
+	} else if signer != nil {
+		verifiers = append(verifiers, signer.Verifier())
+	}
+	return opts, upstreams, signingKey, verifiers, nil
 }
