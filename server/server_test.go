@@ -12,7 +12,9 @@ import (
 	"github.com/complyhq/comply"
 	"github.com/complyhq/comply/ledger"
 	"github.com/complyhq/comply/server"
+	"github.com/complyhq/comply/server/accesslog"
 	"github.com/complyhq/comply/store/filestore"
+	"github.com/complyhq/comply/store/memstore"
 )
 
 const item = `{"input": "What is the weather?", "output": "Sunny.", "provider": "openai", "model": "gpt-4", "metadata": {"team": "search"}}`
@@ -443,5 +445,32 @@ func TestInsecureNoAuth(t *testing.T) {
 	}
 	if _, err := server.New(server.Options{Logger: e.l}); err == nil {
 		t.Error("New without Auth nor InsecureNoAuth succeeded")
+	}
+}
+
+// TestAccessLogStore records through the real access log (a Logger over
+// a store of its own) and reads it back with GET /v1/access.
+func TestAccessLogStore(t *testing.T) {
+	al, err := comply.New(memstore.New(0), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer al.Close()
+	alog := accesslog.New(al)
+	e := newEnv(t, envOpts{opts: func(o *server.Options) { o.Access, o.AccessLog = alog, alog.Records }})
+	id := e.post(item)[0]
+	e.do("POST", "/v1/entries/"+id+"/decrypt", "read-secret", "") // 403, recorded
+	e.do("GET", "/v1/entries/"+id, "decrypt-secret", "")          // 200, recorded
+	status, b, _ := e.do("GET", "/v1/access", "admin-secret", "")
+	var got struct{ Records []accesslog.Record }
+	if err := json.Unmarshal(b, &got); err != nil || status != 200 {
+		t.Fatalf("GET /v1/access: %d %s", status, b)
+	}
+	if len(got.Records) != 2 || !got.Records[0].Denied || got.Records[0].Status != 403 || got.Records[0].Token != "rd" ||
+		got.Records[1].Denied || got.Records[1].IDs[0] != id || got.Records[1].Token != "dec" {
+		t.Errorf("access records %+v", got.Records)
+	}
+	if n, _ := al.Count(t.Context()); n != 3 { // and the read of the access log itself
+		t.Errorf("%d access entries, want 3", n)
 	}
 }
