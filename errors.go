@@ -44,3 +44,14 @@ type InvalidError struct {
 func (e *InvalidError) Error() string { return "invalid " + e.Field + ": " + e.Err.Error() }
 
 func (e *InvalidError) Unwrap() error { return e.Err }
+
+// A BatchError says which interaction of a LogBatch call could not be
+// logged (its Index, from 0), and why. Nothing of the batch was stored.
+type BatchError struct {
+	Index int
+	Err   error
+}
+
+func (e *BatchError) Error() string { return fmt.Sprintf("interaction %d: %v", e.Index, e.Err) }
+
+func (e *BatchError) Unwrap() error { return e.Err }

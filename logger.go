@@ -151,7 +151,8 @@ func (l *Logger) Log(ctx context.Context, in Interaction) (string, error) {
 
 // LogBatch records several interactions with one store append and returns
 // their ids in order, once all are durable. If any interaction is invalid,
-// nothing is stored.
+// nothing is stored; with more than one, the error is a *BatchError that
+// says which.
 func (l *Logger) LogBatch(ctx context.Context, ins ...Interaction) ([]string, error) {
 	if err := l.errIfClosed("log"); err != nil {
 		return nil, err
@@ -165,7 +166,7 @@ func (l *Logger) LogBatch(ctx context.Context, ins ...Interaction) ([]string, er
 		rec, b, err := l.record(*buf, &ins[i])
 		if err != nil {
 			if len(ins) > 1 {
-				err = fmt.Errorf("interaction %d: %w", i, err)
+				err = &BatchError{Index: i, Err: err}
 			}
 			return nil, err
 		}

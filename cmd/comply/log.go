@@ -10,7 +10,6 @@ import (
 	"io"
 	"math"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -295,106 +294,9 @@ func isJSONObject(b []byte) bool {
 	return len(b) > 0 && b[0] == '{' && json.Valid(b)
 }
 
-// jsonlLine is one line of log --jsonl: the seed's log() keyword arguments.
-type jsonlLine struct {
-	Input              *string         `json:"input"`
-	Output             *string         `json:"output"`
-	Provider           *string         `json:"provider"`
-	Model              *string         `json:"model"`
-	ConversationID     *string         `json:"conversation_id"`
-	SafetyPassed       *bool           `json:"safety_passed"`
-	DetectorsTriggered []string        `json:"detectors_triggered"`
-	BlockReason        *string         `json:"block_reason"`
-	Alerts             []string        `json:"alerts"`
-	LatencyMS          *float64        `json:"latency_ms"`
-	InputTokens        *int64          `json:"input_tokens"`
-	OutputTokens       *int64          `json:"output_tokens"`
-	Metadata           json.RawMessage `json:"metadata"`
-	Timestamp          *string         `json:"timestamp"` // for backfill
-}
-
 // parseJSONLLine decodes one line into an interaction.
 func parseJSONLLine(b []byte) (comply.Interaction, error) {
-	b = bytes.TrimSpace(b)
-	if len(b) == 0 || b[0] != '{' {
-		return comply.Interaction{}, errors.New("want a JSON object")
-	}
-	var l jsonlLine
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&l); err != nil {
-		var te *json.UnmarshalTypeError
-		var se *json.SyntaxError
-		switch {
-		case errors.As(err, &te) && te.Field != "":
-			return comply.Interaction{}, fmt.Errorf("key %q: want %s, got a JSON %s", te.Field, jsonType(te.Type.String()), te.Value)
-		case errors.As(err, &se):
-			return comply.Interaction{}, fmt.Errorf("invalid JSON at column %d: %v", se.Offset, err)
-		case strings.HasPrefix(err.Error(), "json: unknown field "):
-			return comply.Interaction{}, fmt.Errorf("unknown key %s (want the keyword arguments of log(): input, output, provider, model, conversation_id, safety_passed, detectors_triggered, block_reason, alerts, latency_ms, input_tokens, output_tokens, metadata, or timestamp)",
-				strings.TrimPrefix(err.Error(), "json: unknown field "))
-		}
-		return comply.Interaction{}, fmt.Errorf("invalid JSON: %v", strings.TrimPrefix(err.Error(), "json: "))
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return comply.Interaction{}, errors.New("invalid JSON: more than one value on the line")
-	}
-	if l.Input == nil {
-		return comply.Interaction{}, errors.New(`missing key "input"`)
-	}
-	in := comply.Interaction{
-		Input:              *l.Input,
-		Output:             deref(l.Output),
-		Provider:           deref(l.Provider),
-		Model:              deref(l.Model),
-		ConversationID:     deref(l.ConversationID),
-		SafetyFailed:       l.SafetyPassed != nil && !*l.SafetyPassed,
-		DetectorsTriggered: l.DetectorsTriggered,
-		BlockReason:        deref(l.BlockReason),
-		Alerts:             l.Alerts,
-		InputTokens:        l.InputTokens,
-		OutputTokens:       l.OutputTokens,
-	}
-	if l.LatencyMS != nil {
-		in.Latency = msDuration(*l.LatencyMS)
-	}
-	if l.Timestamp != nil {
-		t, err := parseTime(*l.Timestamp, false)
-		if err != nil {
-			return comply.Interaction{}, fmt.Errorf(`key "timestamp": %w`, err)
-		}
-		in.Time = t
-	}
-	if md := bytes.TrimSpace(l.Metadata); len(md) > 0 && string(md) != "null" {
-		if md[0] != '{' {
-			return comply.Interaction{}, errors.New(`key "metadata": want a JSON object`)
-		}
-		in.Metadata = json.RawMessage(md)
-	}
-	return in, nil
-}
-
-func jsonType(goType string) string {
-	switch {
-	case strings.HasPrefix(goType, "[]"):
-		return "an array of strings"
-	case strings.Contains(goType, "string"):
-		return "a string or null"
-	case strings.Contains(goType, "bool"):
-		return "true or false"
-	case strings.Contains(goType, "float"):
-		return "a number"
-	case strings.Contains(goType, "int"):
-		return "an integer"
-	}
-	return goType
-}
-
-func deref(p *string) string {
-	if p == nil {
-		return ""
-	}
-	return *p
+	return comply.DecodeInteraction(b)
 }
 
 // A jsonlItem is a parsed line, or the error that ends the input.

@@ -70,6 +70,7 @@ func init() {
 		{"count", "print the number of entries", cmdCount},
 		{"stats", "print the audit log's health metrics", cmdStats},
 		{"proxy", "audit the LLM calls of any app as a reverse proxy", cmdProxy},
+		{"serve", "run the audit log as an HTTP service (ingest, query, proxy, access log)", cmdServe},
 		{"cleanup", "delete the entries older than the retention period", cmdCleanup},
 		{"keygen", "generate an encryption key", cmdKeygen},
 		{"decrypt", "decrypt an encrypted content field", cmdDecrypt},

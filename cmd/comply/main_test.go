@@ -57,6 +57,7 @@ func TestScript(t *testing.T) {
 			"freeport": cmdFreeport,
 			"upstream": cmdUpstream,
 			"chat":     cmdChat,
+			"http":     cmdHTTP,
 		},
 	})
 }

@@ -43,7 +43,7 @@ func openStore(ctx context.Context, spec string, readOnly bool, durability files
 	if err := checkStoreDir(dir, readOnly); err != nil {
 		return nil, err
 	}
-	s, err := filestore.Open(ctx, dir, &filestore.Options{ReadOnly: readOnly, Durability: durability})
+	s, err := filestore.Open(ctx, dir, &filestore.Options{ReadOnly: readOnly, Durability: durability, OnSync: syncHook(ctx)})
 	if err != nil {
 		if readOnly {
 			return nil, fmt.Errorf("opening store %s: %w", dir, err)

@@ -19,7 +19,7 @@ import (
 // writes and takes no writer id, so readers work alongside any number of
 // writers.
 func openS3Store(ctx context.Context, spec string, readOnly bool) (store.Store, error) {
-	s, err := s3store.Open(ctx, spec, &s3store.Options{ReadOnly: readOnly})
+	s, err := s3store.Open(ctx, spec, &s3store.Options{ReadOnly: readOnly, OnSync: syncHook(ctx)})
 	if err != nil {
 		// s3store errors name the bucket and prefix, never the query
 		// string or credentials.

@@ -668,20 +668,28 @@ func loadSigner(file string) (*ledger.Signer, error) {
 // its key: the new entries would be unsigned, and a cleanup would look
 // like tampering.
 func (c *cli) openWriter(ctx context.Context, durability filestore.Durability, opts *comply.Options, signingKey string) (*comply.Logger, error) {
+	l, _, err := c.openWriterStore(ctx, durability, opts, signingKey)
+	return l, err
+}
+
+// openWriterStore is openWriter that also returns the store under the
+// Logger (owned by the Logger), for the blobs a server keeps beside the
+// entries.
+func (c *cli) openWriterStore(ctx context.Context, durability filestore.Durability, opts *comply.Options, signingKey string) (*comply.Logger, store.Store, error) {
 	signer, err := loadSigner(signingKey)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	s, err := c.openWriteStore(ctx, durability)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var l *comply.Logger
 	if signer == nil {
 		if sc, ok := s.(store.Sidecar); ok {
 			if origins, err := ledger.Origins(ctx, sc); err == nil && len(origins) > 0 {
 				s.Close()
-				return nil, withHint(fmt.Errorf("this store has an integrity ledger (%s): writing without its signing key would leave entries unsigned", strings.Join(origins, ", ")),
+				return nil, nil, withHint(fmt.Errorf("this store has an integrity ledger (%s): writing without its signing key would leave entries unsigned", strings.Join(origins, ", ")),
 					"pass --signing-key FILE or set "+envSigningKey)
 			}
 		}
@@ -691,9 +699,9 @@ func (c *cli) openWriter(ctx context.Context, durability filestore.Durability, o
 	}
 	if err != nil {
 		s.Close()
-		return nil, err
+		return nil, nil, err
 	}
-	return l, nil
+	return l, s, nil
 }
 
 // openLedgerStore opens the store that spec names for reading, as a store

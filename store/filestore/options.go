@@ -58,6 +58,11 @@ type Options struct {
 	// and where their copy went; never the bytes). Nil means
 	// slog.Default().
 	ErrorLog *slog.Logger
+	// OnSync, if set, is called after every fsync round that had files to
+	// sync, with its duration (the segments and the append-only blobs,
+	// synced side by side): for a latency histogram. It runs on the
+	// store's sync goroutine and must be fast.
+	OnSync func(time.Duration)
 }
 
 func (o *Options) withDefaults() Options {

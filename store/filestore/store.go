@@ -591,12 +591,16 @@ func (s *Store) syncRound(rd *syncRound) {
 	if s.hasAppends.Load() {
 		blobTarget, bfiles = s.dirtyAppends()
 	}
+	start := time.Now()
 	blobs := make(chan error, 1)
 	go func() { blobs <- s.fsyncAppends(bfiles) }()
 	if err == nil {
 		err = s.fsyncSegments(files)
 	}
 	berr := <-blobs
+	if s.opts.OnSync != nil && len(files)+len(bfiles) > 0 {
+		s.opts.OnSync(time.Since(start))
+	}
 	s.syncMu.Lock()
 	if err == nil {
 		s.synced = max(s.synced, target)

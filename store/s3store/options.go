@@ -91,6 +91,11 @@ type Options struct {
 	// Append fails at once instead of growing memory. Default 8 times the
 	// flush size, at least 64 MiB.
 	MaxPending int64
+	// OnSync, if set, is called after every segment PUT (the journal's
+	// parts stored first included), with its duration: the S3 store's
+	// counterpart of an fsync, for a latency histogram. It runs on the
+	// writer's goroutine and must be fast.
+	OnSync func(time.Duration)
 
 	// retainFor overrides retain_days, for tests of expiring locks.
 	retainFor time.Duration

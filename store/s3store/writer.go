@@ -293,6 +293,10 @@ func (w *segWriter) put(p *pseg) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), putTimeout)
 	defer cancel()
+	if on := s.opts.OnSync; on != nil {
+		start := time.Now()
+		defer func() { on(time.Since(start)) }()
+	}
 	// The journal bytes appended so far (the intents of p's records among
 	// them) are stored first: a segment is never stored without the
 	// intents of its records, so a writer that crashes between the two

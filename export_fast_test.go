@@ -1,0 +1,7 @@
+package comply
+
+// The two paths of DecodeInteraction, for FuzzDecodeInteractionFast.
+var (
+	DecodeInteractionFast = decodeInteractionFast
+	DecodeInteractionSlow = decodeInteractionSlow
+)

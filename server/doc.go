@@ -1,0 +1,40 @@
+// Package server is comply serve: the audit log as an HTTP service over
+// the same stores, ledger and durability modes as the command line.
+//
+// A Server answers the routes below, each behind a bearer token of a role
+// (package auth): "Authorization: Bearer SECRET", or, on the proxy
+// routes, whose Authorization header belongs to the upstream API,
+// "X-Comply-Token: SECRET". No token or an unknown one is 401, the wrong
+// role 403. Every error is JSON: {"error": "..."}.
+//
+//	POST /v1/entries                 ingest   log a JSON array or NDJSON of interactions
+//	POST /v1/traces                  ingest   OTLP/HTTP GenAI spans (Options.Traces)
+//	ANY  /proxy/{name}/...           ingest   the audit proxy to an upstream (Options.Upstreams)
+//	GET  /v1/entries                 read     query, newest first and paged, or NDJSON   [recorded]
+//	GET  /v1/entries/{id}            read     one entry                                   [recorded]
+//	GET  /v1/entries/{id}/proof      read     its inclusion proof ('comply prove')        [recorded]
+//	POST /v1/entries/{id}/decrypt    decrypt  its content                                 [recorded]
+//	GET  /v1/count                   read     the number of entries
+//	GET  /v1/stats                   read     the health metrics ('comply stats --json')
+//	GET  /v1/integrity               read     the last checkpoint and the last verify
+//	POST /v1/verify                  admin    run 'comply verify' and keep its result     [recorded]
+//	GET  /v1/access                  admin    the access log                              [recorded]
+//	GET  /metrics                    none     Prometheus metrics (Options.NoMetrics turns it off)
+//	GET  /healthz, /readyz           none     alive; ready (no write failing)
+//
+// Admin may do everything, decrypt everything read may. The reads marked
+// recorded are evidence: each is written to the access log (Options.Access)
+// with who, what, when and from where before its answer is sent, refused
+// ones (401, 403) included; if the record cannot be written, the read
+// fails with 503, so that evidence is never read unrecorded. An NDJSON
+// stream is recorded as it starts (count -1) and again, with its count,
+// when it ends.
+//
+// Ingest is all or nothing: every interaction of a request is stored with
+// one LogBatch, and the answer, 200 {"ids": [...]}, comes once all are
+// durable; an invalid one gives 400 {"error", "index"} and nothing is
+// stored. An Idempotency-Key header, scoped to the token's name, makes a
+// retry with the same body return the same ids without storing anything
+// (the same key with another body is 422); keys are kept in the store's
+// sidecar for at least 24 hours, across restarts.
+package server
