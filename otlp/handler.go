@@ -176,42 +176,20 @@ func (h *Handler) log(ctx context.Context, ins []comply.Interaction, res *Result
 		default:
 			return ins, err
 		}
-		i, ok := failedIndex(err, len(ins))
-		if !ok { // cannot tell which: reject them all
+		var be *comply.BatchError
+		if !errors.As(err, &be) || be.Index < 0 || be.Index >= len(ins) { // cannot tell which: reject them all
 			for range ins {
 				res.reject(why)
 			}
 			res.Converted = 0
 			return nil, nil
 		}
+		i := be.Index
 		res.reject(why)
 		res.Converted--
 		ins = append(ins[:i:i], ins[i+1:]...)
 	}
 	return ins, nil
-}
-
-// failedIndex returns the index of the interaction a LogBatch error names
-// ("interaction I: ..."), or 0 for a batch of one.
-func failedIndex(err error, n int) (int, bool) {
-	if n == 1 {
-		return 0, true
-	}
-	s := err.Error()
-	const p = "interaction "
-	for {
-		j := strings.Index(s, p)
-		if j < 0 {
-			return 0, false
-		}
-		s = s[j+len(p):]
-		k := strings.IndexByte(s, ':')
-		if k > 0 {
-			if i, err := strconv.Atoi(s[:k]); err == nil && i >= 0 && i < n {
-				return i, true
-			}
-		}
-	}
 }
 
 // writeResponse writes the ExportTraceServiceResponse of res.

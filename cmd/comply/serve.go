@@ -16,6 +16,7 @@ import (
 
 	"github.com/complyhq/comply"
 	"github.com/complyhq/comply/llm"
+	"github.com/complyhq/comply/otlp"
 	"github.com/complyhq/comply/server"
 	"github.com/complyhq/comply/server/accesslog"
 	"github.com/complyhq/comply/server/auth"
@@ -147,9 +148,9 @@ func cmdServe(ctx context.Context, c *cli, args []string) (err error) {
 	if ap, ok := st.(store.Appender); ok {
 		sopts.IdempotencyStore = ap
 	}
-	// TODO(otlp): sopts.Traces = func(log func(context.Context, []comply.Interaction) ([]string, error)) http.Handler {
-	//	return &otlp.Handler{Log: log, MaxBody: cfg.MaxBody}
-	// }
+	sopts.Traces = func(log func(context.Context, []comply.Interaction) ([]string, error)) http.Handler {
+		return &otlp.Handler{Log: log, MaxBody: cfg.MaxBody, Options: otlp.Options{Hash: l.Hash}}
+	}
 	srv, err := server.New(sopts)
 	if err != nil {
 		return err

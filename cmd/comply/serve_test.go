@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"io"
 	"math/big"
 	"net"
@@ -241,6 +242,13 @@ func TestServeTokensAndTLS(t *testing.T) {
 	}
 	c := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
 	item := `[{"input": "q"}]`
+	start := time.Now().Add(-time.Second)
+	span := fmt.Sprintf(`{"resourceSpans": [{"resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "app"}}]},
+		"scopeSpans": [{"spans": [{"traceId": "5b8efff798038103d269b633813fc60c", "spanId": "eee19b7ec3c1b174", "name": "chat gpt-4",
+		"startTimeUnixNano": "%d", "endTimeUnixNano": "%d", "attributes": [
+		{"key": "gen_ai.operation.name", "value": {"stringValue": "chat"}},
+		{"key": "gen_ai.provider.name", "value": {"stringValue": "openai"}},
+		{"key": "gen_ai.request.model", "value": {"stringValue": "gpt-4"}}]}]}]}]}`, start.UnixNano(), start.Add(300*time.Millisecond).UnixNano())
 	for _, tt := range []struct {
 		method, path, token, body string
 		status                    int
@@ -248,12 +256,22 @@ func TestServeTokensAndTLS(t *testing.T) {
 		{"POST", "/v1/entries", "", item, 401},
 		{"POST", "/v1/entries", reader, item, 403},
 		{"POST", "/v1/entries", ingest, item, 200},
+		{"POST", "/v1/traces", "", span, 401},
+		{"POST", "/v1/traces", reader, span, 403},
+		{"POST", "/v1/traces", ingest, span, 200},
 		{"GET", "/v1/count", reader, "", 200},
 		{"GET", "/v1/count", ingest, "", 403},
 	} {
 		if status, body := request(t, c, tt.method, rs.base+tt.path, tt.token, "application/json", tt.body); status != tt.status {
 			t.Errorf("%s %s: %d %s, want %d", tt.method, tt.path, status, body, tt.status)
 		}
+	}
+	// One entry from the API, one from the GenAI span.
+	if status, body := request(t, c, "GET", rs.base+"/v1/entries?model=gpt-4", reader, "", ""); status != 200 || !strings.Contains(body, `"latency_ms": 300.0`) || !strings.Contains(body, `"provider": "openai"`) {
+		t.Errorf("the span's entry: %d %s", status, body)
+	}
+	if status, body := request(t, c, "GET", rs.base+"/v1/count", reader, "", ""); status != 200 || !strings.Contains(body, "2") {
+		t.Errorf("count: %d %s", status, body)
 	}
 	// Revoked while running: refused within about a second.
 	if err := f.Revoke("auditor"); err != nil {
