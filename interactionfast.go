@@ -1,9 +1,9 @@
 package comply
 
 import (
-	"bytes"
 	"encoding/json"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -12,9 +12,9 @@ import (
 // reflection. It reports false for anything else, well-formed or not, and
 // DecodeInteraction then takes encoding/json's path, which gives the same
 // result or the error: the fast path never accepts what that path refuses.
-func decodeInteractionFast(b []byte) (Interaction, bool) {
+func decodeInteractionFast(b string) (Interaction, bool) {
 	var l interactionJSON
-	p := fastParser{b: b}
+	p := fastParser{s: b}
 	p.ws()
 	if !p.lit('{') {
 		return Interaction{}, false
@@ -51,7 +51,7 @@ func decodeInteractionFast(b []byte) (Interaction, bool) {
 		}
 	}
 	p.ws()
-	if p.i != len(p.b) || l.Input == nil {
+	if p.i != len(p.s) || l.Input == nil {
 		return Interaction{}, false
 	}
 	in := Interaction{
@@ -86,21 +86,23 @@ func decodeInteractionFast(b []byte) (Interaction, bool) {
 	return in, true
 }
 
+// A fastParser reads JSON from a string: the strings it returns share
+// its memory.
 type fastParser struct {
-	b []byte
+	s string
 	i int
 }
 
 func (p *fastParser) peek() byte {
-	if p.i < len(p.b) {
-		return p.b[p.i]
+	if p.i < len(p.s) {
+		return p.s[p.i]
 	}
 	return 0
 }
 
 func (p *fastParser) ws() {
-	for p.i < len(p.b) {
-		switch p.b[p.i] {
+	for p.i < len(p.s) {
+		switch p.s[p.i] {
 		case ' ', '\t', '\n', '\r':
 			p.i++
 		default:
@@ -118,7 +120,7 @@ func (p *fastParser) lit(c byte) bool {
 }
 
 func (p *fastParser) word(w string) bool {
-	if bytes.HasPrefix(p.b[p.i:], []byte(w)) {
+	if strings.HasPrefix(p.s[p.i:], w) {
 		p.i += len(w)
 		return true
 	}
@@ -173,9 +175,9 @@ func (p *fastParser) field(key string, l *interactionJSON) (uint16, bool) {
 		if p.word("null") {
 			return 1 << 10, true
 		}
-		tok := p.number(true)
-		f, err := strconv.ParseFloat(string(tok), 64)
-		if tok == nil || err != nil {
+		tok, ok := p.number(true)
+		f, err := strconv.ParseFloat(tok, 64)
+		if !ok || err != nil {
 			return 0, false
 		}
 		l.LatencyMS = &f
@@ -188,9 +190,9 @@ func (p *fastParser) field(key string, l *interactionJSON) (uint16, bool) {
 		if p.word("null") {
 			return bit, true
 		}
-		tok := p.number(false)
-		n, err := strconv.ParseInt(string(tok), 10, 64)
-		if tok == nil || err != nil {
+		tok, ok := p.number(false)
+		n, err := strconv.ParseInt(tok, 10, 64)
+		if !ok || err != nil {
 			return 0, false
 		}
 		*dst = &n
@@ -203,10 +205,10 @@ func (p *fastParser) field(key string, l *interactionJSON) (uint16, bool) {
 			return 0, false
 		}
 		start := p.i
-		if !p.skipObject() || !json.Valid(p.b[start:p.i]) {
+		if !p.skipObject() || !json.Valid([]byte(p.s[start:p.i])) {
 			return 0, false
 		}
-		l.Metadata = json.RawMessage(bytes.Clone(p.b[start:p.i]))
+		l.Metadata = json.RawMessage(p.s[start:p.i])
 		return 1 << 13, true
 	}
 	return 0, false
@@ -218,11 +220,11 @@ func (p *fastParser) plainString() (string, bool) {
 		return "", false
 	}
 	start := p.i
-	for p.i < len(p.b) {
-		c := p.b[p.i]
+	for p.i < len(p.s) {
+		c := p.s[p.i]
 		switch {
 		case c == '"':
-			s := string(p.b[start:p.i])
+			s := p.s[start:p.i]
 			p.i++
 			return s, true
 		case c == '\\' || c < 0x20 || c >= utf8.RuneSelf:
@@ -249,21 +251,25 @@ func (p *fastParser) str() (string, bool) {
 	if !p.lit('"') {
 		return "", false
 	}
-	start, escaped := p.i, false
-	for p.i < len(p.b) {
-		c := p.b[p.i]
+	start, escaped, ascii := p.i, false, true
+	for p.i < len(p.s) {
+		p.i += plainASCII(p.s[p.i:])
+		if p.i >= len(p.s) {
+			break
+		}
+		c := p.s[p.i]
 		switch {
 		case c == '"':
-			raw := p.b[start:p.i]
+			raw := p.s[start:p.i]
 			p.i++
-			if !utf8.Valid(raw) {
+			if !ascii && !utf8.ValidString(raw) {
 				return "", false
 			}
 			if !escaped {
-				return string(raw), true
+				return raw, true
 			}
 			var s string
-			if json.Unmarshal(p.b[start-1:p.i], &s) != nil {
+			if json.Unmarshal([]byte(p.s[start-1:p.i]), &s) != nil {
 				return "", false
 			}
 			return s, true
@@ -272,10 +278,41 @@ func (p *fastParser) str() (string, bool) {
 			p.i++
 		case c < 0x20:
 			return "", false
+		case c >= utf8.RuneSelf:
+			ascii = false
 		}
 		p.i++
 	}
 	return "", false
+}
+
+// plainASCII returns the length of the prefix of b that holds only
+// printable ASCII other than '"' and '\\', eight bytes at a time: the
+// bytes a JSON string holds as they are.
+func plainASCII(b string) int {
+	const (
+		ones  = 0x0101010101010101
+		highs = 0x8080808080808080
+	)
+	i := 0
+	for ; i+8 <= len(b); i += 8 {
+		x := uint64(b[i]) | uint64(b[i+1])<<8 | uint64(b[i+2])<<16 | uint64(b[i+3])<<24 |
+			uint64(b[i+4])<<32 | uint64(b[i+5])<<40 | uint64(b[i+6])<<48 | uint64(b[i+7])<<56
+		// Any byte < 0x20, == '"', == '\\' or >= 0x80 (the "has a zero
+		// byte" and "has a byte less than n" word tests, which are exact
+		// as to whether there is one, the only question asked here).
+		q, bs := x^(ones*'"'), x^(ones*'\\')
+		special := ((x-ones*0x20)&^x | (q-ones)&^q | (bs-ones)&^bs | x) & highs
+		if special != 0 {
+			break
+		}
+	}
+	for ; i < len(b); i++ {
+		if c := b[i]; c < 0x20 || c == '"' || c == '\\' || c >= utf8.RuneSelf {
+			return i
+		}
+	}
+	return i
 }
 
 // strings reads an array of strings, or null.
@@ -308,7 +345,7 @@ func (p *fastParser) strings() ([]string, bool) {
 
 // number reads a JSON number: an integer, or with frac a fraction and an
 // exponent too. It returns nil for anything else.
-func (p *fastParser) number(frac bool) []byte {
+func (p *fastParser) number(frac bool) (string, bool) {
 	start := p.i
 	p.lit('-')
 	switch c := p.peek(); {
@@ -317,11 +354,11 @@ func (p *fastParser) number(frac bool) []byte {
 	case c >= '1' && c <= '9':
 		p.digits()
 	default:
-		return nil
+		return "", false
 	}
 	if frac {
 		if p.lit('.') && !p.digits() {
-			return nil
+			return "", false
 		}
 		if c := p.peek(); c == 'e' || c == 'E' {
 			p.i++
@@ -329,19 +366,19 @@ func (p *fastParser) number(frac bool) []byte {
 				p.lit('-')
 			}
 			if !p.digits() {
-				return nil
+				return "", false
 			}
 		}
 	}
 	if c := p.peek(); c == '.' || c == 'e' || c == 'E' || c >= '0' && c <= '9' {
-		return nil
+		return "", false
 	}
-	return p.b[start:p.i]
+	return p.s[start:p.i], true
 }
 
 func (p *fastParser) digits() bool {
 	start := p.i
-	for p.i < len(p.b) && p.b[p.i] >= '0' && p.b[p.i] <= '9' {
+	for p.i < len(p.s) && p.s[p.i] >= '0' && p.s[p.i] <= '9' {
 		p.i++
 	}
 	return p.i > start
@@ -351,11 +388,11 @@ func (p *fastParser) digits() bool {
 // json.Valid checks it afterwards.
 func (p *fastParser) skipObject() bool {
 	depth := 0
-	for ; p.i < len(p.b); p.i++ {
-		switch p.b[p.i] {
+	for ; p.i < len(p.s); p.i++ {
+		switch p.s[p.i] {
 		case '"':
-			for p.i++; p.i < len(p.b) && p.b[p.i] != '"'; p.i++ {
-				if p.b[p.i] == '\\' {
+			for p.i++; p.i < len(p.s) && p.s[p.i] != '"'; p.i++ {
+				if p.s[p.i] == '\\' {
 					p.i++
 				}
 			}

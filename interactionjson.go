@@ -55,10 +55,18 @@ type interactionJSON struct {
 // An unknown key, a value of the wrong type, or more than one JSON value
 // is refused with a *DecodeError.
 func DecodeInteraction(data []byte) (Interaction, error) {
-	if in, ok := decodeInteractionFast(data); ok {
+	return DecodeInteractionString(string(data))
+}
+
+// DecodeInteractionString is DecodeInteraction for JSON held in a string.
+// The interaction's strings share s's memory rather than copying it: a
+// server that holds a request's body as one string decodes every item of
+// it without copying their content again.
+func DecodeInteractionString(s string) (Interaction, error) {
+	if in, ok := decodeInteractionFast(s); ok {
 		return in, nil
 	}
-	return decodeInteractionSlow(data)
+	return decodeInteractionSlow([]byte(s))
 }
 
 // decodeInteractionSlow is DecodeInteraction through encoding/json, which

@@ -113,7 +113,7 @@ func FuzzDecodeInteractionFast(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		fast, ok := comply.DecodeInteractionFast(b)
+		fast, ok := comply.DecodeInteractionFast(string(b))
 		if !ok {
 			return
 		}

@@ -16,7 +16,7 @@ func FuzzDecodeArray(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		ins, _, err := decodeArray(b)
+		ins, _, err := decodeArray(string(b))
 		var raws []json.RawMessage
 		if json.Unmarshal(b, &raws) != nil || raws == nil {
 			return

@@ -1,8 +1,6 @@
 package server
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"errors"
@@ -10,7 +8,9 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/complyhq/comply"
 )
@@ -39,13 +39,17 @@ func (s *Server) postEntries(c *call) {
 	if !ok {
 		return
 	}
+	// The body is this handler's own and is never written again: the
+	// interactions' strings share its memory instead of copying 2 KB of
+	// content per entry (the copy cost a tenth of the ingest's CPU).
+	text := unsafe.String(unsafe.SliceData(body), len(body))
 	var ins []comply.Interaction
 	var idx int
 	var err error
 	if ct == "application/json" {
-		ins, idx, err = decodeArray(body)
+		ins, idx, err = decodeArray(text)
 	} else {
-		ins, idx, err = decodeNDJSON(body)
+		ins, idx, err = decodeNDJSON(text)
 	}
 	if err != nil {
 		c.reply(http.StatusBadRequest, errorBody(err.Error(), map[string]any{"index": idx}))
@@ -140,25 +144,26 @@ func (s *Server) readBody(c *call) ([]byte, bool) {
 // decodeArray decodes a JSON array of interactions; on error it returns
 // the index of the bad one. The array is split into its items by a scan
 // that tracks only strings and nesting; each item is then decoded (and
-// validated) on its own by comply.DecodeInteraction.
-func decodeArray(b []byte) ([]comply.Interaction, int, error) {
-	b = bytes.TrimSpace(b)
+// validated) on its own by comply.DecodeInteractionString, whose strings
+// share b's memory: the body is read once and copied never again.
+func decodeArray(b string) ([]comply.Interaction, int, error) {
+	b = strings.TrimSpace(b)
 	if len(b) == 0 || b[0] != '[' {
 		return nil, 0, errors.New("want a JSON array of interactions")
 	}
-	rest := bytes.TrimSpace(b[1:])
-	ins := make([]comply.Interaction, 0, bytes.Count(rest, []byte(`"input"`)))
+	rest := strings.TrimSpace(b[1:])
+	ins := make([]comply.Interaction, 0, strings.Count(rest, `"input"`))
 	if len(rest) > 0 && rest[0] == ']' {
 		rest = rest[1:]
 	} else {
 		for i := 0; ; i++ {
 			n := valueEnd(rest)
-			in, err := comply.DecodeInteraction(rest[:n])
+			in, err := comply.DecodeInteractionString(rest[:n])
 			if err != nil {
 				return nil, i, fmt.Errorf("item %d: %w", i, err)
 			}
 			ins = append(ins, in)
-			rest = bytes.TrimSpace(rest[n:])
+			rest = strings.TrimSpace(rest[n:])
 			if len(rest) == 0 {
 				return nil, i, errors.New("invalid JSON: the array does not end")
 			}
@@ -169,7 +174,7 @@ func decodeArray(b []byte) ([]comply.Interaction, int, error) {
 			rest = rest[1:] // the ','
 		}
 	}
-	if len(bytes.TrimSpace(rest)) > 0 {
+	if len(strings.TrimSpace(rest)) > 0 {
 		return nil, len(ins), errors.New("data after the JSON array")
 	}
 	return ins, 0, nil
@@ -178,16 +183,12 @@ func decodeArray(b []byte) ([]comply.Interaction, int, error) {
 // valueEnd returns the length of the JSON value that b starts with, as far
 // as strings and nesting tell: up to the ',' or the array's ']' that
 // follows it, or the whole of b. The value's decoder checks it.
-func valueEnd(b []byte) int {
+func valueEnd(b string) int {
 	depth := 0
 	for i := 0; i < len(b); i++ {
 		switch b[i] {
 		case '"':
-			for i++; i < len(b) && b[i] != '"'; i++ {
-				if b[i] == '\\' {
-					i++
-				}
-			}
+			i = stringEnd(b, i+1)
 		case '{', '[':
 			depth++
 		case '}', ']':
@@ -204,17 +205,36 @@ func valueEnd(b []byte) int {
 	return len(b)
 }
 
+// stringEnd returns the index of the '"' that ends the string whose
+// content starts at b[i:], or len(b). It jumps from quote to quote; a
+// quote after an odd number of backslashes is escaped.
+func stringEnd(b string, i int) int {
+	for {
+		j := strings.IndexByte(b[i:], '"')
+		if j < 0 {
+			return len(b)
+		}
+		q := i + j
+		k := q
+		for k > i && b[k-1] == '\\' {
+			k--
+		}
+		if (q-k)%2 == 0 {
+			return q
+		}
+		i = q + 1
+	}
+}
+
 // decodeNDJSON decodes one interaction per non-blank line.
-func decodeNDJSON(b []byte) ([]comply.Interaction, int, error) {
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	sc.Buffer(nil, len(b)+1)
+func decodeNDJSON(b string) ([]comply.Interaction, int, error) {
 	var ins []comply.Interaction
-	for sc.Scan() {
-		ln := bytes.TrimSpace(sc.Bytes())
+	for ln := range strings.Lines(b) {
+		ln = strings.TrimSpace(ln)
 		if len(ln) == 0 {
 			continue
 		}
-		in, err := comply.DecodeInteraction(ln)
+		in, err := comply.DecodeInteractionString(ln)
 		if err != nil {
 			return nil, len(ins), fmt.Errorf("item %d: %w", len(ins), err)
 		}

@@ -115,7 +115,7 @@ func main() {
 }
 
 var (
-	input  = strings.Repeat("What is the weather like in Paris today? ", 12)[:500]
+	input  = strings.Repeat("What is the weather like in Paris today? ", 13)[:500]
 	output = strings.Repeat("I do not have access to real-time weather data, but here is how to find it. ", 20)[:1500]
 )
 
