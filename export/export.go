@@ -412,7 +412,12 @@ func (x *run) part(k partKey) (*part, error) {
 	return p, nil
 }
 
-var zstdCodec = zstd.Codec{Level: zstd.SpeedDefault}
+// zstdCodec compresses the columns, but for the hashes, which are most of
+// the bytes and compress with zstdHashes.
+var (
+	zstdCodec  = zstd.Codec{Level: zstd.SpeedFastest}
+	zstdHashes = zstd.Codec{Level: zstd.SpeedDefault}
+)
 
 const batchRows = 512
 

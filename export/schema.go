@@ -106,13 +106,15 @@ func orderedGroup(names []string, nodes []parquet.Node) ordered {
 // keys as trailing optional string columns.
 func newSchema(promote []string) *parquet.Schema {
 	deltaLen := parquet.Encoded(parquet.String(), &parquet.DeltaLengthByteArray)
+	// Hashes are most of the bytes: they get the stronger level.
+	hash := parquet.Compressed(deltaLen, &zstdHashes)
 	dict := parquet.Encoded(parquet.String(), &parquet.RLEDictionary)
 	optDict := parquet.Optional(dict)
 	names := slices.Clone(fixedNames[:len(fixedNames)-1]) // dt is the partition, not a column
 	nodes := []parquet.Node{
-		parquet.Encoded(parquet.String(), &parquet.DeltaByteArray), // id: UUIDv7s share their time prefix
+		parquet.Compressed(parquet.Encoded(parquet.String(), &parquet.DeltaByteArray), &zstdHashes), // id: UUIDv7s share their time prefix
 		parquet.Encoded(parquet.Timestamp(parquet.Microsecond), &parquet.DeltaBinaryPacked),
-		deltaLen, deltaLen,
+		hash, hash,
 		parquet.Optional(deltaLen), parquet.Optional(deltaLen),
 		optDict, optDict, parquet.Optional(deltaLen),
 		parquet.Leaf(parquet.BooleanType),
