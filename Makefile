@@ -18,9 +18,13 @@ SDK ?= integration/sdk
 # PLATFORMS are the systems every package and test must build for.
 PLATFORMS ?= linux darwin windows
 
-.PHONY: test vet portable unit minio bench demo build fuzz otelnode
+# DUCKDB is the npm package whose DuckDB reads the Parquet export in the
+# tests of package export (export/duckdb_test.go).
+DUCKDB ?= integration/duckdb
 
-test: minio portable otelnode
+.PHONY: test vet portable unit minio duckdb otelnode bench demo build fuzz
+
+test: minio portable otelnode duckdb
 	$(GO) test -count=1 -timeout 30m ./...
 	cd $(SDK) && $(GO) test -count=1 -timeout 30m ./...
 
@@ -59,6 +63,12 @@ $(COMPLY_MINIO_BIN):
 	@echo "building MinIO $(MINIO_VERSION) into $(TOOLS) (once; several minutes)"
 	mkdir -p $(TOOLS)
 	GOBIN=$(TOOLS) $(GO) install github.com/minio/minio@$(MINIO_VERSION)
+
+# duckdb installs the pinned @duckdb/node-api (package-lock.json) once.
+duckdb: $(DUCKDB)/node_modules/.package-lock.json
+
+$(DUCKDB)/node_modules/.package-lock.json: $(DUCKDB)/package-lock.json
+	cd $(DUCKDB) && npm ci --no-audit --no-fund
 
 build:
 	$(GO) build -o comply ./cmd/comply

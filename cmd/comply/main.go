@@ -69,6 +69,7 @@ func init() {
 		{"query", "list the entries in a time range that match filters", cmdQuery},
 		{"count", "print the number of entries", cmdCount},
 		{"stats", "print the audit log's health metrics", cmdStats},
+		{"export", "write the entries as Parquet for DuckDB, Athena/Trino and Spark", cmdExport},
 		{"proxy", "audit the LLM calls of any app as a reverse proxy", cmdProxy},
 		{"serve", "run the audit log as an HTTP service (ingest, query, proxy, access log)", cmdServe},
 		{"cleanup", "delete the entries older than the retention period", cmdCleanup},
