@@ -103,7 +103,8 @@ const (
 // Entry and line.Entry must stay convertible into each other.
 var _ = Entry(line.Entry{})
 
-// Latency returns the entry's latency as a duration.
+// Latency returns the entry's latency as a duration (saturated at the
+// largest duration for an absurd latency_ms).
 func (e *Entry) Latency() time.Duration {
-	return time.Duration(e.LatencyMS * float64(time.Millisecond))
+	return line.MSDuration(e.LatencyMS)
 }

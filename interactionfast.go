@@ -54,28 +54,9 @@ func decodeInteractionFast(b string) (Interaction, bool) {
 	if p.i != len(p.s) || l.Input == nil {
 		return Interaction{}, false
 	}
-	in := Interaction{
-		Input:              *l.Input,
-		Output:             deref(l.Output),
-		Provider:           deref(l.Provider),
-		Model:              deref(l.Model),
-		ConversationID:     deref(l.ConversationID),
-		SafetyFailed:       l.SafetyPassed != nil && !*l.SafetyPassed,
-		DetectorsTriggered: l.DetectorsTriggered,
-		BlockReason:        deref(l.BlockReason),
-		Alerts:             l.Alerts,
-		InputTokens:        l.InputTokens,
-		OutputTokens:       l.OutputTokens,
-	}
-	if l.LatencyMS != nil {
-		in.Latency = msDuration(*l.LatencyMS)
-	}
-	if l.Timestamp != nil {
-		t, err := ParseTime(*l.Timestamp, false)
-		if err != nil {
-			return Interaction{}, false
-		}
-		in.Time = t
+	in, err := l.interaction()
+	if err != nil {
+		return Interaction{}, false
 	}
 	if md := l.Metadata; len(md) > 0 && string(md) != "null" {
 		if md[0] != '{' {

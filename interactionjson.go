@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"strings"
 	"time"
 
@@ -102,6 +101,23 @@ func decodeInteractionSlow(data []byte) (Interaction, error) {
 	if l.Input == nil {
 		return fail("input", `missing key "input"`)
 	}
+	in, err := l.interaction()
+	if err != nil {
+		return fail("timestamp", `key "timestamp": %w`, err)
+	}
+	if md := bytes.TrimSpace(l.Metadata); len(md) > 0 && string(md) != "null" {
+		if md[0] != '{' {
+			return fail("metadata", `key "metadata": want a JSON object`)
+		}
+		in.Metadata = json.RawMessage(md)
+	}
+	return in, nil
+}
+
+// interaction returns the interaction l describes but for its metadata,
+// which the two decoders check each in their way; the error is the
+// timestamp's. l.Input must be set.
+func (l *interactionJSON) interaction() (Interaction, error) {
 	in := Interaction{
 		Input:              *l.Input,
 		Output:             deref(l.Output),
@@ -116,20 +132,14 @@ func decodeInteractionSlow(data []byte) (Interaction, error) {
 		OutputTokens:       l.OutputTokens,
 	}
 	if l.LatencyMS != nil {
-		in.Latency = msDuration(*l.LatencyMS)
+		in.Latency = line.MSDuration(*l.LatencyMS)
 	}
 	if l.Timestamp != nil {
 		t, err := ParseTime(*l.Timestamp, false)
 		if err != nil {
-			return fail("timestamp", `key "timestamp": %w`, err)
+			return Interaction{}, err
 		}
 		in.Time = t
-	}
-	if md := bytes.TrimSpace(l.Metadata); len(md) > 0 && string(md) != "null" {
-		if md[0] != '{' {
-			return fail("metadata", `key "metadata": want a JSON object`)
-		}
-		in.Metadata = json.RawMessage(md)
 	}
 	return in, nil
 }
@@ -156,18 +166,6 @@ func deref(p *string) string {
 		return ""
 	}
 	return *p
-}
-
-// msDuration converts milliseconds to a duration, saturating.
-func msDuration(ms float64) time.Duration {
-	d := ms * float64(time.Millisecond)
-	switch {
-	case d >= math.MaxInt64:
-		return math.MaxInt64
-	case d <= math.MinInt64:
-		return math.MinInt64
-	}
-	return time.Duration(d)
 }
 
 // Time layouts accepted by ParseTime, besides RFC 3339.

@@ -20,6 +20,7 @@ import (
 	"github.com/parquet-go/parquet-go/compress/zstd"
 
 	"github.com/complyhq/comply"
+	"github.com/complyhq/comply/internal/atomicfile"
 	"github.com/complyhq/comply/internal/line"
 	"github.com/complyhq/comply/store"
 )
@@ -472,7 +473,7 @@ func (x *run) finish(p *part) error {
 		err = os.Rename(p.tmp, p.final)
 	}
 	if err == nil {
-		err = syncDir(filepath.Dir(p.final))
+		err = atomicfile.SyncDir(filepath.Dir(p.final))
 	}
 	if err != nil {
 		os.Remove(p.tmp)

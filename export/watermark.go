@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"slices"
 	"time"
+
+	"github.com/complyhq/comply/internal/atomicfile"
 )
 
 // StateDir is the folder under the output that holds the export's own
@@ -96,7 +98,11 @@ func writeWatermark(dir string, w *Watermark) error {
 	if err != nil {
 		return fmt.Errorf("write watermark: %w", err)
 	}
-	return writeFileAtomic(filepath.Join(dir, StateDir), WatermarkFile, append(b, '\n'))
+	sd := filepath.Join(dir, StateDir)
+	if err := os.MkdirAll(sd, 0o700); err != nil {
+		return fmt.Errorf("create %s: %w", sd, err)
+	}
+	return atomicfile.Write(filepath.Join(sd, WatermarkFile), append(b, '\n'))
 }
 
 // A WatermarkError reports a watermark that cannot be used.

@@ -15,6 +15,7 @@ import (
 	"github.com/schollz/progressbar/v3"
 
 	"github.com/complyhq/comply"
+	"github.com/complyhq/comply/internal/line"
 )
 
 // Bulk logging: at most jsonlBatch lines per LogBatch call, and a line
@@ -206,7 +207,7 @@ func (c *cli) interactionFromFlags(f *logFlags) (comply.Interaction, error) {
 		DetectorsTriggered: f.detectors,
 		BlockReason:        *f.blockReason,
 		Alerts:             f.alerts,
-		Latency:            msDuration(*f.latency),
+		Latency:            line.MSDuration(*f.latency),
 		InputTokens:        f.inTokens.ptr(),
 		OutputTokens:       f.outTokens.ptr(),
 	}
@@ -243,18 +244,6 @@ func (c *cli) openJSONLSource(name string) (src io.Reader, size int64, done func
 		size = fi.Size()
 	}
 	return f, size, func() { f.Close() }, nil
-}
-
-// msDuration converts milliseconds to a duration, saturating.
-func msDuration(ms float64) time.Duration {
-	d := ms * float64(time.Millisecond)
-	switch {
-	case d >= math.MaxInt64:
-		return math.MaxInt64
-	case d <= math.MinInt64:
-		return math.MinInt64
-	}
-	return time.Duration(d)
 }
 
 // readContent reads a content file, or standard input for "-".

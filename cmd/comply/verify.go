@@ -18,6 +18,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/complyhq/comply/internal/atomicfile"
 	"github.com/complyhq/comply/internal/keyfile"
 
 	"github.com/schollz/progressbar/v3"
@@ -170,7 +171,7 @@ func (c *cli) loadTrusted(ctx context.Context, sc store.Sidecar, file string) (m
 		if err != nil {
 			return nil, nil, withHint(fmt.Errorf("%s: %w", file, err), "the file holds the checkpoints of an earlier 'comply verify'; remove it to start trusting afresh")
 		}
-		return m, func(m map[string][]byte) error { return writeFileAtomic(file, ledger.FormatTrusted(m)) }, nil
+		return m, func(m map[string][]byte) error { return atomicfile.Write(file, ledger.FormatTrusted(m)) }, nil
 	}
 	base, derr := trustedDir()
 	origins, err := ledger.Origins(ctx, sc)
@@ -235,7 +236,7 @@ func (c *cli) loadTrusted(ctx context.Context, sc store.Sidecar, file string) (m
 		}
 		all := slices.Clone(seen)
 		for o, n := range m {
-			if err := writeFileAtomic(filepath.Join(dir, ledger.Slug(o)), n); err != nil {
+			if err := atomicfile.Write(filepath.Join(dir, ledger.Slug(o)), n); err != nil {
 				return err
 			}
 			all = append(all, o)
@@ -246,7 +247,7 @@ func (c *cli) loadTrusted(ctx context.Context, sc store.Sidecar, file string) (m
 		for _, o := range all {
 			b.WriteString(o + "\n")
 		}
-		return writeFileAtomic(filepath.Join(dir, trustedOrigins), []byte(b.String()))
+		return atomicfile.Write(filepath.Join(dir, trustedOrigins), []byte(b.String()))
 	}
 	return m, save, nil
 }
@@ -287,31 +288,6 @@ func trustedDir() (string, error) {
 		return "", err
 	}
 	return filepath.Join(d, "comply", "trusted"), nil
-}
-
-// writeFileAtomic writes data to path through a temporary file and a
-// rename, mode 600.
-func writeFileAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Chmod(tmp.Name(), 0o600); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }
 
 // verifyProgress returns a progress bar of the entries read, on stderr,

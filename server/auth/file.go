@@ -18,6 +18,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/complyhq/comply/internal/atomicfile"
 )
 
 // ErrNoSuchToken is wrapped by Revoke's error when no token has the name.
@@ -401,7 +403,7 @@ func (f *File) update(change func([]entry) ([]entry, error)) error {
 	}
 	data, err := encodeFile(tokens)
 	if err == nil {
-		err = writeAtomic(f.path, data)
+		err = atomicfile.Write(f.path, data)
 	}
 	if err != nil {
 		return fmt.Errorf("tokens file %s: %w", f.path, err)
@@ -413,33 +415,6 @@ func (f *File) update(change func([]entry) ([]entry, error)) error {
 	}
 	f.tokens, f.stamp, f.loaded = tokens, st, true
 	return nil
-}
-
-// writeAtomic replaces the file at path with data: a temporary file of
-// mode 0600, fsync, rename, fsync of the directory. The caller holds the
-// lock, so the temporary file's name is free.
-func writeAtomic(path string, data []byte) error {
-	tmp := path + ".tmp"
-	os.Remove(tmp) // a crashed writer's; O_EXCL below never follows a link
-	t, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return err
-	}
-	_, err = t.Write(data)
-	if err == nil {
-		err = t.Sync()
-	}
-	if cerr := t.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return syncDir(filepath.Dir(path))
 }
 
 // Authenticate returns the token whose secret it is, or an error wrapping

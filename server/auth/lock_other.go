@@ -7,9 +7,6 @@ import (
 	"sync"
 )
 
-// syncDir does nothing: directories cannot be fsynced here.
-func syncDir(string) error { return nil }
-
 // processLock serializes the writers of this process: without flock, the
 // writers of other processes are not (see the package documentation).
 var processLock sync.Mutex

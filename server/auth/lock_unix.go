@@ -8,16 +8,6 @@ import (
 	"syscall"
 )
 
-// syncDir fsyncs a directory, so that a rename in it is durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
-}
-
 // lockFile takes an exclusive flock on the file at path (created, mode
 // 0600, if missing), waiting for other processes to let it go, and returns
 // the function that lets it go.
