@@ -379,9 +379,26 @@ func (s *Server) lookup(c *call) (comply.Entry, bool) {
 	return comply.Entry{}, false
 }
 
-// decrypt is POST /v1/entries/{id}/decrypt: the entry's content, null
-// where it is not stored (hash-only).
+// maxReason bounds the reason given for a decryption, in bytes.
+const maxReason = 1000
+
+// decrypt is POST /v1/entries/{id}/decrypt?reason=: the entry's content,
+// null where it is not stored (hash-only). The reason, optional, is kept
+// in the access record (as the filter "reason").
 func (s *Server) decrypt(c *call) {
+	for k, vs := range c.r.URL.Query() {
+		if k != "reason" || len(vs) != 1 {
+			c.fail(http.StatusBadRequest, "want only the parameter reason, once")
+			return
+		}
+		if len(vs[0]) > maxReason {
+			c.fail(http.StatusBadRequest, fmt.Sprintf("parameter reason: longer than %d bytes", maxReason))
+			return
+		}
+		if r := strings.TrimSpace(vs[0]); r != "" {
+			c.rec.Filters = map[string]string{"reason": r}
+		}
+	}
 	e, ok := s.lookup(c)
 	if !ok {
 		return
