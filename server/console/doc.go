@@ -38,7 +38,7 @@
 // # Content-Security-Policy
 //
 // Every response carries CSP: default-src 'self', no inline script or
-// style, no frames, no other origin; and nosniff, DENY framing, no
-// referrer. The pages build their DOM with createElement and text nodes
+// style, no frames, no other origin; and nosniff, DENY framing, a
+// same-origin referrer only. The pages build their DOM with createElement and text nodes
 // only: data never becomes markup.
 package console
