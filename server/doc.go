@@ -16,6 +16,7 @@
 //	POST /v1/entries/{id}/decrypt    decrypt  its content; ?reason= kept in the record     [recorded]
 //	GET  /v1/count                   read     the number of entries
 //	GET  /v1/stats                   read     the health metrics ('comply stats --json')
+//	GET  /v1/timeseries              read     counts, tokens and latency percentiles by hour or day (?step=1h|1d&group_by=model|provider|detector)
 //	GET  /v1/integrity               read     the last checkpoint and the last verify
 //	POST /v1/verify                  admin    run 'comply verify' and keep its result     [recorded]
 //	GET  /v1/access                  admin    the access log                              [recorded]
