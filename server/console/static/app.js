@@ -214,7 +214,7 @@
     const width = Math.max(280, target.clientWidth - 16);
     const u = new uPlot(Object.assign({
       title, width, height: 200,
-      scales: { x: { time: true } },
+      scales: { x: { time: true }, y: { range: (u, min, max) => [Math.min(0, min), max > 0 ? max * 1.1 : 1] } },
       series: [{}].concat(series.map((s, i) => ({ label: s.label, stroke: palette[i % palette.length], fill: s.fill ? palette[i % palette.length] + "33" : undefined, width: 2, paths: s.bars ? uPlot.paths.bars({ size: [0.8, 40] }) : undefined }))),
       axes: [{ stroke: axisColor(), grid: { stroke: gridColor() } }, { stroke: axisColor(), grid: { stroke: gridColor() } }],
     }, opts || {}), [xs].concat(series.map((s) => s.data)), target);
@@ -256,34 +256,28 @@
     await drawSeries(since, step, { volume, failures, latency, tokens, extra });
   }
   // drawSeries draws the per-hour or per-day charts from GET
-  // /v1/timeseries (rollups); a server without it gets charts of the
-  // newest 1000 entries, bucketed here, and a note saying so.
+  // /v1/timeseries: the rollups, so it stays fast on big stores.
   async function drawSeries(since, step, t) {
-    let ts = null;
-    try { ts = await api("/v1/timeseries?" + new URLSearchParams({ since, step })); } catch (e) { if (e.status !== 404 && e.status !== 400) throw e; }
-    let buckets;
-    if (ts && Array.isArray(ts.points || ts.buckets)) {
-      buckets = (ts.points || ts.buckets).map((p) => ({ t: Date.parse(p.time || p.start) / 1000, n: p.entries || p.count || 0, f: p.safety_failures || 0, p50: p.latency_p50_ms || 0, p95: p.latency_p95_ms || 0, tin: p.input_tokens || 0, tout: p.output_tokens || 0 }));
-    } else {
-      const d = await api("/v1/entries?" + new URLSearchParams({ since, limit: "1000" }));
-      const size = step === "1h" ? 3600 : 86400;
-      const m = new Map();
-      for (const e of d.entries) {
-        const k = Math.floor(parseTS(e.timestamp).getTime() / 1000 / size) * size;
-        const b = m.get(k) || { t: k, n: 0, f: 0, lat: [], tin: 0, tout: 0 };
-        b.n++; if (!e.safety_passed) b.f++; b.lat.push(e.latency_ms); b.tin += e.input_tokens || 0; b.tout += e.output_tokens || 0;
-        m.set(k, b);
-      }
-      buckets = [...m.values()].sort((a, b) => a.t - b.t).map((b) => { b.lat.sort((x, y) => x - y); const q = (p) => b.lat[Math.min(b.lat.length - 1, Math.floor(p * b.lat.length))]; return Object.assign(b, { p50: q(0.5), p95: q(0.95) }); });
-      t.extra.replaceChildren(el("p", { class: "muted" }, "Charts from the newest " + d.entries.length + " entries of the range (this server has no /v1/timeseries)."));
-    }
-    if (!buckets.length) { for (const c of [t.volume, t.failures, t.latency, t.tokens]) c.replaceChildren(empty("No entries in this range.")); return; }
-    const xs = buckets.map((b) => b.t);
+    const ask = (group) => api("/v1/timeseries?" + new URLSearchParams(Object.assign({ since, step }, group ? { group_by: group } : {})));
+    const [all, byModel, byDetector] = await Promise.all([ask(""), ask("model"), ask("detector")]);
     const per = step === "1h" ? "per hour" : "per day";
-    chart(t.volume, "Entries " + per, xs, [{ label: "entries", data: buckets.map((b) => b.n), fill: true, bars: true }]);
-    chart(t.failures, "Safety failures " + per, xs, [{ label: "failures", data: buckets.map((b) => b.f), fill: true, bars: true }], { series: [{}, { label: "failures", stroke: palette[1], fill: palette[1] + "55", paths: uPlot.paths.bars({ size: [0.8, 40] }) }] });
-    chart(t.latency, "Latency (ms)", xs, [{ label: "p50", data: buckets.map((b) => b.p50) }, { label: "p95", data: buckets.map((b) => b.p95) }]);
-    chart(t.tokens, "Tokens " + per, xs, [{ label: "in", data: buckets.map((b) => b.tin), fill: true }, { label: "out", data: buckets.map((b) => b.tout), fill: true }]);
+    const sec = (b) => Date.parse(b.start) / 1000;
+    const xs = [...new Set([].concat(all.buckets, byModel.buckets).map(sec))].sort((a, b) => a - b);
+    if (!all.buckets.length) { for (const c of [t.volume, t.failures, t.latency, t.tokens]) c.replaceChildren(empty("No entries in this range.")); return; }
+    // column returns, for each x, f of the bucket of group g (null if none).
+    const column = (buckets, g, f) => { const m = new Map(buckets.filter((b) => (b.group || "") === g).map((b) => [sec(b), b])); return xs.map((x) => (m.has(x) ? f(m.get(x)) : null)); };
+    const models = [...new Set(byModel.buckets.map((b) => b.group || ""))].sort();
+    const bars = uPlot.paths.bars({ size: [0.8, 40] });
+    chart(t.volume, "Entries " + per, xs, [{ label: "entries", data: column(all.buckets, "", (b) => b.entries), fill: true, bars: true }]);
+    chart(t.failures, "Safety failures " + per, xs, [{ label: "failures", data: column(all.buckets, "", (b) => b.safety_failures) }],
+      { series: [{}, { label: "failures", stroke: palette[1], fill: palette[1] + "55", paths: bars }] });
+    chart(t.latency, "Latency p50 / p95 by model (ms)", xs, models.flatMap((m) => [{ label: m + " p50", data: column(byModel.buckets, m, (b) => b.p50_latency_ms) }, { label: m + " p95", data: column(byModel.buckets, m, (b) => b.p95_latency_ms) }]));
+    chart(t.tokens, "Tokens " + per + " by model", xs, models.map((m) => ({ label: m, data: column(byModel.buckets, m, (b) => b.input_tokens + b.output_tokens) })));
+    const det = new Map();
+    for (const b of byDetector.buckets) det.set(b.group || "(none)", (det.get(b.group || "(none)") || 0) + b.entries);
+    t.extra.replaceChildren(el("div", { class: "grid2" },
+      el("div", {}, el("h2", {}, "Safety failures by detector"), barTable("by-detector", [...det].sort((a, b) => b[1] - a[1]), ["Detector", "Entries"])),
+      el("div", {}, el("h2", {}, "Tokens by model"), barTable("tokens-by-model", models.map((m) => [m || "(none)", byModel.buckets.filter((b) => (b.group || "") === m).reduce((s, b) => s + b.input_tokens + b.output_tokens, 0)]).sort((a, b) => b[1] - a[1]), ["Model", "Tokens"]))));
   }
 
   // ---- Integrity ----
