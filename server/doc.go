@@ -13,14 +13,21 @@
 //	GET  /v1/entries                 read     query, newest first and paged, or NDJSON   [recorded]
 //	GET  /v1/entries/{id}            read     one entry                                   [recorded]
 //	GET  /v1/entries/{id}/proof      read     its inclusion proof ('comply prove')        [recorded]
-//	POST /v1/entries/{id}/decrypt    decrypt  its content                                 [recorded]
+//	POST /v1/entries/{id}/decrypt    decrypt  its content; ?reason= kept in the record     [recorded]
 //	GET  /v1/count                   read     the number of entries
 //	GET  /v1/stats                   read     the health metrics ('comply stats --json')
+//	GET  /v1/timeseries              read     counts, tokens and latency percentiles by hour or day (?step=1h|1d&group_by=model|provider|detector)
 //	GET  /v1/integrity               read     the last checkpoint and the last verify
 //	POST /v1/verify                  admin    run 'comply verify' and keep its result     [recorded]
 //	GET  /v1/access                  admin    the access log                              [recorded]
 //	GET  /metrics                    none     Prometheus metrics (Options.NoMetrics turns it off)
 //	GET  /healthz, /readyz           none     alive; ready (no write failing)
+//
+// A browser signed in to the web console (Options.Console, package
+// console) is authenticated instead by its session cookie
+// (Options.Sessions), as the token it signed in with; a POST so
+// authenticated also needs the session's CSRF token (403 without). Every
+// path outside the API is the console's.
 //
 // Admin may do everything, decrypt everything read may. The reads marked
 // recorded are evidence: each is written to the access log (Options.Access)

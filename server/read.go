@@ -182,9 +182,9 @@ func acceptsNDJSON(accept string) bool {
 
 // page returns the newest lq.limit entries that match lq and sort after
 // its cursor, newest first, and whether there may be more. It walks back
-// from the end bound a window at a time (a day, doubling while windows are
-// empty), keeping the newest limit entries, and stops at the first window
-// that fills the page or at the oldest entry.
+// from the end bound a window at a time (an hour, doubling while the page
+// is not full, up to 64 days), keeping the newest limit entries, and stops
+// at the first window that fills the page or at the oldest entry.
 func (s *Server) page(ctx context.Context, lq listQuery) ([]comply.Entry, bool, error) {
 	oldest, ok, err := s.oldest(ctx)
 	if err != nil || !ok {
@@ -204,7 +204,7 @@ func (s *Server) page(ctx context.Context, lq listQuery) ([]comply.Entry, bool, 
 		floor = lq.q.Start
 	}
 	h := &entryHeap{}
-	span := 24 * time.Hour
+	span := time.Hour
 	for !end.Before(floor) {
 		start := end.Add(-span)
 		if start.Before(floor) {
@@ -232,7 +232,7 @@ func (s *Server) page(ctx context.Context, lq listQuery) ([]comply.Entry, bool, 
 		if h.Len() > lq.limit {
 			break
 		}
-		if n == 0 && span < 64*24*time.Hour {
+		if h.Len() <= lq.limit && span < 64*24*time.Hour {
 			span *= 2
 		}
 		end = start.Add(-time.Nanosecond)
@@ -379,9 +379,26 @@ func (s *Server) lookup(c *call) (comply.Entry, bool) {
 	return comply.Entry{}, false
 }
 
-// decrypt is POST /v1/entries/{id}/decrypt: the entry's content, null
-// where it is not stored (hash-only).
+// maxReason bounds the reason given for a decryption, in bytes.
+const maxReason = 1000
+
+// decrypt is POST /v1/entries/{id}/decrypt?reason=: the entry's content,
+// null where it is not stored (hash-only). The reason, optional, is kept
+// in the access record (as the filter "reason").
 func (s *Server) decrypt(c *call) {
+	for k, vs := range c.r.URL.Query() {
+		if k != "reason" || len(vs) != 1 {
+			c.fail(http.StatusBadRequest, "want only the parameter reason, once")
+			return
+		}
+		if len(vs[0]) > maxReason {
+			c.fail(http.StatusBadRequest, fmt.Sprintf("parameter reason: longer than %d bytes", maxReason))
+			return
+		}
+		if r := strings.TrimSpace(vs[0]); r != "" {
+			c.rec.Filters = map[string]string{"reason": r}
+		}
+	}
 	e, ok := s.lookup(c)
 	if !ok {
 		return

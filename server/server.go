@@ -111,7 +111,31 @@ type Options struct {
 
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+
+	// Sessions, if set, authenticate a request without an Authorization
+	// header by its session cookie (the web console, package console).
+	Sessions Sessions
+	// Console, if set, answers every path outside the API (/v1/,
+	// /proxy/, /metrics, /healthz, /readyz): the web console. Without it
+	// those paths are 404.
+	Console http.Handler
 }
+
+// Sessions tell who a browser signed in as: the web console's session
+// cookies. Its method may be called concurrently.
+type Sessions interface {
+	// SessionToken returns the token of r's session cookie; found is
+	// false, and err nil, when r carries none. A session that expired,
+	// is unknown or whose token was revoked is an error wrapping
+	// auth.ErrUnknownToken. For a method that changes state (any but GET,
+	// HEAD and OPTIONS) it also checks r's CSRF token and returns an error
+	// wrapping ErrCSRF when it is missing or wrong.
+	SessionToken(r *http.Request) (tok auth.Token, found bool, err error)
+}
+
+// ErrCSRF is wrapped by Sessions.SessionToken's error when a request that
+// changes state lacks its session's CSRF token: it is answered 403.
+var ErrCSRF = errors.New("missing or wrong CSRF token")
 
 // A Server is the HTTP service. Its handler may serve many requests at
 // once.
@@ -226,6 +250,7 @@ func (s *Server) routes() error {
 		{"POST /v1/entries/{id}/decrypt", auth.Decrypt, true, s.decrypt},
 		{"GET /v1/count", auth.Read, false, s.count},
 		{"GET /v1/stats", auth.Read, false, s.stats},
+		{"GET /v1/timeseries", auth.Read, false, s.timeseries},
 		{"GET /v1/integrity", auth.Read, false, s.integrity},
 		{"POST /v1/verify", auth.Admin, true, s.verify},
 		{"GET /v1/access", auth.Admin, true, s.access},
@@ -260,9 +285,27 @@ func (s *Server) routes() error {
 		s.mux.Handle("/proxy/"+up.Name+"/", s.proxyHandler(up))
 	}
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if s.opts.Console != nil && !apiPath(r.URL.Path) {
+			s.opts.Console.ServeHTTP(w, r)
+			return
+		}
 		writeError(w, http.StatusNotFound, "no such route: "+r.Method+" "+r.URL.Path)
 	})
 	return nil
+}
+
+// apiPath reports whether p belongs to the API rather than the console.
+func apiPath(p string) bool {
+	for _, pre := range []string{"/v1/", "/proxy/"} {
+		if strings.HasPrefix(p, pre) {
+			return true
+		}
+	}
+	switch p {
+	case "/v1", "/metrics", "/healthz", "/readyz":
+		return true
+	}
+	return false
 }
 
 func validName(s string) bool {
@@ -329,6 +372,21 @@ func (s *Server) authenticate(r *http.Request, header string) (auth.Token, int, 
 		return auth.Token{Name: InsecureTokenName, Role: auth.Admin}, 0, ""
 	}
 	v := r.Header.Get(header)
+	if v == "" && header == "Authorization" && s.opts.Sessions != nil {
+		tok, found, err := s.opts.Sessions.SessionToken(r)
+		switch {
+		case !found:
+		case errors.Is(err, ErrCSRF):
+			return auth.Token{}, http.StatusForbidden, "the session's CSRF token is missing or wrong: reload the page"
+		case errors.Is(err, auth.ErrUnknownToken):
+			return auth.Token{}, http.StatusUnauthorized, "the session expired or its token was revoked: sign in again"
+		case err != nil:
+			s.log.Error("session", "err", err)
+			return auth.Token{}, http.StatusServiceUnavailable, "tokens unavailable"
+		default:
+			return tok, 0, ""
+		}
+	}
 	secret := v
 	if header == "Authorization" {
 		scheme, rest, ok := strings.Cut(v, " ")

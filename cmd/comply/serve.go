@@ -20,6 +20,7 @@ import (
 	"github.com/complyhq/comply/server"
 	"github.com/complyhq/comply/server/accesslog"
 	"github.com/complyhq/comply/server/auth"
+	"github.com/complyhq/comply/server/console"
 	"github.com/complyhq/comply/store"
 )
 
@@ -82,9 +83,17 @@ func (c *cli) serveAuth(cfg *server.Config) (auth.Authenticator, error) {
 }
 
 func cmdServe(ctx context.Context, c *cli, args []string) (err error) {
-	cfg, printOnly, create, err := c.serveConfig(args)
+	var demo bool
+	cfg, printOnly, create, err := c.serveConfig(args, &demo)
 	if err != nil {
 		return err
+	}
+	var demoToken string
+	if demo && !printOnly {
+		if demoToken, err = c.serveDemo(ctx, &cfg); err != nil {
+			return err
+		}
+		create = true
 	}
 	if printOnly {
 		b, err := cfg.YAML()
@@ -151,10 +160,16 @@ func cmdServe(ctx context.Context, c *cli, args []string) (err error) {
 	sopts.Traces = func(log func(context.Context, []comply.Interaction) ([]string, error)) http.Handler {
 		return &otlp.Handler{Log: log, MaxBody: cfg.MaxBody, Options: otlp.Options{Hash: l.Hash}}
 	}
+	con, err := console.New(console.Options{Auth: authn, InsecureNoAuth: cfg.InsecureNoAuth})
+	if err != nil {
+		return err
+	}
+	sopts.Sessions, sopts.Console = con, con
 	srv, err := server.New(sopts)
 	if err != nil {
 		return err
 	}
+	con.SetAPI(srv.Handler())
 	metrics.Store(srv)
 
 	servers, listeners, err := serveListeners(&cfg, srv, log)
@@ -172,6 +187,10 @@ func cmdServe(ctx context.Context, c *cli, args []string) (err error) {
 	}
 	fmt.Fprintf(c.stderr, "comply serve: listening on %s://%s, store %s, durability %s, %s\n", scheme, ln.Addr(), c.storeName(), cfg.Durability, auth)
 	fmt.Fprintf(c.stderr, "comply serve: %s\n", postureLine(l, opts))
+	fmt.Fprintf(c.stderr, "comply serve: the console: %s://%s/\n", scheme, consoleHost(ln.Addr().String()))
+	if demoToken != "" {
+		fmt.Fprintf(c.stdout, "Open %s://%s/ and sign in with this admin token (shown once):\n\n  %s\n\nThe demo store is %s; Ctrl-C stops the server.\n", scheme, consoleHost(ln.Addr().String()), demoToken, c.store)
+	}
 	return serveAll(ctx, servers, listeners, time.Duration(cfg.Timeouts.Shutdown), log)
 }
 
@@ -213,7 +232,7 @@ var serveKeys = []string{"listen", "metrics_listen", "store", "durability", "sig
 // serveConfig builds the configuration: defaults, the --config file (or
 // COMPLY_CONFIG), the COMPLY_* variables, the flags. It returns whether
 // --print-config was given, and --create.
-func (c *cli) serveConfig(args []string) (cfg server.Config, printOnly, create bool, err error) {
+func (c *cli) serveConfig(args []string, demo *bool) (cfg server.Config, printOnly, create bool, err error) {
 	cfg = server.DefaultConfig()
 	path := os.Getenv("COMPLY_CONFIG")
 	for i, a := range args {
@@ -243,6 +262,7 @@ func (c *cli) serveConfig(args []string) (cfg server.Config, printOnly, create b
 	fs := c.flagSet("serve", "[--config FILE] [--listen HOST:PORT] [flags]", serveHelp)
 	fs.String("config", path, "read the configuration from the YAML `FILE` (env COMPLY_CONFIG)")
 	printCfg := fs.Bool("print-config", false, "print the effective configuration, without secrets, and exit")
+	fs.BoolVar(demo, "demo", false, "serve the demo's sample data from a new temporary store (or --store DIR, a new directory), with an admin token printed for the console")
 	fs.BoolVar(&create, "create", false, "create the store directory if it does not exist, as 'comply init' does (never an S3 bucket)")
 	c.storeFlag(fs)
 	fs.StringVar(&cfg.Listen, "listen", cfg.Listen, "listen on `HOST:PORT` (env COMPLY_LISTEN)")

@@ -1,0 +1,290 @@
+package browsertest
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/complyhq/comply/server/console/consoletest"
+)
+
+// chromium returns the browser's path, or skips (fails in CI) without one.
+func chromium(t *testing.T) string {
+	path := os.Getenv("COMPLY_CHROMIUM")
+	if path == "" {
+		path = "/usr/bin/chromium"
+	}
+	if _, err := exec.LookPath(path); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("no browser at %s: CI installs it (apt-get install -y chromium)", path)
+		}
+		t.Skipf("no browser at %s: apt-get install -y chromium (or set COMPLY_CHROMIUM)", path)
+	}
+	return path
+}
+
+// tab is a browser tab with its console messages.
+type tab struct {
+	t    *testing.T
+	ctx  context.Context
+	base string
+	dir  string // screenshots
+
+	mu   sync.Mutex
+	msgs []string // errors and warnings the page logged
+}
+
+func newTab(t *testing.T, base string) *tab {
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(chromium(t)), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck, chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1280, 900),
+		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+	}
+	actx, cancel := chromedp.NewExecAllocator(t.Context(), opts...)
+	t.Cleanup(cancel)
+	ctx, cancel2 := chromedp.NewContext(actx)
+	t.Cleanup(cancel2)
+	ctx, cancel3 := context.WithTimeout(ctx, 2*time.Minute)
+	t.Cleanup(cancel3)
+	dir := os.Getenv("COMPLY_CONSOLE_SCREENSHOTS")
+	if dir == "" {
+		dir = t.TempDir()
+	} else if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	tb := &tab{t: t, ctx: ctx, base: base, dir: dir}
+	if err := chromedp.Do(ctx); err != nil { // start the browser
+		t.Fatal(err)
+	}
+	msgs := chromedp.Console(ctx)
+	go func() {
+		for m, err := range msgs {
+			if err != nil {
+				return
+			}
+			if m.Type == chromedp.ConsoleException || m.Type == "error" || m.Type == "warning" || m.Type == "assert" {
+				tb.mu.Lock()
+				tb.msgs = append(tb.msgs, string(m.Type)+": "+m.Text)
+				tb.mu.Unlock()
+			}
+		}
+	}()
+	return tb
+}
+
+// consoleErrors returns and forgets the errors logged so far.
+func (tb *tab) consoleErrors() []string {
+	time.Sleep(200 * time.Millisecond) // let the last messages arrive
+	tb.mu.Lock()
+	defer tb.mu.Unlock()
+	m := tb.msgs
+	tb.msgs = nil
+	return m
+}
+
+func (tb *tab) do(what string, steps ...chromedp.Action[chromedp.Void]) {
+	tb.t.Helper()
+	if err := chromedp.Do(tb.ctx, steps...); err != nil {
+		tb.t.Fatalf("%s: %v", what, err)
+	}
+}
+
+// open navigates to path and waits until the page's script has filled it.
+func (tb *tab) open(path string) {
+	tb.t.Helper()
+	tb.do("open "+path, chromedp.Navigate(tb.base+path), chromedp.WaitReady("body[data-ready]"))
+}
+
+func eval[T any](tb *tab, js string) T {
+	tb.t.Helper()
+	v, err := chromedp.Run(tb.ctx, chromedp.Evaluate[T](js, chromedp.EvalAwaitPromise))
+	if err != nil {
+		tb.t.Fatalf("%s: %v", js, err)
+	}
+	return v
+}
+
+func (tb *tab) location() string {
+	tb.t.Helper()
+	u, err := chromedp.Run(tb.ctx, chromedp.Location())
+	if err != nil {
+		tb.t.Fatal(err)
+	}
+	return strings.TrimPrefix(u, tb.base)
+}
+
+func (tb *tab) screenshot(name string) {
+	tb.t.Helper()
+	png, err := chromedp.Run(tb.ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		tb.t.Fatalf("screenshot %s: %v", name, err)
+	}
+	if err := os.WriteFile(filepath.Join(tb.dir, name+".png"), png, 0o600); err != nil {
+		tb.t.Fatal(err)
+	}
+}
+
+func (tb *tab) signIn(secret string) {
+	tb.t.Helper()
+	tb.do("sign in", chromedp.Navigate(tb.base+"/entries"), chromedp.WaitVisible("#token"),
+		chromedp.SendKeys("#token", secret), chromedp.Submit("#token"), chromedp.WaitReady("body[data-ready]"))
+}
+
+// rowsText returns the text of the entries table's rows.
+func (tb *tab) rowsText() []string {
+	return eval[[]string](tb, `[...document.querySelectorAll("#entries tbody tr")].map(r => r.innerText)`)
+}
+
+func TestConsoleInBrowser(t *testing.T) {
+	env := consoletest.Start(t, consoletest.Options{Entries: 250})
+	tb := newTab(t, env.URL)
+
+	// Sign in: the entries page, newest first, a page of 100.
+	tb.signIn(consoletest.DecryptSecret)
+	tb.do("entries", chromedp.WaitVisible("#entries tbody tr"))
+	if loc := tb.location(); loc != "/entries" {
+		t.Fatalf("after sign-in at %s, want /entries", loc)
+	}
+	rows := tb.rowsText()
+	if len(rows) != 100 {
+		t.Fatalf("%d rows, want 100", len(rows))
+	}
+	tb.screenshot("entries")
+
+	// Page: the next 100, older.
+	first := rows[0]
+	tb.do("next page", chromedp.Click("#next"), chromedp.WaitVisible("#newest"), chromedp.WaitReady("body[data-ready]"))
+	if loc := tb.location(); !strings.Contains(loc, "cursor=") {
+		t.Errorf("next page at %s, want a cursor", loc)
+	}
+	if rows := tb.rowsText(); len(rows) != 100 || rows[0] == first {
+		t.Errorf("page 2: %d rows, first %q", len(rows), rows[0])
+	}
+
+	// Filter by clicking a model.
+	tb.open("/entries")
+	model := eval[string](tb, `document.querySelector("#entries tbody tr td:nth-child(3) button").textContent`)
+	tb.do("click a model", chromedp.Click("#entries tbody tr td:nth-child(3) button"), chromedp.WaitReady("body[data-ready='2']"))
+	if loc := tb.location(); !strings.Contains(loc, "model="+model) {
+		t.Errorf("after the click at %s, want model=%s", loc, model)
+	}
+	for _, r := range tb.rowsText() {
+		if !strings.Contains(r, model) {
+			t.Fatalf("filtered by click on %s: row %q", model, r)
+		}
+	}
+
+	// Filter by URL.
+	tb.open("/entries?model=gpt-4o&safety_failed=true&since=30d")
+	rows = tb.rowsText()
+	if len(rows) == 0 {
+		t.Fatal("no failed gpt-4o entries")
+	}
+	for _, r := range rows {
+		if !strings.Contains(r, "gpt-4o") || !strings.Contains(r, "failed") {
+			t.Fatalf("filtered by URL: row %q", r)
+		}
+	}
+	if v := eval[string](tb, `document.querySelector("#f-model").value`); v != "gpt-4o" {
+		t.Errorf("the model filter shows %q", v)
+	}
+	tb.screenshot("entries-filtered")
+
+	// Open an entry; decrypt it with a reason.
+	tb.do("open an entry", chromedp.Click("#entries tbody tr td:nth-child(4)"), chromedp.WaitVisible("#metadata"))
+	entryPath := tb.location()
+	if !strings.HasPrefix(entryPath, "/entries/") {
+		t.Fatalf("the row opened %s", entryPath)
+	}
+	tb.do("decrypt", chromedp.SendKeys("#reason", "case 42"), chromedp.Click("#decrypt button"), chromedp.WaitVisible("#input-text"))
+	if in := eval[string](tb, `document.querySelector("#input-text").textContent`); !strings.Contains(in, "refund policy") {
+		t.Errorf("decrypted input %q", in)
+	}
+	tb.screenshot("entry")
+
+	tb.open("/conversations/conv-alpha")
+	if n := eval[int](tb, `document.querySelectorAll("#timeline li").length`); n == 0 {
+		t.Error("the conversation has no turns")
+	}
+	tb.screenshot("conversation")
+
+	// The dashboard: its charts drew pixels.
+	tb.open("/dashboard?since=30d")
+	tb.do("charts", chromedp.WaitVisible("#chart-volume canvas"), chromedp.WaitVisible("#chart-latency canvas"))
+	inked := eval[[]int](tb, `[...document.querySelectorAll(".chart canvas")].map(c => {
+		const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+		let n = 0; for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++;
+		return n; })`)
+	if len(inked) != 4 {
+		t.Fatalf("%d charts, want 4", len(inked))
+	}
+	for i, n := range inked {
+		if n < 500 {
+			t.Errorf("chart %d drew %d pixels", i, n)
+		}
+	}
+	tb.screenshot("dashboard")
+
+	// Integrity: verify with progress (as decrypt: no button).
+	tb.open("/integrity")
+	if n := eval[int](tb, `document.querySelectorAll("#verify").length`); n != 0 {
+		t.Error("a decrypt token is offered verify")
+	}
+
+	// The admin sees the decrypt, with its reason, in the access page.
+	tb.do("sign out", chromedp.Click(".who button"), chromedp.WaitVisible("#token"))
+	tb.signIn(consoletest.AdminSecret)
+	tb.open("/integrity")
+	tb.do("verify", chromedp.Click("#verify"), chromedp.WaitVisible("#verify-result .pill.ok"))
+	tb.screenshot("integrity")
+	tb.open("/access?token=decrypter")
+	found := eval[bool](tb, `[...document.querySelectorAll("#access tbody tr")].some(r => r.innerText.includes("decrypt") && r.innerText.includes("reason=case 42"))`)
+	if !found {
+		t.Error("the access page does not show the decrypt with its reason")
+	}
+	tb.screenshot("access")
+
+	// A phone's width.
+	tb.do("phone", chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile))
+	tb.open("/entries")
+	tb.screenshot("entries-phone")
+	tb.do("desktop", chromedp.EmulateViewport(1280, 900))
+
+	if errs := tb.consoleErrors(); len(errs) > 0 {
+		t.Errorf("console errors:\n%s", strings.Join(errs, "\n"))
+	}
+
+	// Without the decrypt role: no action offered, and the API says 403.
+	tb.do("sign out", chromedp.Click(".who button"), chromedp.WaitVisible("#token"))
+	tb.signIn(consoletest.ReadSecret)
+	tb.open(entryPath)
+	if n := eval[int](tb, `document.querySelectorAll("#decrypt").length`); n != 0 {
+		t.Error("a read token is offered decrypt")
+	}
+	status := eval[int](tb, fmt.Sprintf(`fetch(%q + "/decrypt?reason=x", {method: "POST", headers: {"X-CSRF-Token": document.body.dataset.csrf}}).then(r => r.status)`, "/v1"+entryPath))
+	if status != 403 {
+		t.Errorf("decrypt as read: %d, want 403", status)
+	}
+
+	// An inline script is blocked by the CSP, and the violation reported.
+	blocked := eval[string](tb, `new Promise(resolve => {
+		document.addEventListener("securitypolicyviolation", e => resolve(e.violatedDirective), {once: true});
+		const s = document.createElement("script");
+		s.textContent = "window.inlineRan = true";
+		document.body.append(s);
+		setTimeout(() => resolve(window.inlineRan ? "ran" : "no report"), 2000);
+	})`)
+	if ran := eval[bool](tb, `window.inlineRan === true`); ran || !strings.HasPrefix(blocked, "script-src") {
+		t.Errorf("inline script: ran %v, violation %q", ran, blocked)
+	}
+}

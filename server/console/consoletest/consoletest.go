@@ -1,0 +1,158 @@
+// Package consoletest runs comply serve's API and web console over a
+// memory store of sample entries, for the console's tests and
+// benchmarks: the signed log, encrypted content, a real access log, and
+// a token of every role.
+package consoletest
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"golang.org/x/mod/sumdb/note"
+
+	"github.com/complyhq/comply"
+	"github.com/complyhq/comply/ledger"
+	"github.com/complyhq/comply/seal"
+	"github.com/complyhq/comply/server"
+	"github.com/complyhq/comply/server/accesslog"
+	"github.com/complyhq/comply/server/auth"
+	"github.com/complyhq/comply/server/console"
+	"github.com/complyhq/comply/store/memstore"
+)
+
+// The secrets of the test tokens, one per role.
+const (
+	IngestSecret  = "cmp_ingest-secret"
+	ReadSecret    = "cmp_read-secret"
+	DecryptSecret = "cmp_decrypt-secret"
+	AdminSecret   = "cmp_admin-secret"
+)
+
+// Tokens is an Authenticator of the test tokens; deleting a secret
+// revokes it.
+type Tokens map[string]auth.Token
+
+// Authenticate implements auth.Authenticator.
+func (m Tokens) Authenticate(_ context.Context, secret string) (auth.Token, error) {
+	if t, ok := m[secret]; ok {
+		return t, nil
+	}
+	return auth.Token{}, auth.ErrUnknownToken
+}
+
+// An Env is a running server with the console.
+type Env struct {
+	URL     string // the server's base URL
+	Logger  *comply.Logger
+	Access  *accesslog.Log
+	Console *console.Console
+	Server  *server.Server
+	Tokens  Tokens
+	IDs     []string // the sample entries, oldest first
+}
+
+// Options of Start.
+type Options struct {
+	Entries int       // sample entries to log; zero means 250
+	Now     time.Time // the newest entry's time; zero means now
+}
+
+// Models, Providers and Conversations of the sample entries: entry i has
+// Models[i%len(Models)] and so on; every 7th fails safety.
+var (
+	Models        = []string{"gpt-4o", "gpt-4o-mini", "claude-sonnet-4", "gemini-2.5-pro"}
+	Providers     = []string{"openai", "openai", "anthropic", "google"}
+	Conversations = []string{"conv-alpha", "conv-beta", "conv-gamma", "", "", ""}
+)
+
+// Start runs the server on a memory store with o.Entries sample entries,
+// an hour apart going back from o.Now, half of them with encrypted
+// content; it stops when t ends.
+func Start(t testing.TB, o Options) *Env {
+	t.Helper()
+	if o.Entries == 0 {
+		o.Entries = 250
+	}
+	if o.Now.IsZero() {
+		o.Now = time.Now().UTC()
+	}
+	ctx := context.Background()
+	k, err := seal.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	skey, _, err := ledger.GenerateKey("consoletest")
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := ledger.NewSigner(skey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var at time.Time
+	lopts := comply.Options{Keyring: seal.NewKeyring(k), StoreContent: true, Now: func() time.Time {
+		if at.IsZero() {
+			return time.Now()
+		}
+		return at
+	}}
+	l, err := comply.NewWithIntegrity(ctx, memstore.New(0), &lopts, &comply.IntegrityOptions{Signer: signer})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	e := &Env{Logger: l, Tokens: Tokens{
+		IngestSecret:  {Name: "ingester", Role: auth.Ingest},
+		ReadSecret:    {Name: "reader", Role: auth.Read},
+		DecryptSecret: {Name: "decrypter", Role: auth.Decrypt},
+		AdminSecret:   {Name: "admin", Role: auth.Admin},
+	}}
+	ins := make([]comply.Interaction, 0, o.Entries)
+	for i := range o.Entries {
+		md, _ := json.Marshal(map[string]any{"user_id": fmt.Sprintf("user-%d", i%5), "department": []string{"support", "finance", "legal"}[i%3]})
+		in := comply.Interaction{
+			Input: fmt.Sprintf("question %d: what is the refund policy?", i), Output: fmt.Sprintf("answer %d: thirty days.", i),
+			Provider: Providers[i%len(Providers)], Model: Models[i%len(Models)], ConversationID: Conversations[i%len(Conversations)],
+			Latency: time.Duration(100+(i*37)%900) * time.Millisecond, InputTokens: comply.Tokens(10 + i%50), OutputTokens: comply.Tokens(20 + i%80),
+			Metadata: json.RawMessage(md),
+		}
+		if i%7 == 3 {
+			in.SafetyFailed, in.DetectorsTriggered, in.BlockReason = true, []string{"pii"}, "personal data"
+		}
+		ins = append(ins, in)
+	}
+	for i := range ins { // oldest first, an hour apart
+		at = o.Now.Add(-time.Duration(len(ins)-1-i) * time.Hour)
+		id, err := l.Log(ctx, ins[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.IDs = append(e.IDs, id)
+	}
+	at = time.Time{}
+	al, err := comply.New(memstore.New(0), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { al.Close() })
+	e.Access = accesslog.New(al)
+	e.Console, err = console.New(console.Options{Auth: e.Tokens})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Server, err = server.New(server.Options{Logger: l, Auth: e.Tokens, Access: e.Access, AccessLog: e.Access.Records,
+		Verifiers: []note.Verifier{signer.Verifier()}, Sessions: e.Console, Console: e.Console, Log: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Console.SetAPI(e.Server.Handler())
+	ts := httptest.NewServer(e.Server.Handler())
+	t.Cleanup(ts.Close)
+	e.URL = ts.URL
+	return e
+}

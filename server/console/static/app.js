@@ -1,0 +1,370 @@
+// comply console: fills each page from the API, as the signed-in token.
+// No framework, no inline script (the CSP forbids it), no other origin.
+"use strict";
+(function () {
+  const body = document.body;
+  const page = body.dataset.page;
+  const csrf = body.dataset.csrf || "";
+  const canDecrypt = body.dataset.decrypt === "true";
+  const isAdmin = body.dataset.admin === "true";
+  const main = document.getElementById("main");
+  const banner = document.getElementById("banner");
+
+  // el builds an element: el("a", {href: "/x"}, "text", child...). Text
+  // is always a text node: data never becomes markup.
+  function el(tag, attrs, ...kids) {
+    const e = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (v === null || v === undefined || v === false) continue;
+      if (k.startsWith("on")) e.addEventListener(k.slice(2), v);
+      else if (k === "dataset") Object.assign(e.dataset, v);
+      else e.setAttribute(k, v === true ? "" : String(v));
+    }
+    for (const c of kids.flat()) {
+      if (c === null || c === undefined || c === false) continue;
+      e.append(c instanceof Node ? c : document.createTextNode(String(c)));
+    }
+    return e;
+  }
+  function show(...kids) { main.replaceChildren(...kids.flat()); }
+  function fail(msg) { banner.textContent = msg; banner.hidden = false; }
+  function clearFail() { banner.hidden = true; banner.textContent = ""; }
+  function empty(msg) { return el("p", { class: "empty" }, msg); }
+
+  class APIError extends Error { constructor(status, msg) { super(msg); this.status = status; } }
+  async function api(path, opts) {
+    opts = opts || {};
+    const headers = { Accept: "application/json" };
+    if (opts.method && opts.method !== "GET") headers["X-CSRF-Token"] = csrf;
+    let res;
+    try {
+      res = await fetch(path, { method: opts.method || "GET", headers, credentials: "same-origin" });
+    } catch (e) {
+      throw new APIError(0, "The server cannot be reached: " + e.message);
+    }
+    let data = null;
+    try { data = await res.json(); } catch (e) { /* not JSON */ }
+    if (res.status === 401) { location.assign("/signin?next=" + encodeURIComponent(location.pathname + location.search)); throw new APIError(401, "signed out"); }
+    if (!res.ok) throw new APIError(res.status, (data && data.error) || res.status + " " + res.statusText);
+    return data;
+  }
+  async function guard(fn) {
+    try { clearFail(); await fn(); } catch (e) {
+      if (e.status === 401) return;
+      fail(e.message);
+      if (main.querySelector(".loading")) show(empty("Nothing to show."));
+    }
+  }
+
+  // Times: the API's UTC timestamps ("2026-01-02T03:04:05.000006").
+  function parseTS(ts) { return new Date(/[zZ]|[+-]\d\d:?\d\d$/.test(ts) ? ts : ts + "Z"); }
+  function pad(n) { return String(n).padStart(2, "0"); }
+  function utc(d) { return d.getUTCFullYear() + "-" + pad(d.getUTCMonth() + 1) + "-" + pad(d.getUTCDate()) + " " + pad(d.getUTCHours()) + ":" + pad(d.getUTCMinutes()) + ":" + pad(d.getUTCSeconds()); }
+  function timeEl(ts) {
+    if (!ts) return el("span", { class: "muted" }, "—");
+    const d = parseTS(ts);
+    return el("time", { datetime: d.toISOString(), title: "local: " + d.toLocaleString() }, utc(d) + " UTC");
+  }
+  function num(n, digits) { return n === null || n === undefined ? "—" : Number(n).toLocaleString(undefined, { maximumFractionDigits: digits === undefined ? 1 : digits }); }
+  function meta(e) { return e.metadata && typeof e.metadata === "object" ? e.metadata : {}; }
+  function safetyPill(e) { return e.safety_passed ? el("span", { class: "pill ok" }, "passed") : el("span", { class: "pill bad", title: (e.detectors_triggered || []).join(", ") }, "failed"); }
+
+  // ---- Entries ----
+  const entryFilters = [
+    ["since", "Since", "select", [["", "all time"], ["1h", "1 hour"], ["24h", "24 hours"], ["7d", "7 days"], ["30d", "30 days"], ["90d", "90 days"]]],
+    ["start", "From (UTC)", "input", "2026-01-02 or RFC 3339"],
+    ["end", "To (UTC)", "input", ""],
+    ["provider", "Provider", "input", "openai"],
+    ["model", "Model", "input", "gpt-4o"],
+    ["safety_failed", "Safety", "select", [["", "any"], ["true", "failed"]]],
+    ["conversation_id", "Conversation", "input", ""],
+    ["meta", "Metadata key=value", "input", "user_id=user-123"],
+    ["input_text", "Find by content", "input", "paste a prompt"],
+  ];
+  function filtersFromURL() {
+    const p = new URLSearchParams(location.search);
+    const out = new URLSearchParams();
+    for (const [k, v] of p) if (v !== "" && k !== "cursor") out.set(k, v);
+    return out;
+  }
+  function entriesForm(params) {
+    const fields = entryFilters.map(([key, label, kind, opt]) => {
+      let input;
+      if (kind === "select") {
+        input = el("select", { name: key, id: "f-" + key }, opt.map(([v, t]) => el("option", { value: v, selected: params.get(key) === v || (!params.get(key) && v === "") }, t)));
+      } else {
+        let value = params.get(key) || "";
+        if (key === "meta") { for (const [k, v] of params) if (k.startsWith("meta.")) value = k.slice(5) + "=" + v; }
+        input = el("input", { name: key, id: "f-" + key, value, placeholder: opt, class: key === "input_text" || key === "meta" ? "wide" : null, autocomplete: "off" });
+      }
+      return el("label", { for: "f-" + key }, label, input);
+    });
+    const form = el("form", { class: "filters", id: "filters", role: "search" }, fields, el("button", { type: "submit", class: "primary" }, "Apply"), el("a", { class: "btn", href: "/entries" }, "Clear"));
+    form.addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      const q = new URLSearchParams();
+      for (const [k, v] of new FormData(form)) {
+        const s = String(v).trim();
+        if (!s) continue;
+        if (k === "meta") { const i = s.indexOf("="); if (i > 0) q.set("meta." + s.slice(0, i).trim(), s.slice(i + 1).trim()); else { fail("Metadata filter: want key=value"); return; } }
+        else q.set(k, s);
+      }
+      go("/entries" + (q.toString() ? "?" + q : ""));
+    });
+    return form;
+  }
+  function go(url) { history.pushState(null, "", url); render(); }
+  function addFilter(key, value) {
+    const q = filtersFromURL(); q.set(key, value);
+    go("/entries?" + q);
+  }
+  function chip(key, value) {
+    if (!value) return el("span", { class: "muted" }, "—");
+    return el("button", { type: "button", class: "chip", title: "filter by " + key + " = " + value, onclick: (ev) => { ev.stopPropagation(); addFilter(key, value); } }, value);
+  }
+  async function entriesPage() {
+    const params = filtersFromURL();
+    const cursor = new URLSearchParams(location.search).get("cursor");
+    show(el("h1", {}, "Entries"), entriesForm(params), el("p", { class: "loading" }, "Loading…"));
+    const q = new URLSearchParams(params);
+    if (cursor) q.set("cursor", cursor);
+    if (!q.has("limit")) q.set("limit", "100");
+    const data = await api("/v1/entries?" + q);
+    const rows = data.entries.map((e) => el("tr", { "data-href": "/entries/" + e.id, tabindex: "0" },
+      el("td", {}, timeEl(e.timestamp)), el("td", {}, chip("provider", e.provider)), el("td", {}, chip("model", e.model)),
+      el("td", {}, safetyPill(e)), el("td", { class: "num" }, num(e.latency_ms, 0) + " ms"),
+      el("td", { class: "num" }, e.input_tokens === null && e.output_tokens === null ? "—" : num(e.input_tokens, 0) + " / " + num(e.output_tokens, 0)),
+      el("td", {}, chip("conversation_id", e.conversation_id)), el("td", { class: "hide-s" }, meta(e).user_id ? chip("meta.user_id", String(meta(e).user_id)) : el("span", { class: "muted" }, "—"))));
+    const exp = new URLSearchParams(params);
+    const table = rows.length ? el("div", { class: "tablewrap" }, el("table", { id: "entries" },
+      el("thead", {}, el("tr", {}, ["Time", "Provider", "Model", "Safety", "Latency", "Tokens in/out", "Conversation", "User"].map((h, i) => el("th", { class: i === 4 || i === 5 ? "num" : i === 7 ? "hide-s" : null }, h)))),
+      el("tbody", {}, rows))) : empty(params.toString() ? "No entry matches these filters." : "No entries yet: log one with comply log, the proxy or POST /v1/entries.");
+    const nav = el("div", { class: "actions" },
+      cursor ? el("a", { class: "btn", href: "/entries" + (params.toString() ? "?" + params : ""), id: "newest" }, "« Newest") : null,
+      data.next_cursor ? el("a", { class: "btn", id: "next", href: "/entries?" + new URLSearchParams([...params, ["cursor", data.next_cursor]]) }, "Older »") : null,
+      el("span", { class: "muted" }, rows.length + " shown"),
+      el("span", { class: "muted" }, "Export this view:"),
+      el("a", { class: "btn", id: "export-ndjson", href: "/export?" + new URLSearchParams([...exp, ["format", "ndjson"]]), download: "" }, "NDJSON"),
+      el("a", { class: "btn", id: "export-csv", href: "/export?" + new URLSearchParams([...exp, ["format", "csv"]]), download: "" }, "CSV"));
+    show(el("h1", {}, "Entries"), entriesForm(params), table, nav);
+  }
+
+  // ---- Entry ----
+  function copyButton(text) {
+    return el("button", { type: "button", class: "copy", title: "copy", onclick: async (ev) => {
+      try { await navigator.clipboard.writeText(text); ev.target.textContent = "copied"; } catch (e) { fail("Copy failed: " + e.message); }
+    } }, "copy");
+  }
+  function field(label, ...value) { return [el("dt", {}, label), el("dd", {}, ...value)]; }
+  async function entryPage() {
+    const id = decodeURIComponent(location.pathname.split("/")[2] || "");
+    const e = await api("/v1/entries/" + encodeURIComponent(id));
+    const m = meta(e);
+    const tools = m.tool_calls || m.tools || null;
+    const dl = el("dl", { class: "fields" },
+      field("ID", el("span", { class: "mono" }, e.id), " ", copyButton(e.id)),
+      field("Time", timeEl(e.timestamp)),
+      field("Provider", chip("provider", e.provider)), field("Model", chip("model", e.model)),
+      field("Conversation", e.conversation_id ? el("a", { href: "/conversations/" + encodeURIComponent(e.conversation_id) }, e.conversation_id) : el("span", { class: "muted" }, "—")),
+      field("Safety", safetyPill(e), (e.detectors_triggered || []).length ? " " + e.detectors_triggered.join(", ") : ""),
+      field("Block reason", e.block_reason || "—"), field("Alerts", (e.alerts || []).join(", ") || "—"),
+      field("Latency", num(e.latency_ms, 1) + " ms"), field("Tokens", "in " + num(e.input_tokens, 0) + ", out " + num(e.output_tokens, 0)),
+      field("Input hash", el("span", { class: "mono" }, e.input_hash), " ", copyButton(e.input_hash)),
+      field("Output hash", el("span", { class: "mono" }, e.output_hash), " ", copyButton(e.output_hash)),
+      field("Content", e.input_content || e.output_content ? "stored, encrypted" : "not stored (hashes only)"));
+    const parts = [el("h1", {}, "Entry"), dl, el("h2", {}, "Metadata"), el("pre", { id: "metadata" }, JSON.stringify(m, null, 2))];
+    if (tools) parts.push(el("h2", {}, "Tool calls"), el("pre", { id: "tools" }, JSON.stringify(tools, null, 2)));
+    parts.push(el("h2", {}, "Proof"), el("p", {}, "The inclusion proof of this entry in the signed log ('comply prove'): ",
+      el("a", { class: "btn", id: "proof", href: "/v1/entries/" + encodeURIComponent(e.id) + "/proof", download: "proof-" + e.id + ".txt" }, "Download proof")));
+    if (canDecrypt && (e.input_content || e.output_content)) {
+      const out = el("div", { id: "decrypted" });
+      const reason = el("input", { id: "reason", name: "reason", required: true, class: "wide", placeholder: "ticket, case or purpose", autocomplete: "off" });
+      const form = el("form", { class: "filters", id: "decrypt" }, el("label", { for: "reason" }, "Reason (kept in the access log)", reason), el("button", { type: "submit", class: "primary" }, "Show content"));
+      form.addEventListener("submit", (ev) => {
+        ev.preventDefault();
+        guard(async () => {
+          const r = reason.value.trim();
+          if (!r) { fail("Give a reason: it is recorded in the access log."); return; }
+          const d = await api("/v1/entries/" + encodeURIComponent(e.id) + "/decrypt?reason=" + encodeURIComponent(r), { method: "POST" });
+          out.replaceChildren(el("h3", {}, "Input"), el("pre", { id: "input-text" }, d.input === null ? "(not stored)" : d.input), el("h3", {}, "Output"), el("pre", { id: "output-text" }, d.output === null ? "(not stored)" : d.output));
+        });
+      });
+      parts.push(el("h2", {}, "Content"), form, out);
+    }
+    show(parts);
+  }
+
+  // ---- Conversation ----
+  async function conversationPage() {
+    const id = decodeURIComponent(location.pathname.split("/")[2] || "");
+    const data = await api("/v1/entries?" + new URLSearchParams({ conversation_id: id, limit: "1000" }));
+    const es = data.entries.slice().reverse();
+    const items = es.map((e, i) => el("li", { class: e.safety_passed ? null : "bad" },
+      el("a", { href: "/entries/" + e.id }, "Turn " + (i + 1)), " · ", timeEl(e.timestamp), " · ", e.model || "", " · ", safetyPill(e), " · ", num(e.latency_ms, 0) + " ms",
+      el("div", { class: "muted mono" }, "in " + e.input_hash.slice(0, 16) + "…  out " + e.output_hash.slice(0, 16) + "…")));
+    show(el("h1", {}, "Conversation ", el("span", { class: "mono" }, id)),
+      items.length ? el("ol", { class: "timeline", id: "timeline" }, items) : empty("No entries in this conversation."),
+      data.next_cursor ? el("p", { class: "muted" }, "Showing the latest 1000 turns.") : null,
+      el("p", {}, el("a", { href: "/entries?conversation_id=" + encodeURIComponent(id) }, "As a table")));
+  }
+
+  // ---- Dashboard ----
+  const charts = [];
+  function chart(target, title, xs, series, opts) {
+    const width = Math.max(280, target.clientWidth - 16);
+    const u = new uPlot(Object.assign({
+      title, width, height: 200,
+      scales: { x: { time: true }, y: { range: (u, min, max) => [Math.min(0, min), max > 0 ? max * 1.1 : 1] } },
+      series: [{}].concat(series.map((s, i) => ({ label: s.label, stroke: palette[i % palette.length], fill: s.fill ? palette[i % palette.length] + "33" : undefined, width: 2, paths: s.bars ? uPlot.paths.bars({ size: [0.8, 40] }) : undefined }))),
+      axes: [{ stroke: axisColor(), grid: { stroke: gridColor() } }, { stroke: axisColor(), grid: { stroke: gridColor() } }],
+    }, opts || {}), [xs].concat(series.map((s) => s.data)), target);
+    charts.push(u);
+    return u;
+  }
+  const palette = ["#3b82f6", "#ef4444", "#10b981", "#f59e0b", "#8b5cf6", "#ec4899", "#14b8a6"];
+  function dark() { return matchMedia("(prefers-color-scheme: dark)").matches; }
+  function axisColor() { return dark() ? "#9aa4af" : "#5b6470"; }
+  function gridColor() { return dark() ? "#2c333b" : "#e5e8eb"; }
+  function barTable(id, rows, cols) {
+    if (!rows.length) return empty("Nothing in this range.");
+    const max = Math.max(...rows.map((r) => r[r.length - 1])) || 1;
+    return el("table", { id }, el("thead", {}, el("tr", {}, cols.map((c, i) => el("th", { class: i ? "num" : null }, c)), el("th", {}, ""))),
+      el("tbody", {}, rows.map((r) => { const b = el("div", { class: "bar" }); b.style.width = Math.round(100 * r[r.length - 1] / max) + "%"; return el("tr", {}, r.map((v, i) => el("td", { class: i ? "num" : null }, i ? num(v) : v)), el("td", { class: "hide-s" }, b)); })));
+  }
+  async function dashboardPage() {
+    const params = new URLSearchParams(location.search);
+    const since = params.get("since") || "7d";
+    const step = since === "24h" || since === "1h" ? "1h" : "1d";
+    const sel = el("select", { id: "range", name: "since" }, [["24h", "24 hours"], ["7d", "7 days"], ["30d", "30 days"], ["90d", "90 days"]].map(([v, t]) => el("option", { value: v, selected: v === since }, t)));
+    sel.addEventListener("change", () => go("/dashboard?since=" + sel.value));
+    const head = [el("h1", {}, "Dashboard"), el("div", { class: "filters" }, el("label", { for: "range" }, "Range", sel))];
+    show(head, el("p", { class: "loading" }, "Loading…"));
+    const st = await api("/v1/stats?since=" + encodeURIComponent(since));
+    const cards = el("div", { class: "cards", id: "cards" },
+      [["Entries in range", num(st.window_entries, 0)], ["All entries", num(st.total_entries, 0)], ["Safety failures", num(st.safety_failures, 0)], ["Errors", num(st.errors, 0)],
+        ["Latency avg", num(st.avg_latency_ms, 0) + " ms"], ["Latency p95", num(st.p95_latency_ms, 0) + " ms"], st.priced_entries ? ["Cost", "$" + num(st.cost_usd, 2)] : null].filter(Boolean)
+        .map(([k, v]) => el("div", { class: "card" }, el("b", {}, v), el("span", {}, k))));
+    const models = (st.by_model || []).map((m) => [m.model || "(none)", m.entries, m.safety_failures, m.avg_latency_ms, m.p95_latency_ms]);
+    const volume = el("div", { class: "chart", id: "chart-volume" });
+    const failures = el("div", { class: "chart", id: "chart-failures" });
+    const latency = el("div", { class: "chart", id: "chart-latency" });
+    const tokens = el("div", { class: "chart", id: "chart-tokens" });
+    const extra = el("div", { id: "breakdowns" });
+    show(head, cards, el("div", { class: "grid2" }, volume, failures, latency, tokens), extra,
+      el("h2", {}, "By model"), models.length ? el("div", { class: "tablewrap" }, el("table", { id: "by-model" }, el("thead", {}, el("tr", {}, ["Model", "Entries", "Safety failures", "Latency avg ms", "Latency p95 ms"].map((h, i) => el("th", { class: i ? "num" : null }, h)))),
+        el("tbody", {}, models.map((r) => el("tr", {}, el("td", {}, chip("model", r[0])), r.slice(1).map((v) => el("td", { class: "num" }, num(v)))))))) : empty("No entries in this range."));
+    await drawSeries(since, step, { volume, failures, latency, tokens, extra });
+  }
+  // drawSeries draws the per-hour or per-day charts from GET
+  // /v1/timeseries: the rollups, so it stays fast on big stores.
+  async function drawSeries(since, step, t) {
+    const ask = (group) => api("/v1/timeseries?" + new URLSearchParams(Object.assign({ since, step }, group ? { group_by: group } : {})));
+    const [all, byModel, byDetector] = await Promise.all([ask(""), ask("model"), ask("detector")]);
+    const per = step === "1h" ? "per hour" : "per day";
+    const sec = (b) => Date.parse(b.start) / 1000;
+    const xs = [...new Set([].concat(all.buckets, byModel.buckets).map(sec))].sort((a, b) => a - b);
+    if (!all.buckets.length) { for (const c of [t.volume, t.failures, t.latency, t.tokens]) c.replaceChildren(empty("No entries in this range.")); return; }
+    // column returns, for each x, f of the bucket of group g (null if none).
+    const column = (buckets, g, f) => { const m = new Map(buckets.filter((b) => (b.group || "") === g).map((b) => [sec(b), b])); return xs.map((x) => (m.has(x) ? f(m.get(x)) : null)); };
+    const models = [...new Set(byModel.buckets.map((b) => b.group || ""))].sort();
+    const bars = uPlot.paths.bars({ size: [0.8, 40] });
+    chart(t.volume, "Entries " + per, xs, [{ label: "entries", data: column(all.buckets, "", (b) => b.entries), fill: true, bars: true }]);
+    chart(t.failures, "Safety failures " + per, xs, [{ label: "failures", data: column(all.buckets, "", (b) => b.safety_failures) }],
+      { series: [{}, { label: "failures", stroke: palette[1], fill: palette[1] + "55", paths: bars }] });
+    chart(t.latency, "Latency p50 / p95 by model (ms)", xs, models.flatMap((m) => [{ label: m + " p50", data: column(byModel.buckets, m, (b) => b.p50_latency_ms) }, { label: m + " p95", data: column(byModel.buckets, m, (b) => b.p95_latency_ms) }]));
+    chart(t.tokens, "Tokens " + per + " by model", xs, models.map((m) => ({ label: m, data: column(byModel.buckets, m, (b) => b.input_tokens + b.output_tokens) })));
+    const det = new Map();
+    for (const b of byDetector.buckets) det.set(b.group || "(none)", (det.get(b.group || "(none)") || 0) + b.entries);
+    t.extra.replaceChildren(el("div", { class: "grid2" },
+      el("div", {}, el("h2", {}, "Safety failures by detector"), barTable("by-detector", [...det].sort((a, b) => b[1] - a[1]), ["Detector", "Entries"])),
+      el("div", {}, el("h2", {}, "Tokens by model"), barTable("tokens-by-model", models.map((m) => [m || "(none)", byModel.buckets.filter((b) => (b.group || "") === m).reduce((s, b) => s + b.input_tokens + b.output_tokens, 0)]).sort((a, b) => b[1] - a[1]), ["Model", "Tokens"]))));
+  }
+
+  // ---- Integrity ----
+  async function integrityPage() {
+    const d = await api("/v1/integrity");
+    const parts = [el("h1", {}, "Integrity")];
+    if (!d.ledger) parts.push(empty("This server keeps no ledger: run comply serve with --signing-key to sign checkpoints."));
+    else parts.push(el("h2", {}, "Last checkpoint"), el("dl", { class: "fields", id: "checkpoint" },
+      field("Size", num(d.size, 0) + " entries"), field("Root", el("span", { class: "mono" }, d.root), " ", copyButton(d.root)),
+      field("Time", timeEl(d.time)), field("Age", num(d.age_seconds, 0) + " s"), field("Key (origin)", el("span", { class: "mono" }, d.origin))),
+      el("details", {}, el("summary", {}, "Signed checkpoint"), el("pre", {}, d.checkpoint)));
+    const lv = d.last_verify;
+    const verifyOut = el("div", { id: "verify-result" }, lv ? verifyView(lv) : empty("No verify has run since the server started."));
+    parts.push(el("h2", {}, "Last verify"), verifyOut);
+    if (isAdmin && d.ledger) {
+      const btn = el("button", { type: "button", class: "primary", id: "verify" }, "Run verify");
+      btn.addEventListener("click", () => guard(async () => {
+        btn.disabled = true; btn.textContent = "Verifying…";
+        const started = Date.now();
+        const tick = setInterval(() => { btn.textContent = "Verifying… " + Math.round((Date.now() - started) / 1000) + " s"; }, 500);
+        try { const r = await api("/v1/verify", { method: "POST" }); verifyOut.replaceChildren(verifyView(r.result)); }
+        finally { clearInterval(tick); btn.disabled = false; btn.textContent = "Run verify"; }
+      }));
+      parts.push(el("div", { class: "actions" }, btn));
+    }
+    show(parts);
+  }
+  function verifyView(v) {
+    return el("dl", { class: "fields" }, field("Result", v.ok ? el("span", { class: "pill ok" }, "OK") : el("span", { class: "pill bad" }, "FAILED")),
+      field("When", timeEl(v.time)), field("Entries", num(v.entries, 0) + " (" + num(v.valid, 0) + " valid)"), field("Problems", num(v.problems, 0)),
+      field("Summary", v.summary || v.error || "—"));
+  }
+
+  // ---- Access ----
+  async function accessPage() {
+    const params = filtersFromURL();
+    const fields = [["start", "From (UTC)"], ["end", "To (UTC)"], ["token", "Token name"]].map(([k, l]) => el("label", { for: "a-" + k }, l, el("input", { id: "a-" + k, name: k, value: params.get(k) || "", autocomplete: "off" })));
+    const denied = el("select", { id: "a-denied", name: "denied" }, el("option", { value: "" }, "all"), el("option", { value: "true", selected: params.get("denied") === "true" }, "refused only"));
+    const form = el("form", { class: "filters", id: "filters", role: "search" }, fields, el("label", { for: "a-denied" }, "Outcome", denied), el("button", { type: "submit", class: "primary" }, "Apply"), el("a", { class: "btn", href: "/access" }, "Clear"));
+    form.addEventListener("submit", (ev) => { ev.preventDefault(); const q = new URLSearchParams(); for (const [k, v] of new FormData(form)) if (String(v).trim()) q.set(k, String(v).trim()); go("/access" + (q.toString() ? "?" + q : "")); });
+    show(el("h1", {}, "Access log"), form, el("p", { class: "loading" }, "Loading…"));
+    const d = await api("/v1/access?" + params);
+    const recs = d.records.slice().reverse();
+    const rows = recs.slice(0, 2000).map((r) => el("tr", { class: r.denied ? "bad" : null },
+      el("td", {}, timeEl(r.time)), el("td", {}, r.token || "—"), el("td", {}, r.role || ""), el("td", { class: "mono" }, r.route),
+      el("td", { class: "mono" }, Object.entries(r.filters || {}).map(([k, v]) => k + "=" + v).join(" ")),
+      el("td", { class: "mono" }, (r.ids || []).map((id) => el("a", { href: "/entries/" + id }, id.slice(0, 8) + "…"))),
+      el("td", { class: "num" }, r.count < 0 ? "stream" : num(r.count, 0)), el("td", { class: "num" }, r.status),
+      el("td", {}, r.denied ? el("span", { class: "pill bad" }, "refused") : "", " ", r.reason || "")));
+    show(el("h1", {}, "Access log"), form, rows.length ? el("div", { class: "tablewrap" }, el("table", { id: "access" },
+      el("thead", {}, el("tr", {}, ["Time", "Token", "Role", "Route", "Filters", "Entries", "Count", "Status", "Outcome"].map((h) => el("th", {}, h)))), el("tbody", {}, rows))) : empty("No access matches."),
+    recs.length > 2000 ? el("p", { class: "muted" }, "Showing the newest 2000 of " + recs.length + " records: narrow the range.") : null);
+  }
+
+  // ---- Keyboard ----
+  let gPending = false;
+  document.addEventListener("keydown", (ev) => {
+    const t = ev.target;
+    if (t.matches && t.matches("input, select, textarea")) { if (ev.key === "Escape") t.blur(); return; }
+    if (ev.metaKey || ev.ctrlKey || ev.altKey) return;
+    const rows = [...main.querySelectorAll("tbody tr[data-href]")];
+    const cur = rows.indexOf(document.activeElement);
+    if (gPending) {
+      gPending = false;
+      const to = { e: "/entries", d: "/dashboard", i: "/integrity", a: "/access" }[ev.key];
+      if (to) { location.assign(to); ev.preventDefault(); }
+      return;
+    }
+    if (ev.key === "g") { gPending = true; return; }
+    if (ev.key === "/") { const f = main.querySelector("#filters input, #filters select"); if (f) { ev.preventDefault(); f.focus(); } return; }
+    if ((ev.key === "j" || ev.key === "k") && rows.length) {
+      const next = rows[Math.max(0, Math.min(rows.length - 1, cur < 0 ? 0 : cur + (ev.key === "j" ? 1 : -1)))];
+      rows.forEach((r) => r.classList.toggle("sel", r === next)); next.focus(); ev.preventDefault();
+    }
+    if (ev.key === "Enter" && cur >= 0) { location.assign(rows[cur].dataset.href); ev.preventDefault(); }
+  });
+  main.addEventListener("click", (ev) => {
+    const tr = ev.target.closest("tr[data-href]");
+    if (tr && !ev.target.closest("a, button")) location.assign(tr.dataset.href);
+  });
+
+  const pages = { entries: entriesPage, entry: entryPage, conversation: conversationPage, dashboard: dashboardPage, integrity: integrityPage, access: accessPage };
+  function render() {
+    charts.splice(0).forEach((c) => c.destroy());
+    const fn = pages[page];
+    if (fn) guard(fn).then(() => { window.consoleReady = (window.consoleReady || 0) + 1; body.dataset.ready = String(window.consoleReady); });
+  }
+  window.addEventListener("popstate", render);
+  render();
+})();
