@@ -109,7 +109,7 @@ type Stats struct {
 	SafetyFailures int64        `json:"safety_failures"`
 	AvgLatencyMS   float64      `json:"avg_latency_ms"`
 	P95LatencyMS   float64      `json:"p95_latency_ms"`
-	Corrupt        int64        `json:"corrupt_lines,omitempty"`
+	Corrupt        int64        `json:"corrupt_lines,omitempty"` // damaged lines (not the files a store does not read)
 	ByModel        []ModelStats `json:"by_model"`
 
 	// Errors counts the calls that failed (an HTTP error, an upstream
