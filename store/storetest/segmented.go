@@ -19,6 +19,9 @@ func segmented(t *testing.T, h Harness) (store.Store, store.Segmented, error) {
 	if !ok {
 		return nil, nil, fmt.Errorf("%w: not a store.Segmented", ErrSkip)
 	}
+	if _, err := sg.Segments(t.Context(), store.Query{}); errors.Is(err, errors.ErrUnsupported) {
+		return nil, nil, fmt.Errorf("%w: %v", ErrSkip, err)
+	}
 	return s, sg, nil
 }
 
