@@ -161,13 +161,15 @@ func (l *Logger) Stats(ctx context.Context, since time.Time) (Stats, error) {
 	var all rollup.Cell
 	perModel := map[string]*rollup.Cell{}
 	for k, c := range r.Cells {
-		all.Merge(c)
 		m := perModel[k.Model]
 		if m == nil {
 			m = &rollup.Cell{}
 			perModel[k.Model] = m
 		}
 		m.Merge(c)
+	}
+	for _, m := range perModel { // each cell's sketch decoded once
+		all.Merge(m)
 	}
 	st.Corrupt = r.Corrupt
 	st.WindowEntries = all.Entries
