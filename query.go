@@ -109,7 +109,7 @@ type Stats struct {
 	SafetyFailures int64        `json:"safety_failures"`
 	AvgLatencyMS   float64      `json:"avg_latency_ms"`
 	P95LatencyMS   float64      `json:"p95_latency_ms"`
-	Corrupt        int64        `json:"corrupt_lines,omitempty"`
+	Corrupt        int64        `json:"corrupt_lines,omitempty"` // damaged lines (not the files a store does not read)
 	ByModel        []ModelStats `json:"by_model"`
 
 	// Errors counts the calls that failed (an HTTP error, an upstream
@@ -161,13 +161,15 @@ func (l *Logger) Stats(ctx context.Context, since time.Time) (Stats, error) {
 	var all rollup.Cell
 	perModel := map[string]*rollup.Cell{}
 	for k, c := range r.Cells {
-		all.Merge(c)
 		m := perModel[k.Model]
 		if m == nil {
 			m = &rollup.Cell{}
 			perModel[k.Model] = m
 		}
 		m.Merge(c)
+	}
+	for _, m := range perModel { // each cell's sketch decoded once
+		all.Merge(m)
 	}
 	st.Corrupt = r.Corrupt
 	st.WindowEntries = all.Entries

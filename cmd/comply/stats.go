@@ -52,13 +52,12 @@ impossible date, a name of another shape, a symlink), each named on stderr.`)
 	if err != nil {
 		return err
 	}
-	// Stats counts each file the store does not read as one damaged
-	// line (its scan yields one error for it): name them apart.
+	// Stats counts damaged lines, not the files the store does not read
+	// (it reads segments' rollups, not a Scan): those are named apart.
 	strays, err := strayFiles(ctx, l)
 	if err != nil {
 		return err
 	}
-	st.Corrupt = max(0, st.Corrupt-int64(len(strays)))
 	if *asJSON {
 		enc := json.NewEncoder(c.stdout)
 		enc.SetIndent("", "  ")

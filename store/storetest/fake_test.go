@@ -2,8 +2,10 @@ package storetest_test
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
+	"hash"
 	"iter"
 	"slices"
 	"strings"
@@ -46,6 +48,8 @@ const (
 	observeReversed      // the observer sees each batch reversed
 	syncIgnoresCtx       // Sync ignores its ctx
 	claimsOthers         // RecordWriter names another writer
+	segmentsMissOne      // Segments leaves out the last segment
+	staticVersion        // a segment's Version never changes
 )
 
 // fake is a small in-memory store with every capability, sound unless
@@ -69,7 +73,79 @@ var (
 	_ store.Observable   = (*fake)(nil)
 	_ store.Syncer       = (*fake)(nil)
 	_ store.Shared       = (*fake)(nil)
+	_ store.Segmented    = (*fake)(nil)
 )
+
+// Segments: one segment per UTC day, its version a hash of its lines.
+func (s *fake) Segments(ctx context.Context, q store.Query) ([]store.Segment, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.live(ctx); err != nil {
+		return nil, err
+	}
+	byDay := map[string]*store.Segment{}
+	hashes := map[string]hash.Hash{}
+	var names []string
+	for _, r := range s.recs {
+		if r.Line == nil {
+			continue
+		}
+		name := r.Time.UTC().Format(time.DateOnly)
+		g := byDay[name]
+		if g == nil {
+			g = &store.Segment{Name: name, Min: r.Time, Max: r.Time}
+			byDay[name], hashes[name] = g, sha256.New()
+			names = append(names, name)
+		}
+		g.Count++
+		if r.Time.Before(g.Min) {
+			g.Min = r.Time
+		}
+		if r.Time.After(g.Max) {
+			g.Max = r.Time
+		}
+		hashes[name].Write(r.Line)
+	}
+	slices.Sort(names)
+	var out []store.Segment
+	for _, name := range names {
+		g := byDay[name]
+		if !q.Start.IsZero() && g.Max.Before(q.Start) || !q.End.IsZero() && g.Min.After(q.End) {
+			continue
+		}
+		g.Version = fmt.Sprintf("%x", hashes[name].Sum(nil))
+		if s.flaw == staticVersion {
+			g.Version = "v"
+		}
+		out = append(out, *g)
+	}
+	if s.flaw == segmentsMissOne && len(out) > 0 {
+		out = out[:len(out)-1]
+	}
+	return out, nil
+}
+
+func (s *fake) ScanSegment(ctx context.Context, name string, q store.Query) iter.Seq2[store.Record, error] {
+	return func(yield func(store.Record, error) bool) {
+		found := false
+		for r, err := range s.Scan(ctx, store.Query{}) {
+			if err != nil {
+				yield(r, err)
+				return
+			}
+			if r.Time.UTC().Format(time.DateOnly) != name {
+				continue
+			}
+			found = true
+			if q.Contains(r.Time) && !yield(r, nil) {
+				return
+			}
+		}
+		if !found {
+			yield(store.Record{}, fmt.Errorf("scan segment %s: %w", name, store.ErrNotFound))
+		}
+	}
+}
 
 func newFake(f flaw) *fake {
 	return &fake{flaw: f, wl: make(chan struct{}, 1), blobs: map[string][]byte{}}

@@ -90,6 +90,8 @@ func Rules() []Rule {
 		{"Observe", checkObserve},
 		{"Sync", checkSync},
 		{"Shared", checkShared},
+		{"SegmentsCoverScan", checkSegmentsCoverScan},
+		{"SegmentVersions", checkSegmentVersions},
 	}
 }
 

@@ -70,6 +70,8 @@ func TestBrokenStoresFail(t *testing.T) {
 		{"Observe", observeReversed},
 		{"Sync", syncIgnoresCtx},
 		{"Shared", claimsOthers},
+		{"SegmentsCoverScan", segmentsMissOne},
+		{"SegmentVersions", staticVersion},
 	}
 	rules := map[string]storetest.Rule{}
 	for _, r := range storetest.Rules() {
@@ -106,7 +108,7 @@ func TestBrokenStoresFail(t *testing.T) {
 func TestSkips(t *testing.T) {
 	t.Parallel()
 	h := storetest.Harness{New: func(t *testing.T) store.Store { return plain{newFake(sound)} }}
-	for _, name := range []string{"CancelWhileWaiting", "Reopen", "SidecarReplace", "Observe", "Sync", "Shared"} {
+	for _, name := range []string{"CancelWhileWaiting", "Reopen", "SidecarReplace", "Observe", "Sync", "Shared", "SegmentsCoverScan", "SegmentVersions"} {
 		for _, r := range storetest.Rules() {
 			if r.Name == name {
 				if err := r.Check(t, h); !errors.Is(err, storetest.ErrSkip) {
