@@ -1,0 +1,270 @@
+package comply
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"iter"
+	"slices"
+	"strconv"
+	"sync"
+
+	"github.com/complyhq/comply/internal/skipfilter"
+	"github.com/complyhq/comply/store"
+)
+
+// DefaultFilterKeys are the metadata keys a Logger keeps skip filters for
+// when Options.FilterKeys is nil.
+var DefaultFilterKeys = []string{"user_id", "session_id"}
+
+// The fields of a segment's skip filters: the entry's own, and one per
+// indexed top-level metadata key ("metadata." and the key).
+const (
+	filterConversation = "conversation_id"
+	filterInputHash    = "input_hash"
+	filterOutputHash   = "output_hash"
+	filterMetaPrefix   = "metadata."
+)
+
+// filterKeys returns the metadata keys to index.
+func (l *Logger) filterKeys() []string {
+	if l.opts.FilterKeys == nil {
+		return DefaultFilterKeys
+	}
+	return l.opts.FilterKeys
+}
+
+// newFilterBuilder returns a builder of the skip filters this Logger keeps.
+func (l *Logger) newFilterBuilder() *skipfilter.Builder {
+	keys := l.filterKeys()
+	fields := make([]string, 0, 3+len(keys))
+	fields = append(fields, filterConversation, filterInputHash, filterOutputHash)
+	for _, k := range keys {
+		fields = append(fields, filterMetaPrefix+k)
+	}
+	return skipfilter.NewBuilder(fields...)
+}
+
+// addToFilters adds the values of e that queries can look up: a query
+// matches an entry only if each of its indexed values was added.
+func addToFilters(b *skipfilter.Builder, e *Entry, keys []string) {
+	b.Entry()
+	if e.ConversationID != "" {
+		b.Add(filterConversation, e.ConversationID)
+	}
+	if e.InputHash != "" {
+		b.Add(filterInputHash, e.InputHash)
+	}
+	if e.OutputHash != "" {
+		b.Add(filterOutputHash, e.OutputHash)
+	}
+	if len(keys) == 0 || len(e.Metadata) == 0 {
+		return
+	}
+	// Decode only when a key may be there: a key written without escapes
+	// appears as is; one with an escape needs the decoder.
+	if bytes.IndexByte(e.Metadata, '\\') < 0 && !slices.ContainsFunc(keys, func(k string) bool {
+		return bytes.Contains(e.Metadata, []byte(`"`+k+`"`))
+	}) {
+		return
+	}
+	var m map[string]json.RawMessage
+	if json.Unmarshal(e.Metadata, &m) != nil {
+		return // matches no metadata filter (see metaMatch)
+	}
+	for _, k := range keys {
+		if raw, ok := m[k]; ok {
+			for _, v := range metaFilterValues(raw) {
+				b.Add(filterMetaPrefix+k, v)
+			}
+		}
+	}
+}
+
+// metaFilterValues returns the texts under which a metadata value is
+// indexed, so that every filter text metaMatch accepts for it is among
+// metaQueryValues of that text: a string is its text; any other value its
+// compact JSON, and a number also its canonical decimal.
+func metaFilterValues(raw json.RawMessage) []string {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) > 0 && raw[0] == '"' {
+		var s string
+		if json.Unmarshal(raw, &s) != nil {
+			return nil
+		}
+		return []string{s}
+	}
+	var buf bytes.Buffer
+	if json.Compact(&buf, raw) != nil {
+		return nil
+	}
+	c := buf.String()
+	if d, ok := parseDecimal(c); ok {
+		return []string{c, d.key()}
+	}
+	return []string{c}
+}
+
+// metaQueryValues returns the texts to look up for a metadata filter
+// value v: v itself, and its canonical decimal when v is a number.
+func metaQueryValues(v string) []string {
+	if d, ok := parseDecimal(v); ok {
+		return []string{v, d.key()}
+	}
+	return []string{v}
+}
+
+// key returns a text that equals another decimal's key exactly when the
+// decimals are equal, and that no JSON text or compact JSON equals.
+func (d decimal) key() string {
+	sign := "+"
+	if d.neg {
+		sign = "-"
+	}
+	return "\x00num" + sign + d.digits + "e" + strconv.FormatInt(d.exp, 10)
+}
+
+// A probe is one lookup a query's filters make: an entry matches only if
+// its value in the field is one of values.
+type probe struct {
+	field  string
+	values []string
+}
+
+// probes returns the lookups of q that skip filters can answer.
+func (q Query) probes() []probe {
+	var ps []probe
+	if q.ConversationID != "" {
+		ps = append(ps, probe{filterConversation, []string{q.ConversationID}})
+	}
+	if q.InputHash != "" {
+		ps = append(ps, probe{filterInputHash, []string{q.InputHash}})
+	}
+	if q.OutputHash != "" {
+		ps = append(ps, probe{filterOutputHash, []string{q.OutputHash}})
+	}
+	for k, v := range q.Metadata {
+		ps = append(ps, probe{filterMetaPrefix + k, metaQueryValues(v)})
+	}
+	return ps
+}
+
+// mayMatch reports whether a segment with the filters s may hold an entry
+// that passes every probe. A nil Set may hold anything.
+func mayMatch(s *skipfilter.Set, ps []probe) bool {
+	for _, p := range ps {
+		if !s.MayContain(p.field, p.values...) {
+			return false
+		}
+	}
+	return true
+}
+
+// A filterCache keeps the skip filters of segments in memory, each with
+// the segment version it was built at: a filter of another version is
+// stale and never used.
+type filterCache struct {
+	mu   sync.Mutex
+	sets map[string]cachedFilters // by segment name
+}
+
+type cachedFilters struct {
+	version string
+	set     *skipfilter.Set
+}
+
+func (c *filterCache) get(seg store.Segment) *skipfilter.Set {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if cf, ok := c.sets[seg.Name]; ok && cf.version == seg.Version {
+		return cf.set
+	}
+	return nil
+}
+
+func (c *filterCache) put(seg store.Segment, s *skipfilter.Set) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.sets == nil {
+		c.sets = map[string]cachedFilters{}
+	}
+	c.sets[seg.Name] = cachedFilters{version: seg.Version, set: s}
+}
+
+// segmentFilters returns the skip filters of a segment at its version, or
+// nil when there are none to trust: a sealed segment's are built (from a
+// scan of the whole segment) and kept when missing or stale; the live
+// segment is scanned instead.
+func (l *Logger) segmentFilters(ctx context.Context, ss store.Segmented, seg store.Segment) (*skipfilter.Set, error) {
+	if s := l.filters.get(seg); s != nil {
+		return s, nil
+	}
+	if !seg.Sealed || seg.Version == "" {
+		return nil, nil
+	}
+	s, err := l.buildFilters(ctx, ss, seg.Name)
+	if err != nil || s == nil {
+		return nil, err
+	}
+	l.filters.put(seg, s)
+	return s, nil
+}
+
+// buildFilters scans a whole segment and returns its skip filters, or nil
+// if a record could not be read (a filter that missed it could skip an
+// entry the scan would yield as an error).
+func (l *Logger) buildFilters(ctx context.Context, ss store.Segmented, name string) (*skipfilter.Set, error) {
+	b, keys := l.newFilterBuilder(), l.filterKeys()
+	for rec, err := range ss.ScanSegment(ctx, name, store.Query{}) {
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, fmt.Errorf("comply: skip filters of %s: %w", name, err)
+			}
+			return nil, nil
+		}
+		e, err := decode(rec)
+		if err != nil {
+			return nil, nil
+		}
+		addToFilters(b, &e, keys)
+	}
+	return b.Set(), nil
+}
+
+// scanRecords returns the records a query must read: with filters that
+// skip indexes answer, over a Segmented store, only the segments whose
+// filters may match; otherwise the whole store's scan.
+func (l *Logger) scanRecords(ctx context.Context, q Query, sq store.Query) iter.Seq2[store.Record, error] {
+	ss, ok := l.store.(store.Segmented)
+	ps := q.probes()
+	if !ok || len(ps) == 0 {
+		return l.store.Scan(ctx, sq)
+	}
+	return func(yield func(store.Record, error) bool) {
+		segs, err := ss.Segments(ctx, sq)
+		if err != nil {
+			yield(store.Record{}, fmt.Errorf("comply: query: list segments: %w", err))
+			return
+		}
+		for _, seg := range segs {
+			set, err := l.segmentFilters(ctx, ss, seg)
+			if err != nil {
+				yield(store.Record{}, err)
+				return
+			}
+			if set != nil && !mayMatch(set, ps) {
+				continue
+			}
+			for rec, err := range ss.ScanSegment(ctx, seg.Name, sq) {
+				if errors.Is(err, store.ErrNotFound) && ctx.Err() == nil {
+					break // removed by retention since it was listed
+				}
+				if !yield(rec, err) {
+					return
+				}
+			}
+		}
+	}
+}
