@@ -217,7 +217,7 @@ func (l *Logger) segmentFilters(ctx context.Context, ss store.Segmented, seg sto
 // entry the scan would yield as an error).
 func (l *Logger) buildFilters(ctx context.Context, ss store.Segmented, name string) (*skipfilter.Set, error) {
 	b, keys := l.newFilterBuilder(), l.filterKeys()
-	for rec, err := range ss.ScanSegment(ctx, name, store.Query{}) {
+	for rec, err := range ss.ScanSegment(ctx, name, store.Query{}) { // the whole segment
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, fmt.Errorf("comply: skip filters of %s: %w", name, err)
@@ -244,6 +244,14 @@ func (l *Logger) scanRecords(ctx context.Context, q Query, sq store.Query) iter.
 	}
 	return func(yield func(store.Record, error) bool) {
 		segs, err := ss.Segments(ctx, sq)
+		if errors.Is(err, errors.ErrUnsupported) {
+			for rec, err := range l.store.Scan(ctx, sq) {
+				if !yield(rec, err) {
+					return
+				}
+			}
+			return
+		}
 		if err != nil {
 			yield(store.Record{}, fmt.Errorf("comply: query: list segments: %w", err))
 			return

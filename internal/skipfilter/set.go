@@ -18,7 +18,7 @@ const (
 // MaxFields and MaxNameLen bound what Unmarshal accepts.
 const (
 	MaxFields  = 4096
-	MaxNameLen = 1024
+	MaxNameLen = 1024 // also the bound of Segment
 )
 
 // ErrFormat is wrapped by every error of Unmarshal: the blob is not a Set
@@ -30,6 +30,9 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 // A Set holds the filters of one segment, one per indexed field. A field
 // the Set does not index may hold anything: MayContain says yes.
 type Set struct {
+	// Segment is the version of the segment the Set was built from
+	// (store.Segment.Version): a Set is used only at that version.
+	Segment string
 	// Entries is the number of entries the Set summarises.
 	Entries int64
 	fields  []field // sorted by name, names unique
@@ -127,15 +130,18 @@ func (b *Builder) Set() *Set {
 	return s
 }
 
-// Marshal encodes the Set (see docs/format.md, "Skip filters").
+// Marshal encodes the Set, its Segment version included (see
+// docs/format.md, "Skip filters").
 func (s *Set) Marshal() []byte {
-	n := len(Magic) + 1 + 2*binary.MaxVarintLen64 + 4
+	n := len(Magic) + 1 + 3*binary.MaxVarintLen64 + len(s.Segment) + 4
 	for _, f := range s.fields {
 		n += 3*binary.MaxVarintLen64 + len(f.name) + BlockBytes*f.f.Blocks()
 	}
 	out := make([]byte, 0, n)
 	out = append(out, Magic...)
 	out = append(out, Version)
+	out = binary.AppendUvarint(out, uint64(len(s.Segment)))
+	out = append(out, s.Segment...)
 	out = binary.AppendUvarint(out, uint64(s.Entries))
 	out = binary.AppendUvarint(out, uint64(len(s.fields)))
 	for _, f := range s.fields {
@@ -166,9 +172,11 @@ func Unmarshal(data []byte) (*Set, error) {
 		return nil, fmt.Errorf("%w: checksum mismatch", ErrFormat)
 	}
 	d := decoder{b: body[len(Magic)+1:]}
+	sl := d.uvarint("segment length", MaxNameLen)
+	seg := string(d.bytes(int(sl)))
 	entries := d.uvarint("entries", 1<<62)
 	nf := d.uvarint("fields", MaxFields)
-	s := &Set{Entries: int64(entries)}
+	s := &Set{Segment: seg, Entries: int64(entries)}
 	for i := uint64(0); i < nf && d.err == nil; i++ {
 		nl := d.uvarint("name length", MaxNameLen)
 		name := string(d.bytes(int(nl)))

@@ -92,7 +92,9 @@ func goldenSet() *Set {
 		b.Add("input_hash", fmt.Sprintf("%064x", i))
 		b.Add("metadata.user_id", fmt.Sprintf("user-%d", i%3))
 	}
-	return b.Set()
+	s := b.Set()
+	s.Segment = "v42/1234"
+	return s
 }
 
 func TestGolden(t *testing.T) {
@@ -116,6 +118,9 @@ func TestGolden(t *testing.T) {
 	}
 	if !bytes.Equal(s.Marshal(), want) {
 		t.Fatal("Unmarshal then Marshal does not give the golden bytes back")
+	}
+	if s.Segment != "v42/1234" || s.Entries != 40 {
+		t.Errorf("Segment %q, Entries %d: want v42/1234, 40", s.Segment, s.Entries)
 	}
 	for i := range 7 {
 		if !s.MayContain("conversation_id", fmt.Sprintf("conv-%d", i)) {
