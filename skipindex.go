@@ -28,28 +28,35 @@ const (
 	filterMetaPrefix   = "metadata."
 )
 
-// filterKeys returns the metadata keys to index.
-func (l *Logger) filterKeys() []string {
-	if l.opts.FilterKeys == nil {
-		return DefaultFilterKeys
-	}
-	return l.opts.FilterKeys
+// A filterSpec says which metadata keys a Logger's skip filters index.
+type filterSpec struct {
+	keys    []string // the metadata keys
+	fields  []string // "metadata." and each key
+	needles [][]byte // each key quoted, as it appears unescaped in JSON
 }
 
-// newFilterBuilder returns a builder of the skip filters this Logger keeps.
-func (l *Logger) newFilterBuilder() *skipfilter.Builder {
-	keys := l.filterKeys()
-	fields := make([]string, 0, 3+len(keys))
-	fields = append(fields, filterConversation, filterInputHash, filterOutputHash)
+// filterSpec returns the spec of Options.FilterKeys.
+func (l *Logger) filterSpec() *filterSpec {
+	keys := l.opts.FilterKeys
+	if keys == nil {
+		keys = DefaultFilterKeys
+	}
+	sp := &filterSpec{keys: keys}
 	for _, k := range keys {
-		fields = append(fields, filterMetaPrefix+k)
+		sp.fields = append(sp.fields, filterMetaPrefix+k)
+		sp.needles = append(sp.needles, []byte(`"`+k+`"`))
 	}
-	return skipfilter.NewBuilder(fields...)
+	return sp
 }
 
-// addToFilters adds the values of e that queries can look up: a query
-// matches an entry only if each of its indexed values was added.
-func addToFilters(b *skipfilter.Builder, e *Entry, keys []string) {
+// builder returns a builder of the skip filters of the spec.
+func (sp *filterSpec) builder() *skipfilter.Builder {
+	return skipfilter.NewBuilder(append([]string{filterConversation, filterInputHash, filterOutputHash}, sp.fields...)...)
+}
+
+// add adds the values of e that queries can look up: a query matches an
+// entry only if each of its indexed values was added.
+func (sp *filterSpec) add(b *skipfilter.Builder, e *Entry) {
 	b.Entry()
 	if e.ConversationID != "" {
 		b.Add(filterConversation, e.ConversationID)
@@ -60,51 +67,185 @@ func addToFilters(b *skipfilter.Builder, e *Entry, keys []string) {
 	if e.OutputHash != "" {
 		b.Add(filterOutputHash, e.OutputHash)
 	}
-	if len(keys) == 0 || len(e.Metadata) == 0 {
+	md := e.Metadata
+	if len(sp.keys) == 0 || len(md) == 0 {
 		return
 	}
 	// Decode only when a key may be there: a key written without escapes
 	// appears as is; one with an escape needs the decoder.
-	if bytes.IndexByte(e.Metadata, '\\') < 0 && !slices.ContainsFunc(keys, func(k string) bool {
-		return bytes.Contains(e.Metadata, []byte(`"`+k+`"`))
-	}) {
+	if bytes.IndexByte(md, '\\') < 0 && !slices.ContainsFunc(sp.needles, func(n []byte) bool { return bytes.Contains(md, n) }) {
+		return
+	}
+	var vals [2]string
+	addKey := func(i int, raw []byte) {
+		for _, v := range metaFilterValues(vals[:0], raw) {
+			b.Add(sp.fields[i], v)
+		}
+	}
+	if plainObject(md, sp.keys, addKey) {
 		return
 	}
 	var m map[string]json.RawMessage
-	if json.Unmarshal(e.Metadata, &m) != nil {
+	if json.Unmarshal(md, &m) != nil {
 		return // matches no metadata filter (see metaMatch)
 	}
-	for _, k := range keys {
+	for i, k := range sp.keys {
 		if raw, ok := m[k]; ok {
-			for _, v := range metaFilterValues(raw) {
-				b.Add(filterMetaPrefix+k, v)
-			}
+			addKey(i, raw)
 		}
 	}
 }
 
-// metaFilterValues returns the texts under which a metadata value is
-// indexed, so that every filter text metaMatch accepts for it is among
+// plainObject calls fn with the raw value of each top-level key of the
+// object md that is one of keys (the last one, if repeated), and reports
+// true, when md is a plain object: ASCII only, no escapes, simple values
+// (strings, numbers, literals, nested objects and arrays). Otherwise it
+// calls nothing and reports false, and the caller decodes md. A plain
+// object is read as encoding/json reads it, or (when md is not valid JSON)
+// gives values that only make a filter say "may be present" more often.
+func plainObject(md []byte, keys []string, fn func(key int, raw []byte)) bool {
+	if !plain(md) {
+		return false
+	}
+	i := skipSpace(md, 0)
+	if i >= len(md) || md[i] != '{' {
+		return false
+	}
+	type kv struct {
+		k   int // index in keys
+		raw []byte
+	}
+	var found [4]kv
+	got := found[:0]
+	i = skipSpace(md, i+1)
+	if i < len(md) && md[i] == '}' {
+		return skipSpace(md, i+1) == len(md)
+	}
+	for {
+		if i >= len(md) || md[i] != '"' {
+			return false
+		}
+		end := bytes.IndexByte(md[i+1:], '"')
+		if end < 0 {
+			return false
+		}
+		key := md[i+1 : i+1+end]
+		i = skipSpace(md, i+end+2)
+		if i >= len(md) || md[i] != ':' {
+			return false
+		}
+		i = skipSpace(md, i+1)
+		j, ok := skipValue(md, i)
+		if !ok {
+			return false
+		}
+		for n, k := range keys {
+			if string(key) == k {
+				got = append(got, kv{n, md[i:j]})
+			}
+		}
+		i = skipSpace(md, j)
+		if i >= len(md) {
+			return false
+		}
+		if md[i] == '}' {
+			if skipSpace(md, i+1) != len(md) {
+				return false
+			}
+			break
+		}
+		if md[i] != ',' {
+			return false
+		}
+		i = skipSpace(md, i+1)
+	}
+	for n, f := range got {
+		last := true
+		for _, later := range got[n+1:] {
+			last = last && later.k != f.k
+		}
+		if last {
+			fn(f.k, f.raw)
+		}
+	}
+	return true
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// skipValue returns the end of the value at b[i:], which has no escapes:
+// a string, or a scalar, object or array up to its end at depth 0.
+func skipValue(b []byte, i int) (int, bool) {
+	start, depth := i, 0
+	for i < len(b) {
+		switch c := b[i]; {
+		case c == '"':
+			end := bytes.IndexByte(b[i+1:], '"')
+			if end < 0 {
+				return 0, false
+			}
+			i += end + 2
+		case c == '{' || c == '[':
+			depth++
+			i++
+		case c == '}' || c == ']':
+			if depth == 0 {
+				return i, i > start
+			}
+			depth--
+			i++
+		case depth == 0 && (c == ',' || c == ' ' || c == '\t' || c == '\n' || c == '\r'):
+			return i, i > start
+		default:
+			i++
+		}
+	}
+	return i, depth == 0 && i > start
+}
+
+// metaFilterValues appends to dst the texts under which a metadata value
+// is indexed, so that every filter text metaMatch accepts for it is among
 // metaQueryValues of that text: a string is its text; any other value its
 // compact JSON, and a number also its canonical decimal.
-func metaFilterValues(raw json.RawMessage) []string {
+func metaFilterValues(dst []string, raw json.RawMessage) []string {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) > 0 && raw[0] == '"' {
+		if plain(raw) && len(raw) >= 2 && raw[len(raw)-1] == '"' {
+			return append(dst, string(raw[1:len(raw)-1]))
+		}
 		var s string
 		if json.Unmarshal(raw, &s) != nil {
-			return nil
+			return dst
 		}
-		return []string{s}
+		return append(dst, s)
 	}
-	var buf bytes.Buffer
-	if json.Compact(&buf, raw) != nil {
-		return nil
+	c := string(raw)
+	if !plain(raw) || bytes.ContainsAny(raw, " \t\r\n") {
+		var buf bytes.Buffer
+		if json.Compact(&buf, raw) != nil {
+			return dst
+		}
+		c = buf.String()
 	}
-	c := buf.String()
 	if d, ok := parseDecimal(c); ok {
-		return []string{c, d.key()}
+		return append(dst, c, d.key())
 	}
-	return []string{c}
+	return append(dst, c)
+}
+
+// plain reports whether b is ASCII without escapes.
+func plain(b []byte) bool {
+	for _, c := range b {
+		if c >= 0x80 || c == '\\' {
+			return false
+		}
+	}
+	return true
 }
 
 // metaQueryValues returns the texts to look up for a metadata filter
@@ -216,7 +357,8 @@ func (l *Logger) segmentFilters(ctx context.Context, ss store.Segmented, seg sto
 // if a record could not be read (a filter that missed it could skip an
 // entry the scan would yield as an error).
 func (l *Logger) buildFilters(ctx context.Context, ss store.Segmented, name string) (*skipfilter.Set, error) {
-	b, keys := l.newFilterBuilder(), l.filterKeys()
+	sp := l.filterSpec()
+	b := sp.builder()
 	for rec, err := range ss.ScanSegment(ctx, name, store.Query{}) { // the whole segment
 		if err != nil {
 			if ctx.Err() != nil {
@@ -228,7 +370,7 @@ func (l *Logger) buildFilters(ctx context.Context, ss store.Segmented, name stri
 		if err != nil {
 			return nil, nil
 		}
-		addToFilters(b, &e, keys)
+		sp.add(b, &e)
 	}
 	return b.Set(), nil
 }
