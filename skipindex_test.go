@@ -3,7 +3,9 @@ package comply
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"github.com/complyhq/comply/internal/skipfilter"
 	"iter"
 	"math/rand/v2"
 	"slices"
@@ -372,5 +374,52 @@ func TestPlainObjectAgreesWithDecoder(t *testing.T) {
 		if !slices.Equal(got, want) {
 			t.Errorf("%s: plainObject found %q, encoding/json %q", md, got, want)
 		}
+	}
+}
+
+func TestFilterKindBlob(t *testing.T) {
+	l, err := New(memstore.New(0), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	k := filterKind{l.filterSpec()}
+	entries := func(yield func(*Entry, error) bool) {
+		yield(&Entry{ConversationID: "c1", Metadata: []byte(`{"user_id":"u1"}`)}, nil)
+	}
+	v, err := k.build(entries)
+	if err != nil {
+		t.Fatal(err)
+	}
+	blob := k.encode(v, "v7")
+	other := filterKind{(&Logger{opts: Options{FilterKeys: []string{"tenant"}}}).filterSpec()}
+	damaged := slices.Clone(blob)
+	damaged[len(damaged)/2] ^= 1
+	tests := []struct {
+		name    string
+		kind    filterKind
+		blob    []byte
+		wantErr bool
+	}{
+		{"same keys", k, blob, false},
+		{"other keys", other, blob, true},
+		{"damaged", k, damaged, true},
+		{"empty", k, nil, true},
+	}
+	for _, tt := range tests {
+		got, version, err := tt.kind.decode(tt.blob)
+		if (err != nil) != tt.wantErr {
+			t.Fatalf("%s: err %v, want error %v", tt.name, err, tt.wantErr)
+		}
+		if err != nil {
+			continue
+		}
+		s := got.(*skipfilter.Set)
+		if version != "v7" || !s.MayContain(filterConversation, "c1") || !s.MayContain("metadata.user_id", "u1") || s.MayContain("metadata.user_id", "u2") && s.MayContain("metadata.user_id", "u3") {
+			t.Errorf("%s: version %q, filters lost their values", tt.name, version)
+		}
+	}
+	if _, err := k.build(func(yield func(*Entry, error) bool) { yield(nil, errors.New("damaged line")) }); err == nil {
+		t.Error("a damaged line must fail the build")
 	}
 }
