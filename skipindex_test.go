@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/complyhq/comply/internal/skipfilter"
 	"iter"
 	"math/rand/v2"
 	"slices"
@@ -13,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/complyhq/comply/internal/skipfilter"
 	"github.com/complyhq/comply/store"
 	"github.com/complyhq/comply/store/memstore"
 )
