@@ -101,7 +101,10 @@ type Logger struct {
 	done     sync.WaitGroup
 	once     sync.Once
 	closed   atomic.Bool // set by Close
-	filters  filterCache // skip filters of the segments, by version
+
+	summaries     summaryCache  // segment summaries read or built (summary.go)
+	fspec         *filterSpec   // the skip filters kept (skipindex.go)
+	summariesDone chan struct{} // closed after the writer's first summary pass
 }
 
 // New returns a Logger over s. The Logger owns s from then on and closes it
@@ -140,6 +143,14 @@ func New(s store.Store, opts *Options) (*Logger, error) {
 		}
 		l.done.Add(1)
 		go l.cleanupLoop(at.Hour(), at.Minute())
+	}
+	l.fspec = l.newFilterSpec()
+	l.summariesDone = make(chan struct{})
+	if l.writesSummaries() {
+		l.done.Add(1)
+		go l.summaryLoop(l.summariesDone)
+	} else {
+		close(l.summariesDone)
 	}
 	return l, nil
 }

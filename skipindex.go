@@ -9,7 +9,6 @@ import (
 	"iter"
 	"slices"
 	"strconv"
-	"sync"
 
 	"github.com/complyhq/comply/internal/skipfilter"
 	"github.com/complyhq/comply/store"
@@ -35,8 +34,8 @@ type filterSpec struct {
 	needles [][]byte // each key quoted, as it appears unescaped in JSON
 }
 
-// filterSpec returns the spec of Options.FilterKeys.
-func (l *Logger) filterSpec() *filterSpec {
+// newFilterSpec returns the spec of Options.FilterKeys.
+func (l *Logger) newFilterSpec() *filterSpec {
 	keys := l.opts.FilterKeys
 	if keys == nil {
 		keys = DefaultFilterKeys
@@ -303,83 +302,30 @@ func mayMatch(s *skipfilter.Set, ps []probe) bool {
 	return true
 }
 
-// A filterCache keeps the skip filters of segments in memory, each with
-// the segment version it was built at: a filter of another version is
-// stale and never used.
-type filterCache struct {
-	mu   sync.Mutex
-	sets map[string]cachedFilters // by segment name
-}
-
-type cachedFilters struct {
-	version string
-	set     *skipfilter.Set
-}
-
-func (c *filterCache) get(seg store.Segment) *skipfilter.Set {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if cf, ok := c.sets[seg.Name]; ok && cf.version == seg.Version {
-		return cf.set
-	}
-	return nil
-}
-
-func (c *filterCache) put(seg store.Segment, s *skipfilter.Set) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.sets == nil {
-		c.sets = map[string]cachedFilters{}
-	}
-	c.sets[seg.Name] = cachedFilters{version: seg.Version, set: s}
-}
-
-// segmentFilters returns the skip filters of a segment at its version, or
-// nil when there are none to trust: a sealed segment's are built (from a
-// scan of the whole segment) and kept when missing or stale; the live
-// segment is scanned instead.
-func (l *Logger) segmentFilters(ctx context.Context, ss store.Segmented, seg store.Segment) (*skipfilter.Set, error) {
-	if s := l.filters.get(seg); s != nil {
-		return s, nil
-	}
+// segmentFilters returns the skip filters of a sealed segment at its
+// version (from the process's cache, the segment's summary blob, or built
+// from the segment and kept), or nil when there are none to trust: the
+// live segment, a segment with a damaged line, a segment gone since it
+// was listed. Only a cancelled ctx is an error.
+func (l *Logger) segmentFilters(ctx context.Context, seg store.Segment) (*skipfilter.Set, error) {
 	if !seg.Sealed || seg.Version == "" {
+		return nil, nil // the live segment changes: scanned instead
+	}
+	v, err := l.summary(ctx, filterKind{l.fspec}, seg, true)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("comply: skip filters of %s: %w", seg.Name, ctx.Err())
+		}
 		return nil, nil
 	}
-	s, err := l.buildFilters(ctx, ss, seg.Name)
-	if err != nil || s == nil {
-		return nil, err
-	}
-	l.filters.put(seg, s)
-	return s, nil
-}
-
-// buildFilters scans a whole segment and returns its skip filters, or nil
-// if a record could not be read (a filter that missed it could skip an
-// entry the scan would yield as an error).
-func (l *Logger) buildFilters(ctx context.Context, ss store.Segmented, name string) (*skipfilter.Set, error) {
-	sp := l.filterSpec()
-	b := sp.builder()
-	for rec, err := range ss.ScanSegment(ctx, name, store.Query{}) { // the whole segment
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil, fmt.Errorf("comply: skip filters of %s: %w", name, err)
-			}
-			return nil, nil
-		}
-		e, err := decode(rec)
-		if err != nil {
-			return nil, nil
-		}
-		sp.add(b, &e)
-	}
-	return b.Set(), nil
+	return v.(*skipfilter.Set), nil
 }
 
 // scanRecords returns the records a query must read: with filters that
 // skip indexes answer, over a Segmented store, only the segments whose
 // filters may match; otherwise the whole store's scan.
 func (l *Logger) scanRecords(ctx context.Context, q Query, sq store.Query) iter.Seq2[store.Record, error] {
-	ss, ok := l.store.(store.Segmented)
+	ss, _, ok := l.segmented()
 	ps := q.probes()
 	if !ok || len(ps) == 0 {
 		return l.store.Scan(ctx, sq)
@@ -399,7 +345,7 @@ func (l *Logger) scanRecords(ctx context.Context, q Query, sq store.Query) iter.
 			return
 		}
 		for _, seg := range segs {
-			set, err := l.segmentFilters(ctx, ss, seg)
+			set, err := l.segmentFilters(ctx, seg)
 			if err != nil {
 				yield(store.Record{}, err)
 				return

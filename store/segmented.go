@@ -15,6 +15,10 @@ import (
 // with the Store's methods. A segment listed may be removed by retention
 // before it is scanned: ScanSegment then yields an error wrapping
 // ErrNotFound.
+//
+// A store that lists no segments in its present configuration (the S3
+// store's seed layout) returns an error wrapping errors.ErrUnsupported from
+// Segments; a caller then falls back to Scan.
 type Segmented interface {
 	// Segments lists the segments that may hold records within q's
 	// inclusive bounds, in the order Scan reads them.

@@ -137,14 +137,20 @@ func (s *Store) Corrupt(ctx context.Context) (int64, error) {
 // A view is what a scan reads of one segment: a handle of its own and the
 // length of the complete lines at the time the scan started.
 type view struct {
-	name string
-	f    *os.File
-	size int64
+	name        string
+	f           *os.File
+	start, size int64 // the stretch to read: [start, size)
+	last        int64 // stop after the line at this offset; -1: read to size
 }
 
 // views returns the segments a scan for q must read, skipping those whose
 // time bounds lie outside q.
 func (s *Store) views(ctx context.Context, q store.Query) ([]view, error) {
+	return s.viewsOf(ctx, q, "")
+}
+
+// viewsOf is views for every segment, or for the one named only.
+func (s *Store) viewsOf(ctx context.Context, q store.Query, only string) ([]view, error) {
 	if s.opts.ReadOnly {
 		if err := s.refresh(ctx); err != nil {
 			return nil, err
@@ -155,8 +161,14 @@ func (s *Store) views(ctx context.Context, q store.Query) ([]view, error) {
 	if s.closed {
 		return nil, store.ErrClosed
 	}
+	if only != "" && s.byName[only] == nil {
+		return nil, fmt.Errorf("scan segment %s: %w", only, store.ErrNotFound)
+	}
 	var vs []view
 	for _, g := range s.segs {
+		if only != "" && g.name != only {
+			continue
+		}
 		st := g.stats()
 		if st.corrupt == 0 && (st.count == 0 ||
 			!q.Start.IsZero() && st.maxT < q.Start.UnixMicro() ||
@@ -170,7 +182,15 @@ func (s *Store) views(ctx context.Context, q store.Query) ([]view, error) {
 			closeViews(vs)
 			return nil, fmt.Errorf("scan %s: %w", g.name, err)
 		}
-		vs = append(vs, view{name: g.name, f: f, size: g.size})
+		v := view{name: g.name, f: f, size: g.size, last: -1}
+		if st.corrupt == 0 {
+			var any bool
+			if v.start, v.last, any = g.cut(q, st); !any {
+				f.Close()
+				continue
+			}
+		}
+		vs = append(vs, v)
 	}
 	return vs, nil
 }
@@ -211,35 +231,41 @@ func (s *Store) Scan(ctx context.Context, q store.Query) iter.Seq2[store.Record,
 				return
 			}
 		}
-		batches := make(chan scanBatch, 4)
-		stop := make(chan struct{})
-		go func() {
-			defer close(batches)
-			defer closeViews(vs)
-			s.produce(ctx, vs, q, batches, stop)
-		}()
-		defer func() {
-			close(stop)
-			for range batches { // let the reader finish and close its files
-			}
-		}()
-		for b := range batches {
-			if err := ctx.Err(); err != nil {
-				yield(store.Record{}, err)
-				return
-			}
-			for _, r := range b.recs {
-				if !yield(r, nil) {
-					return
-				}
-			}
-			if b.err != nil && (!yield(store.Record{}, b.err) || ctx.Err() != nil) {
-				return
-			}
+		s.stream(ctx, vs, q, yield)
+	}
+}
+
+// stream yields the records within q of the views, which it closes: a
+// reader goroutine reads and splits them ahead of the caller.
+func (s *Store) stream(ctx context.Context, vs []view, q store.Query, yield func(store.Record, error) bool) {
+	batches := make(chan scanBatch, 4)
+	stop := make(chan struct{})
+	go func() {
+		defer close(batches)
+		defer closeViews(vs)
+		s.produce(ctx, vs, q, batches, stop)
+	}()
+	defer func() {
+		close(stop)
+		for range batches { // let the reader finish and close its files
 		}
+	}()
+	for b := range batches {
 		if err := ctx.Err(); err != nil {
-			yield(store.Record{}, err) // a cut scan never looks complete
+			yield(store.Record{}, err)
+			return
 		}
+		for _, r := range b.recs {
+			if !yield(r, nil) {
+				return
+			}
+		}
+		if b.err != nil && (!yield(store.Record{}, b.err) || ctx.Err() != nil) {
+			return
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		yield(store.Record{}, err) // a cut scan never looks complete
 	}
 }
 
@@ -269,7 +295,7 @@ func (s *Store) produce(ctx context.Context, vs []view, q store.Query, out chan<
 		}
 	}
 	for _, v := range vs {
-		lr := newLineReader(v.f, 0, v.size, s.opts.MaxLineSize)
+		lr := newLineReader(v.f, v.start, v.size, s.opts.MaxLineSize)
 		for n := 0; ; n++ {
 			if n&1023 == 0 && ctx.Err() != nil {
 				b.err = ctx.Err()
@@ -277,7 +303,7 @@ func (s *Store) produce(ctx context.Context, vs []view, q store.Query, out chan<
 				return
 			}
 			off, ln, err := lr.next()
-			if err == io.EOF {
+			if err == io.EOF || v.last >= 0 && off > v.last {
 				break
 			}
 			if err != nil && !errors.Is(err, errLineTooLong) {

@@ -30,6 +30,8 @@ type Store struct {
 	closed bool
 	blobs  map[string][]byte
 	obs    func([]store.Record)
+	gens   map[int64]uint64 // UTC day (unix days) -> the change that last touched it
+	gen    uint64           // changes so far
 }
 
 var (
@@ -66,6 +68,7 @@ func (s *Store) Append(ctx context.Context, recs ...store.Record) error {
 		}
 		s.recs = append(s.recs, store.Record{ID: r.ID, Time: r.Time, Line: slices.Clone(r.Line)})
 		s.live++
+		s.touch(r.Time)
 		for s.max > 0 && s.live > s.max {
 			s.evictOldest()
 		}
@@ -91,6 +94,7 @@ func (s *Store) remove(pos int) {
 	if s.byID[r.ID] == pos {
 		delete(s.byID, r.ID)
 	}
+	s.touch(r.Time)
 	*r = store.Record{}
 	s.live--
 }

@@ -1,0 +1,152 @@
+package comply
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"iter"
+	"time"
+
+	"github.com/complyhq/comply/internal/line"
+	"github.com/complyhq/comply/internal/rollup"
+	"github.com/complyhq/comply/store"
+)
+
+// rollupKind is the summary kind "rollup": counts, sums and latency
+// sketches by hour (internal/rollup).
+type rollupKind struct{}
+
+func (rollupKind) name() string { return "rollup" }
+
+func (rollupKind) build(entries iter.Seq2[*Entry, error]) (any, error) {
+	r := rollup.New()
+	if err := addEntries(r, entries); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+func (rollupKind) encode(v any, version string) []byte {
+	return rollup.Encode(v.(*rollup.Rollup), version)
+}
+
+func (rollupKind) decode(b []byte) (any, string, error) {
+	return rollup.Decode(b)
+}
+
+// addEntries adds entries to r, counting damaged lines as corrupt; it
+// stops at an error that ends the scan and returns it.
+func addEntries(r *rollup.Rollup, entries iter.Seq2[*Entry, error]) error {
+	for e, err := range entries {
+		if err != nil {
+			var ce *store.CorruptionError
+			if !errors.As(err, &ce) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+				return err
+			}
+			r.Corrupt++
+			continue
+		}
+		r.Add((*line.Entry)(e), rollup.FactsOf(e.Metadata))
+	}
+	return nil
+}
+
+// rollupOf returns the rollup of the entries within [start, end] (a zero
+// bound is unbounded). Over a Segmented store it reads each segment's
+// summary: whole for a segment that lies within the bounds, its whole
+// hours within the bounds otherwise, and scans only the hours the bounds
+// cut through. Over any other store it scans everything in range.
+func (l *Logger) rollupOf(ctx context.Context, start, end time.Time) (*rollup.Rollup, error) {
+	if err := l.errIfClosed("rollup"); err != nil {
+		return nil, err
+	}
+	q := store.Query{Start: start, End: end}
+	sg, _, ok := l.segmented()
+	var segs []store.Segment
+	var err error
+	if ok {
+		segs, err = sg.Segments(ctx, q)
+	}
+	if !ok || errors.Is(err, errors.ErrUnsupported) {
+		return l.scanRollup(ctx, start, end)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("comply: %w", err)
+	}
+	out := rollup.New()
+	for _, seg := range segs {
+		if err := l.rollupSegment(ctx, sg, seg, q, out); err != nil {
+			return nil, fmt.Errorf("comply: %w", err)
+		}
+	}
+	return out, nil
+}
+
+// rollupSegment adds to out what seg holds within q.
+func (l *Logger) rollupSegment(ctx context.Context, sg store.Segmented, seg store.Segment, q store.Query, out *rollup.Rollup) error {
+	v, err := l.summary(ctx, rollupKind{}, seg, true)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil // removed by retention since it was listed
+	}
+	if err != nil {
+		return err
+	}
+	r := v.(*rollup.Rollup)
+	inside := q.Contains(seg.Min) && q.Contains(seg.Max)
+	if inside {
+		out.Merge(r, nil)
+		return nil
+	}
+	if r.Corrupt > 0 {
+		// A damaged line has no time: scan all of q, as Scan would, so
+		// that it is counted once.
+		if err := addEntries(out, segmentEntries(ctx, sg, seg.Name, q)); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		return nil
+	}
+	full := func(h int64) bool {
+		return q.Contains(rollup.HourStart(h)) && q.Contains(rollup.HourStart(h+1).Add(-time.Nanosecond))
+	}
+	out.Merge(r, full)
+	// The hours q cuts through: those of its bounds, when partial.
+	var cuts []int64
+	if !q.Start.IsZero() && !full(rollup.Hour(q.Start)) {
+		cuts = append(cuts, rollup.Hour(q.Start))
+	}
+	if !q.End.IsZero() && !full(rollup.Hour(q.End)) && (len(cuts) == 0 || cuts[0] != rollup.Hour(q.End)) {
+		cuts = append(cuts, rollup.Hour(q.End))
+	}
+	for _, h := range cuts {
+		sub := store.Query{Start: rollup.HourStart(h), End: rollup.HourStart(h + 1).Add(-time.Nanosecond)}
+		if !q.Start.IsZero() && q.Start.After(sub.Start) {
+			sub.Start = q.Start
+		}
+		if !q.End.IsZero() && q.End.Before(sub.End) {
+			sub.End = q.End
+		}
+		if sub.End.Before(sub.Start) || seg.Max.Before(sub.Start) || seg.Min.After(sub.End) {
+			continue
+		}
+		if err := addEntries(out, segmentEntries(ctx, sg, seg.Name, sub)); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+	}
+	return nil
+}
+
+// scanRollup is rollupOf by a scan of everything in range.
+func (l *Logger) scanRollup(ctx context.Context, start, end time.Time) (*rollup.Rollup, error) {
+	r := rollup.New()
+	for e, err := range l.Entries(ctx, start, end) {
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, err
+			}
+			r.Corrupt++
+			continue
+		}
+		r.Add((*line.Entry)(&e), rollup.FactsOf(e.Metadata))
+	}
+	return r, nil
+}
