@@ -81,6 +81,13 @@ type Options struct {
 	// ErrorLog receives errors of background work (scheduled cleanup).
 	// Nil means slog.Default().
 	ErrorLog *slog.Logger
+
+	// FilterKeys are the top-level metadata keys whose values get skip
+	// filters in each segment, so that a Query with Metadata equality on
+	// them reads only the segments that may match (conversation_id and
+	// the content hashes always get one). Nil means DefaultFilterKeys;
+	// an empty slice indexes no metadata key.
+	FilterKeys []string
 }
 
 // A Logger writes audit entries to a store and reads them back. Its methods
@@ -96,6 +103,7 @@ type Logger struct {
 	closed   atomic.Bool // set by Close
 
 	summaries     summaryCache  // segment summaries read or built (summary.go)
+	fspec         *filterSpec   // the skip filters kept (skipindex.go)
 	summariesDone chan struct{} // closed after the writer's first summary pass
 }
 
@@ -136,6 +144,7 @@ func New(s store.Store, opts *Options) (*Logger, error) {
 		l.done.Add(1)
 		go l.cleanupLoop(at.Hour(), at.Minute())
 	}
+	l.fspec = l.newFilterSpec()
 	l.summariesDone = make(chan struct{})
 	if l.writesSummaries() {
 		l.done.Add(1)
@@ -381,7 +390,7 @@ func (l *Logger) Query(ctx context.Context, q Query) iter.Seq2[Entry, error] {
 			yield(Entry{}, err)
 			return
 		}
-		batches, stop := l.decodeAhead(ctx, store.Query{Start: q.Start, End: q.End}, match)
+		batches, stop := l.decodeAhead(l.scanRecords(ctx, q, store.Query{Start: q.Start, End: q.End}), match)
 		defer stop()
 		for b := range batches {
 			<-b.done
@@ -422,10 +431,10 @@ func (b *decodeBatch) decode() {
 
 const decodeBatchSize = 256
 
-// decodeAhead scans the store in a goroutine, hands batches of records to
+// decodeAhead runs the scan in a goroutine, hands batches of records to
 // decoding workers, and returns the batches in scan order; a receiver waits
 // for each batch's done before reading it. stop ends the pipeline.
-func (l *Logger) decodeAhead(ctx context.Context, sq store.Query, match func(*Entry) bool) (<-chan *decodeBatch, func()) {
+func (l *Logger) decodeAhead(scan iter.Seq2[store.Record, error], match func(*Entry) bool) (<-chan *decodeBatch, func()) {
 	ordered := make(chan *decodeBatch, 2*runtime.GOMAXPROCS(0))
 	work := make(chan *decodeBatch, 2*runtime.GOMAXPROCS(0))
 	quit := make(chan struct{})
@@ -452,7 +461,7 @@ func (l *Logger) decodeAhead(ctx context.Context, sq store.Query, match func(*En
 			b = &decodeBatch{match: match, done: make(chan struct{})}
 			return true
 		}
-		for rec, err := range l.store.Scan(ctx, sq) {
+		for rec, err := range scan {
 			b.recs = append(b.recs, rec)
 			b.errs = append(b.errs, err)
 			if len(b.recs) == decodeBatchSize && !flush() {

@@ -24,8 +24,9 @@ import (
 // a reader, or a query that finds a segment without one, builds it in
 // memory; either way it is cached in the process.
 //
-// Adding a kind (the skip filters): implement summaryKind and add a value
-// to summaryKinds. A kind sees each entry of the segment once, in storage
+// Adding a kind: implement summaryKind and add a value to
+// Logger.summaryKinds (the rollups, rollup.go; the skip filters,
+// skipkind.go). A kind sees each entry of the segment once, in storage
 // order, and each line that could not be read as an error; its blob must
 // hold the version it was given and must fail decode when damaged.
 //
@@ -44,8 +45,10 @@ type summaryKind interface {
 	decode(blob []byte) (v any, version string, err error)
 }
 
-// summaryKinds are the kinds the writer's background pass builds.
-var summaryKinds = []summaryKind{rollupKind{}}
+// summaryKinds returns the kinds the writer's background pass builds.
+func (l *Logger) summaryKinds() []summaryKind {
+	return []summaryKind{rollupKind{}, filterKind{l.fspec}}
+}
 
 // summaryInterval is how often a writer looks for sealed segments that
 // lack summaries.
@@ -189,7 +192,7 @@ func (l *Logger) buildSummaries(ctx context.Context) error {
 		if !seg.Sealed {
 			continue
 		}
-		for _, k := range summaryKinds {
+		for _, k := range l.summaryKinds() {
 			if _, err := l.summary(ctx, k, seg, true); err != nil && !errors.Is(err, store.ErrNotFound) {
 				return err
 			}

@@ -37,6 +37,14 @@
 // stream is recorded as it starts (count -1) and again, with its count,
 // when it ends.
 //
+// GET /v1/entries filters with start, end, since, provider, model,
+// conversation_id, safety_failed and meta.KEY, and finds by content:
+// input_hash and output_hash match a stored hash, input_text and
+// output_text hash the text as the Logger does (Logger.Hash, plain or
+// keyed) and match that. The text is never logged: the access record keeps
+// its hash under the parameter's name. Over a segmented store these
+// filters read only the segments whose skip filters may match.
+//
 // Ingest is all or nothing: every interaction of a request is stored with
 // one LogBatch, and the answer, 200 {"ids": [...]}, comes once all are
 // durable; an invalid one gives 400 {"error", "index"} and nothing is

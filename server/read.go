@@ -88,6 +88,14 @@ func (s *Server) parseList(v url.Values) (listQuery, map[string]string, error) {
 			lq.q.Model = val
 		case k == "conversation_id":
 			lq.q.ConversationID = val
+		case k == "input_hash", k == "output_hash":
+			err = setContentFilter(&lq.q, k, val)
+		case k == "input_text", k == "output_text":
+			// Find by content: the text is hashed as the Logger hashes
+			// content, and only its hash is kept (the access record
+			// stores the hash, never the text).
+			filters[k] = s.l.Hash(val)
+			err = setContentFilter(&lq.q, k, filters[k])
 		case k == "safety_failed":
 			lq.q.SafetyFailed, err = strconv.ParseBool(val)
 		case k == "limit":
@@ -103,13 +111,27 @@ func (s *Server) parseList(v url.Values) (listQuery, map[string]string, error) {
 			}
 			lq.q.Metadata[k[5:]] = val
 		default:
-			return lq, nil, fmt.Errorf("unknown parameter %q (want start, end, since, provider, model, conversation_id, safety_failed, meta.KEY, limit or cursor)", k)
+			return lq, nil, fmt.Errorf("unknown parameter %q (want start, end, since, provider, model, conversation_id, input_hash, output_hash, input_text, output_text, safety_failed, meta.KEY, limit or cursor)", k)
 		}
 		if err != nil {
 			return lq, nil, fmt.Errorf("parameter %s: %v", k, err)
 		}
 	}
 	return lq, filters, nil
+}
+
+// setContentFilter sets q's input or output hash filter from the parameter
+// k (input_hash or input_text, output_...), refusing a second one.
+func setContentFilter(q *comply.Query, k, hash string) error {
+	dst := &q.InputHash
+	if strings.HasPrefix(k, "output_") {
+		dst = &q.OutputHash
+	}
+	if *dst != "" {
+		return errors.New("give the text or the hash, not both")
+	}
+	*dst = hash
+	return nil
 }
 
 // parseSince parses a duration: Go's ("36h") or days ("7d").
