@@ -138,8 +138,23 @@ func cmdServe(ctx context.Context, c *cli, args []string) (err error) {
 		return err
 	}
 	defer c.closeLogger(al, &err)
-	alog := accesslog.New(al)
+	srv, err := newServer(&cfg, l, st, accesslog.New(al), authn, upstreams, verifiers, log)
+	if err != nil {
+		return err
+	}
+	metrics.Store(srv)
 
+	servers, listeners, err := serveListeners(&cfg, srv, log)
+	if err != nil {
+		return err
+	}
+	c.announce(&cfg, listeners[0].Addr().String(), l, opts, demoToken)
+	return serveAll(ctx, servers, listeners, time.Duration(cfg.Timeouts.Shutdown), log)
+}
+
+// newServer builds the server and its console over the writers: the
+// entries' Logger l over st, and the access log.
+func newServer(cfg *server.Config, l *comply.Logger, st store.Store, alog *accesslog.Log, authn auth.Authenticator, upstreams []server.Upstream, verifiers []note.Verifier, log *slog.Logger) (*server.Server, error) {
 	sopts := server.Options{
 		Logger:          l,
 		Auth:            authn,
@@ -162,21 +177,20 @@ func cmdServe(ctx context.Context, c *cli, args []string) (err error) {
 	}
 	con, err := console.New(console.Options{Auth: authn, InsecureNoAuth: cfg.InsecureNoAuth})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	sopts.Sessions, sopts.Console = con, con
 	srv, err := server.New(sopts)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	con.SetAPI(srv.Handler())
-	metrics.Store(srv)
+	return srv, nil
+}
 
-	servers, listeners, err := serveListeners(&cfg, srv, log)
-	if err != nil {
-		return err
-	}
-	ln := listeners[0]
+// announce prints where the server listens, what protects its entries,
+// and, for --demo, the admin token to sign in with.
+func (c *cli) announce(cfg *server.Config, addr string, l *comply.Logger, opts *comply.Options, demoToken string) {
 	scheme := "http"
 	if cfg.TLSCert != "" {
 		scheme = "https"
@@ -185,13 +199,12 @@ func cmdServe(ctx context.Context, c *cli, args []string) (err error) {
 	if cfg.InsecureNoAuth {
 		auth = "NO AUTHENTICATION (--insecure-no-auth)"
 	}
-	fmt.Fprintf(c.stderr, "comply serve: listening on %s://%s, store %s, durability %s, %s\n", scheme, ln.Addr(), c.storeName(), cfg.Durability, auth)
+	fmt.Fprintf(c.stderr, "comply serve: listening on %s://%s, store %s, durability %s, %s\n", scheme, addr, c.storeName(), cfg.Durability, auth)
 	fmt.Fprintf(c.stderr, "comply serve: %s\n", postureLine(l, opts))
-	fmt.Fprintf(c.stderr, "comply serve: the console: %s://%s/\n", scheme, consoleHost(ln.Addr().String()))
+	fmt.Fprintf(c.stderr, "comply serve: the console: %s://%s/\n", scheme, consoleHost(addr))
 	if demoToken != "" {
-		fmt.Fprintf(c.stdout, "Open %s://%s/ and sign in with this admin token (shown once):\n\n  %s\n\nThe demo store is %s; Ctrl-C stops the server.\n", scheme, consoleHost(ln.Addr().String()), demoToken, c.store)
+		fmt.Fprintf(c.stdout, "Open %s://%s/ and sign in with this admin token (shown once):\n\n  %s\n\nThe demo store is %s; Ctrl-C stops the server.\n", scheme, consoleHost(addr), demoToken, c.store)
 	}
-	return serveAll(ctx, servers, listeners, time.Duration(cfg.Timeouts.Shutdown), log)
 }
 
 // serveAll serves until ctx is done, then shuts every server down,
