@@ -167,7 +167,7 @@ func Parquet(ctx context.Context, l *comply.Logger, out string, opts *Options) (
 		opts:   &o,
 		wm:     wm,
 		schema: newSchema(o.Promote),
-		free:   make(chan *batch, 8),
+		free:   make(chan *batch, 64),
 		parts:  map[partKey]*part{},
 		seqs:   map[string]int{},
 		marks:  map[string]*Mark{},
@@ -191,7 +191,8 @@ type partKey struct {
 	day    string // YYYY-MM-DD
 }
 
-// A part is one Parquet file being written. Its row groups are encoded
+// A part is one Parquet file being written. Its rows go in small batches
+// to the goroutine of the row group being filled; row groups are encoded
 // and compressed on goroutines of their own, several at once, and
 // committed to the file in order by the part's committer goroutine.
 type part struct {
@@ -202,24 +203,28 @@ type part struct {
 	rel   string // the name, relative to the output, with "/"
 	rows  int    // rows added
 	n     int    // the file's number among the writer's files of the day in this run
-	batch *batch // the row group being filled
+	batch *batch // the rows being gathered
+	cur   *rgJob // the row group being filled
 	jobs  chan *rgJob
 	done  chan struct{} // closed when the committer is done
 	err   error         // the committer's error, once done is closed
 	size  int64         // the file's size, once done is closed
 }
 
-// A batch is the rows of one row group. Its rows are reused from one row
-// group to the next.
+// A batch is a few rows on their way to a row group. Its rows are reused.
 type batch struct {
 	rows []parquet.Row
 	n    int
 }
 
+// batchRows is the rows of a batch.
+const batchRows = 512
+
 // An rgJob is one row group being encoded.
 type rgJob struct {
 	rg   *parquet.ConcurrentRowGroupWriter
-	b    *batch
+	in   chan *batch
+	rows int // rows sent
 	done chan struct{}
 	err  error
 }
@@ -457,33 +462,33 @@ var (
 	zstdStrong = newZstdCodec(zstd.SpeedDefault)
 )
 
-// add appends e's row to p, starting the encoding of a row group when it
-// is full.
+// add appends e's row to p, sending a full batch to the row group.
 func (x *run) add(p *part, e *comply.Entry, writer string) {
 	b := p.batch
 	if b == nil {
 		select {
 		case b = <-x.free:
 		default:
-			b = &batch{}
+			b = &batch{rows: make([]parquet.Row, batchRows)}
 		}
 		p.batch = b
-	}
-	if b.n == len(b.rows) {
-		b.rows = append(b.rows, nil)
 	}
 	b.rows[b.n] = x.rb.appendRow(b.rows[b.n], e, writer)
 	b.n++
 	p.rows++
-	if b.n == x.opts.RowGroupRows || p.rows == x.opts.FileRows {
-		x.dispatch(p)
+	left := x.opts.RowGroupRows // in the row group
+	if p.cur != nil {
+		left -= p.cur.rows
+	}
+	if b.n == min(batchRows, left) || p.rows == x.opts.FileRows {
+		x.send(p)
 	}
 }
 
-// dispatch starts encoding p's current batch as a row group, once fewer
-// than GOMAXPROCS row groups are encoding, and queues it for p's
-// committer.
-func (x *run) dispatch(p *part) {
+// send sends p's batch to the row group being filled, starting one (once
+// fewer than GOMAXPROCS are encoding) if none is, and ends the row group
+// when it is full.
+func (x *run) send(p *part) {
 	b := p.batch
 	p.batch = nil
 	if b == nil {
@@ -493,18 +498,35 @@ func (x *run) dispatch(p *part) {
 		x.release(b)
 		return
 	}
-	j := &rgJob{rg: p.w.BeginRowGroup(), b: b, done: make(chan struct{})}
-	x.sem <- struct{}{}
-	go func() {
-		defer close(j.done)
-		defer func() { <-x.sem }()
-		if _, err := j.rg.WriteRows(b.rows[:b.n]); err != nil {
-			j.err = err
-			return
+	j := p.cur
+	if j == nil {
+		j = &rgJob{rg: p.w.BeginRowGroup(), in: make(chan *batch, 4), done: make(chan struct{})}
+		x.sem <- struct{}{}
+		go x.encode(j)
+		p.jobs <- j
+		p.cur = j
+	}
+	j.rows += b.n
+	j.in <- b
+	if j.rows >= x.opts.RowGroupRows {
+		close(j.in)
+		p.cur = nil
+	}
+}
+
+// encode writes the batches of j's row group and flushes its pages.
+func (x *run) encode(j *rgJob) {
+	defer close(j.done)
+	defer func() { <-x.sem }()
+	for b := range j.in {
+		if j.err == nil {
+			_, j.err = j.rg.WriteRows(b.rows[:b.n])
 		}
+		x.release(b)
+	}
+	if j.err == nil {
 		j.err = j.rg.Flush()
-	}()
-	p.jobs <- j
+	}
 }
 
 // release returns a batch for reuse, dropping its references to entries.
@@ -533,7 +555,6 @@ func (x *run) commit(p *part) {
 		if err == nil {
 			_, err = j.rg.Commit()
 		}
-		x.release(j.b)
 	}
 	if err == nil {
 		err = p.w.Close()
@@ -554,10 +575,14 @@ func (x *run) commit(p *part) {
 	}
 }
 
-// finish sends p's last row group and lets its committer complete it.
+// finish sends p's last rows and lets its committer complete it.
 func (x *run) finish(p *part) {
 	delete(x.parts, p.key)
-	x.dispatch(p)
+	x.send(p)
+	if p.cur != nil {
+		close(p.cur.in)
+		p.cur = nil
+	}
 	close(p.jobs)
 }
 
