@@ -20,8 +20,9 @@
 // Each run exports only the entries after each writer's watermark (the
 // last exported entry, by timestamp then id) and not younger than
 // Options.Settle, then moves the watermark. Files appear whole or not at
-// all (temporary name, fsync, rename), and the watermark moves only once
-// they are durable; a run stopped before that is redone by the next under
+// all (in a folder: temporary name, fsync, rename; on an s3:// prefix: one
+// PUT per file, the watermark an object PUT last), and the watermark
+// moves only once they are durable; a run stopped before that is redone by the next under
 // the same names. Entries backfilled into the store with a timestamp at or
 // before their writer's watermark are not exported by later runs: export
 // such a range again into a new location.

@@ -9,18 +9,18 @@ import (
 	"fmt"
 	"iter"
 	"os"
-	"path/filepath"
 	"regexp"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/klauspost/compress/zstd"
 	"github.com/parquet-go/parquet-go"
-	"github.com/parquet-go/parquet-go/compress/zstd"
 
 	"github.com/complyhq/comply"
-	"github.com/complyhq/comply/internal/atomicfile"
 	"github.com/complyhq/comply/internal/line"
 	"github.com/complyhq/comply/store"
 )
@@ -67,6 +67,11 @@ type Options struct {
 
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+
+	// S3Client, if set, is the client of an s3:// output; the URL's
+	// region and endpoint are then ignored. By default one is built from
+	// the standard AWS credential chain.
+	S3Client *s3.Client
 }
 
 // A Result is what an export wrote.
@@ -79,16 +84,17 @@ type Result struct {
 	Through time.Time
 }
 
-// Parquet exports the entries of l to the folder out as Hive-partitioned
-// Parquet files, dt=YYYY-MM-DD/part-WRITER-SEQ-N.parquet, in the schema of
+// Parquet exports the entries of l to out, a folder or an S3 prefix
+// (s3://BUCKET/PREFIX[?region=R&endpoint=URL], credentials from the
+// standard AWS chain), as Hive-partitioned Parquet files, dt=YYYY-MM-DD/part-WRITER-SEQ-N.parquet, in the schema of
 // SchemaVersion (docs/format.md section 7), zstd-compressed. It exports
 // only what no earlier run to out exported, per writer, by the watermark
 // kept in out/_comply_export; content fields are exported as stored,
 // encrypted, never decrypted.
 //
 // A run is crash-safe: each file is written under a temporary name,
-// fsynced and renamed, and the watermark is replaced only once every file
-// is durable. A run that stopped before then is redone by the next one
+// fsynced and renamed (on S3: stored with one PUT, which is atomic), and
+// the watermark is replaced only once every file is durable. A run that stopped before then is redone by the next one
 // under the same file names, and any file of the stopped run that the
 // redo does not write again is removed, so no entry is exported twice.
 // Runs to one output must not overlap.
@@ -118,15 +124,22 @@ func Parquet(ctx context.Context, l *comply.Logger, out string, opts *Options) (
 	if o.Writer == "" && l.Ledger() != nil {
 		o.Writer = l.Ledger().Origin()
 	}
-	if err := os.MkdirAll(out, 0o700); err != nil {
+	var dst sink
+	var err error
+	if strings.HasPrefix(out, "s3://") {
+		dst, err = newS3Sink(ctx, out, o.S3Client)
+	} else {
+		dst, err = newDirSink(out)
+	}
+	if err != nil {
 		return Result{}, fmt.Errorf("export: %w", err)
 	}
-	wm, err := readWatermark(out)
+	wm, err := readWatermark(ctx, dst)
 	if err != nil {
 		return Result{}, fmt.Errorf("export: %w", err)
 	}
 	if !wm.samePromote(o.Promote) {
-		return Result{}, fmt.Errorf("export: %s promotes %q, not %q: export to a new location to change the columns", out, wm.Promote, o.Promote)
+		return Result{}, fmt.Errorf("export: %s promotes %q, not %q: export to a new location to change the columns", dst, wm.Promote, o.Promote)
 	}
 	through := o.Now().UTC().Add(-o.Settle).Truncate(time.Microsecond)
 	if !o.End.IsZero() && o.End.Before(through) {
@@ -148,10 +161,13 @@ func Parquet(ctx context.Context, l *comply.Logger, out string, opts *Options) (
 		}
 	}
 	x := &run{
-		out:    out,
+		ctx:    ctx,
+		out:    dst,
+		sem:    make(chan struct{}, max(runtime.GOMAXPROCS(0), 1)),
 		opts:   &o,
 		wm:     wm,
 		schema: newSchema(o.Promote),
+		free:   make(chan *batch, 64),
 		parts:  map[partKey]*part{},
 		seqs:   map[string]int{},
 		marks:  map[string]*Mark{},
@@ -175,33 +191,61 @@ type partKey struct {
 	day    string // YYYY-MM-DD
 }
 
-// A part is one Parquet file being written.
+// A part is one Parquet file being written. Its rows go in small batches
+// to the goroutine of the row group being filled; row groups are encoded
+// and compressed on goroutines of their own, several at once, and
+// committed to the file in order by the part's committer goroutine.
 type part struct {
-	key        partKey
-	f          *os.File
-	buf        *bufio.Writer
-	w          *parquet.Writer
-	tmp, final string // paths
-	rel        string // final, relative to the output, with "/"
-	rows       int
-	n          int // the file's number among the writer's files of the day in this run
-	batch      []parquet.Row
-	rowsInUse  int
+	key   partKey
+	f     *os.File
+	buf   *bufio.Writer
+	w     *parquet.Writer
+	rel   string // the name, relative to the output, with "/"
+	rows  int    // rows added
+	n     int    // the file's number among the writer's files of the day in this run
+	batch *batch // the rows being gathered
+	cur   *rgJob // the row group being filled
+	jobs  chan *rgJob
+	done  chan struct{} // closed when the committer is done
+	err   error         // the committer's error, once done is closed
+	size  int64         // the file's size, once done is closed
+}
+
+// A batch is a few rows on their way to a row group. Its rows are reused.
+type batch struct {
+	rows []parquet.Row
+	n    int
+}
+
+// batchRows is the rows of a batch.
+const batchRows = 512
+
+// An rgJob is one row group being encoded.
+type rgJob struct {
+	rg   *parquet.ConcurrentRowGroupWriter
+	in   chan *batch
+	rows int // rows sent
+	done chan struct{}
+	err  error
 }
 
 // run is the state of one export.
 type run struct {
-	out    string
-	opts   *Options
-	wm     *Watermark
-	schema *parquet.Schema
-	rb     rowBuilder
-	parts  map[partKey]*part
-	nextN  map[partKey]int
-	seqs   map[string]int   // writer: this run's sequence number
-	marks  map[string]*Mark // writer: the mark after this run
-	wrote  map[string]bool  // rel: written by this run
-	res    Result
+	ctx     context.Context
+	out     sink
+	opts    *Options
+	wm      *Watermark
+	schema  *parquet.Schema
+	rb      rowBuilder
+	sem     chan struct{} // bounds the row groups encoding at once
+	free    chan *batch   // batches to reuse
+	parts   map[partKey]*part
+	started []*part // every part of the run, in order
+	nextN   map[partKey]int
+	seqs    map[string]int   // writer: this run's sequence number
+	marks   map[string]*Mark // writer: the mark after this run
+	wrote   map[string]bool  // rel: written by this run
+	res     Result
 }
 
 // An item is one entry to export and its writer.
@@ -284,9 +328,7 @@ func (x *run) export(ctx context.Context, l *comply.Logger, start, end time.Time
 		if err != nil {
 			return err
 		}
-		if err := x.add(p, e, it.writer); err != nil {
-			return err
-		}
+		x.add(p, e, it.writer)
 		m := x.marks[it.writer]
 		if m == nil {
 			m = &Mark{}
@@ -304,7 +346,10 @@ func (x *run) export(ctx context.Context, l *comply.Logger, start, end time.Time
 	if err := x.closeBefore(""); err != nil {
 		return err
 	}
-	if err := x.removeStale(); err != nil {
+	if err := x.wait(); err != nil {
+		return err
+	}
+	if err := x.removeStale(ctx); err != nil {
 		return err
 	}
 	if len(x.marks) == 0 {
@@ -322,7 +367,7 @@ func (x *run) export(ctx context.Context, l *comply.Logger, start, end time.Time
 	if x.wm.Promote == nil {
 		x.wm.Promote = []string{}
 	}
-	return writeWatermark(x.out, x.wm)
+	return writeWatermark(ctx, x.out, x.wm)
 }
 
 // crashBeforeWatermark, set by tests, stops a run once its files are
@@ -378,172 +423,244 @@ func (x *run) part(k partKey) (*part, error) {
 		if p.rows < x.opts.FileRows {
 			return p, nil
 		}
-		if err := x.finish(p); err != nil {
-			return nil, err
-		}
+		x.finish(p)
 	}
 	n := x.nextN[k]
 	x.nextN[k] = n + 1
-	dir := filepath.Join(x.out, "dt="+k.day)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, err
-	}
 	name := fmt.Sprintf("part-%s-%06d-%04d.parquet", fileWriter(k.writer), x.seq(k.writer), n)
 	p := &part{
-		key:   k,
-		n:     n,
-		final: filepath.Join(dir, name),
-		tmp:   filepath.Join(dir, "."+name+".tmp"),
-		rel:   "dt=" + k.day + "/" + name,
+		key:  k,
+		n:    n,
+		rel:  "dt=" + k.day + "/" + name,
+		jobs: make(chan *rgJob, 2),
+		done: make(chan struct{}),
 	}
-	f, err := os.OpenFile(p.tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	f, err := x.out.create(p.rel)
 	if err != nil {
 		return nil, err
 	}
 	p.f = f
 	p.buf = bufio.NewWriterSize(f, 1<<20)
 	p.w = parquet.NewWriter(p.buf, x.schema,
-		parquet.Compression(&zstdCodec),
+		parquet.Compression(zstdFast),
 		parquet.MaxRowsPerRowGroup(int64(x.opts.RowGroupRows)),
 		parquet.CreatedBy("comply", "", ""),
 		parquet.KeyValueMetadata("comply.schema_version", strconv.Itoa(SchemaVersion)),
 		parquet.KeyValueMetadata("comply.writer_id", k.writer),
 	)
 	x.parts[k] = p
+	x.started = append(x.started, p)
+	go x.commit(p)
 	return p, nil
 }
 
-// zstdCodec compresses the columns, but for the hashes, which are most of
-// the bytes and compress with zstdHashes.
+// zstdFast compresses the columns, but for the hashes and ids, which are
+// most of the bytes and compress with zstdStrong (the faster level leaves
+// hash-only output a quarter larger, over the size target).
 var (
-	zstdCodec  = zstd.Codec{Level: zstd.SpeedFastest}
-	zstdHashes = zstd.Codec{Level: zstd.SpeedDefault}
+	zstdFast   = newZstdCodec(zstd.SpeedFastest)
+	zstdStrong = newZstdCodec(zstd.SpeedDefault)
 )
 
-const batchRows = 512
-
-// add appends e's row to p, writing a batch of rows when it is full.
-func (x *run) add(p *part, e *comply.Entry, writer string) error {
-	if p.rowsInUse == len(p.batch) {
-		p.batch = append(p.batch, nil)
+// add appends e's row to p, sending a full batch to the row group.
+func (x *run) add(p *part, e *comply.Entry, writer string) {
+	b := p.batch
+	if b == nil {
+		select {
+		case b = <-x.free:
+		default:
+			b = &batch{rows: make([]parquet.Row, batchRows)}
+		}
+		p.batch = b
 	}
-	p.batch[p.rowsInUse] = x.rb.appendRow(p.batch[p.rowsInUse], e, writer)
-	p.rowsInUse++
+	b.rows[b.n] = x.rb.appendRow(b.rows[b.n], e, writer)
+	b.n++
 	p.rows++
-	if p.rowsInUse == batchRows {
-		return x.flushRows(p)
+	left := x.opts.RowGroupRows // in the row group
+	if p.cur != nil {
+		left -= p.cur.rows
 	}
-	return nil
+	if b.n == min(batchRows, left) || p.rows == x.opts.FileRows {
+		x.send(p)
+	}
 }
 
-func (x *run) flushRows(p *part) error {
-	if p.rowsInUse == 0 {
-		return nil
+// send sends p's batch to the row group being filled, starting one (once
+// fewer than GOMAXPROCS are encoding) if none is, and ends the row group
+// when it is full.
+func (x *run) send(p *part) {
+	b := p.batch
+	p.batch = nil
+	if b == nil {
+		return
 	}
-	if _, err := p.w.WriteRows(p.batch[:p.rowsInUse]); err != nil {
-		return fmt.Errorf("write %s: %w", p.rel, err)
+	if b.n == 0 {
+		x.release(b)
+		return
 	}
-	// The rows point into entries that are gone once the batch is
-	// written: drop the references, keep the slices.
-	for i := range p.rowsInUse {
-		clear(p.batch[i])
-		p.batch[i] = p.batch[i][:0]
+	j := p.cur
+	if j == nil {
+		j = &rgJob{rg: p.w.BeginRowGroup(), in: make(chan *batch, 4), done: make(chan struct{})}
+		x.sem <- struct{}{}
+		go x.encode(j)
+		p.jobs <- j
+		p.cur = j
 	}
-	p.rowsInUse = 0
-	return nil
+	j.rows += b.n
+	j.in <- b
+	if j.rows >= x.opts.RowGroupRows {
+		close(j.in)
+		p.cur = nil
+	}
 }
 
-// finish completes p durably under its final name.
-func (x *run) finish(p *part) error {
-	delete(x.parts, p.key)
-	err := x.flushRows(p)
+// encode writes the batches of j's row group and flushes its pages.
+func (x *run) encode(j *rgJob) {
+	defer close(j.done)
+	defer func() { <-x.sem }()
+	for b := range j.in {
+		if j.err == nil {
+			_, j.err = j.rg.WriteRows(b.rows[:b.n])
+		}
+		x.release(b)
+	}
+	if j.err == nil {
+		j.err = j.rg.Flush()
+	}
+}
+
+// release returns a batch for reuse, dropping its references to entries.
+func (x *run) release(b *batch) {
+	for i := range b.n {
+		clear(b.rows[i])
+		b.rows[i] = b.rows[i][:0]
+	}
+	b.n = 0
+	select {
+	case x.free <- b:
+	default:
+	}
+}
+
+// commit, p's committer, writes p's row groups in order as they are
+// encoded, then completes the file and commits it to the output.
+func (x *run) commit(p *part) {
+	defer close(p.done)
+	var err error
+	for j := range p.jobs {
+		<-j.done
+		if err == nil {
+			err = j.err
+		}
+		if err == nil {
+			_, err = j.rg.Commit()
+		}
+	}
 	if err == nil {
 		err = p.w.Close()
 	}
 	if err == nil {
 		err = p.buf.Flush()
 	}
-	if err == nil {
-		err = p.f.Sync()
-	}
-	if cerr := p.f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(p.tmp, p.final)
-	}
-	if err == nil {
-		err = atomicfile.SyncDir(filepath.Dir(p.final))
+	if err == nil && x.ctx.Err() == nil {
+		p.size, err = x.out.commit(x.ctx, p.f, p.rel)
+	} else {
+		x.out.discard(p.f)
+		if err == nil {
+			err = x.ctx.Err()
+		}
 	}
 	if err != nil {
-		os.Remove(p.tmp)
-		return fmt.Errorf("write %s: %w", p.rel, err)
+		p.err = fmt.Errorf("write %s: %w", p.rel, err)
 	}
-	if fi, err := os.Stat(p.final); err == nil {
-		x.res.Bytes += fi.Size()
-	}
-	x.wrote[p.rel] = true
-	x.res.Files = append(x.res.Files, p.rel)
-	return nil
 }
 
-// closeBefore finishes the parts of days before day ("" : all of them).
+// finish sends p's last rows and lets its committer complete it.
+func (x *run) finish(p *part) {
+	delete(x.parts, p.key)
+	x.send(p)
+	if p.cur != nil {
+		close(p.cur.in)
+		p.cur = nil
+	}
+	close(p.jobs)
+}
+
+// closeBefore finishes the parts of days before day ("" : all of them),
+// and returns the first error of a part completed so far.
 func (x *run) closeBefore(day string) error {
-	var done []*part
 	for k, p := range x.parts {
 		if day == "" || k.day < day {
-			done = append(done, p)
+			x.finish(p)
 		}
 	}
-	slices.SortFunc(done, func(a, b *part) int { return strings.Compare(a.rel, b.rel) })
-	for _, p := range done {
-		if err := x.finish(p); err != nil {
-			return err
+	for _, p := range x.started {
+		select {
+		case <-p.done:
+			if p.err != nil {
+				return p.err
+			}
+		default:
 		}
 	}
 	return nil
 }
 
-// abort removes the temporary files of the parts still open.
+// wait waits for every part's committer and records the files written,
+// in name order.
+func (x *run) wait() error {
+	var first error
+	for _, p := range x.started {
+		<-p.done
+		switch {
+		case p.err != nil && first == nil:
+			first = p.err
+		case p.err == nil:
+			x.res.Bytes += p.size
+			x.wrote[p.rel] = true
+			x.res.Files = append(x.res.Files, p.rel)
+		}
+	}
+	slices.Sort(x.res.Files)
+	return first
+}
+
+// abort stops the parts still open, waits for every committer, and
+// removes what the run stored: the watermark does not name this run, so
+// a later run would redo it anyway.
 func (x *run) abort() {
 	for _, p := range x.parts {
-		p.f.Close()
-		os.Remove(p.tmp)
+		x.finish(p)
 	}
-	clear(x.parts)
+	for _, p := range x.started {
+		<-p.done
+	}
 }
 
 // removeStale removes what a stopped run left that this one did not write
 // again: its temporary files, and its part files of a run after a
 // writer's last committed one (this run redoes it).
-func (x *run) removeStale() error {
+func (x *run) removeStale(ctx context.Context) error {
 	committed := map[string]int{}
 	for w, m := range x.wm.Writers {
 		committed[fileWriter(w)] = m.Seq
 	}
-	days, err := filepath.Glob(filepath.Join(x.out, "dt=*"))
+	rels, err := x.out.list(ctx)
 	if err != nil {
 		return err
 	}
-	for _, dir := range days {
-		des, err := os.ReadDir(dir)
-		if err != nil {
-			return fmt.Errorf("list %s: %w", dir, err)
+	for _, rel := range rels {
+		_, name, _ := strings.Cut(rel, "/")
+		stale := false
+		if strings.HasPrefix(name, ".part-") && strings.HasSuffix(name, ".tmp") {
+			stale = true
+		} else if m := partName.FindStringSubmatch(name); m != nil && !x.wrote[rel] {
+			seq, _ := strconv.Atoi(m[2])
+			stale = seq > committed[m[1]]
 		}
-		for _, de := range des {
-			name := de.Name()
-			rel := filepath.Base(dir) + "/" + name
-			stale := false
-			if strings.HasPrefix(name, ".part-") && strings.HasSuffix(name, ".tmp") {
-				stale = true
-			} else if m := partName.FindStringSubmatch(name); m != nil && !x.wrote[rel] {
-				seq, _ := strconv.Atoi(m[2])
-				stale = seq > committed[m[1]]
-			}
-			if stale {
-				if err := os.Remove(filepath.Join(dir, name)); err != nil {
-					return fmt.Errorf("remove %s: %w", rel, err)
-				}
+		if stale {
+			if err := x.out.remove(ctx, rel); err != nil {
+				return fmt.Errorf("remove %s: %w", rel, err)
 			}
 		}
 	}

@@ -107,12 +107,12 @@ func orderedGroup(names []string, nodes []parquet.Node) ordered {
 func newSchema(promote []string) *parquet.Schema {
 	deltaLen := parquet.Encoded(parquet.String(), &parquet.DeltaLengthByteArray)
 	// Hashes are most of the bytes: they get the stronger level.
-	hash := parquet.Compressed(deltaLen, &zstdHashes)
+	hash := parquet.Compressed(deltaLen, zstdStrong)
 	dict := parquet.Encoded(parquet.String(), &parquet.RLEDictionary)
 	optDict := parquet.Optional(dict)
 	names := slices.Clone(fixedNames[:len(fixedNames)-1]) // dt is the partition, not a column
 	nodes := []parquet.Node{
-		parquet.Compressed(parquet.Encoded(parquet.String(), &parquet.DeltaByteArray), &zstdHashes), // id: UUIDv7s share their time prefix
+		parquet.Compressed(parquet.Encoded(parquet.String(), &parquet.DeltaByteArray), zstdStrong), // id: UUIDv7s share their time prefix
 		parquet.Encoded(parquet.Timestamp(parquet.Microsecond), &parquet.DeltaBinaryPacked),
 		hash, hash,
 		parquet.Optional(deltaLen), parquet.Optional(deltaLen),

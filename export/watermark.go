@@ -1,16 +1,14 @@
 package export
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
-	"path/filepath"
 	"slices"
+	"strings"
 	"time"
-
-	"github.com/complyhq/comply/internal/atomicfile"
 )
 
 // StateDir is the folder under the output that holds the export's own
@@ -54,11 +52,14 @@ func (m *Mark) after(ts time.Time, id string) bool {
 	return id > m.ID
 }
 
-// readWatermark reads the watermark of the output dir; a missing file is
-// an empty watermark.
-func readWatermark(dir string) (*Watermark, error) {
-	path := filepath.Join(dir, StateDir, WatermarkFile)
-	b, err := os.ReadFile(path)
+// watermarkName is the watermark's name relative to the output.
+const watermarkName = StateDir + "/" + WatermarkFile
+
+// readWatermark reads the watermark of the output; a missing one is an
+// empty watermark.
+func readWatermark(ctx context.Context, out sink) (*Watermark, error) {
+	path := strings.TrimSuffix(out.String(), "/") + "/" + watermarkName
+	b, err := out.readState(ctx, watermarkName)
 	if errors.Is(err, fs.ErrNotExist) {
 		return &Watermark{Version: watermarkVersion, SchemaVersion: SchemaVersion, Writers: map[string]*Mark{}}, nil
 	}
@@ -91,18 +92,18 @@ func (w *Watermark) samePromote(keys []string) bool {
 	return len(w.Writers) == 0 || slices.Equal(w.Promote, keys)
 }
 
-// writeWatermark replaces the watermark of dir durably: a temporary file,
-// fsynced, renamed over it, and the folder fsynced.
-func writeWatermark(dir string, w *Watermark) error {
+// writeWatermark replaces the watermark of the output durably: in a
+// folder a temporary file, fsynced, renamed over it, and the folder
+// fsynced; on S3 one PUT.
+func writeWatermark(ctx context.Context, out sink, w *Watermark) error {
 	b, err := json.MarshalIndent(w, "", "  ")
 	if err != nil {
 		return fmt.Errorf("write watermark: %w", err)
 	}
-	sd := filepath.Join(dir, StateDir)
-	if err := os.MkdirAll(sd, 0o700); err != nil {
-		return fmt.Errorf("create %s: %w", sd, err)
+	if err := out.writeState(ctx, watermarkName, append(b, '\n')); err != nil {
+		return fmt.Errorf("write watermark: %w", err)
 	}
-	return atomicfile.Write(filepath.Join(sd, WatermarkFile), append(b, '\n'))
+	return nil
 }
 
 // A WatermarkError reports a watermark that cannot be used.

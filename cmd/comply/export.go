@@ -11,13 +11,19 @@ import (
 )
 
 func cmdExport(ctx context.Context, c *cli, args []string) (err error) {
-	fs := c.flagSet("export", "--format parquet --out DIR [--start T --end T] [--promote KEY,...] [--settle DURATION] [--json]", `
+	fs := c.flagSet("export", "--format parquet --out DIR|s3://BUCKET/PREFIX [--start T --end T] [--promote KEY,...] [--settle DURATION] [--json]", `
 Export the entries to DIR as Parquet files that DuckDB, Athena/Trino and
 Spark read as they are: DIR/dt=YYYY-MM-DD/part-WRITER-SEQ-N.parquet, Hive
 partitions by UTC day, zstd-compressed, in the schema of docs/format.md
 section 7. Content fields are exported as stored (encrypted).
 
-The export is incremental: DIR/_comply_export/watermark.json keeps, per
+--out s3://BUCKET/PREFIX[?region=R&endpoint=URL] writes the same layout
+to an S3 prefix (endpoint= for MinIO and other S3-compatible stores), with
+credentials from the standard AWS chain (AWS_ACCESS_KEY_ID, AWS_PROFILE, an
+instance role), never from the URL. Each file is one PUT, visible whole.
+
+The export is incremental: DIR/_comply_export/watermark.json (an object on
+S3) keeps, per
 writer, the last entry exported, and a second run exports only the newer
 entries; run it as often as you like (from cron, say). Entries younger than
 --settle (a minute) wait for the next run. A run that was stopped is redone
@@ -25,7 +31,7 @@ by the next without duplicates. --promote copies metadata keys into columns
 of their own (as strings); every run into one DIR must promote the same keys.`)
 	c.storeFlag(fs)
 	format := fs.String("format", "parquet", "the file `FORMAT`: parquet")
-	out := fs.String("out", "", "the output `DIR`")
+	out := fs.String("out", "", "the output `DIR` or s3://BUCKET/PREFIX")
 	start := fs.String("start", "", "export entries stamped at or after `T` (RFC 3339 or YYYY-MM-DD)")
 	end := fs.String("end", "", "export entries stamped at or before `T`")
 	promote := fs.String("promote", "", "metadata `KEYS` to export as columns, comma-separated (user_id,session_id)")
@@ -44,8 +50,9 @@ of their own (as strings); every run into one DIR must promote the same keys.`)
 	switch {
 	case *out == "":
 		return usagef("export needs --out DIR")
-	case strings.Contains(*out, "://"):
-		return usagef("--out %q: only a local folder for now; copy it to object storage with your usual tool", *out)
+	case strings.Contains(*out, "://") && !strings.HasPrefix(*out, "s3://"):
+		scheme, _, _ := strings.Cut(*out, "://")
+		return usagef("--out: scheme %q: want a folder or s3://BUCKET/PREFIX", scheme)
 	case *settle < 0:
 		return usagef("--settle must not be negative")
 	}
