@@ -74,11 +74,13 @@ func BenchmarkStatsS3(b *testing.B) {
 	srv := miniotest.Start(b)
 	srv.SetEnv(b)
 	url := srv.URL(srv.Bucket(b, miniotest.Plain), "stats")
+	var last *s3store.Store
 	openLogger := func(ro bool) *comply.Logger {
 		s, err := s3store.Open(b.Context(), url, &s3store.Options{ReadOnly: ro})
 		if err != nil {
 			b.Fatal(err)
 		}
+		last = s
 		l, err := comply.New(s, &comply.Options{RetentionDays: -1})
 		if err != nil {
 			b.Fatal(err)
@@ -97,7 +99,12 @@ func BenchmarkStatsS3(b *testing.B) {
 		w = openLogger(false)
 		comply.WaitSummaries(w)
 		pass := time.Since(start)
+		segs, err := last.Segments(b.Context(), store.Query{})
+		if err != nil {
+			b.Fatal(err)
+		}
 		w.Close()
+		b.Logf("%d segments", len(segs))
 		since := time.Date(2025, 12, 1, 17, 23, 0, 0, time.UTC) // cuts an hour
 		var opens, stats []time.Duration
 		for range 5 {
