@@ -42,9 +42,13 @@
 // prefix of a concurrent writer's files and never a partial line. Get looks
 // the id up in the indexes, starting with the files of the day that a
 // version-7 id carries; Scan skips whole files by their time bounds and
-// streams the rest; Count adds up the indexes. A line that cannot be read is
-// reported with its file and offset, never dropped and never counted as an
-// entry (Corrupt counts such lines).
+// streams the rest; Count adds up the indexes. A reader checks an index's
+// header at open and its entries' checksum on first use (a lookup, or a scan
+// cut within a file), so that counts and time bounds cost no pass over the
+// entries; entries that fail it are rebuilt in memory from the file, never
+// used. A writer checks every index whole at open and rewrites a damaged
+// one. A line that cannot be read is reported with its file and offset,
+// never dropped and never counted as an entry (Corrupt counts such lines).
 //
 // A file named like an entry file (audit_*.jsonl) that the store does not
 // read (an impossible date, another shape of name, a symlink) is never

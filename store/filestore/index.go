@@ -10,7 +10,9 @@ import (
 	"hash/crc32"
 	"io"
 	"os"
+	"path/filepath"
 	"slices"
+	"sync"
 )
 
 // The index sidecar of a segment, .comply/index/<segment>.idx, format 1:
@@ -124,64 +126,128 @@ func (s *stats) merge(o stats) {
 	s.corrupt += o.corrupt
 }
 
-// A sealed index is the mapped sidecar file of a segment.
+// A sealed index is the mapped sidecar file of a segment. Its header (and
+// the segment's tail CRC) is checked when it is loaded; its entries are
+// checked there too by a writer, and by a reader on first use (checked):
+// the header alone answers counts and time bounds, and a reader that never
+// looks an entry up never reads the entries' pages.
 type sealed struct {
 	covered int64
 	stats   stats
-	data    []byte // the mapped entries, count × idxEntry
 	mapping []byte // the whole mapping, for munmap
+	raw     []byte // the mapped entries, count × idxEntry, not yet checked
+	sum     uint32 // the trailer: CRC-32C of raw
+
+	once sync.Once
+	data []byte // the checked entries (raw, or rebuilt from the segment)
+	err  error  // why the entries cannot be used
 }
 
 func (x *sealed) close() {
 	if x != nil && x.mapping != nil {
 		unmapFile(x.mapping)
-		x.mapping, x.data = nil, nil
+		x.mapping, x.raw, x.data = nil, nil, nil
 	}
 }
 
-// find returns the offsets of the lines whose key is k.
-func (x *sealed) find(k key) []int64 {
+// checked returns the index's entries once they have passed their CRC.
+// Entries that fail it are never used: they are rebuilt in memory from the
+// covered bytes of the segment seg (the sidecar stays as it is until a
+// writer opens the store and rewrites it). A rebuild that disagrees with
+// the header, which was checked, and whose counts have answered already,
+// is an error. Safe for concurrent use; the work is done once.
+func (x *sealed) checked(seg *os.File, maxLine int) ([]byte, error) {
 	if x == nil {
-		return nil
+		return nil, nil
 	}
-	n := len(x.data) / idxEntry
+	x.once.Do(func() {
+		if crc32.Checksum(x.raw, castagnoli) == x.sum {
+			x.data = x.raw
+			return
+		}
+		es, st, err := indexLines(seg, 0, x.covered, maxLine)
+		switch {
+		case err != nil:
+			x.err = fmt.Errorf("rebuild the damaged index of %s: %w", filepath.Base(seg.Name()), err)
+		case st != x.stats:
+			x.err = fmt.Errorf("index of %s: %w: its entries are damaged and its header disagrees with the file", filepath.Base(seg.Name()), errStaleIndex)
+		default:
+			sortEntries(es)
+			x.data = make([]byte, len(es)*idxEntry)
+			putEntries(x.data, es)
+		}
+	})
+	return x.data, x.err
+}
+
+// find returns the offsets of the lines whose key is k in data, checked
+// entries.
+func find(data []byte, k key) []int64 {
+	n := len(data) / idxEntry
 	lo, hi := 0, n
 	for lo < hi {
 		m := int(uint(lo+hi) >> 1)
-		if bytes.Compare(x.data[m*idxEntry:m*idxEntry+16], k[:]) < 0 {
+		if bytes.Compare(data[m*idxEntry:m*idxEntry+16], k[:]) < 0 {
 			lo = m + 1
 		} else {
 			hi = m
 		}
 	}
 	var offs []int64
-	for ; lo < n && bytes.Equal(x.data[lo*idxEntry:lo*idxEntry+16], k[:]); lo++ {
-		offs = append(offs, int64(binary.LittleEndian.Uint64(x.data[lo*idxEntry+16:])))
+	for ; lo < n && bytes.Equal(data[lo*idxEntry:lo*idxEntry+16], k[:]); lo++ {
+		offs = append(offs, int64(binary.LittleEndian.Uint64(data[lo*idxEntry+16:])))
 	}
 	return offs
 }
 
-// entries appends the sealed index's entries to dst.
-func (x *sealed) entries(dst []entry) []entry {
-	if x == nil {
-		return dst
-	}
-	for i := 0; i+idxEntry <= len(x.data); i += idxEntry {
+// appendEntries appends the entries of data, checked entries, to dst.
+func appendEntries(dst []entry, data []byte) []entry {
+	for i := 0; i+idxEntry <= len(data); i += idxEntry {
 		var e entry
-		copy(e.key[:], x.data[i:])
-		e.off = int64(binary.LittleEndian.Uint64(x.data[i+16:]))
-		e.time = int64(binary.LittleEndian.Uint64(x.data[i+24:]))
+		copy(e.key[:], data[i:])
+		e.off = int64(binary.LittleEndian.Uint64(data[i+16:]))
+		e.time = int64(binary.LittleEndian.Uint64(data[i+24:]))
 		dst = append(dst, e)
 	}
 	return dst
 }
 
+// indexLines reads the complete lines of f in [from, to) and returns their
+// entries, in file order, and their stats.
+func indexLines(f *os.File, from, to int64, maxLine int) ([]entry, stats, error) {
+	var es []entry
+	var st stats
+	lr := newLineReader(f, from, to, maxLine)
+	for {
+		off, b, err := lr.next()
+		if err == io.EOF {
+			return es, st, nil
+		}
+		if err != nil && !errors.Is(err, errLineTooLong) {
+			return nil, stats{}, fmt.Errorf("read %s: %w", filepath.Base(f.Name()), err)
+		}
+		if err == nil {
+			var id string
+			var ts int64
+			if id, ts, err = peek(b); err == nil {
+				es = append(es, entry{key: keyOf(id), off: off, time: ts})
+				st.add(ts)
+			}
+		}
+		if err != nil {
+			st.corrupt++
+		}
+	}
+}
+
 var errStaleIndex = errors.New("stale index")
 
 // loadIndex maps the index at path and checks it against the segment file
-// seg of size segSize. It returns errStaleIndex (or another error) when the
-// index cannot be used.
-func loadIndex(path string, seg *os.File, segSize int64) (*sealed, error) {
+// seg of size segSize: its header and the segment's tail CRC, and, when
+// eager is set, its entries' CRC (otherwise sealed.checked does on first
+// use). It returns errStaleIndex (or another error) when the index cannot
+// be used.
+func loadIndex(path string, seg *os.File, segSize int64, eager bool) (*sealed, error) {
 	f, err := openFile(path, os.O_RDONLY, 0)
 	if err != nil {
 		return nil, err
@@ -199,7 +265,7 @@ func loadIndex(path string, seg *os.File, segSize int64) (*sealed, error) {
 	if err != nil {
 		return nil, fmt.Errorf("map index %s: %w", path, err)
 	}
-	x, err := checkIndex(m, seg, segSize)
+	x, err := checkIndex(m, seg, segSize, eager)
 	if err != nil {
 		unmapFile(m)
 		return nil, fmt.Errorf("index %s: %w", path, err)
@@ -207,7 +273,7 @@ func loadIndex(path string, seg *os.File, segSize int64) (*sealed, error) {
 	return x, nil
 }
 
-func checkIndex(m []byte, seg *os.File, segSize int64) (*sealed, error) {
+func checkIndex(m []byte, seg *os.File, segSize int64, eager bool) (*sealed, error) {
 	h := m[:idxHeader]
 	le := binary.LittleEndian
 	if string(h[:8]) != idxMagic || le.Uint32(h[8:]) != idxVersion || le.Uint32(h[12:]) != idxEntry {
@@ -230,7 +296,7 @@ func checkIndex(m []byte, seg *os.File, segSize int64) (*sealed, error) {
 	if x.stats.count < 0 || end+4 != int64(len(m)) {
 		return nil, fmt.Errorf("%w: size does not match the entry count", errStaleIndex)
 	}
-	if x.covered > segSize {
+	if x.covered < 0 || x.covered > segSize {
 		return nil, fmt.Errorf("%w: covers %d bytes of a %d-byte segment", errStaleIndex, x.covered, segSize)
 	}
 	crc, err := tailCRC(seg, x.covered)
@@ -240,9 +306,12 @@ func checkIndex(m []byte, seg *os.File, segSize int64) (*sealed, error) {
 	if crc != le.Uint32(h[56:]) {
 		return nil, fmt.Errorf("%w: segment changed under the index", errStaleIndex)
 	}
-	x.data = m[idxHeader:end]
-	if crc32.Checksum(x.data, castagnoli) != le.Uint32(m[end:]) {
-		return nil, fmt.Errorf("%w: entries checksum mismatch", errStaleIndex)
+	x.raw, x.sum = m[idxHeader:end], le.Uint32(m[end:])
+	if eager {
+		if crc32.Checksum(x.raw, castagnoli) != x.sum {
+			return nil, fmt.Errorf("%w: entries checksum mismatch", errStaleIndex)
+		}
+		x.once.Do(func() { x.data = x.raw })
 	}
 	return x, nil
 }
@@ -262,12 +331,7 @@ func tailCRC(f *os.File, off int64) (uint32, error) {
 // it is not fsynced: after a crash a damaged one fails its checksums and is
 // rebuilt.
 func writeIndex(path string, seg *os.File, covered int64, st stats, es []entry) error {
-	slices.SortFunc(es, func(a, b entry) int {
-		if c := bytes.Compare(a.key[:], b.key[:]); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.off, b.off)
-	})
+	sortEntries(es)
 	crc, err := tailCRC(seg, covered)
 	if err != nil {
 		return err
@@ -285,13 +349,7 @@ func writeIndex(path string, seg *os.File, covered int64, st stats, es []entry) 
 	le.PutUint64(h[48:], uint64(st.maxT))
 	le.PutUint32(h[56:], crc)
 	le.PutUint32(h[60:], crc32.Checksum(h[:60], castagnoli))
-	p := buf[idxHeader:]
-	for i, e := range es {
-		b := p[i*idxEntry:]
-		copy(b, e.key[:])
-		le.PutUint64(b[16:], uint64(e.off))
-		le.PutUint64(b[24:], uint64(e.time))
-	}
+	putEntries(buf[idxHeader:], es)
 	end := len(buf) - 4
 	le.PutUint32(buf[end:], crc32.Checksum(buf[idxHeader:end], castagnoli))
 	// A fresh file, never one found there (which may be a planted link).
@@ -314,4 +372,25 @@ func writeIndex(path string, seg *os.File, covered int64, st stats, es []entry) 
 		return fmt.Errorf("write index: %w", err)
 	}
 	return nil
+}
+
+// sortEntries sorts es as an index holds them: by key, then offset.
+func sortEntries(es []entry) {
+	slices.SortFunc(es, func(a, b entry) int {
+		if c := bytes.Compare(a.key[:], b.key[:]); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.off, b.off)
+	})
+}
+
+// putEntries encodes es into p, len(es) × idxEntry bytes.
+func putEntries(p []byte, es []entry) {
+	le := binary.LittleEndian
+	for i, e := range es {
+		b := p[i*idxEntry:]
+		copy(b, e.key[:])
+		le.PutUint64(b[16:], uint64(e.off))
+		le.PutUint64(b[24:], uint64(e.time))
+	}
 }

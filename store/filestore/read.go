@@ -58,7 +58,11 @@ func (s *Store) refresh(ctx context.Context) error {
 func (s *Store) lookup(id string, k key) (store.Record, bool, error) {
 	day, hasDay := idDay(id)
 	try := func(g *segment) (store.Record, bool, error) {
-		for _, off := range g.find(k) {
+		offs, err := g.find(k, s.opts.MaxLineSize)
+		if err != nil {
+			return store.Record{}, false, fmt.Errorf("get %s: %w", id, err)
+		}
+		for _, off := range offs {
 			b, err := readLine(g.rf, off, s.opts.MaxLineSize)
 			if err != nil {
 				return store.Record{}, false, &store.CorruptionError{Path: g.name, Offset: off, Err: err}
@@ -184,8 +188,13 @@ func (s *Store) viewsOf(ctx context.Context, q store.Query, only string) ([]view
 		}
 		v := view{name: g.name, f: f, size: g.size, last: -1}
 		if st.corrupt == 0 {
-			var any bool
-			if v.start, v.last, any = g.cut(q, st); !any {
+			start, last, any, err := g.cut(q, st, s.opts.MaxLineSize)
+			if err != nil {
+				f.Close()
+				closeViews(vs)
+				return nil, fmt.Errorf("scan %s: %w", g.name, err)
+			}
+			if v.start, v.last = start, last; !any {
 				f.Close()
 				continue
 			}

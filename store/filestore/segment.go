@@ -42,12 +42,16 @@ func (g *segment) stats() stats {
 func (g *segment) count() int64 { st := g.stats(); return st.count }
 
 // find returns the offsets of the lines with key k.
-func (g *segment) find(k key) []int64 {
-	offs := g.sealed.find(k)
+func (g *segment) find(k key, maxLine int) ([]int64, error) {
+	data, err := g.sealed.checked(g.rf, maxLine)
+	if err != nil {
+		return nil, err
+	}
+	offs := find(data, k)
 	if off, ok := g.byKey[k]; ok {
 		offs = append(offs, off)
 	}
-	return offs
+	return offs, nil
 }
 
 // addTail records a line at off past the sealed prefix.
@@ -101,7 +105,9 @@ func (s *Store) loadSegment(g *segment) error {
 		return err
 	}
 	g.ino = inode(fi)
-	x, err := loadIndex(s.idxPath(g.name), g.rf, fi.Size())
+	// A reader checks the entries on first use (sealed.checked); a writer
+	// now, and rewrites a damaged index.
+	x, err := loadIndex(s.idxPath(g.name), g.rf, fi.Size(), !s.opts.ReadOnly)
 	switch {
 	case err == nil:
 		g.sealed, g.size = x, x.covered
@@ -156,13 +162,17 @@ func (s *Store) seal(g *segment) error {
 	if len(g.tail) == 0 && g.tailSt.corrupt == 0 && g.sealed != nil {
 		return nil
 	}
-	es := g.sealed.entries(make([]entry, 0, int(g.count())))
+	data, err := g.sealed.checked(g.rf, s.opts.MaxLineSize)
+	if err != nil {
+		return fmt.Errorf("seal %s: %w", g.name, err)
+	}
+	es := appendEntries(make([]entry, 0, int(g.count())), data)
 	es = append(es, g.tail...)
 	path := s.idxPath(g.name)
 	if err := writeIndex(path, g.rf, g.size, g.stats(), es); err != nil {
 		return fmt.Errorf("seal %s: %w", g.name, err)
 	}
-	x, err := loadIndex(path, g.rf, g.size)
+	x, err := loadIndex(path, g.rf, g.size, true)
 	if err != nil {
 		return fmt.Errorf("seal %s: %w", g.name, err)
 	}

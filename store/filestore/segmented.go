@@ -89,13 +89,14 @@ func (s *Store) ScanSegment(ctx context.Context, name string, q store.Query) ite
 // offset of the first line within q, up to and including the line at
 // last (-1: to the end). any is false when no line lies within q. The
 // caller holds s.mu and has checked that g holds no damaged line (those
-// are not in the index, and a scan reports them wherever they are).
-func (g *segment) cut(q store.Query, st stats) (start, last int64, any bool) {
+// are not in the index, and a scan reports them wherever they are). Cutting
+// reads g's index entries, checking them on first use (sealed.checked).
+func (g *segment) cut(q store.Query, st stats, maxLine int) (start, last int64, any bool, err error) {
 	if st.count == 0 {
-		return 0, -1, false
+		return 0, -1, false, nil
 	}
 	if (q.Start.IsZero() || st.minT >= q.Start.UnixMicro()) && (q.End.IsZero() || st.maxT <= q.End.UnixMicro()) {
-		return 0, -1, true
+		return 0, -1, true, nil
 	}
 	lo, hi := int64(-1), int64(-1)
 	in := func(off, t int64) {
@@ -109,19 +110,21 @@ func (g *segment) cut(q store.Query, st stats) (start, last int64, any bool) {
 			hi = off
 		}
 	}
-	if x := g.sealed; x != nil {
-		le := binary.LittleEndian
-		for i := 0; i+idxEntry <= len(x.data); i += idxEntry {
-			in(int64(le.Uint64(x.data[i+16:])), int64(le.Uint64(x.data[i+24:])))
-		}
+	data, err := g.sealed.checked(g.rf, maxLine)
+	if err != nil {
+		return 0, -1, false, err
+	}
+	le := binary.LittleEndian
+	for i := 0; i+idxEntry <= len(data); i += idxEntry {
+		in(int64(le.Uint64(data[i+16:])), int64(le.Uint64(data[i+24:])))
 	}
 	for _, e := range g.tail {
 		in(e.off, e.time)
 	}
 	if lo < 0 {
-		return 0, -1, false
+		return 0, -1, false, nil
 	}
-	return lo, hi, true
+	return lo, hi, true, nil
 }
 
 // ReadOnly reports whether the store was opened read-only.
