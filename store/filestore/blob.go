@@ -42,8 +42,13 @@ func (s *Store) WriteBlob(ctx context.Context, name string, data []byte) error {
 		return fmt.Errorf("write blob %s: %w", name, err)
 	}
 	path := s.blobPath(name)
-	tmp := path + ".tmp"
-	os.Remove(tmp) // writeFileSync makes a fresh file, never following a link
+	// A name of this call's own, so that concurrent writers of one blob
+	// never share (or remove) each other's temporary file; the last
+	// rename wins. writeFileSync makes a fresh file, never following a
+	// link; one a crash left is replaced or, under another number, never
+	// read (listings skip *.tmp).
+	tmp := fmt.Sprintf("%s.%d.%d.tmp", path, os.Getpid(), s.blobTmp.Add(1))
+	os.Remove(tmp)
 	if err := writeFileSync(tmp, data); err != nil {
 		os.Remove(tmp)
 		return fmt.Errorf("write blob %s: %w", name, err)

@@ -53,7 +53,8 @@ type Store struct {
 	closed   bool
 	failed   error // sticky: a write or fsync failed and the state is unknown
 	writeSeq uint64
-	retired  []*os.File // append handles of retired segments, closed after the next sync
+	blobTmp  atomic.Uint64 // numbers the temporary files of WriteBlob
+	retired  []*os.File    // append handles of retired segments, closed after the next sync
 	wbuf     []byte
 	observer func([]store.Record)
 	scratch  []store.Record

@@ -90,7 +90,8 @@ func checkSidecarBlobNames(t *testing.T, h Harness) error {
 }
 
 // checkSidecarReplace: WriteBlob replaces a blob atomically: a concurrent
-// reader sees the old blob or the new, never a mix.
+// reader sees the old blob or the new, never a mix, and concurrent writers
+// of one name all succeed, one of them last.
 func checkSidecarReplace(t *testing.T, h Harness) error {
 	_, sc, err := openSidecar(t, h)
 	if err != nil {
@@ -124,23 +125,37 @@ func checkSidecarReplace(t *testing.T, h Harness) error {
 			}
 		}
 	})
-	var werr error
-	for i := range 20 {
-		if werr = sc.WriteBlob(ctx, name, versions[i%len(versions)]); werr != nil {
-			break
-		}
+	werrs := make([]error, 2)
+	var writers sync.WaitGroup
+	for w := range werrs {
+		writers.Go(func() {
+			for i := range 20 {
+				if werrs[w] = sc.WriteBlob(ctx, name, versions[(i+w)%len(versions)]); werrs[w] != nil {
+					return
+				}
+			}
+		})
 	}
+	writers.Wait()
 	close(stop)
 	wg.Wait()
-	switch {
+	switch werr := errors.Join(werrs...); {
 	case werr != nil:
-		return fmt.Errorf("WriteBlob: %w", werr)
+		return fmt.Errorf("WriteBlob (two writers of one name): %w", werr)
 	case rerr != nil:
 		return fmt.Errorf("ReadBlob during WriteBlob: %w", rerr)
 	case torn != nil:
 		return fmt.Errorf("ReadBlob during WriteBlob saw a mix of two versions (%d bytes)", len(torn))
 	}
-	return readBlob(ctx, sc, name, versions[19%len(versions)])
+	got, err := sc.ReadBlob(ctx, name)
+	if err != nil {
+		return fmt.Errorf("ReadBlob after the writes: %w", err)
+	}
+	lasts := [][]byte{versions[19%len(versions)], versions[20%len(versions)]}
+	if !slices.ContainsFunc(lasts, func(v []byte) bool { return bytes.Equal(v, got) }) {
+		return fmt.Errorf("after the writes the blob is %.40q, not the last version of either writer", got)
+	}
+	return nil
 }
 
 // checkSidecarNoAliasing: WriteBlob keeps no reference to data; the
