@@ -166,14 +166,15 @@ func (s *Set) Ranges(match func(*Block) bool) []Range {
 // concurrent use.
 type Builder struct {
 	blockEntries int64
-	names        map[string]struct{}
-	loose        map[string][]uint64 // values added before the first Entry
+	ids          map[string]int // field name to its index in names
+	names        []string
+	loose        [][]uint64 // per field: values added before the first Entry
 	blocks       []*pending
 }
 
 type pending struct {
 	min, max, entries int64
-	hashes            map[string][]uint64
+	hashes            [][]uint64 // per field
 }
 
 // NewBuilder returns a Builder that indexes the named fields, in blocks of
@@ -181,11 +182,22 @@ type pending struct {
 // entry has a value for it (a query for any value then skips the
 // segment). Add may name other fields too.
 func NewBuilder(fields ...string) *Builder {
-	b := &Builder{blockEntries: DefaultBlockEntries, names: make(map[string]struct{}, len(fields))}
+	b := &Builder{blockEntries: DefaultBlockEntries, ids: make(map[string]int, len(fields))}
 	for _, f := range fields {
-		b.names[f] = struct{}{}
+		b.id(f)
 	}
 	return b
+}
+
+// id returns the index of the named field, declaring it if new.
+func (b *Builder) id(name string) int {
+	id, ok := b.ids[name]
+	if !ok {
+		id = len(b.names)
+		b.ids[name] = id
+		b.names = append(b.names, name)
+	}
+	return id
 }
 
 // BlockEntries sets the number of entries per block (at least one) for
@@ -201,7 +213,7 @@ func (b *Builder) Entry(t time.Time) {
 	us := t.UnixMicro()
 	n := len(b.blocks)
 	if n == 0 || b.blocks[n-1].entries >= b.blockEntries {
-		b.blocks = append(b.blocks, &pending{min: us, max: us, hashes: make(map[string][]uint64, len(b.names))})
+		b.blocks = append(b.blocks, &pending{min: us, max: us, hashes: make([][]uint64, len(b.names))})
 		n++
 	}
 	p := b.blocks[n-1]
@@ -212,15 +224,23 @@ func (b *Builder) Entry(t time.Time) {
 // Add records that the entry last counted by Entry has the value in the
 // field (a value added before any Entry belongs to the segment only).
 func (b *Builder) Add(name, value string) {
-	b.names[name] = struct{}{}
+	id, h := b.id(name), Hash(value)
+	hs := &b.loose
 	if n := len(b.blocks); n > 0 {
-		b.blocks[n-1].hashes[name] = append(b.blocks[n-1].hashes[name], Hash(value))
-		return
+		hs = &b.blocks[n-1].hashes
 	}
-	if b.loose == nil {
-		b.loose = make(map[string][]uint64)
+	for len(*hs) <= id {
+		*hs = append(*hs, nil)
 	}
-	b.loose[name] = append(b.loose[name], Hash(value))
+	(*hs)[id] = append((*hs)[id], h)
+}
+
+// at returns the hashes of field id in hs, if any.
+func at(hs [][]uint64, id int) []uint64 {
+	if id < len(hs) {
+		return hs[id]
+	}
+	return nil
 }
 
 // filterOf returns the filter of the hashes, sized for the distinct ones,
@@ -239,28 +259,31 @@ func filterOf(hs []uint64) (*Filter, int64) {
 // of distinct values. The Builder is empty afterwards, its fields still
 // declared.
 func (b *Builder) Set() *Set {
-	s := &Set{fields: make([]field, 0, len(b.names))}
-	for name := range b.names {
-		s.fields = append(s.fields, field{name: name})
+	ids := make([]int, len(b.names)) // field indexes by name
+	for i := range ids {
+		ids[i] = i
 	}
-	slices.SortFunc(s.fields, func(a, b field) int { return strings.Compare(a.name, b.name) })
-	for i := range s.fields {
-		name := s.fields[i].name
-		all := slices.Clone(b.loose[name])
-		for _, p := range b.blocks {
-			all = append(all, p.hashes[name]...)
-		}
-		s.fields[i].f, s.fields[i].values = filterOf(all)
-	}
-	s.blocks = make([]Block, len(b.blocks))
+	slices.SortFunc(ids, func(x, y int) int { return strings.Compare(b.names[x], b.names[y]) })
+	s := &Set{fields: make([]field, len(ids)), blocks: make([]Block, len(b.blocks))}
 	for j, p := range b.blocks {
 		bl := Block{Min: p.min, Max: p.max, Entries: p.entries, set: s,
-			values: make([]int64, len(s.fields)), filters: make([]*Filter, len(s.fields))}
-		for i, f := range s.fields {
-			bl.filters[i], bl.values[i] = filterOf(p.hashes[f.name])
+			values: make([]int64, len(ids)), filters: make([]*Filter, len(ids))}
+		for i, id := range ids {
+			bl.filters[i], bl.values[i] = filterOf(at(p.hashes, id))
+			if id < len(p.hashes) { // sorted and compacted in place: keep the distinct
+				p.hashes[id] = p.hashes[id][:bl.values[i]]
+			}
 		}
 		s.blocks[j] = bl
 		s.Entries += p.entries
+	}
+	for i, id := range ids {
+		all := slices.Clone(at(b.loose, id))
+		for _, p := range b.blocks {
+			all = append(all, at(p.hashes, id)...)
+		}
+		s.fields[i] = field{name: b.names[id]}
+		s.fields[i].f, s.fields[i].values = filterOf(all)
 	}
 	b.loose, b.blocks = nil, nil
 	return s
@@ -269,12 +292,7 @@ func (b *Builder) Set() *Set {
 func appendFilter(out []byte, values int64, f *Filter) []byte {
 	out = binary.AppendUvarint(out, uint64(values))
 	out = binary.AppendUvarint(out, uint64(f.Blocks()))
-	for _, b := range f.blocks {
-		for _, w := range b {
-			out = binary.LittleEndian.AppendUint32(out, w)
-		}
-	}
-	return out
+	return append(out, f.data...)
 }
 
 // Marshal encodes the Set, its Segment version included (see
@@ -317,7 +335,7 @@ func (s *Set) Marshal() []byte {
 
 // Unmarshal decodes a Set that Marshal encoded. Any other input, a
 // damaged one or one of another version included, gives an error wrapping
-// ErrFormat.
+// ErrFormat. The Set shares data's bytes: the caller must not change them.
 func Unmarshal(data []byte) (*Set, error) {
 	if len(data) < len(Magic)+1+4 || string(data[:len(Magic)]) != Magic {
 		return nil, fmt.Errorf("%w: no magic", ErrFormat)
@@ -387,14 +405,8 @@ func (d *decoder) filter() (int64, *Filter) {
 	if d.err != nil {
 		return 0, nil
 	}
-	f := &Filter{blocks: make([][8]uint32, nb)}
 	raw := d.bytes(int(nb) * BlockBytes)
-	for j := range f.blocks {
-		for k := range 8 {
-			f.blocks[j][k] = binary.LittleEndian.Uint32(raw[(8*j+k)*4:])
-		}
-	}
-	return int64(values), f
+	return int64(values), &Filter{data: raw[:len(raw):len(raw)]}
 }
 
 type decoder struct {
