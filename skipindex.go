@@ -29,9 +29,10 @@ const (
 
 // A filterSpec says which metadata keys a Logger's skip filters index.
 type filterSpec struct {
-	keys    []string // the metadata keys
-	fields  []string // "metadata." and each key
-	needles [][]byte // each key quoted, as it appears unescaped in JSON
+	blockEntries int      // entries per block (skipfilter.DefaultBlockEntries)
+	keys         []string // the metadata keys
+	fields       []string // "metadata." and each key
+	needles      [][]byte // each key quoted, as it appears unescaped in JSON
 }
 
 // newFilterSpec returns the spec of Options.FilterKeys.
@@ -40,7 +41,7 @@ func (l *Logger) newFilterSpec() *filterSpec {
 	if keys == nil {
 		keys = DefaultFilterKeys
 	}
-	sp := &filterSpec{keys: keys}
+	sp := &filterSpec{blockEntries: skipfilter.DefaultBlockEntries, keys: keys}
 	for _, k := range keys {
 		sp.fields = append(sp.fields, filterMetaPrefix+k)
 		sp.needles = append(sp.needles, []byte(`"`+k+`"`))
@@ -50,13 +51,13 @@ func (l *Logger) newFilterSpec() *filterSpec {
 
 // builder returns a builder of the skip filters of the spec.
 func (sp *filterSpec) builder() *skipfilter.Builder {
-	return skipfilter.NewBuilder(append([]string{filterConversation, filterInputHash, filterOutputHash}, sp.fields...)...)
+	return skipfilter.NewBuilder(append([]string{filterConversation, filterInputHash, filterOutputHash}, sp.fields...)...).BlockEntries(sp.blockEntries)
 }
 
 // add adds the values of e that queries can look up: a query matches an
 // entry only if each of its indexed values was added.
 func (sp *filterSpec) add(b *skipfilter.Builder, e *Entry) {
-	b.Entry()
+	b.Entry(e.Timestamp)
 	if e.ConversationID != "" {
 		b.Add(filterConversation, e.ConversationID)
 	}
@@ -302,6 +303,37 @@ func mayMatch(s *skipfilter.Set, ps []probe) bool {
 	return true
 }
 
+// blockMayMatch reports whether a block may hold an entry that passes
+// every probe.
+func blockMayMatch(b *skipfilter.Block, ps []probe) bool {
+	for _, p := range ps {
+		if !b.MayContain(p.field, p.values...) {
+			return false
+		}
+	}
+	return true
+}
+
+// blockQueries returns the store queries that read, within sq, every entry
+// of the blocks of s that may match ps, in storage order (see
+// skipfilter.Set.Ranges): one per time range, each cut to sq's bounds.
+func blockQueries(s *skipfilter.Set, ps []probe, sq store.Query) []store.Query {
+	var qs []store.Query
+	for _, r := range s.Ranges(func(b *skipfilter.Block) bool { return blockMayMatch(b, ps) }) {
+		bq := sq
+		if bq.Start.IsZero() || r.Start.After(bq.Start) {
+			bq.Start = r.Start
+		}
+		if bq.End.IsZero() || r.End.Before(bq.End) {
+			bq.End = r.End
+		}
+		if !bq.End.Before(bq.Start) {
+			qs = append(qs, bq)
+		}
+	}
+	return qs
+}
+
 // segmentFilters returns the skip filters of a sealed segment at its
 // version (from the process's cache, the segment's summary blob, or built
 // from the segment and kept), or nil when there are none to trust: the
@@ -323,7 +355,9 @@ func (l *Logger) segmentFilters(ctx context.Context, seg store.Segment) (*skipfi
 
 // scanRecords returns the records a query must read: with filters that
 // skip indexes answer, over a Segmented store, only the segments whose
-// filters may match; otherwise the whole store's scan.
+// filters may match, and of those only the time ranges of the blocks that
+// may match; otherwise the whole store's scan. The live segment, and one
+// without filters to trust, is read whole.
 func (l *Logger) scanRecords(ctx context.Context, q Query, sq store.Query) iter.Seq2[store.Record, error] {
 	ss, _, ok := l.segmented()
 	ps := q.probes()
@@ -350,15 +384,21 @@ func (l *Logger) scanRecords(ctx context.Context, q Query, sq store.Query) iter.
 				yield(store.Record{}, err)
 				return
 			}
-			if set != nil && !mayMatch(set, ps) {
-				continue
-			}
-			for rec, err := range ss.ScanSegment(ctx, seg.Name, sq) {
-				if errors.Is(err, store.ErrNotFound) && ctx.Err() == nil {
-					break // removed by retention since it was listed
+			qs := []store.Query{sq}
+			if set != nil {
+				if !mayMatch(set, ps) {
+					continue
 				}
-				if !yield(rec, err) {
-					return
+				qs = blockQueries(set, ps, sq)
+			}
+			for _, bq := range qs {
+				for rec, err := range ss.ScanSegment(ctx, seg.Name, bq) {
+					if errors.Is(err, store.ErrNotFound) && ctx.Err() == nil {
+						break // removed by retention since it was listed
+					}
+					if !yield(rec, err) {
+						return
+					}
 				}
 			}
 		}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/complyhq/comply"
+	"github.com/complyhq/comply/store"
 	"github.com/complyhq/comply/store/filestore"
 )
 
@@ -154,4 +155,37 @@ func BenchmarkFindOne10M(b *testing.B) {
 			}
 		})
 	}
+	// The live segment has no filters: a lookup reads it whole. Here all
+	// segments are sealed, so this measures what a live segment at the
+	// rotation size adds to a lookup: a query that no filter answers (a
+	// model, compared as cheaply as a conversation), within the time range
+	// of the needle's segment, reads and decodes that segment.
+	b.Run("live-segment/warm", func(b *testing.B) {
+		s, err := filestore.Open(b.Context(), dir, &filestore.Options{ReadOnly: true})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer s.Close()
+		needleAt := bench10MStart.Add(time.Duration(bench10MEntries/2) * (30 * 24 * time.Hour / bench10MEntries))
+		segs, err := s.Segments(b.Context(), store.Query{Start: needleAt, End: needleAt})
+		if err != nil || len(segs) == 0 {
+			b.Fatalf("no segment at the needle: %v", err)
+		}
+		l := openBench10M(b, dir)
+		defer l.Close()
+		q := comply.Query{Start: segs[0].Min, End: segs[0].Max, Model: "no-such-model"}
+		for b.Loop() {
+			n := 0
+			for _, err := range l.Query(b.Context(), q) {
+				if err != nil {
+					b.Fatal(err)
+				}
+				n++
+			}
+			if n != 0 {
+				b.Fatalf("found %d entries, want 0", n)
+			}
+		}
+		b.ReportMetric(float64(segs[0].Count), "entries/segment")
+	})
 }

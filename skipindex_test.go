@@ -19,11 +19,13 @@ import (
 
 // daySegments is a store.Segmented over a memory store: one segment per
 // UTC day, sealed unless it is the latest day, its version bumped by every
-// write. It counts the segments scanned.
+// write. It counts the segments scanned (ScanSegment calls) and the
+// records they yield.
 type daySegments struct {
 	*memstore.Store
 	gen     atomic.Int64
 	scanned atomic.Int64
+	read    atomic.Int64
 }
 
 var _ store.Segmented = (*daySegments)(nil)
@@ -92,7 +94,14 @@ func (d *daySegments) Scan(ctx context.Context, q store.Query) iter.Seq2[store.R
 
 func (d *daySegments) ScanSegment(ctx context.Context, name string, q store.Query) iter.Seq2[store.Record, error] {
 	d.scanned.Add(1)
-	return d.scanSegment(ctx, name, q)
+	return func(yield func(store.Record, error) bool) {
+		for rec, err := range d.scanSegment(ctx, name, q) {
+			d.read.Add(1)
+			if !yield(rec, err) {
+				return
+			}
+		}
+	}
 }
 
 func (d *daySegments) scanSegment(ctx context.Context, name string, q store.Query) iter.Seq2[store.Record, error] {
@@ -165,6 +174,22 @@ var (
 )
 
 func TestQuerySkipsSegmentsAndEqualsFullScan(t *testing.T) {
+	tests := []struct {
+		name    string
+		inOrder bool // entries logged in time order, else at random times (a backfill)
+		// maxRead bounds the share of the records of the segments read
+		// (those whose filters may match) that the block ranges read.
+		maxRead float64
+	}{
+		{"backfill", false, 0.95},
+		{"in order", true, 0.6},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) { testQuerySkips(t, tt.inOrder, tt.maxRead) })
+	}
+}
+
+func testQuerySkips(t *testing.T, inOrder bool, maxRead float64) {
 	r := rand.New(rand.NewPCG(1, 2))
 	ds := &daySegments{Store: memstore.New(0)}
 	l, err := New(ds, &Options{RetentionDays: -1, FilterKeys: []string{"user_id", "session_id", "tier"}})
@@ -172,9 +197,18 @@ func TestQuerySkipsSegmentsAndEqualsFullScan(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { l.Close() })
+	l.fspec.blockEntries = 8 // about 6 blocks a day
 	base := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
 	const days = 12
 	var ids []string
+	at := base
+	when := func() time.Time {
+		if inOrder {
+			at = at.Add(days * 24 * time.Hour / 700)
+			return at
+		}
+		return base.Add(time.Duration(r.Int64N(days * 24 * int64(time.Hour))))
+	}
 	logSome := func(n int) {
 		for range n {
 			md := map[string]any{}
@@ -188,7 +222,7 @@ func TestQuerySkipsSegmentsAndEqualsFullScan(t *testing.T) {
 				md["tier"] = r.IntN(3)
 			}
 			in := Interaction{
-				Time:     base.Add(time.Duration(r.Int64N(days * 24 * int64(time.Hour)))),
+				Time:     when(),
 				Provider: "p", Model: "m",
 				Input:    testTexts[r.IntN(len(testTexts))] + fmt.Sprint(r.IntN(40)),
 				Output:   testTexts[r.IntN(len(testTexts))],
@@ -228,7 +262,27 @@ func TestQuerySkipsSegmentsAndEqualsFullScan(t *testing.T) {
 		}
 		return q
 	}
-	var scanned, listed int64
+	// segmentsRead returns the segments of sq that a query with filters
+	// ps reads, and their records: every segment whose filters may match
+	// (it builds the missing filters first).
+	segmentsRead := func(sq store.Query, ps []probe) (segs, records int64) {
+		listed, err := ds.Segments(t.Context(), sq)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, seg := range listed {
+			set, err := l.segmentFilters(t.Context(), seg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if set == nil || mayMatch(set, ps) {
+				segs++
+				records += seg.Count
+			}
+		}
+		return segs, records
+	}
+	var listed, segsRead, segRecords, read, blocks, blocksMatched int64
 	for round := range 150 {
 		if round%30 == 29 { // writes make filters stale: they must be rebuilt
 			logSome(20)
@@ -238,21 +292,39 @@ func TestQuerySkipsSegmentsAndEqualsFullScan(t *testing.T) {
 			}
 		}
 		q := randomQuery()
-		segs, err := ds.Segments(t.Context(), store.Query{Start: q.Start, End: q.End})
+		sq := store.Query{Start: q.Start, End: q.End}
+		all, err := ds.Segments(t.Context(), sq)
 		if err != nil {
 			t.Fatal(err)
 		}
-		before := ds.scanned.Load()
-		got := queryIDs(t, l, q)
-		scanned += ds.scanned.Load() - before
-		listed += int64(len(segs))
+		listed += int64(len(all))
+		n, recs := segmentsRead(sq, q.probes())
+		segsRead += n
+		segRecords += recs
+		for _, seg := range all {
+			if set, _ := l.segmentFilters(t.Context(), seg); set != nil && len(q.probes()) > 0 && mayMatch(set, q.probes()) {
+				for _, b := range set.Blocks() {
+					blocks++
+					if blockMayMatch(&b, q.probes()) {
+						blocksMatched++
+					}
+				}
+			}
+		}
+		before := ds.read.Load()
+		got := queryIDs(t, l, q) // the filters are built: it only reads
+		read += ds.read.Load() - before
 		if want := fullScan(t, l, q); !slices.Equal(got, want) {
 			t.Fatalf("round %d: query %+v: got %d entries, full scan %d", round, q, len(got), len(want))
 		}
 	}
-	t.Logf("segments scanned %d of %d listed (builds included)", scanned, listed)
-	if scanned >= listed {
-		t.Errorf("no segment skipped: scanned %d of %d", scanned, listed)
+	t.Logf("segments read %d of %d listed; records read %d of the %d they hold; blocks matched %d of %d in them",
+		segsRead, listed, read, segRecords, blocksMatched, blocks)
+	if segsRead >= listed {
+		t.Errorf("no segment skipped: read %d of %d", segsRead, listed)
+	}
+	if blocksMatched >= blocks || float64(read) > maxRead*float64(segRecords) {
+		t.Errorf("blocks not skipped: %d of %d blocks matched, %d of %d records read (want at most %.0f%%)", blocksMatched, blocks, read, segRecords, 100*maxRead)
 	}
 }
 

@@ -1,6 +1,7 @@
 package skipfilter
 
 import (
+	"encoding/binary"
 	"math"
 
 	"github.com/cespare/xxhash/v2"
@@ -29,14 +30,16 @@ const MaxBlocks = 1 << 23
 // and reports every value absent. A Filter is not safe for concurrent
 // writes; concurrent MayContain calls are safe.
 type Filter struct {
-	blocks [][8]uint32
+	// data holds the blocks as encoded: 8 little-endian uint32 words
+	// each, so that a decoded Filter shares its blob's bytes.
+	data []byte
 }
 
 // New returns an empty Filter sized for n distinct values at about 1%
 // false positives (one block at least).
 func New(n int) *Filter {
 	nb := int(math.Ceil(float64(n) * BitsPerValue / (BlockBytes * 8)))
-	return &Filter{blocks: make([][8]uint32, min(max(nb, 1), MaxBlocks))}
+	return &Filter{data: make([]byte, BlockBytes*min(max(nb, 1), MaxBlocks))}
 }
 
 // Hash returns the 64-bit hash of a value that Add and MayContain take:
@@ -44,34 +47,35 @@ func New(n int) *Filter {
 func Hash(value string) uint64 { return xxhash.Sum64String(value) }
 
 // Blocks returns the number of 32-byte blocks.
-func (f *Filter) Blocks() int { return len(f.blocks) }
+func (f *Filter) Blocks() int { return len(f.data) / BlockBytes }
 
 // block returns the index of the block for h: the high 32 bits of h
 // scaled to the number of blocks.
 func (f *Filter) block(h uint64) int {
-	return int((h >> 32) * uint64(len(f.blocks)) >> 32)
+	return int((h >> 32) * uint64(f.Blocks()) >> 32)
 }
 
 // Add inserts the value whose Hash is h.
 func (f *Filter) Add(h uint64) {
-	if len(f.blocks) == 0 {
+	if len(f.data) == 0 {
 		return
 	}
-	b, key := &f.blocks[f.block(h)], uint32(h)
-	for i := range b {
-		b[i] |= 1 << ((key * salt[i]) >> 27)
+	b, key := f.data[f.block(h)*BlockBytes:][:BlockBytes], uint32(h)
+	for i := range salt {
+		w := b[4*i:]
+		binary.LittleEndian.PutUint32(w, binary.LittleEndian.Uint32(w)|1<<((key*salt[i])>>27))
 	}
 }
 
 // MayContain reports whether the value whose Hash is h may have been
 // added: false means it certainly was not.
 func (f *Filter) MayContain(h uint64) bool {
-	if len(f.blocks) == 0 {
+	if len(f.data) == 0 {
 		return false
 	}
-	b, key := &f.blocks[f.block(h)], uint32(h)
-	for i := range b {
-		if b[i]&(1<<((key*salt[i])>>27)) == 0 {
+	b, key := f.data[f.block(h)*BlockBytes:][:BlockBytes], uint32(h)
+	for i := range salt {
+		if binary.LittleEndian.Uint32(b[4*i:])&(1<<((key*salt[i])>>27)) == 0 {
 			return false
 		}
 	}

@@ -1,7 +1,10 @@
 // Package skipfilter keeps, for one segment of a store, a split-block Bloom
 // filter per indexed field (conversation_id, input_hash, output_hash,
 // metadata keys), so that a query for a value can skip the segments that
-// certainly do not hold it.
+// certainly do not hold it; and the same filters per block of consecutive
+// entries (DefaultBlockEntries), with the block's time range, so that in a
+// segment that may hold the value a query reads only the time ranges of
+// the blocks that may (Set.Ranges).
 //
 // A filter answers "certainly absent" or "may be present": it has no false
 // negatives, and about 1% false positives at the size New chooses. A

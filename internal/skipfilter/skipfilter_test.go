@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
+	"time"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden file")
@@ -50,7 +52,7 @@ func TestFalsePositiveRate(t *testing.T) {
 
 func TestSetLookup(t *testing.T) {
 	b := NewBuilder("conversation_id", "input_hash")
-	b.Entry()
+	b.Entry(time.Unix(1, 0))
 	b.Add("conversation_id", "conv-1")
 	b.Add("metadata.user_id", "alice")
 	s := b.Set()
@@ -83,11 +85,13 @@ func TestSetLookup(t *testing.T) {
 	}
 }
 
-// goldenSet is the Set of testdata/v1.golden.
+// goldenSet is the Set of testdata/v2.golden: 40 entries in blocks of 16,
+// the last ones backfilled.
 func goldenSet() *Set {
-	b := NewBuilder("conversation_id", "input_hash", "output_hash", "metadata.user_id", "metadata.session_id")
+	b := NewBuilder("conversation_id", "input_hash", "output_hash", "metadata.user_id", "metadata.session_id").BlockEntries(16)
+	base := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
 	for i := range 40 {
-		b.Entry()
+		b.Entry(base.Add(time.Duration((i*7)%40) * time.Minute))
 		b.Add("conversation_id", fmt.Sprintf("conv-%d", i%7))
 		b.Add("input_hash", fmt.Sprintf("%064x", i))
 		b.Add("metadata.user_id", fmt.Sprintf("user-%d", i%3))
@@ -99,7 +103,7 @@ func goldenSet() *Set {
 
 func TestGolden(t *testing.T) {
 	got := goldenSet().Marshal()
-	path := filepath.Join("testdata", "v1.golden")
+	path := filepath.Join("testdata", "v2.golden")
 	if *update {
 		if err := os.WriteFile(path, got, 0o600); err != nil {
 			t.Fatal(err)
@@ -127,6 +131,104 @@ func TestGolden(t *testing.T) {
 			t.Errorf("conv-%d lost", i)
 		}
 	}
+	var entries []int64
+	for _, b := range s.Blocks() {
+		entries = append(entries, b.Entries)
+	}
+	if !slices.Equal(entries, []int64{16, 16, 8}) {
+		t.Errorf("blocks of %v entries, want [16 16 8]", entries)
+	}
+}
+
+// A version 1 blob (filters per segment, no blocks) is refused: stale.
+func TestVersion1Refused(t *testing.T) {
+	old, err := os.ReadFile(filepath.Join("testdata", "v1-stale.golden"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s, err := Unmarshal(old); !errors.Is(err, ErrFormat) || s != nil {
+		t.Fatalf("Unmarshal(v1) = %v, %v; want nil and ErrFormat", s, err)
+	}
+}
+
+// Every value of an entry is found in the entry's block and in the
+// segment; blocks cut at the block size; times land in the block range.
+func TestBlocks(t *testing.T) {
+	base := time.Date(2026, 3, 1, 0, 0, 0, 123456789, time.UTC)
+	const n, per = 1000, 64
+	b := NewBuilder("k").BlockEntries(per)
+	times := make([]time.Time, n)
+	for i := range n {
+		times[i] = base.Add(time.Duration((i*7919)%n) * time.Second) // not in time order
+		b.Entry(times[i])
+		b.Add("k", fmt.Sprint("v", i))
+	}
+	s := b.Set()
+	if s.Entries != n || len(s.Blocks()) != (n+per-1)/per {
+		t.Fatalf("%d entries in %d blocks, want %d in %d", s.Entries, len(s.Blocks()), n, (n+per-1)/per)
+	}
+	for i := range n {
+		blk := s.Blocks()[i/per]
+		if v := fmt.Sprint("v", i); !blk.MayContain("k", v) || !s.MayContain("k", v) {
+			t.Fatalf("value %s of entry %d lost", v, i)
+		}
+		start, end := time.UnixMicro(blk.Min), time.UnixMicro(blk.Max).Add(time.Microsecond-1)
+		if times[i].Before(start) || times[i].After(end) {
+			t.Fatalf("entry %d at %v outside its block's range [%v, %v]", i, times[i], start, end)
+		}
+	}
+	other := 0
+	for _, blk := range s.Blocks() {
+		if blk.MayContain("k", "v0") {
+			other++
+		}
+		if !blk.MayContain("not indexed", "x") {
+			t.Fatal("a field not indexed must say may contain")
+		}
+	}
+	if other > 2 {
+		t.Errorf("v0 may be in %d blocks: the block filters do not narrow", other)
+	}
+}
+
+func TestRanges(t *testing.T) {
+	us := func(m int64) time.Time { return time.UnixMicro(m).UTC() }
+	end := func(m int64) time.Time { return us(m).Add(time.Microsecond - 1) }
+	tests := []struct {
+		name   string
+		blocks [][2]int64 // min, max per block, in storage order
+		match  []int
+		want   []Range
+	}{
+		{"none", [][2]int64{{0, 10}, {11, 20}}, nil, []Range{}},
+		{"one", [][2]int64{{0, 10}, {11, 20}, {21, 30}}, []int{1}, []Range{{us(11), end(20)}}},
+		{"adjacent kept apart", [][2]int64{{0, 10}, {11, 20}, {21, 30}}, []int{0, 2}, []Range{{us(0), end(10)}, {us(21), end(30)}}},
+		{"overlap merged", [][2]int64{{0, 10}, {5, 20}, {21, 30}}, []int{0, 1}, []Range{{us(0), end(20)}}},
+		{"shared end merged", [][2]int64{{0, 10}, {10, 20}}, []int{0, 1}, []Range{{us(0), end(20)}}},
+		// A backfill: block 2 comes before blocks 0 and 1 in time but after
+		// them in storage, so one range keeps the storage order.
+		{"backfill merges back", [][2]int64{{10, 20}, {30, 40}, {0, 5}}, []int{0, 1, 2}, []Range{{us(0), end(40)}}},
+		{"backfill partial", [][2]int64{{10, 20}, {30, 40}, {50, 60}, {35, 36}}, []int{0, 1, 2, 3}, []Range{{us(10), end(20)}, {us(30), end(60)}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := &Set{}
+			for _, mm := range tt.blocks {
+				s.blocks = append(s.blocks, Block{Min: mm[0], Max: mm[1], Entries: 1, set: s})
+			}
+			got := s.Ranges(func(b *Block) bool {
+				for _, i := range tt.match {
+					if &s.blocks[i] == b {
+						return true
+					}
+				}
+				return false
+			})
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("Ranges = %v, want %v", got, tt.want)
+			}
+		})
+	}
 }
 
 func TestUnmarshalDamaged(t *testing.T) {
@@ -148,6 +250,16 @@ func TestUnmarshalDamaged(t *testing.T) {
 		{"flipped checksum", flip(len(good) - 1)},
 		{"wrong magic", flip(0)},
 		{"trailing byte", append(bytes.Clone(good), 0)},
+		{"no blocks", func() []byte {
+			s := goldenSet()
+			s.blocks = nil
+			return s.Marshal()
+		}()},
+		{"blocks short of entries", func() []byte {
+			s := goldenSet()
+			s.blocks = s.blocks[:2]
+			return s.Marshal()
+		}()},
 		{"future version", func() []byte {
 			b := bytes.Clone(good)
 			b[len(Magic)] = Version + 1
@@ -165,7 +277,7 @@ func TestUnmarshalDamaged(t *testing.T) {
 }
 
 func FuzzUnmarshal(f *testing.F) {
-	good, err := os.ReadFile(filepath.Join("testdata", "v1.golden"))
+	good, err := os.ReadFile(filepath.Join("testdata", "v2.golden"))
 	if err != nil {
 		f.Fatal(err)
 	}
