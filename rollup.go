@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"sync"
 	"time"
 
 	"github.com/complyhq/comply/internal/line"
@@ -73,6 +74,7 @@ func (l *Logger) rollupOf(ctx context.Context, start, end time.Time) (*rollup.Ro
 	if err != nil {
 		return nil, fmt.Errorf("comply: %w", err)
 	}
+	l.prefetchSummaries(ctx, rollupKind{}, segs)
 	out := rollup.New()
 	for _, seg := range segs {
 		if err := l.rollupSegment(ctx, sg, seg, q, out); err != nil {
@@ -80,6 +82,29 @@ func (l *Logger) rollupOf(ctx context.Context, start, end time.Time) (*rollup.Ro
 		}
 	}
 	return out, nil
+}
+
+// summaryFetches bounds the summaries read (or built) at once.
+const summaryFetches = 16
+
+// prefetchSummaries reads kind's summaries of segs into the process's
+// cache, summaryFetches at a time: on S3 each is a GET, and a month of
+// segments read one after another costs seconds. Errors are left for the
+// caller's own read of each, which reports them.
+func (l *Logger) prefetchSummaries(ctx context.Context, k summaryKind, segs []store.Segment) {
+	if len(segs) < 2 {
+		return
+	}
+	sem := make(chan struct{}, summaryFetches)
+	var wg sync.WaitGroup
+	for _, seg := range segs {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			l.summary(ctx, k, seg, true)
+		})
+	}
+	wg.Wait()
 }
 
 // rollupSegment adds to out what seg holds within q.
