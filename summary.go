@@ -111,37 +111,128 @@ func summaryBlob(kind, seg string) string {
 // from its blob if that was built at seg's version, else built from the
 // segment (and written, when persist is set and seg is sealed).
 func (l *Logger) summary(ctx context.Context, k summaryKind, seg store.Segment, persist bool) (any, error) {
+	if v, ok, err := l.storedSummary(ctx, k, seg); ok || err != nil {
+		return v, err
+	}
+	vs, err := l.rebuildSummaries(ctx, []summaryKind{k}, seg, persist)
+	if err != nil {
+		return nil, err
+	}
+	return vs[0], nil
+}
+
+// storedSummary returns kind's summary of seg from the process's cache or
+// from its blob, if either holds it at seg's version.
+func (l *Logger) storedSummary(ctx context.Context, k summaryKind, seg store.Segment) (any, bool, error) {
 	if v, ok := l.summaries.get(k.name(), seg.Name, seg.Version); ok {
-		return v, nil
+		return v, true, nil
 	}
-	sg, sc, ok := l.segmented()
+	_, sc, ok := l.segmented()
 	if !ok {
-		return nil, fmt.Errorf("summary of %s: %w", seg.Name, errors.ErrUnsupported)
+		return nil, false, fmt.Errorf("summary of %s: %w", seg.Name, errors.ErrUnsupported)
 	}
-	blob := summaryBlob(k.name(), seg.Name)
-	if sc != nil {
-		b, err := sc.ReadBlob(ctx, blob)
-		if err == nil {
-			if v, version, err := k.decode(b); err == nil && version == seg.Version {
-				l.summaries.put(k.name(), seg.Name, seg.Version, v)
-				return v, nil
-			}
-			// damaged or stale: rebuilt below
-		} else if ctx.Err() != nil {
-			return nil, err
+	if sc == nil {
+		return nil, false, nil
+	}
+	b, err := sc.ReadBlob(ctx, summaryBlob(k.name(), seg.Name))
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, false, err
 		}
+		return nil, false, nil // missing (or unreadable): rebuilt
 	}
-	v, err := k.build(segmentEntries(ctx, sg, seg.Name, store.Query{}))
+	v, version, err := k.decode(b)
+	if err != nil || version != seg.Version {
+		return nil, false, nil // damaged or stale: rebuilt
+	}
+	l.summaries.put(k.name(), seg.Name, seg.Version, v)
+	return v, true, nil
+}
+
+// rebuildSummaries builds the kinds' summaries of seg from one scan of it,
+// caches them, and writes them when persist is set and seg is sealed.
+func (l *Logger) rebuildSummaries(ctx context.Context, kinds []summaryKind, seg store.Segment, persist bool) ([]any, error) {
+	sg, sc, _ := l.segmented()
+	vs, err := buildKinds(kinds, segmentEntries(ctx, sg, seg.Name, store.Query{}))
 	if err != nil {
 		return nil, fmt.Errorf("summary of %s: %w", seg.Name, err)
 	}
-	l.summaries.put(k.name(), seg.Name, seg.Version, v)
-	if persist && seg.Sealed && sc != nil {
-		if err := sc.WriteBlob(ctx, blob, k.encode(v, seg.Version)); err != nil && !errors.Is(err, store.ErrReadOnly) {
+	for i, k := range kinds {
+		l.summaries.put(k.name(), seg.Name, seg.Version, vs[i])
+		if !persist || !seg.Sealed || sc == nil {
+			continue
+		}
+		if err := sc.WriteBlob(ctx, summaryBlob(k.name(), seg.Name), k.encode(vs[i], seg.Version)); err != nil && !errors.Is(err, store.ErrReadOnly) {
 			l.opts.ErrorLog.Warn("comply: writing a segment summary failed", "segment", seg.Name, "err", err)
 		}
 	}
-	return v, nil
+	return vs, nil
+}
+
+// buildKinds runs every kind's build over one pass of entries: each on a
+// goroutine of its own, fed the same batches of entries (read-only), so
+// that a segment is read and decoded once however many kinds it needs.
+func buildKinds(kinds []summaryKind, entries iter.Seq2[*Entry, error]) ([]any, error) {
+	if len(kinds) == 1 {
+		v, err := kinds[0].build(entries)
+		return []any{v}, err
+	}
+	type item struct {
+		e   Entry
+		err error
+	}
+	const batchSize = 256
+	vs := make([]any, len(kinds))
+	errs := make([]error, len(kinds))
+	feeds := make([]chan []item, len(kinds))
+	var wg sync.WaitGroup
+	for i, k := range kinds {
+		feed := make(chan []item, 4)
+		feeds[i] = feed
+		wg.Go(func() {
+			defer func() {
+				for range feed { // a build that stopped early
+				}
+			}()
+			vs[i], errs[i] = k.build(func(yield func(*Entry, error) bool) {
+				for batch := range feed {
+					for j := range batch {
+						var e *Entry
+						if batch[j].err == nil {
+							e = &batch[j].e
+						}
+						if !yield(e, batch[j].err) {
+							return
+						}
+					}
+				}
+			})
+		})
+	}
+	send := func(batch []item) {
+		for _, feed := range feeds {
+			feed <- batch
+		}
+	}
+	batch := make([]item, 0, batchSize)
+	for e, err := range entries {
+		it := item{err: err}
+		if err == nil {
+			it.e = *e
+		}
+		if batch = append(batch, it); len(batch) == batchSize {
+			send(batch)
+			batch = make([]item, 0, batchSize)
+		}
+	}
+	if len(batch) > 0 {
+		send(batch)
+	}
+	for _, feed := range feeds {
+		close(feed)
+	}
+	wg.Wait()
+	return vs, errors.Join(errs...)
 }
 
 // segmentEntries yields the decoded entries of a segment within q, and
@@ -192,10 +283,19 @@ func (l *Logger) buildSummaries(ctx context.Context) error {
 		if !seg.Sealed {
 			continue
 		}
+		var missing []summaryKind
 		for _, k := range l.summaryKinds() {
-			if _, err := l.summary(ctx, k, seg, true); err != nil && !errors.Is(err, store.ErrNotFound) {
+			if _, ok, err := l.storedSummary(ctx, k, seg); err != nil {
 				return err
+			} else if !ok {
+				missing = append(missing, k)
 			}
+		}
+		if len(missing) == 0 {
+			continue
+		}
+		if _, err := l.rebuildSummaries(ctx, missing, seg, true); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
 		}
 	}
 	return nil
