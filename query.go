@@ -22,6 +22,8 @@ type Query struct {
 	Model          string // exact match, if set
 	ConversationID string // exact match, if set
 	SafetyFailed   bool   // only entries whose safety checks failed
+	SafetyPassed   bool   // only entries whose safety checks passed
+	Detector       string // only entries whose detectors_triggered has it, if set
 
 	// InputHash and OutputHash match the stored content hash exactly:
 	// the plain SHA-256 hex or "hmac-sha256:" and hex (see Logger.Hash).
@@ -50,6 +52,9 @@ func (q Query) matcher() (func(*Entry) bool, error) {
 			return nil, fmt.Errorf("comply: query: empty metadata key")
 		}
 	}
+	if q.SafetyFailed && q.SafetyPassed {
+		return nil, fmt.Errorf("comply: query: safety failed and passed: give one")
+	}
 	return func(e *Entry) bool {
 		switch {
 		case q.Provider != "" && e.Provider != q.Provider,
@@ -57,7 +62,9 @@ func (q Query) matcher() (func(*Entry) bool, error) {
 			q.ConversationID != "" && e.ConversationID != q.ConversationID,
 			q.InputHash != "" && e.InputHash != q.InputHash,
 			q.OutputHash != "" && e.OutputHash != q.OutputHash,
-			q.SafetyFailed && e.SafetyPassed:
+			q.SafetyFailed && e.SafetyPassed,
+			q.SafetyPassed && !e.SafetyPassed,
+			q.Detector != "" && !slices.Contains(e.DetectorsTriggered, q.Detector):
 			return false
 		}
 		return len(q.Metadata) == 0 || metaMatch(e.Metadata, q.Metadata)

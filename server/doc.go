@@ -38,7 +38,9 @@
 // when it ends.
 //
 // GET /v1/entries filters with start, end, since, provider, model,
-// conversation_id, safety_failed and meta.KEY, and finds by content:
+// conversation_id, safety (passed or failed; safety_failed=true is
+// safety=failed), detector (entries whose detectors_triggered has it) and
+// meta.KEY, and finds by content:
 // input_hash and output_hash match a stored hash, input_text and
 // output_text hash the text as the Logger does (Logger.Hash, plain or
 // keyed) and match that. The text is never logged: the access record keeps

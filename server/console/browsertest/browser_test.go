@@ -185,7 +185,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	}
 
 	// Filter by URL.
-	tb.open("/entries?model=gpt-4o&safety_failed=true&since=30d")
+	tb.open("/entries?model=gpt-4o&safety=failed&since=30d")
 	rows = tb.rowsText()
 	if len(rows) == 0 {
 		t.Fatal("no failed gpt-4o entries")
@@ -199,6 +199,51 @@ func TestConsoleInBrowser(t *testing.T) {
 		t.Errorf("the model filter shows %q", v)
 	}
 	tb.screenshot("entries-filtered")
+
+	// Filter by safety passed and by detector, by URL.
+	for _, tc := range []struct {
+		query, select_, want, never string
+	}{
+		{"safety=passed", "passed", "passed", "failed"},
+		{"detector=pii", "", "failed", "passed"},
+		{"detector=pii&safety=failed&model=gpt-4o", "failed", "gpt-4o", "passed"},
+	} {
+		tb.open("/entries?" + tc.query)
+		rows := tb.rowsText()
+		if len(rows) == 0 {
+			t.Fatalf("%s: no rows", tc.query)
+		}
+		for _, r := range rows {
+			if !strings.Contains(r, tc.want) || strings.Contains(r, tc.never) {
+				t.Fatalf("%s: row %q", tc.query, r)
+			}
+		}
+		if v := eval[string](tb, `document.querySelector("#f-safety").value`); v != tc.select_ {
+			t.Errorf("%s: the safety filter shows %q", tc.query, v)
+		}
+	}
+
+	// Find by content: paste a prompt of several lines (the page sends it
+	// as is: one changed byte is another hash), then a response.
+	tb.open("/entries")
+	tb.do("find by input", chromedp.SetValue("#f-content", consoletest.MultilineInput), chromedp.Click("#filters button.primary"),
+		chromedp.WaitReady("body[data-ready='2']"))
+	if rows := eval[[]string](tb, `[...document.querySelectorAll("#entries tbody tr")].map(r => r.dataset.href)`); len(rows) != 1 ||
+		rows[0] != "/entries/"+env.IDs[consoletest.MultilineIndex] {
+		t.Errorf("find by input: rows %v, want entry %d", rows, consoletest.MultilineIndex)
+	}
+	if v := eval[string](tb, `document.querySelector("#f-content").value`); v != consoletest.MultilineInput {
+		t.Errorf("the content field shows %q after the search", v)
+	}
+	tb.open("/entries")
+	tb.do("find by output", chromedp.SetValue("#f-content", "answer 7: thirty days."), chromedp.SetValue("#f-content-in", "output"),
+		chromedp.Click("#filters button.primary"), chromedp.WaitReady("body[data-ready='2']"))
+	if loc := tb.location(); !strings.Contains(loc, "output_text=") {
+		t.Errorf("find by output at %s", loc)
+	}
+	if rows := eval[[]string](tb, `[...document.querySelectorAll("#entries tbody tr")].map(r => r.dataset.href)`); len(rows) != 1 || rows[0] != "/entries/"+env.IDs[7] {
+		t.Errorf("find by output: rows %v, want entry 7", rows)
+	}
 
 	// Open an entry; decrypt it with a reason.
 	tb.do("open an entry", chromedp.Click("#entries tbody tr td:nth-child(4)"), chromedp.WaitVisible("#metadata"))
@@ -253,6 +298,12 @@ func TestConsoleInBrowser(t *testing.T) {
 		t.Error("the access page does not show the decrypt with its reason")
 	}
 	tb.screenshot("access")
+	// The access log keeps the hash of the text searched for, never the text.
+	hashed := eval[bool](tb, `[...document.querySelectorAll("#access tbody tr")].some(r => /input_text=(hmac-sha256:)?[0-9a-f]{64}/.test(r.innerText))`)
+	leaked := eval[bool](tb, `document.querySelector("#access").innerText.includes("question 5:")`)
+	if !hashed || leaked {
+		t.Errorf("access log of find by content: hash shown %v, text shown %v", hashed, leaked)
+	}
 
 	// A phone's width.
 	tb.do("phone", chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile))

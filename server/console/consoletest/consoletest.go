@@ -70,6 +70,14 @@ var (
 	Conversations = []string{"conv-alpha", "conv-beta", "conv-gamma", "", "", ""}
 )
 
+// The sample entry MultilineIndex (in Env.IDs) has the input
+// MultilineInput: line breaks and spaces at the ends, which find by
+// content must send as they are.
+const (
+	MultilineIndex = 5
+	MultilineInput = "question 5:\n  what is the refund policy?\n"
+)
+
 // Start runs the server on a memory store with o.Entries sample entries,
 // an hour apart going back from o.Now, half of them with encrypted
 // content; it stops when t ends.
@@ -120,6 +128,9 @@ func Start(t testing.TB, o Options) *Env {
 			Provider: Providers[i%len(Providers)], Model: Models[i%len(Models)], ConversationID: Conversations[i%len(Conversations)],
 			Latency: time.Duration(100+(i*37)%900) * time.Millisecond, InputTokens: comply.Tokens(10 + i%50), OutputTokens: comply.Tokens(20 + i%80),
 			Metadata: json.RawMessage(md),
+		}
+		if i == MultilineIndex {
+			in.Input = MultilineInput
 		}
 		if i%7 == 3 {
 			in.SafetyFailed, in.DetectorsTriggered, in.BlockReason = true, []string{"pii"}, "personal data"

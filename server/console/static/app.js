@@ -76,15 +76,19 @@
     ["end", "To (UTC)", "input", ""],
     ["provider", "Provider", "input", "openai"],
     ["model", "Model", "input", "gpt-4o"],
-    ["safety_failed", "Safety", "select", [["", "any"], ["true", "failed"]]],
+    ["safety", "Safety", "select", [["", "any"], ["failed", "failed"], ["passed", "passed"]]],
+    ["detector", "Detector", "input", "pii"],
     ["conversation_id", "Conversation", "input", ""],
     ["meta", "Metadata key=value", "input", "user_id=user-123"],
-    ["input_text", "Find by content", "input", "paste a prompt"],
+    ["content", "Find by content (exact text; the server hashes it)", "textarea", "paste a prompt or a response"],
   ];
+  // filtersFromURL returns the page's filters, without its cursor; the
+  // older safety_failed=true reads as safety=failed.
   function filtersFromURL() {
     const p = new URLSearchParams(location.search);
     const out = new URLSearchParams();
     for (const [k, v] of p) if (v !== "" && k !== "cursor") out.set(k, v);
+    if (out.get("safety_failed") === "true" && !out.has("safety")) { out.delete("safety_failed"); out.set("safety", "failed"); }
     return out;
   }
   function entriesForm(params) {
@@ -92,10 +96,19 @@
       let input;
       if (kind === "select") {
         input = el("select", { name: key, id: "f-" + key }, opt.map(([v, t]) => el("option", { value: v, selected: params.get(key) === v || (!params.get(key) && v === "") }, t)));
+      } else if (kind === "textarea") {
+        // Find by content: a textarea keeps a pasted prompt's line breaks,
+        // and the text is sent as is (not trimmed), since one changed byte
+        // is another hash. It goes as input_text or output_text.
+        const which = params.has("output_text") && !params.has("input_text") ? "output" : "input";
+        input = el("span", { class: "content-find" },
+          el("textarea", { name: "content", id: "f-content", rows: 2, placeholder: opt, class: "wide", autocomplete: "off", spellcheck: "false" }),
+          el("select", { name: "content_in", id: "f-content-in", "aria-label": "find in" }, [["input", "in the input"], ["output", "in the output"]].map(([v, t]) => el("option", { value: v, selected: v === which }, t))));
+        input.firstChild.value = params.get(which + "_text") || "";
       } else {
         let value = params.get(key) || "";
         if (key === "meta") { for (const [k, v] of params) if (k.startsWith("meta.")) value = k.slice(5) + "=" + v; }
-        input = el("input", { name: key, id: "f-" + key, value, placeholder: opt, class: key === "input_text" || key === "meta" ? "wide" : null, autocomplete: "off" });
+        input = el("input", { name: key, id: "f-" + key, value, placeholder: opt, class: key === "meta" ? "wide" : null, autocomplete: "off" });
       }
       return el("label", { for: "f-" + key }, label, input);
     });
@@ -103,7 +116,10 @@
     form.addEventListener("submit", (ev) => {
       ev.preventDefault();
       const q = new URLSearchParams();
-      for (const [k, v] of new FormData(form)) {
+      const fd = new FormData(form);
+      for (const [k, v] of fd) {
+        if (k === "content_in") continue;
+        if (k === "content") { if (String(v) !== "") q.set(fd.get("content_in") === "output" ? "output_text" : "input_text", String(v)); continue; }
         const s = String(v).trim();
         if (!s) continue;
         if (k === "meta") { const i = s.indexOf("="); if (i > 0) q.set("meta." + s.slice(0, i).trim(), s.slice(i + 1).trim()); else { fail("Metadata filter: want key=value"); return; } }
@@ -113,7 +129,12 @@
     });
     return form;
   }
-  function go(url) { history.pushState(null, "", url); render(); }
+  // go shows url: in place on the same page, else by loading it (a chip
+  // on an entry's page leads to the entries page).
+  function go(url) {
+    if (new URL(url, location.href).pathname !== location.pathname) { location.assign(url); return; }
+    history.pushState(null, "", url); render();
+  }
   function addFilter(key, value) {
     const q = filtersFromURL(); q.set(key, value);
     go("/entries?" + q);
@@ -166,7 +187,7 @@
       field("Time", timeEl(e.timestamp)),
       field("Provider", chip("provider", e.provider)), field("Model", chip("model", e.model)),
       field("Conversation", e.conversation_id ? el("a", { href: "/conversations/" + encodeURIComponent(e.conversation_id) }, e.conversation_id) : el("span", { class: "muted" }, "—")),
-      field("Safety", safetyPill(e), (e.detectors_triggered || []).length ? " " + e.detectors_triggered.join(", ") : ""),
+      field("Safety", safetyPill(e), (e.detectors_triggered || []).map((d) => [" ", chip("detector", d)])),
       field("Block reason", e.block_reason || "—"), field("Alerts", (e.alerts || []).join(", ") || "—"),
       field("Latency", num(e.latency_ms, 1) + " ms"), field("Tokens", "in " + num(e.input_tokens, 0) + ", out " + num(e.output_tokens, 0)),
       field("Input hash", el("span", { class: "mono" }, e.input_hash), " ", copyButton(e.input_hash)),
