@@ -17,6 +17,7 @@
 //	GET  /v1/count                   read     the number of entries
 //	GET  /v1/stats                   read     the health metrics ('comply stats --json')
 //	GET  /v1/timeseries              read     counts, tokens and latency percentiles by hour or day (?step=1h|1d&group_by=model|provider|detector)
+//	GET  /v1/breakdown               read     the busiest users (?by=user&since=&limit=)  [recorded]
 //	GET  /v1/integrity               read     the last checkpoint and the last verify
 //	POST /v1/verify                  admin    run 'comply verify' and keep its result     [recorded]
 //	GET  /v1/access                  admin    the access log                              [recorded]
@@ -46,6 +47,16 @@
 // keyed) and match that. The text is never logged: the access record keeps
 // its hash under the parameter's name. Over a segmented store these
 // filters read only the segments whose skip filters may match.
+//
+// GET /v1/stats gives, beside the fields of 'comply stats --json', the
+// entries by detector and by block reason (by_detector, by_block_reason),
+// from the rollups as the rest, so the figures are the command's. GET
+// /v1/breakdown?by=user counts the entries of each metadata user_id over
+// the range (since, or start and end; 24 hours by default) and lists the
+// limit busiest (10, up to 100), with the entries scanned, those without
+// a user_id and the number of distinct users. The rollups do not keep
+// users: it scans the range, so it costs what a query of the range
+// costs. It is recorded, since user ids are personal data.
 //
 // Ingest is all or nothing: every interaction of a request is stored with
 // one LogBatch, and the answer, 200 {"ids": [...]}, comes once all are

@@ -13,6 +13,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/complyhq/comply"
 	"github.com/complyhq/comply/server/console/consoletest"
 )
 
@@ -277,6 +278,24 @@ func TestConsoleInBrowser(t *testing.T) {
 		if n < 500 {
 			t.Errorf("chart %d drew %d pixels", i, n)
 		}
+	}
+	// Its breakdowns are comply stats' figures; the users a count of the range.
+	st, err := env.Logger.Stats(t.Context(), time.Now().Add(-30*24*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for id, want := range map[string][]comply.NameCount{"by-block-reason": st.ByBlockReason, "by-detector": st.ByDetector} {
+		got := eval[[]string](tb, `[...document.querySelectorAll("#`+id+` tbody tr")].map(r => r.cells[0].innerText + "=" + r.cells[1].innerText)`)
+		var w []string
+		for _, r := range want {
+			w = append(w, fmt.Sprintf("%s=%d", r.Name, r.Entries))
+		}
+		if len(w) == 0 || strings.Join(got, ",") != strings.Join(w, ",") {
+			t.Errorf("%s: %v, comply stats %v", id, got, w)
+		}
+	}
+	if users := eval[[]string](tb, `[...document.querySelectorAll("#by-user tbody tr")].map(r => r.cells[0].innerText + "=" + r.cells[1].innerText)`); strings.Join(users, ",") != "user-0=50,user-1=50,user-2=50,user-3=50,user-4=50" {
+		t.Errorf("busiest users: %v", users)
 	}
 	tb.screenshot("dashboard")
 

@@ -63,7 +63,8 @@ type Options struct {
 }
 
 // Models, Providers and Conversations of the sample entries: entry i has
-// Models[i%len(Models)] and so on; every 7th fails safety.
+// Models[i%len(Models)] and so on; every 7th fails safety (detector pii,
+// block reason "personal data", or pii and medical, "medical advice").
 var (
 	Models        = []string{"gpt-4o", "gpt-4o-mini", "claude-sonnet-4", "gemini-2.5-pro"}
 	Providers     = []string{"openai", "openai", "anthropic", "google"}
@@ -132,8 +133,11 @@ func Start(t testing.TB, o Options) *Env {
 		if i == MultilineIndex {
 			in.Input = MultilineInput
 		}
-		if i%7 == 3 {
+		switch i % 14 {
+		case 3:
 			in.SafetyFailed, in.DetectorsTriggered, in.BlockReason = true, []string{"pii"}, "personal data"
+		case 10:
+			in.SafetyFailed, in.DetectorsTriggered, in.BlockReason = true, []string{"pii", "medical"}, "medical advice"
 		}
 		ins = append(ins, in)
 	}

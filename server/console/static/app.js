@@ -260,7 +260,8 @@
     sel.addEventListener("change", () => go("/dashboard?since=" + sel.value));
     const head = [el("h1", {}, "Dashboard"), el("div", { class: "filters" }, el("label", { for: "range" }, "Range", sel))];
     show(head, el("p", { class: "loading" }, "Loading…"));
-    const st = await api("/v1/stats?since=" + encodeURIComponent(since));
+    const [st, users] = await Promise.all([api("/v1/stats?since=" + encodeURIComponent(since)),
+      api("/v1/breakdown?" + new URLSearchParams({ by: "user", since, limit: "10" }))]);
     const cards = el("div", { class: "cards", id: "cards" },
       [["Entries in range", num(st.window_entries, 0)], ["All entries", num(st.total_entries, 0)], ["Safety failures", num(st.safety_failures, 0)], ["Errors", num(st.errors, 0)],
         ["Latency avg", num(st.avg_latency_ms, 0) + " ms"], ["Latency p95", num(st.p95_latency_ms, 0) + " ms"], st.priced_entries ? ["Cost", "$" + num(st.cost_usd, 2)] : null].filter(Boolean)
@@ -274,13 +275,13 @@
     show(head, cards, el("div", { class: "grid2" }, volume, failures, latency, tokens), extra,
       el("h2", {}, "By model"), models.length ? el("div", { class: "tablewrap" }, el("table", { id: "by-model" }, el("thead", {}, el("tr", {}, ["Model", "Entries", "Safety failures", "Latency avg ms", "Latency p95 ms"].map((h, i) => el("th", { class: i ? "num" : null }, h)))),
         el("tbody", {}, models.map((r) => el("tr", {}, el("td", {}, chip("model", r[0])), r.slice(1).map((v) => el("td", { class: "num" }, num(v)))))))) : empty("No entries in this range."));
-    await drawSeries(since, step, { volume, failures, latency, tokens, extra });
+    await drawSeries(since, step, { volume, failures, latency, tokens, extra, st, users });
   }
   // drawSeries draws the per-hour or per-day charts from GET
   // /v1/timeseries: the rollups, so it stays fast on big stores.
   async function drawSeries(since, step, t) {
     const ask = (group) => api("/v1/timeseries?" + new URLSearchParams(Object.assign({ since, step }, group ? { group_by: group } : {})));
-    const [all, byModel, byDetector] = await Promise.all([ask(""), ask("model"), ask("detector")]);
+    const [all, byModel] = await Promise.all([ask(""), ask("model")]);
     const per = step === "1h" ? "per hour" : "per day";
     const sec = (b) => Date.parse(b.start) / 1000;
     const xs = [...new Set([].concat(all.buckets, byModel.buckets).map(sec))].sort((a, b) => a - b);
@@ -294,10 +295,15 @@
       { series: [{}, { label: "failures", stroke: palette[1], fill: palette[1] + "55", paths: bars }] });
     chart(t.latency, "Latency p50 / p95 by model (ms)", xs, models.flatMap((m) => [{ label: m + " p50", data: column(byModel.buckets, m, (b) => b.p50_latency_ms) }, { label: m + " p95", data: column(byModel.buckets, m, (b) => b.p95_latency_ms) }]));
     chart(t.tokens, "Tokens " + per + " by model", xs, models.map((m) => ({ label: m, data: column(byModel.buckets, m, (b) => b.input_tokens + b.output_tokens) })));
-    const det = new Map();
-    for (const b of byDetector.buckets) det.set(b.group || "(none)", (det.get(b.group || "(none)") || 0) + b.entries);
+    // The breakdowns: by detector and block reason from GET /v1/stats
+    // (the figures of comply stats), the users from GET /v1/breakdown.
+    const counts = (xs) => (xs || []).map((r) => [r.name || "(none)", r.entries]);
+    const userRows = t.users.top.map((r) => [r.name, r.entries]);
     t.extra.replaceChildren(el("div", { class: "grid2" },
-      el("div", {}, el("h2", {}, "Safety failures by detector"), barTable("by-detector", [...det].sort((a, b) => b[1] - a[1]), ["Detector", "Entries"])),
+      el("div", {}, el("h2", {}, "Safety failures by detector"), barTable("by-detector", counts(t.st.by_detector), ["Detector", "Entries"])),
+      el("div", {}, el("h2", {}, "Safety failures by block reason"), barTable("by-block-reason", counts(t.st.by_block_reason), ["Block reason", "Entries"])),
+      el("div", {}, el("h2", {}, "Busiest users"), barTable("by-user", userRows, ["User (user_id)", "Entries"]),
+        t.users.distinct > userRows.length ? el("p", { class: "muted" }, "Top " + userRows.length + " of " + num(t.users.distinct, 0) + " users.") : null),
       el("div", {}, el("h2", {}, "Tokens by model"), barTable("tokens-by-model", models.map((m) => [m || "(none)", byModel.buckets.filter((b) => (b.group || "") === m).reduce((s, b) => s + b.input_tokens + b.output_tokens, 0)]).sort((a, b) => b[1] - a[1]), ["Model", "Tokens"]))));
   }
 
