@@ -2,6 +2,7 @@ package server
 
 import (
 	"encoding/base64"
+	"encoding/json"
 	"net/http"
 	"time"
 
@@ -47,7 +48,11 @@ func (s *Server) integrity(c *call) {
 }
 
 // verify is POST /v1/verify: 'comply verify' of the store against its
-// ledger, with the Verifiers. Verifications run one at a time.
+// ledger, with the Verifiers. Verifications run one at a time. With
+// Accept: application/x-ndjson the answer streams: {"progress": {"read":
+// N, "total": M}} lines as it reads (M is the store's count as it starts;
+// the first says 0, the last all it read), then {"result", "report"} or
+// {"error"}.
 func (s *Server) verify(c *call) {
 	sst, ok := s.l.Store().(store.SidecarStore)
 	if !ok || s.l.Ledger() == nil {
@@ -56,18 +61,105 @@ func (s *Server) verify(c *call) {
 	}
 	s.verifyMu.Lock()
 	defer s.verifyMu.Unlock()
-	r, err := ledger.Verify(c.r.Context(), sst, &ledger.VerifyOptions{Verifiers: s.opts.Verifiers, Now: s.opts.Now})
+	opts := &ledger.VerifyOptions{Verifiers: s.opts.Verifiers, Now: s.opts.Now}
+	var ps *progressStream
+	if acceptsNDJSON(c.r.Header.Get("Accept")) {
+		if ps = s.startProgress(c); ps == nil {
+			return
+		}
+		opts.Progress = ps.progress
+	}
+	r, err := ledger.Verify(c.r.Context(), sst, opts)
 	res := &verifyResult{Time: s.opts.Now().UTC()}
 	if err != nil {
 		res.Error = err.Error()
 		s.lastVerify = res
+		if ps != nil {
+			ps.end(map[string]any{"error": "verify failed: " + err.Error()}, 0)
+			return
+		}
 		c.fail(http.StatusInternalServerError, "verify failed: "+err.Error())
 		return
 	}
 	res.OK, res.Summary, res.Entries, res.Valid, res.Problems = r.OK(), r.Summary(), r.Entries, r.Valid, len(r.Problems)
 	s.lastVerify = res
+	out := map[string]any{"result": res, "report": r}
+	if ps != nil {
+		ps.end(out, r.Entries)
+		return
+	}
 	c.rec.Count = r.Entries
-	c.replyJSON(http.StatusOK, map[string]any{"result": res, "report": r})
+	c.replyJSON(http.StatusOK, out)
+}
+
+// A progressStream is the NDJSON answer of a verify with progress.
+type progressStream struct {
+	c     *call
+	rc    *http.ResponseController
+	enc   *json.Encoder
+	total int64
+	last  time.Time
+	err   error
+}
+
+// progressEvery is the least time between two progress lines.
+const progressEvery = 200 * time.Millisecond
+
+// startProgress records the access (count -1: a stream, as GET
+// /v1/entries streams) and starts the NDJSON answer; nil if it answered
+// 503 because the record could not be written.
+func (s *Server) startProgress(c *call) *progressStream {
+	total, err := s.l.Count(c.r.Context())
+	if err != nil {
+		total = 0 // unknown: the page shows the lines read only
+	}
+	c.rec.Count, c.rec.Status = -1, http.StatusOK
+	if err := s.record(c.r.Context(), c.rec); err != nil {
+		s.log.Error("access log: write failed; the read is refused", "route", c.route, "err", err)
+		writeError(c.w, http.StatusServiceUnavailable, "the access log cannot be written: the read is refused")
+		return nil
+	}
+	c.w.Header().Set("Content-Type", "application/x-ndjson")
+	c.w.Header().Set("Cache-Control", "no-store")
+	c.w.Header().Set("X-Content-Type-Options", "nosniff")
+	c.w.WriteHeader(http.StatusOK)
+	ps := &progressStream{c: c, rc: http.NewResponseController(c.w), enc: json.NewEncoder(c.w), total: total}
+	ps.line(map[string]any{"progress": map[string]int64{"read": 0, "total": total}})
+	return ps
+}
+
+// progress is the VerifyOptions.Progress of a streamed verify.
+func (ps *progressStream) progress(read int64) {
+	if now := time.Now(); now.Sub(ps.last) >= progressEvery {
+		ps.line(map[string]any{"progress": map[string]int64{"read": read, "total": ps.total}})
+	}
+}
+
+func (ps *progressStream) line(v any) {
+	if ps.err != nil {
+		return
+	}
+	ps.rc.SetWriteDeadline(time.Now().Add(ps.c.s.opts.WriteTimeout))
+	if ps.err = ps.enc.Encode(v); ps.err == nil {
+		ps.err = ps.rc.Flush()
+	}
+	ps.last = time.Now()
+}
+
+// end writes the last line and records the access again with its count.
+func (ps *progressStream) end(v any, count int64) {
+	if count > 0 {
+		ps.line(map[string]any{"progress": map[string]int64{"read": count, "total": ps.total}})
+	}
+	ps.line(v)
+	end := *ps.c.rec
+	end.Time, end.Count = ps.c.s.opts.Now().UTC(), count
+	if ps.err != nil {
+		end.Reason = "stream ended early: " + ps.err.Error()
+	}
+	if err := ps.c.s.record(ps.c.r.Context(), &end); err != nil {
+		ps.c.s.log.Error("access log: the end of a verify could not be recorded", "err", err)
+	}
 }
 
 // access is GET /v1/access?start=&end=&token=&denied=true: the access log.

@@ -310,6 +310,9 @@ func TestConsoleInBrowser(t *testing.T) {
 	tb.signIn(consoletest.AdminSecret)
 	tb.open("/integrity")
 	tb.do("verify", chromedp.Click("#verify"), chromedp.WaitVisible("#verify-result .pill.ok"))
+	if note := eval[string](tb, `document.querySelector("#verify-note").textContent`); !strings.HasPrefix(note, "250 of 250 entries read") {
+		t.Errorf("verify progress: %q", note)
+	}
 	tb.screenshot("integrity")
 	tb.open("/access?token=decrypter")
 	found := eval[bool](tb, `[...document.querySelectorAll("#access tbody tr")].some(r => r.innerText.includes("decrypt") && r.innerText.includes("reason=case 42"))`)
