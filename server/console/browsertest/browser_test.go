@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -124,9 +125,10 @@ func (tb *tab) location() string {
 	return strings.TrimPrefix(u, tb.base)
 }
 
+// screenshot saves the whole page, beyond the window, as name.png.
 func (tb *tab) screenshot(name string) {
 	tb.t.Helper()
-	png, err := chromedp.Run(tb.ctx, chromedp.CaptureScreenshot())
+	png, err := chromedp.Run(tb.ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		tb.t.Fatalf("screenshot %s: %v", name, err)
 	}
@@ -139,6 +141,15 @@ func (tb *tab) signIn(secret string) {
 	tb.t.Helper()
 	tb.do("sign in", chromedp.Navigate(tb.base+"/entries"), chromedp.WaitVisible("#token"),
 		chromedp.SendKeys("#token", secret), chromedp.Submit("#token"), chromedp.WaitReady("body[data-ready]"))
+}
+
+// noStrayText fails the test if the page shows a value that was not
+// meant as text: an object, null or undefined.
+func (tb *tab) noStrayText(page string) {
+	tb.t.Helper()
+	if bad := eval[string](tb, `(document.querySelector("main").innerText.match(/\[object \w+\]|^(null|undefined)$/m) || [""])[0]`); bad != "" {
+		tb.t.Errorf("%s page shows %q", page, bad)
+	}
 }
 
 // rowsText returns the text of the entries table's rows.
@@ -297,10 +308,21 @@ func TestConsoleInBrowser(t *testing.T) {
 	if users := eval[[]string](tb, `[...document.querySelectorAll("#by-user tbody tr")].map(r => r.cells[0].innerText + "=" + r.cells[1].innerText)`); strings.Join(users, ",") != "user-0=50,user-1=50,user-2=50,user-3=50,user-4=50" {
 		t.Errorf("busiest users: %v", users)
 	}
+	tb.noStrayText("dashboard")
 	tb.screenshot("dashboard")
 
-	// Integrity: verify with progress (as decrypt: no button).
+	// Integrity: the heartbeats of the last 24 hours, with the sample's
+	// outage as the one downtime; verify with progress (as decrypt: no
+	// button).
 	tb.open("/integrity")
+	states := eval[[]string](tb, `[...document.querySelectorAll("#heartbeats span")].map(s => s.dataset.state)`)
+	if !slices.Contains(states, "traffic") || !slices.Contains(states, "idle") || !slices.Contains(states, "down") {
+		t.Errorf("heartbeat timeline: %v", states)
+	}
+	if n := eval[int](tb, `document.querySelectorAll("#downtimes tbody tr").length`); n != 1 {
+		t.Errorf("%d downtimes, want the sample's outage", n)
+	}
+	tb.noStrayText("integrity")
 	if n := eval[int](tb, `document.querySelectorAll("#verify").length`); n != 0 {
 		t.Error("a decrypt token is offered verify")
 	}

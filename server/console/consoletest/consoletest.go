@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http/httptest"
+	"sync"
 	"testing"
 	"time"
 
@@ -79,6 +80,10 @@ const (
 	MultilineInput = "question 5:\n  what is the refund policy?\n"
 )
 
+// OutageFrom is how many hours before Options.Now the sample's ledger
+// stops writing checkpoints, for four hours: the timeline's downtime.
+const OutageFrom = 9
+
 // Start runs the server on a memory store with o.Entries sample entries,
 // an hour apart going back from o.Now, half of them with encrypted
 // content; it stops when t ends.
@@ -103,14 +108,23 @@ func Start(t testing.TB, o Options) *Env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The clock of the entries and the checkpoints: the sample's times
+	// while it is logged, then the real time.
+	var mu sync.Mutex
 	var at time.Time
-	lopts := comply.Options{Keyring: seal.NewKeyring(k), StoreContent: true, Now: func() time.Time {
+	setAt := func(t time.Time) { mu.Lock(); at = t; mu.Unlock() }
+	clock := func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
 		if at.IsZero() {
 			return time.Now()
 		}
 		return at
-	}}
-	l, err := comply.NewWithIntegrity(ctx, memstore.New(0), &lopts, &comply.IntegrityOptions{Signer: signer})
+	}
+	setAt(o.Now.Add(-time.Duration(o.Entries-1)*time.Hour - 10*time.Minute)) // the ledger opens
+	lopts := comply.Options{Keyring: seal.NewKeyring(k), StoreContent: true, Now: clock}
+	l, err := comply.NewWithIntegrity(ctx, memstore.New(0), &lopts,
+		&comply.IntegrityOptions{Signer: signer, Now: clock, Heartbeat: 20 * time.Minute, CheckpointInterval: time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,15 +155,33 @@ func Start(t testing.TB, o Options) *Env {
 		}
 		ins = append(ins, in)
 	}
-	for i := range ins { // oldest first, an hour apart
-		at = o.Now.Add(-time.Duration(len(ins)-1-i) * time.Hour)
+	// Oldest first, an hour apart, each signed by a checkpoint, then
+	// heartbeats 20 and 40 minutes later (no traffic); none for the entries
+	// OutageFrom to OutageFrom-3 hours before the newest: the logger was
+	// down.
+	checkpoint := func() {
+		if _, err := l.Ledger().Checkpoint(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range ins {
+		ts := o.Now.Add(-time.Duration(len(ins)-1-i) * time.Hour)
+		setAt(ts)
 		id, err := l.Log(ctx, ins[i])
 		if err != nil {
 			t.Fatal(err)
 		}
 		e.IDs = append(e.IDs, id)
+		if back := len(ins) - 1 - i; back > OutageFrom-4 && back <= OutageFrom {
+			continue
+		}
+		checkpoint()
+		for m := 20; m < 60 && i < len(ins)-1; m += 20 { // heartbeats, no traffic
+			setAt(ts.Add(time.Duration(m) * time.Minute))
+			checkpoint()
+		}
 	}
-	at = time.Time{}
+	setAt(time.Time{})
 	al, err := comply.New(memstore.New(0), nil)
 	if err != nil {
 		t.Fatal(err)

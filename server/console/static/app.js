@@ -310,19 +310,21 @@
     let u;
     try { u = await t.users; } catch (e) { usersBox.replaceChildren(empty("The users could not be counted: " + e.message)); return; }
     const userRows = u.top.map((r) => [r.name, r.entries]);
-    usersBox.replaceChildren(barTable("by-user", userRows, ["User (user_id)", "Entries"]),
-      u.distinct > userRows.length ? el("p", { class: "muted" }, "Top " + userRows.length + " of " + num(u.distinct, 0) + " users.") : null);
+    usersBox.replaceChildren(...[barTable("by-user", userRows, ["User (user_id)", "Entries"]),
+      u.distinct > userRows.length ? el("p", { class: "muted" }, "Top " + userRows.length + " of " + num(u.distinct, 0) + " users.") : null].filter(Boolean));
   }
 
   // ---- Integrity ----
   async function integrityPage() {
-    const d = await api("/v1/integrity");
+    const since = new URLSearchParams(location.search).get("since") || "24h";
+    const d = await api("/v1/integrity?since=" + encodeURIComponent(since));
     const parts = [el("h1", {}, "Integrity")];
     if (!d.ledger) parts.push(empty("This server keeps no ledger: run comply serve with --signing-key to sign checkpoints."));
     else parts.push(el("h2", {}, "Last checkpoint"), el("dl", { class: "fields", id: "checkpoint" },
       field("Size", num(d.size, 0) + " entries"), field("Root", el("span", { class: "mono" }, d.root), " ", copyButton(d.root)),
       field("Time", timeEl(d.time)), field("Age", num(d.age_seconds, 0) + " s"), field("Key (origin)", el("span", { class: "mono" }, d.origin))),
       el("details", {}, el("summary", {}, "Signed checkpoint"), el("pre", {}, d.checkpoint)));
+    if (d.ledger && d.timeline) parts.push(timelineView(d.timeline, since));
     const lv = d.last_verify;
     const verifyOut = el("div", { id: "verify-result" }, lv ? verifyView(lv) : empty("No verify has run since the server started."));
     parts.push(el("h2", {}, "Last verify"), verifyOut);
@@ -344,6 +346,40 @@
       parts.push(el("div", { class: "actions" }, btn, bar, note));
     }
     show(parts);
+  }
+  // timelineView draws the heartbeat timeline of GET /v1/integrity: spans
+  // of traffic, idle heartbeats and downtime, to scale, and the downtimes
+  // listed (an orderly stop or a crash).
+  function timelineView(tl, since) {
+    const sel = el("select", { id: "tl-range", name: "since" }, [["1h", "1 hour"], ["24h", "24 hours"], ["7d", "7 days"], ["30d", "30 days"]].map(([v, t]) => el("option", { value: v, selected: v === since }, t)));
+    sel.addEventListener("change", () => go("/integrity?since=" + sel.value));
+    const head = [el("h2", {}, "Heartbeats"), el("div", { class: "filters" }, el("label", { for: "tl-range" }, "Range", sel))];
+    if (tl.unavailable) return el("div", {}, head, empty("No timeline: " + tl.unavailable));
+    const spans = tl.spans || [];
+    if (!spans.length) return el("div", {}, head, empty("No checkpoint in this range."));
+    const t0 = parseTS(spans[0].from).getTime(), t1 = parseTS(spans[spans.length - 1].to).getTime();
+    const words = { traffic: "entries logged", idle: "running, no traffic", down: "logger down" };
+    const what = (s) => s.state === "down" ? (s.clean ? "logger stopped (closed)" : "logger down (crash or kill)") : words[s.state] + (s.entries ? ": " + num(s.entries, 0) + " entries" : "");
+    const bar = el("div", { class: "timeline-bar", id: "heartbeats", role: "img", "aria-label": "heartbeat timeline" }, spans.map((s) => {
+      const a = parseTS(s.from), b = parseTS(s.to);
+      const d = el("span", { class: "tl-" + s.state + (s.state === "down" && s.clean ? " clean" : ""), title: utc(a) + " – " + utc(b) + " UTC: " + what(s), dataset: { state: s.state } });
+      d.style.flexGrow = String(Math.max(b.getTime() - a.getTime(), (t1 - t0) / 500));
+      return d;
+    }));
+    const legend = el("p", { class: "legend muted" }, ["traffic", "idle", "down"].flatMap((k) => [el("span", { class: "swatch tl-" + k }), " " + words[k] + "  "]),
+      "· " + num(tl.checkpoints, 0) + " checkpoints in range.");
+    const downs = spans.filter((s) => s.state === "down");
+    const table = downs.length ? el("div", { class: "tablewrap" }, el("table", { id: "downtimes" },
+      el("thead", {}, el("tr", {}, ["From", "To", "Length", "How"].map((h) => el("th", {}, h)))),
+      el("tbody", {}, downs.map((s) => el("tr", { class: s.clean ? null : "bad" }, el("td", {}, timeEl(s.from)), el("td", {}, timeEl(s.to)),
+        el("td", { class: "num" }, duration(parseTS(s.to) - parseTS(s.from))), el("td", {}, s.clean ? "stopped (closed)" : "crash or kill")))))) : el("p", { class: "muted", id: "no-downtime" }, "No downtime in this range.");
+    return el("div", {}, head, bar, legend, table);
+  }
+  function duration(ms) {
+    const s = Math.round(ms / 1000);
+    if (s < 120) return s + " s";
+    if (s < 7200) return Math.round(s / 60) + " min";
+    return (s / 3600).toFixed(1) + " h";
   }
   // verifyStream runs POST /v1/verify as NDJSON, calling onProgress(read,
   // total) for each progress line; it returns the last line's result.
