@@ -18,7 +18,7 @@
 //	GET  /v1/stats                   read     the health metrics ('comply stats --json')
 //	GET  /v1/timeseries              read     counts, tokens and latency percentiles by hour or day (?step=1h|1d&group_by=model|provider|detector)
 //	GET  /v1/breakdown               read     the busiest users (?by=user&since=&limit=)  [recorded]
-//	GET  /v1/integrity               read     the last checkpoint and the last verify
+//	GET  /v1/integrity               read     the last checkpoint, the heartbeat timeline (?since=|start=&end=) and the last verify
 //	POST /v1/verify                  admin    run 'comply verify' and keep its result     [recorded]
 //	GET  /v1/access                  admin    the access log                              [recorded]
 //	GET  /metrics                    none     Prometheus metrics (Options.NoMetrics turns it off)
@@ -57,6 +57,17 @@
 // a user_id and the number of distinct users. The rollups do not keep
 // users: it scans the range, so it costs what a query of the range
 // costs. It is recorded, since user ids are personal data.
+//
+// GET /v1/integrity's timeline covers the range (24 hours by default, at
+// most 31 days): the checkpoints of the ledger's history in it
+// (ledger.History, signed by a Verifier) merged into spans: "traffic"
+// (entries appended), "idle" (heartbeats only) and "down" (no checkpoint
+// for more than one and a half heartbeats, as Verify reports a gap; clean
+// when the writer closed), the silence after the last checkpoint
+// included. POST /v1/verify with Accept: application/x-ndjson streams
+// {"progress": {"read", "total"}} lines, then the answer it gives
+// otherwise (or {"error"}); it is recorded as it starts and again with
+// its count, as a stream of entries is.
 //
 // Ingest is all or nothing: every interaction of a request is stored with
 // one LogBatch, and the answer, 200 {"ids": [...]}, comes once all are

@@ -135,51 +135,9 @@ func Start(t testing.TB, o Options) *Env {
 		DecryptSecret: {Name: "decrypter", Role: auth.Decrypt},
 		AdminSecret:   {Name: "admin", Role: auth.Admin},
 	}}
-	ins := make([]comply.Interaction, 0, o.Entries)
-	for i := range o.Entries {
-		md, _ := json.Marshal(map[string]any{"user_id": fmt.Sprintf("user-%d", i%5), "department": []string{"support", "finance", "legal"}[i%3]})
-		in := comply.Interaction{
-			Input: fmt.Sprintf("question %d: what is the refund policy?", i), Output: fmt.Sprintf("answer %d: thirty days.", i),
-			Provider: Providers[i%len(Providers)], Model: Models[i%len(Models)], ConversationID: Conversations[i%len(Conversations)],
-			Latency: time.Duration(100+(i*37)%900) * time.Millisecond, InputTokens: comply.Tokens(10 + i%50), OutputTokens: comply.Tokens(20 + i%80),
-			Metadata: json.RawMessage(md),
-		}
-		if i == MultilineIndex {
-			in.Input = MultilineInput
-		}
-		switch i % 14 {
-		case 3:
-			in.SafetyFailed, in.DetectorsTriggered, in.BlockReason = true, []string{"pii"}, "personal data"
-		case 10:
-			in.SafetyFailed, in.DetectorsTriggered, in.BlockReason = true, []string{"pii", "medical"}, "medical advice"
-		}
-		ins = append(ins, in)
-	}
-	// Oldest first, an hour apart, each signed by a checkpoint, then
-	// heartbeats 20 and 40 minutes later (no traffic); none for the entries
-	// OutageFrom to OutageFrom-3 hours before the newest: the logger was
-	// down.
-	checkpoint := func() {
-		if _, err := l.Ledger().Checkpoint(ctx); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for i := range ins {
-		ts := o.Now.Add(-time.Duration(len(ins)-1-i) * time.Hour)
-		setAt(ts)
-		id, err := l.Log(ctx, ins[i])
-		if err != nil {
-			t.Fatal(err)
-		}
-		e.IDs = append(e.IDs, id)
-		if back := len(ins) - 1 - i; back > OutageFrom-4 && back <= OutageFrom {
-			continue
-		}
-		checkpoint()
-		for m := 20; m < 60 && i < len(ins)-1; m += 20 { // heartbeats, no traffic
-			setAt(ts.Add(time.Duration(m) * time.Minute))
-			checkpoint()
-		}
+	ins := samples(o.Entries)
+	if err := logSamples(ctx, l, ins, o.Now, setAt, &e.IDs); err != nil {
+		t.Fatal(err)
 	}
 	setAt(time.Time{})
 	al, err := comply.New(memstore.New(0), nil)
@@ -202,4 +160,59 @@ func Start(t testing.TB, o Options) *Env {
 	t.Cleanup(ts.Close)
 	e.URL = ts.URL
 	return e
+}
+
+// samples returns the n sample interactions, oldest first.
+func samples(n int) []comply.Interaction {
+	ins := make([]comply.Interaction, 0, n)
+	for i := range n {
+		md, _ := json.Marshal(map[string]any{"user_id": fmt.Sprintf("user-%d", i%5), "department": []string{"support", "finance", "legal"}[i%3]})
+		in := comply.Interaction{
+			Input: fmt.Sprintf("question %d: what is the refund policy?", i), Output: fmt.Sprintf("answer %d: thirty days.", i),
+			Provider: Providers[i%len(Providers)], Model: Models[i%len(Models)], ConversationID: Conversations[i%len(Conversations)],
+			Latency: time.Duration(100+(i*37)%900) * time.Millisecond, InputTokens: comply.Tokens(10 + i%50), OutputTokens: comply.Tokens(20 + i%80),
+			Metadata: json.RawMessage(md),
+		}
+		if i == MultilineIndex {
+			in.Input = MultilineInput
+		}
+		switch i % 14 {
+		case 3:
+			in.SafetyFailed, in.DetectorsTriggered, in.BlockReason = true, []string{"pii"}, "personal data"
+		case 10:
+			in.SafetyFailed, in.DetectorsTriggered, in.BlockReason = true, []string{"pii", "medical"}, "medical advice"
+		}
+		ins = append(ins, in)
+	}
+	return ins
+}
+
+// logSamples logs ins with the clock set by setAt, appending their ids.
+// Oldest first, an hour apart, each signed by a checkpoint, then
+// heartbeats 20 and 40 minutes later (no traffic); none for the entries
+// OutageFrom to OutageFrom-3 hours before the newest: the logger was
+// down.
+func logSamples(ctx context.Context, l *comply.Logger, ins []comply.Interaction, now time.Time, setAt func(time.Time), ids *[]string) error {
+	for i := range ins {
+		ts := now.Add(-time.Duration(len(ins)-1-i) * time.Hour)
+		setAt(ts)
+		id, err := l.Log(ctx, ins[i])
+		if err != nil {
+			return err
+		}
+		*ids = append(*ids, id)
+		if back := len(ins) - 1 - i; back > OutageFrom-4 && back <= OutageFrom {
+			continue
+		}
+		if _, err := l.Ledger().Checkpoint(ctx); err != nil {
+			return err
+		}
+		for m := 20; m < 60 && i < len(ins)-1; m += 20 { // heartbeats, no traffic
+			setAt(ts.Add(time.Duration(m) * time.Minute))
+			if _, err := l.Ledger().Checkpoint(ctx); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
