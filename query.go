@@ -2,6 +2,7 @@ package comply
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -22,6 +23,8 @@ type Query struct {
 	Model          string // exact match, if set
 	ConversationID string // exact match, if set
 	SafetyFailed   bool   // only entries whose safety checks failed
+	SafetyPassed   bool   // only entries whose safety checks passed
+	Detector       string // only entries whose detectors_triggered has it, if set
 
 	// InputHash and OutputHash match the stored content hash exactly:
 	// the plain SHA-256 hex or "hmac-sha256:" and hex (see Logger.Hash).
@@ -50,6 +53,9 @@ func (q Query) matcher() (func(*Entry) bool, error) {
 			return nil, fmt.Errorf("comply: query: empty metadata key")
 		}
 	}
+	if q.SafetyFailed && q.SafetyPassed {
+		return nil, fmt.Errorf("comply: query: safety failed and passed: give one")
+	}
 	return func(e *Entry) bool {
 		switch {
 		case q.Provider != "" && e.Provider != q.Provider,
@@ -57,7 +63,9 @@ func (q Query) matcher() (func(*Entry) bool, error) {
 			q.ConversationID != "" && e.ConversationID != q.ConversationID,
 			q.InputHash != "" && e.InputHash != q.InputHash,
 			q.OutputHash != "" && e.OutputHash != q.OutputHash,
-			q.SafetyFailed && e.SafetyPassed:
+			q.SafetyFailed && e.SafetyPassed,
+			q.SafetyPassed && !e.SafetyPassed,
+			q.Detector != "" && !slices.Contains(e.DetectorsTriggered, q.Detector):
 			return false
 		}
 		return len(q.Metadata) == 0 || metaMatch(e.Metadata, q.Metadata)
@@ -125,6 +133,28 @@ type Stats struct {
 	// sum of their costs in US dollars.
 	PricedEntries int64   `json:"priced_entries,omitempty"`
 	CostUSD       float64 `json:"cost_usd,omitempty"`
+	// The entries by detector triggered (an entry counts once for each
+	// detector it triggered) and by block reason, most first, from the
+	// rollups as the rest.
+	ByDetector    []NameCount `json:"by_detector,omitempty"`
+	ByBlockReason []NameCount `json:"by_block_reason,omitempty"`
+}
+
+// A NameCount is a number of entries with a name: a detector, a block
+// reason, a user.
+type NameCount struct {
+	Name    string `json:"name"`
+	Entries int64  `json:"entries"`
+}
+
+// sortCounts sorts counts most first, then by name.
+func sortCounts(cs []NameCount) {
+	slices.SortFunc(cs, func(a, b NameCount) int {
+		if a.Entries != b.Entries {
+			return cmp.Compare(b.Entries, a.Entries)
+		}
+		return strings.Compare(a.Name, b.Name)
+	})
 }
 
 // ModelStats are the metrics of one model within a Stats window.
@@ -184,6 +214,21 @@ func (l *Logger) Stats(ctx context.Context, since time.Time) (Stats, error) {
 		ms.AvgLatencyMS, ms.P95LatencyMS = avgP95(c)
 		st.ByModel = append(st.ByModel, ms)
 	}
+	det, reason := map[string]int64{}, map[string]int64{}
+	for k, c := range r.Detectors {
+		det[k.Name] += c.Entries
+	}
+	for k, n := range r.Reasons {
+		reason[k.Name] += n
+	}
+	for name, n := range det {
+		st.ByDetector = append(st.ByDetector, NameCount{name, n})
+	}
+	for name, n := range reason {
+		st.ByBlockReason = append(st.ByBlockReason, NameCount{name, n})
+	}
+	sortCounts(st.ByDetector)
+	sortCounts(st.ByBlockReason)
 	slices.SortFunc(st.ByModel, func(a, b ModelStats) int {
 		if a.Entries != b.Entries {
 			return int(b.Entries - a.Entries)

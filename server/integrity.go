@@ -1,10 +1,16 @@
 package server
 
 import (
+	"cmp"
+	"context"
 	"encoding/base64"
+	"encoding/json"
 	"net/http"
 	"time"
 
+	"golang.org/x/mod/sumdb/note"
+
+	"github.com/complyhq/comply"
 	"github.com/complyhq/comply/ledger"
 	"github.com/complyhq/comply/server/accesslog"
 	"github.com/complyhq/comply/store"
@@ -21,9 +27,44 @@ type verifyResult struct {
 	Error    string    `json:"error,omitempty"`
 }
 
-// integrity is GET /v1/integrity: the ledger's last checkpoint and the
-// last verify result.
+// maxTimeline bounds the range of the heartbeat timeline.
+const maxTimeline = 31 * 24 * time.Hour
+
+// integrity is GET /v1/integrity?since=|start=&end=: the ledger's last
+// checkpoint, the last verify result, and the timeline of the range (24
+// hours by default, up to 31 days).
 func (s *Server) integrity(c *call) {
+	now := s.opts.Now()
+	start, end := now.Add(-24*time.Hour), time.Time{}
+	for k, vs := range c.r.URL.Query() {
+		if len(vs) != 1 {
+			c.fail(http.StatusBadRequest, "parameter "+k+" given more than once")
+			return
+		}
+		var err error
+		switch k {
+		case "since":
+			var d time.Duration
+			if d, err = parseSince(vs[0]); err == nil {
+				start = now.Add(-d)
+			}
+		case "start":
+			start, err = comply.ParseTime(vs[0], false)
+		case "end":
+			end, err = comply.ParseTime(vs[0], true)
+		default:
+			c.fail(http.StatusBadRequest, "unknown parameter "+k+" (want since, start or end)")
+			return
+		}
+		if err != nil {
+			c.fail(http.StatusBadRequest, "parameter "+k+": "+err.Error())
+			return
+		}
+	}
+	if to := cmp.Or(end, now); to.Sub(start) > maxTimeline || to.Before(start) {
+		c.fail(http.StatusBadRequest, "the range is longer than 31 days or ends before it starts")
+		return
+	}
 	out := map[string]any{"ledger": false}
 	if cp := s.checkpoint(); cp != nil {
 		out = map[string]any{
@@ -32,9 +73,16 @@ func (s *Server) integrity(c *call) {
 			"size":        cp.Size,
 			"root":        base64.StdEncoding.EncodeToString(cp.Root),
 			"time":        cp.Time.UTC(),
-			"age_seconds": s.opts.Now().Sub(cp.Time).Seconds(),
+			"age_seconds": now.Sub(cp.Time).Seconds(),
 			"checkpoint":  string(s.l.Ledger().Latest()),
 		}
+		tl, err := s.timeline(c.r.Context(), cp.Origin, start, end)
+		if err != nil {
+			s.log.Error("checkpoint history", "err", err)
+			c.fail(http.StatusInternalServerError, "reading the checkpoint history failed")
+			return
+		}
+		out["timeline"] = tl
 	}
 	s.verifyMu.Lock()
 	if s.lastVerify != nil {
@@ -46,8 +94,87 @@ func (s *Server) integrity(c *call) {
 	c.replyJSON(http.StatusOK, out)
 }
 
+// A span is a stretch of the heartbeat timeline between two checkpoints
+// (or the last one and now): "traffic" (entries appended), "idle" (the
+// writer's heartbeats, no entry) or "down" (no checkpoint for more than
+// one and a half heartbeats: the writer was not running; Clean when the
+// checkpoint before was written by its Close).
+type span struct {
+	From    time.Time `json:"from"`
+	To      time.Time `json:"to"`
+	State   string    `json:"state"`
+	Clean   bool      `json:"clean,omitempty"`
+	Entries uint64    `json:"entries,omitempty"` // appended in the span
+	Beats   int       `json:"checkpoints"`       // checkpoints that end a stretch of the span
+}
+
+// timeline is the heartbeat timeline of [start, end] (end zero: now):
+// the checkpoints of the range from the ledger's history, merged into
+// spans, as Verify finds gaps (ledger.Gap).
+func (s *Server) timeline(ctx context.Context, origin string, start, end time.Time) (map[string]any, error) {
+	out := map[string]any{"start": start.UTC(), "end": nil, "checkpoints": 0, "spans": []span{}}
+	if !end.IsZero() {
+		out["end"] = end.UTC()
+	}
+	sc, ok := s.l.Store().(store.Sidecar)
+	if !ok || len(s.opts.Verifiers) == 0 {
+		out["unavailable"] = "no verifier key: run comply serve with the ledger's verifier"
+		return out, nil
+	}
+	cps, err := ledger.History(ctx, sc, origin, note.VerifierList(s.opts.Verifiers...), start, end)
+	if err != nil {
+		return nil, err
+	}
+	out["checkpoints"] = len(cps)
+	var spans []span
+	add := func(sp span) {
+		if n := len(spans); n > 0 && spans[n-1].State == sp.State && spans[n-1].Clean == sp.Clean && spans[n-1].To.Equal(sp.From) && sp.State != "down" {
+			spans[n-1].To, spans[n-1].Entries, spans[n-1].Beats = sp.To, spans[n-1].Entries+sp.Entries, spans[n-1].Beats+sp.Beats
+			return
+		}
+		spans = append(spans, sp)
+	}
+	for i := 1; i < len(cps); i++ {
+		a, b := cps[i-1], cps[i]
+		sp := span{From: a.Time.UTC(), To: b.Time.UTC(), State: "idle", Beats: 1}
+		switch {
+		case b.Time.Sub(a.Time) > heartbeatOf(a)*3/2:
+			sp.State, sp.Clean = "down", a.Closed
+		case b.Size > a.Size:
+			sp.State = "traffic"
+		}
+		if b.Size > a.Size {
+			sp.Entries = b.Size - a.Size
+		}
+		add(sp)
+	}
+	// After the last checkpoint of the range: down if it is older than
+	// the heartbeat allows and the range runs to now.
+	if n := len(cps); n > 0 && end.IsZero() {
+		last := cps[n-1]
+		if now := s.opts.Now(); now.Sub(last.Time) > heartbeatOf(last)*3/2 {
+			add(span{From: last.Time.UTC(), To: now.UTC(), State: "down", Clean: last.Closed})
+		}
+	}
+	if spans != nil {
+		out["spans"] = spans
+	}
+	return out, nil
+}
+
+func heartbeatOf(c *ledger.Checkpoint) time.Duration {
+	if c.Heartbeat > 0 {
+		return c.Heartbeat
+	}
+	return ledger.DefaultHeartbeat
+}
+
 // verify is POST /v1/verify: 'comply verify' of the store against its
-// ledger, with the Verifiers. Verifications run one at a time.
+// ledger, with the Verifiers. Verifications run one at a time. With
+// Accept: application/x-ndjson the answer streams: {"progress": {"read":
+// N, "total": M}} lines as it reads (M is the store's count as it starts;
+// the first says 0, the last all it read), then {"result", "report"} or
+// {"error"}.
 func (s *Server) verify(c *call) {
 	sst, ok := s.l.Store().(store.SidecarStore)
 	if !ok || s.l.Ledger() == nil {
@@ -56,18 +183,105 @@ func (s *Server) verify(c *call) {
 	}
 	s.verifyMu.Lock()
 	defer s.verifyMu.Unlock()
-	r, err := ledger.Verify(c.r.Context(), sst, &ledger.VerifyOptions{Verifiers: s.opts.Verifiers, Now: s.opts.Now})
+	opts := &ledger.VerifyOptions{Verifiers: s.opts.Verifiers, Now: s.opts.Now}
+	var ps *progressStream
+	if acceptsNDJSON(c.r.Header.Get("Accept")) {
+		if ps = s.startProgress(c); ps == nil {
+			return
+		}
+		opts.Progress = ps.progress
+	}
+	r, err := ledger.Verify(c.r.Context(), sst, opts)
 	res := &verifyResult{Time: s.opts.Now().UTC()}
 	if err != nil {
 		res.Error = err.Error()
 		s.lastVerify = res
+		if ps != nil {
+			ps.end(map[string]any{"error": "verify failed: " + err.Error()}, 0)
+			return
+		}
 		c.fail(http.StatusInternalServerError, "verify failed: "+err.Error())
 		return
 	}
 	res.OK, res.Summary, res.Entries, res.Valid, res.Problems = r.OK(), r.Summary(), r.Entries, r.Valid, len(r.Problems)
 	s.lastVerify = res
+	out := map[string]any{"result": res, "report": r}
+	if ps != nil {
+		ps.end(out, r.Entries)
+		return
+	}
 	c.rec.Count = r.Entries
-	c.replyJSON(http.StatusOK, map[string]any{"result": res, "report": r})
+	c.replyJSON(http.StatusOK, out)
+}
+
+// A progressStream is the NDJSON answer of a verify with progress.
+type progressStream struct {
+	c     *call
+	rc    *http.ResponseController
+	enc   *json.Encoder
+	total int64
+	last  time.Time
+	err   error
+}
+
+// progressEvery is the least time between two progress lines.
+const progressEvery = 200 * time.Millisecond
+
+// startProgress records the access (count -1: a stream, as GET
+// /v1/entries streams) and starts the NDJSON answer; nil if it answered
+// 503 because the record could not be written.
+func (s *Server) startProgress(c *call) *progressStream {
+	total, err := s.l.Count(c.r.Context())
+	if err != nil {
+		total = 0 // unknown: the page shows the lines read only
+	}
+	c.rec.Count, c.rec.Status = -1, http.StatusOK
+	if err := s.record(c.r.Context(), c.rec); err != nil {
+		s.log.Error("access log: write failed; the read is refused", "route", c.route, "err", err)
+		writeError(c.w, http.StatusServiceUnavailable, "the access log cannot be written: the read is refused")
+		return nil
+	}
+	c.w.Header().Set("Content-Type", "application/x-ndjson")
+	c.w.Header().Set("Cache-Control", "no-store")
+	c.w.Header().Set("X-Content-Type-Options", "nosniff")
+	c.w.WriteHeader(http.StatusOK)
+	ps := &progressStream{c: c, rc: http.NewResponseController(c.w), enc: json.NewEncoder(c.w), total: total}
+	ps.line(map[string]any{"progress": map[string]int64{"read": 0, "total": total}})
+	return ps
+}
+
+// progress is the VerifyOptions.Progress of a streamed verify.
+func (ps *progressStream) progress(read int64) {
+	if now := time.Now(); now.Sub(ps.last) >= progressEvery {
+		ps.line(map[string]any{"progress": map[string]int64{"read": read, "total": ps.total}})
+	}
+}
+
+func (ps *progressStream) line(v any) {
+	if ps.err != nil {
+		return
+	}
+	ps.rc.SetWriteDeadline(time.Now().Add(ps.c.s.opts.WriteTimeout))
+	if ps.err = ps.enc.Encode(v); ps.err == nil {
+		ps.err = ps.rc.Flush()
+	}
+	ps.last = time.Now()
+}
+
+// end writes the last line and records the access again with its count.
+func (ps *progressStream) end(v any, count int64) {
+	if count > 0 {
+		ps.line(map[string]any{"progress": map[string]int64{"read": count, "total": ps.total}})
+	}
+	ps.line(v)
+	end := *ps.c.rec
+	end.Time, end.Count = ps.c.s.opts.Now().UTC(), count
+	if ps.err != nil {
+		end.Reason = "stream ended early: " + ps.err.Error()
+	}
+	if err := ps.c.s.record(ps.c.r.Context(), &end); err != nil {
+		ps.c.s.log.Error("access log: the end of a verify could not be recorded", "err", err)
+	}
 }
 
 // access is GET /v1/access?start=&end=&token=&denied=true: the access log.

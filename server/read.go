@@ -98,6 +98,17 @@ func (s *Server) parseList(v url.Values) (listQuery, map[string]string, error) {
 			err = setContentFilter(&lq.q, k, filters[k])
 		case k == "safety_failed":
 			lq.q.SafetyFailed, err = strconv.ParseBool(val)
+		case k == "safety":
+			switch val {
+			case "failed":
+				lq.q.SafetyFailed = true
+			case "passed":
+				lq.q.SafetyPassed = true
+			default:
+				err = errors.New("want passed or failed")
+			}
+		case k == "detector":
+			lq.q.Detector = val
 		case k == "limit":
 			lq.limit, err = strconv.Atoi(val)
 			if err == nil && (lq.limit < 1 || lq.limit > MaxPageSize) {
@@ -111,11 +122,14 @@ func (s *Server) parseList(v url.Values) (listQuery, map[string]string, error) {
 			}
 			lq.q.Metadata[k[5:]] = val
 		default:
-			return lq, nil, fmt.Errorf("unknown parameter %q (want start, end, since, provider, model, conversation_id, input_hash, output_hash, input_text, output_text, safety_failed, meta.KEY, limit or cursor)", k)
+			return lq, nil, fmt.Errorf("unknown parameter %q (want start, end, since, provider, model, conversation_id, input_hash, output_hash, input_text, output_text, safety, safety_failed, detector, meta.KEY, limit or cursor)", k)
 		}
 		if err != nil {
 			return lq, nil, fmt.Errorf("parameter %s: %v", k, err)
 		}
+	}
+	if lq.q.SafetyFailed && lq.q.SafetyPassed {
+		return lq, nil, errors.New("parameters safety and safety_failed: passed and failed at once")
 	}
 	return lq, filters, nil
 }

@@ -251,6 +251,7 @@ func (s *Server) routes() error {
 		{"GET /v1/count", auth.Read, false, s.count},
 		{"GET /v1/stats", auth.Read, false, s.stats},
 		{"GET /v1/timeseries", auth.Read, false, s.timeseries},
+		{"GET /v1/breakdown", auth.Read, true, s.breakdown},
 		{"GET /v1/integrity", auth.Read, false, s.integrity},
 		{"POST /v1/verify", auth.Admin, true, s.verify},
 		{"GET /v1/access", auth.Admin, true, s.access},

@@ -9,7 +9,7 @@
 // # Pages and the API
 //
 // Every page is a URL whose query string holds its filters
-// (/entries?model=gpt-4o&safety_failed=true&since=7d), served as a small
+// (/entries?model=gpt-4o&safety=failed&since=7d), served as a small
 // HTML shell that the script fills from the API routes of package server,
 // authenticated by the session cookie: what the console shows is what
 // the API answers to the signed-in token, and every read of evidence is

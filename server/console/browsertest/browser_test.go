@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/complyhq/comply"
 	"github.com/complyhq/comply/server/console/consoletest"
 )
 
@@ -123,9 +125,10 @@ func (tb *tab) location() string {
 	return strings.TrimPrefix(u, tb.base)
 }
 
+// screenshot saves the whole page, beyond the window, as name.png.
 func (tb *tab) screenshot(name string) {
 	tb.t.Helper()
-	png, err := chromedp.Run(tb.ctx, chromedp.CaptureScreenshot())
+	png, err := chromedp.Run(tb.ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		tb.t.Fatalf("screenshot %s: %v", name, err)
 	}
@@ -138,6 +141,15 @@ func (tb *tab) signIn(secret string) {
 	tb.t.Helper()
 	tb.do("sign in", chromedp.Navigate(tb.base+"/entries"), chromedp.WaitVisible("#token"),
 		chromedp.SendKeys("#token", secret), chromedp.Submit("#token"), chromedp.WaitReady("body[data-ready]"))
+}
+
+// noStrayText fails the test if the page shows a value that was not
+// meant as text: an object, null or undefined.
+func (tb *tab) noStrayText(page string) {
+	tb.t.Helper()
+	if bad := eval[string](tb, `(document.querySelector("main").innerText.match(/\[object \w+\]|^(null|undefined)$/m) || [""])[0]`); bad != "" {
+		tb.t.Errorf("%s page shows %q", page, bad)
+	}
 }
 
 // rowsText returns the text of the entries table's rows.
@@ -185,7 +197,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	}
 
 	// Filter by URL.
-	tb.open("/entries?model=gpt-4o&safety_failed=true&since=30d")
+	tb.open("/entries?model=gpt-4o&safety=failed&since=30d")
 	rows = tb.rowsText()
 	if len(rows) == 0 {
 		t.Fatal("no failed gpt-4o entries")
@@ -199,6 +211,51 @@ func TestConsoleInBrowser(t *testing.T) {
 		t.Errorf("the model filter shows %q", v)
 	}
 	tb.screenshot("entries-filtered")
+
+	// Filter by safety passed and by detector, by URL.
+	for _, tc := range []struct {
+		query, select_, want, never string
+	}{
+		{"safety=passed", "passed", "passed", "failed"},
+		{"detector=pii", "", "failed", "passed"},
+		{"detector=pii&safety=failed&model=gpt-4o", "failed", "gpt-4o", "passed"},
+	} {
+		tb.open("/entries?" + tc.query)
+		rows := tb.rowsText()
+		if len(rows) == 0 {
+			t.Fatalf("%s: no rows", tc.query)
+		}
+		for _, r := range rows {
+			if !strings.Contains(r, tc.want) || strings.Contains(r, tc.never) {
+				t.Fatalf("%s: row %q", tc.query, r)
+			}
+		}
+		if v := eval[string](tb, `document.querySelector("#f-safety").value`); v != tc.select_ {
+			t.Errorf("%s: the safety filter shows %q", tc.query, v)
+		}
+	}
+
+	// Find by content: paste a prompt of several lines (the page sends it
+	// as is: one changed byte is another hash), then a response.
+	tb.open("/entries")
+	tb.do("find by input", chromedp.SetValue("#f-content", consoletest.MultilineInput), chromedp.Click("#filters button.primary"),
+		chromedp.WaitReady("body[data-ready='2']"))
+	if rows := eval[[]string](tb, `[...document.querySelectorAll("#entries tbody tr")].map(r => r.dataset.href)`); len(rows) != 1 ||
+		rows[0] != "/entries/"+env.IDs[consoletest.MultilineIndex] {
+		t.Errorf("find by input: rows %v, want entry %d", rows, consoletest.MultilineIndex)
+	}
+	if v := eval[string](tb, `document.querySelector("#f-content").value`); v != consoletest.MultilineInput {
+		t.Errorf("the content field shows %q after the search", v)
+	}
+	tb.open("/entries")
+	tb.do("find by output", chromedp.SetValue("#f-content", "answer 7: thirty days."), chromedp.SetValue("#f-content-in", "output"),
+		chromedp.Click("#filters button.primary"), chromedp.WaitReady("body[data-ready='2']"))
+	if loc := tb.location(); !strings.Contains(loc, "output_text=") {
+		t.Errorf("find by output at %s", loc)
+	}
+	if rows := eval[[]string](tb, `[...document.querySelectorAll("#entries tbody tr")].map(r => r.dataset.href)`); len(rows) != 1 || rows[0] != "/entries/"+env.IDs[7] {
+		t.Errorf("find by output: rows %v, want entry 7", rows)
+	}
 
 	// Open an entry; decrypt it with a reason.
 	tb.do("open an entry", chromedp.Click("#entries tbody tr td:nth-child(4)"), chromedp.WaitVisible("#metadata"))
@@ -233,10 +290,39 @@ func TestConsoleInBrowser(t *testing.T) {
 			t.Errorf("chart %d drew %d pixels", i, n)
 		}
 	}
+	// Its breakdowns are comply stats' figures; the users a count of the range.
+	st, err := env.Logger.Stats(t.Context(), time.Now().Add(-30*24*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for id, want := range map[string][]comply.NameCount{"by-block-reason": st.ByBlockReason, "by-detector": st.ByDetector} {
+		got := eval[[]string](tb, `[...document.querySelectorAll("#`+id+` tbody tr")].map(r => r.cells[0].innerText + "=" + r.cells[1].innerText)`)
+		var w []string
+		for _, r := range want {
+			w = append(w, fmt.Sprintf("%s=%d", r.Name, r.Entries))
+		}
+		if len(w) == 0 || strings.Join(got, ",") != strings.Join(w, ",") {
+			t.Errorf("%s: %v, comply stats %v", id, got, w)
+		}
+	}
+	if users := eval[[]string](tb, `[...document.querySelectorAll("#by-user tbody tr")].map(r => r.cells[0].innerText + "=" + r.cells[1].innerText)`); strings.Join(users, ",") != "user-0=50,user-1=50,user-2=50,user-3=50,user-4=50" {
+		t.Errorf("busiest users: %v", users)
+	}
+	tb.noStrayText("dashboard")
 	tb.screenshot("dashboard")
 
-	// Integrity: verify with progress (as decrypt: no button).
+	// Integrity: the heartbeats of the last 24 hours, with the sample's
+	// outage as the one downtime; verify with progress (as decrypt: no
+	// button).
 	tb.open("/integrity")
+	states := eval[[]string](tb, `[...document.querySelectorAll("#heartbeats span")].map(s => s.dataset.state)`)
+	if !slices.Contains(states, "traffic") || !slices.Contains(states, "idle") || !slices.Contains(states, "down") {
+		t.Errorf("heartbeat timeline: %v", states)
+	}
+	if n := eval[int](tb, `document.querySelectorAll("#downtimes tbody tr").length`); n != 1 {
+		t.Errorf("%d downtimes, want the sample's outage", n)
+	}
+	tb.noStrayText("integrity")
 	if n := eval[int](tb, `document.querySelectorAll("#verify").length`); n != 0 {
 		t.Error("a decrypt token is offered verify")
 	}
@@ -246,6 +332,9 @@ func TestConsoleInBrowser(t *testing.T) {
 	tb.signIn(consoletest.AdminSecret)
 	tb.open("/integrity")
 	tb.do("verify", chromedp.Click("#verify"), chromedp.WaitVisible("#verify-result .pill.ok"))
+	if note := eval[string](tb, `document.querySelector("#verify-note").textContent`); !strings.HasPrefix(note, "250 of 250 entries read") {
+		t.Errorf("verify progress: %q", note)
+	}
 	tb.screenshot("integrity")
 	tb.open("/access?token=decrypter")
 	found := eval[bool](tb, `[...document.querySelectorAll("#access tbody tr")].some(r => r.innerText.includes("decrypt") && r.innerText.includes("reason=case 42"))`)
@@ -253,6 +342,12 @@ func TestConsoleInBrowser(t *testing.T) {
 		t.Error("the access page does not show the decrypt with its reason")
 	}
 	tb.screenshot("access")
+	// The access log keeps the hash of the text searched for, never the text.
+	hashed := eval[bool](tb, `[...document.querySelectorAll("#access tbody tr")].some(r => /input_text=(hmac-sha256:)?[0-9a-f]{64}/.test(r.innerText))`)
+	leaked := eval[bool](tb, `document.querySelector("#access").innerText.includes("question 5:")`)
+	if !hashed || leaked {
+		t.Errorf("access log of find by content: hash shown %v, text shown %v", hashed, leaked)
+	}
 
 	// A phone's width.
 	tb.do("phone", chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile))

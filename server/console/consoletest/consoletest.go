@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http/httptest"
+	"sync"
 	"testing"
 	"time"
 
@@ -63,12 +64,25 @@ type Options struct {
 }
 
 // Models, Providers and Conversations of the sample entries: entry i has
-// Models[i%len(Models)] and so on; every 7th fails safety.
+// Models[i%len(Models)] and so on; every 7th fails safety (detector pii,
+// block reason "personal data", or pii and medical, "medical advice").
 var (
 	Models        = []string{"gpt-4o", "gpt-4o-mini", "claude-sonnet-4", "gemini-2.5-pro"}
 	Providers     = []string{"openai", "openai", "anthropic", "google"}
 	Conversations = []string{"conv-alpha", "conv-beta", "conv-gamma", "", "", ""}
 )
+
+// The sample entry MultilineIndex (in Env.IDs) has the input
+// MultilineInput: line breaks and spaces at the ends, which find by
+// content must send as they are.
+const (
+	MultilineIndex = 5
+	MultilineInput = "question 5:\n  what is the refund policy?\n"
+)
+
+// OutageFrom is how many hours before Options.Now the sample's ledger
+// stops writing checkpoints, for four hours: the timeline's downtime.
+const OutageFrom = 9
 
 // Start runs the server on a memory store with o.Entries sample entries,
 // an hour apart going back from o.Now, half of them with encrypted
@@ -94,14 +108,23 @@ func Start(t testing.TB, o Options) *Env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The clock of the entries and the checkpoints: the sample's times
+	// while it is logged, then the real time.
+	var mu sync.Mutex
 	var at time.Time
-	lopts := comply.Options{Keyring: seal.NewKeyring(k), StoreContent: true, Now: func() time.Time {
+	setAt := func(t time.Time) { mu.Lock(); at = t; mu.Unlock() }
+	clock := func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
 		if at.IsZero() {
 			return time.Now()
 		}
 		return at
-	}}
-	l, err := comply.NewWithIntegrity(ctx, memstore.New(0), &lopts, &comply.IntegrityOptions{Signer: signer})
+	}
+	setAt(o.Now.Add(-time.Duration(o.Entries-1)*time.Hour - 10*time.Minute)) // the ledger opens
+	lopts := comply.Options{Keyring: seal.NewKeyring(k), StoreContent: true, Now: clock}
+	l, err := comply.NewWithIntegrity(ctx, memstore.New(0), &lopts,
+		&comply.IntegrityOptions{Signer: signer, Now: clock, Heartbeat: 20 * time.Minute, CheckpointInterval: time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,29 +135,11 @@ func Start(t testing.TB, o Options) *Env {
 		DecryptSecret: {Name: "decrypter", Role: auth.Decrypt},
 		AdminSecret:   {Name: "admin", Role: auth.Admin},
 	}}
-	ins := make([]comply.Interaction, 0, o.Entries)
-	for i := range o.Entries {
-		md, _ := json.Marshal(map[string]any{"user_id": fmt.Sprintf("user-%d", i%5), "department": []string{"support", "finance", "legal"}[i%3]})
-		in := comply.Interaction{
-			Input: fmt.Sprintf("question %d: what is the refund policy?", i), Output: fmt.Sprintf("answer %d: thirty days.", i),
-			Provider: Providers[i%len(Providers)], Model: Models[i%len(Models)], ConversationID: Conversations[i%len(Conversations)],
-			Latency: time.Duration(100+(i*37)%900) * time.Millisecond, InputTokens: comply.Tokens(10 + i%50), OutputTokens: comply.Tokens(20 + i%80),
-			Metadata: json.RawMessage(md),
-		}
-		if i%7 == 3 {
-			in.SafetyFailed, in.DetectorsTriggered, in.BlockReason = true, []string{"pii"}, "personal data"
-		}
-		ins = append(ins, in)
+	ins := samples(o.Entries)
+	if err := logSamples(ctx, l, ins, o.Now, setAt, &e.IDs); err != nil {
+		t.Fatal(err)
 	}
-	for i := range ins { // oldest first, an hour apart
-		at = o.Now.Add(-time.Duration(len(ins)-1-i) * time.Hour)
-		id, err := l.Log(ctx, ins[i])
-		if err != nil {
-			t.Fatal(err)
-		}
-		e.IDs = append(e.IDs, id)
-	}
-	at = time.Time{}
+	setAt(time.Time{})
 	al, err := comply.New(memstore.New(0), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -155,4 +160,59 @@ func Start(t testing.TB, o Options) *Env {
 	t.Cleanup(ts.Close)
 	e.URL = ts.URL
 	return e
+}
+
+// samples returns the n sample interactions, oldest first.
+func samples(n int) []comply.Interaction {
+	ins := make([]comply.Interaction, 0, n)
+	for i := range n {
+		md, _ := json.Marshal(map[string]any{"user_id": fmt.Sprintf("user-%d", i%5), "department": []string{"support", "finance", "legal"}[i%3]})
+		in := comply.Interaction{
+			Input: fmt.Sprintf("question %d: what is the refund policy?", i), Output: fmt.Sprintf("answer %d: thirty days.", i),
+			Provider: Providers[i%len(Providers)], Model: Models[i%len(Models)], ConversationID: Conversations[i%len(Conversations)],
+			Latency: time.Duration(100+(i*37)%900) * time.Millisecond, InputTokens: comply.Tokens(10 + i%50), OutputTokens: comply.Tokens(20 + i%80),
+			Metadata: json.RawMessage(md),
+		}
+		if i == MultilineIndex {
+			in.Input = MultilineInput
+		}
+		switch i % 14 {
+		case 3:
+			in.SafetyFailed, in.DetectorsTriggered, in.BlockReason = true, []string{"pii"}, "personal data"
+		case 10:
+			in.SafetyFailed, in.DetectorsTriggered, in.BlockReason = true, []string{"pii", "medical"}, "medical advice"
+		}
+		ins = append(ins, in)
+	}
+	return ins
+}
+
+// logSamples logs ins with the clock set by setAt, appending their ids.
+// Oldest first, an hour apart, each signed by a checkpoint, then
+// heartbeats 20 and 40 minutes later (no traffic); none for the entries
+// OutageFrom to OutageFrom-3 hours before the newest: the logger was
+// down.
+func logSamples(ctx context.Context, l *comply.Logger, ins []comply.Interaction, now time.Time, setAt func(time.Time), ids *[]string) error {
+	for i := range ins {
+		ts := now.Add(-time.Duration(len(ins)-1-i) * time.Hour)
+		setAt(ts)
+		id, err := l.Log(ctx, ins[i])
+		if err != nil {
+			return err
+		}
+		*ids = append(*ids, id)
+		if back := len(ins) - 1 - i; back > OutageFrom-4 && back <= OutageFrom {
+			continue
+		}
+		if _, err := l.Ledger().Checkpoint(ctx); err != nil {
+			return err
+		}
+		for m := 20; m < 60 && i < len(ins)-1; m += 20 { // heartbeats, no traffic
+			setAt(ts.Add(time.Duration(m) * time.Minute))
+			if _, err := l.Ledger().Checkpoint(ctx); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }

@@ -76,15 +76,19 @@
     ["end", "To (UTC)", "input", ""],
     ["provider", "Provider", "input", "openai"],
     ["model", "Model", "input", "gpt-4o"],
-    ["safety_failed", "Safety", "select", [["", "any"], ["true", "failed"]]],
+    ["safety", "Safety", "select", [["", "any"], ["failed", "failed"], ["passed", "passed"]]],
+    ["detector", "Detector", "input", "pii"],
     ["conversation_id", "Conversation", "input", ""],
     ["meta", "Metadata key=value", "input", "user_id=user-123"],
-    ["input_text", "Find by content", "input", "paste a prompt"],
+    ["content", "Find by content (exact text; the server hashes it)", "textarea", "paste a prompt or a response"],
   ];
+  // filtersFromURL returns the page's filters, without its cursor; the
+  // older safety_failed=true reads as safety=failed.
   function filtersFromURL() {
     const p = new URLSearchParams(location.search);
     const out = new URLSearchParams();
     for (const [k, v] of p) if (v !== "" && k !== "cursor") out.set(k, v);
+    if (out.get("safety_failed") === "true" && !out.has("safety")) { out.delete("safety_failed"); out.set("safety", "failed"); }
     return out;
   }
   function entriesForm(params) {
@@ -92,10 +96,19 @@
       let input;
       if (kind === "select") {
         input = el("select", { name: key, id: "f-" + key }, opt.map(([v, t]) => el("option", { value: v, selected: params.get(key) === v || (!params.get(key) && v === "") }, t)));
+      } else if (kind === "textarea") {
+        // Find by content: a textarea keeps a pasted prompt's line breaks,
+        // and the text is sent as is (not trimmed), since one changed byte
+        // is another hash. It goes as input_text or output_text.
+        const which = params.has("output_text") && !params.has("input_text") ? "output" : "input";
+        input = el("span", { class: "content-find" },
+          el("textarea", { name: "content", id: "f-content", rows: 2, placeholder: opt, class: "wide", autocomplete: "off", spellcheck: "false" }),
+          el("select", { name: "content_in", id: "f-content-in", "aria-label": "find in" }, [["input", "in the input"], ["output", "in the output"]].map(([v, t]) => el("option", { value: v, selected: v === which }, t))));
+        input.firstChild.value = params.get(which + "_text") || "";
       } else {
         let value = params.get(key) || "";
         if (key === "meta") { for (const [k, v] of params) if (k.startsWith("meta.")) value = k.slice(5) + "=" + v; }
-        input = el("input", { name: key, id: "f-" + key, value, placeholder: opt, class: key === "input_text" || key === "meta" ? "wide" : null, autocomplete: "off" });
+        input = el("input", { name: key, id: "f-" + key, value, placeholder: opt, class: key === "meta" ? "wide" : null, autocomplete: "off" });
       }
       return el("label", { for: "f-" + key }, label, input);
     });
@@ -103,7 +116,10 @@
     form.addEventListener("submit", (ev) => {
       ev.preventDefault();
       const q = new URLSearchParams();
-      for (const [k, v] of new FormData(form)) {
+      const fd = new FormData(form);
+      for (const [k, v] of fd) {
+        if (k === "content_in") continue;
+        if (k === "content") { if (String(v) !== "") q.set(fd.get("content_in") === "output" ? "output_text" : "input_text", String(v)); continue; }
         const s = String(v).trim();
         if (!s) continue;
         if (k === "meta") { const i = s.indexOf("="); if (i > 0) q.set("meta." + s.slice(0, i).trim(), s.slice(i + 1).trim()); else { fail("Metadata filter: want key=value"); return; } }
@@ -113,7 +129,12 @@
     });
     return form;
   }
-  function go(url) { history.pushState(null, "", url); render(); }
+  // go shows url: in place on the same page, else by loading it (a chip
+  // on an entry's page leads to the entries page).
+  function go(url) {
+    if (new URL(url, location.href).pathname !== location.pathname) { location.assign(url); return; }
+    history.pushState(null, "", url); render();
+  }
   function addFilter(key, value) {
     const q = filtersFromURL(); q.set(key, value);
     go("/entries?" + q);
@@ -166,7 +187,7 @@
       field("Time", timeEl(e.timestamp)),
       field("Provider", chip("provider", e.provider)), field("Model", chip("model", e.model)),
       field("Conversation", e.conversation_id ? el("a", { href: "/conversations/" + encodeURIComponent(e.conversation_id) }, e.conversation_id) : el("span", { class: "muted" }, "—")),
-      field("Safety", safetyPill(e), (e.detectors_triggered || []).length ? " " + e.detectors_triggered.join(", ") : ""),
+      field("Safety", safetyPill(e), (e.detectors_triggered || []).map((d) => [" ", chip("detector", d)])),
       field("Block reason", e.block_reason || "—"), field("Alerts", (e.alerts || []).join(", ") || "—"),
       field("Latency", num(e.latency_ms, 1) + " ms"), field("Tokens", "in " + num(e.input_tokens, 0) + ", out " + num(e.output_tokens, 0)),
       field("Input hash", el("span", { class: "mono" }, e.input_hash), " ", copyButton(e.input_hash)),
@@ -239,6 +260,10 @@
     sel.addEventListener("change", () => go("/dashboard?since=" + sel.value));
     const head = [el("h1", {}, "Dashboard"), el("div", { class: "filters" }, el("label", { for: "range" }, "Range", sel))];
     show(head, el("p", { class: "loading" }, "Loading…"));
+    // The busiest users scan the range (the rollups keep no users): asked
+    // for now, shown when they come, without holding the rest back.
+    const users = api("/v1/breakdown?" + new URLSearchParams({ by: "user", since, limit: "10" }));
+    users.catch(() => {}); // reported where it is awaited
     const st = await api("/v1/stats?since=" + encodeURIComponent(since));
     const cards = el("div", { class: "cards", id: "cards" },
       [["Entries in range", num(st.window_entries, 0)], ["All entries", num(st.total_entries, 0)], ["Safety failures", num(st.safety_failures, 0)], ["Errors", num(st.errors, 0)],
@@ -253,13 +278,13 @@
     show(head, cards, el("div", { class: "grid2" }, volume, failures, latency, tokens), extra,
       el("h2", {}, "By model"), models.length ? el("div", { class: "tablewrap" }, el("table", { id: "by-model" }, el("thead", {}, el("tr", {}, ["Model", "Entries", "Safety failures", "Latency avg ms", "Latency p95 ms"].map((h, i) => el("th", { class: i ? "num" : null }, h)))),
         el("tbody", {}, models.map((r) => el("tr", {}, el("td", {}, chip("model", r[0])), r.slice(1).map((v) => el("td", { class: "num" }, num(v)))))))) : empty("No entries in this range."));
-    await drawSeries(since, step, { volume, failures, latency, tokens, extra });
+    await drawSeries(since, step, { volume, failures, latency, tokens, extra, st, users });
   }
   // drawSeries draws the per-hour or per-day charts from GET
   // /v1/timeseries: the rollups, so it stays fast on big stores.
   async function drawSeries(since, step, t) {
     const ask = (group) => api("/v1/timeseries?" + new URLSearchParams(Object.assign({ since, step }, group ? { group_by: group } : {})));
-    const [all, byModel, byDetector] = await Promise.all([ask(""), ask("model"), ask("detector")]);
+    const [all, byModel] = await Promise.all([ask(""), ask("model")]);
     const per = step === "1h" ? "per hour" : "per day";
     const sec = (b) => Date.parse(b.start) / 1000;
     const xs = [...new Set([].concat(all.buckets, byModel.buckets).map(sec))].sort((a, b) => a - b);
@@ -273,37 +298,120 @@
       { series: [{}, { label: "failures", stroke: palette[1], fill: palette[1] + "55", paths: bars }] });
     chart(t.latency, "Latency p50 / p95 by model (ms)", xs, models.flatMap((m) => [{ label: m + " p50", data: column(byModel.buckets, m, (b) => b.p50_latency_ms) }, { label: m + " p95", data: column(byModel.buckets, m, (b) => b.p95_latency_ms) }]));
     chart(t.tokens, "Tokens " + per + " by model", xs, models.map((m) => ({ label: m, data: column(byModel.buckets, m, (b) => b.input_tokens + b.output_tokens) })));
-    const det = new Map();
-    for (const b of byDetector.buckets) det.set(b.group || "(none)", (det.get(b.group || "(none)") || 0) + b.entries);
+    // The breakdowns: by detector and block reason from GET /v1/stats
+    // (the figures of comply stats), the users from GET /v1/breakdown.
+    const counts = (xs) => (xs || []).map((r) => [r.name || "(none)", r.entries]);
+    const usersBox = el("div", { id: "users" }, el("p", { class: "loading" }, "Counting…"));
     t.extra.replaceChildren(el("div", { class: "grid2" },
-      el("div", {}, el("h2", {}, "Safety failures by detector"), barTable("by-detector", [...det].sort((a, b) => b[1] - a[1]), ["Detector", "Entries"])),
+      el("div", {}, el("h2", {}, "Safety failures by detector"), barTable("by-detector", counts(t.st.by_detector), ["Detector", "Entries"])),
+      el("div", {}, el("h2", {}, "Safety failures by block reason"), barTable("by-block-reason", counts(t.st.by_block_reason), ["Block reason", "Entries"])),
+      el("div", {}, el("h2", {}, "Busiest users"), usersBox),
       el("div", {}, el("h2", {}, "Tokens by model"), barTable("tokens-by-model", models.map((m) => [m || "(none)", byModel.buckets.filter((b) => (b.group || "") === m).reduce((s, b) => s + b.input_tokens + b.output_tokens, 0)]).sort((a, b) => b[1] - a[1]), ["Model", "Tokens"]))));
+    let u;
+    try { u = await t.users; } catch (e) { usersBox.replaceChildren(empty("The users could not be counted: " + e.message)); return; }
+    const userRows = u.top.map((r) => [r.name, r.entries]);
+    usersBox.replaceChildren(...[barTable("by-user", userRows, ["User (user_id)", "Entries"]),
+      u.distinct > userRows.length ? el("p", { class: "muted" }, "Top " + userRows.length + " of " + num(u.distinct, 0) + " users.") : null].filter(Boolean));
   }
 
   // ---- Integrity ----
   async function integrityPage() {
-    const d = await api("/v1/integrity");
+    const since = new URLSearchParams(location.search).get("since") || "24h";
+    const d = await api("/v1/integrity?since=" + encodeURIComponent(since));
     const parts = [el("h1", {}, "Integrity")];
     if (!d.ledger) parts.push(empty("This server keeps no ledger: run comply serve with --signing-key to sign checkpoints."));
     else parts.push(el("h2", {}, "Last checkpoint"), el("dl", { class: "fields", id: "checkpoint" },
       field("Size", num(d.size, 0) + " entries"), field("Root", el("span", { class: "mono" }, d.root), " ", copyButton(d.root)),
       field("Time", timeEl(d.time)), field("Age", num(d.age_seconds, 0) + " s"), field("Key (origin)", el("span", { class: "mono" }, d.origin))),
       el("details", {}, el("summary", {}, "Signed checkpoint"), el("pre", {}, d.checkpoint)));
+    if (d.ledger && d.timeline) parts.push(timelineView(d.timeline, since));
     const lv = d.last_verify;
     const verifyOut = el("div", { id: "verify-result" }, lv ? verifyView(lv) : empty("No verify has run since the server started."));
     parts.push(el("h2", {}, "Last verify"), verifyOut);
     if (isAdmin && d.ledger) {
       const btn = el("button", { type: "button", class: "primary", id: "verify" }, "Run verify");
+      const bar = el("progress", { id: "verify-progress", max: 1, value: 0, hidden: true });
+      const note = el("span", { class: "muted", id: "verify-note" });
       btn.addEventListener("click", () => guard(async () => {
-        btn.disabled = true; btn.textContent = "Verifying…";
+        btn.disabled = true; btn.textContent = "Verifying…"; bar.hidden = false; bar.removeAttribute("value");
         const started = Date.now();
-        const tick = setInterval(() => { btn.textContent = "Verifying… " + Math.round((Date.now() - started) / 1000) + " s"; }, 500);
-        try { const r = await api("/v1/verify", { method: "POST" }); verifyOut.replaceChildren(verifyView(r.result)); }
-        finally { clearInterval(tick); btn.disabled = false; btn.textContent = "Run verify"; }
+        try {
+          const r = await verifyStream((read, total) => {
+            if (total > 0) { bar.max = total; bar.value = Math.min(read, total); }
+            note.textContent = num(read, 0) + (total > 0 ? " of " + num(total, 0) : "") + " entries read, " + Math.round((Date.now() - started) / 1000) + " s";
+          });
+          verifyOut.replaceChildren(verifyView(r.result));
+        } finally { btn.disabled = false; btn.textContent = "Run verify"; bar.hidden = true; }
       }));
-      parts.push(el("div", { class: "actions" }, btn));
+      parts.push(el("div", { class: "actions" }, btn, bar, note));
     }
     show(parts);
+  }
+  // timelineView draws the heartbeat timeline of GET /v1/integrity: spans
+  // of traffic, idle heartbeats and downtime, to scale, and the downtimes
+  // listed (an orderly stop or a crash).
+  function timelineView(tl, since) {
+    const sel = el("select", { id: "tl-range", name: "since" }, [["1h", "1 hour"], ["24h", "24 hours"], ["7d", "7 days"], ["30d", "30 days"]].map(([v, t]) => el("option", { value: v, selected: v === since }, t)));
+    sel.addEventListener("change", () => go("/integrity?since=" + sel.value));
+    const head = [el("h2", {}, "Heartbeats"), el("div", { class: "filters" }, el("label", { for: "tl-range" }, "Range", sel))];
+    if (tl.unavailable) return el("div", {}, head, empty("No timeline: " + tl.unavailable));
+    const spans = tl.spans || [];
+    if (!spans.length) return el("div", {}, head, empty("No checkpoint in this range."));
+    const t0 = parseTS(spans[0].from).getTime(), t1 = parseTS(spans[spans.length - 1].to).getTime();
+    const words = { traffic: "entries logged", idle: "running, no traffic", down: "logger down" };
+    const what = (s) => s.state === "down" ? (s.clean ? "logger stopped (closed)" : "logger down (crash or kill)") : words[s.state] + (s.entries ? ": " + num(s.entries, 0) + " entries" : "");
+    const bar = el("div", { class: "timeline-bar", id: "heartbeats", role: "img", "aria-label": "heartbeat timeline" }, spans.map((s) => {
+      const a = parseTS(s.from), b = parseTS(s.to);
+      const d = el("span", { class: "tl-" + s.state + (s.state === "down" && s.clean ? " clean" : ""), title: utc(a) + " – " + utc(b) + " UTC: " + what(s), dataset: { state: s.state } });
+      d.style.flexGrow = String(Math.max(b.getTime() - a.getTime(), (t1 - t0) / 500));
+      return d;
+    }));
+    const legend = el("p", { class: "legend muted" }, ["traffic", "idle", "down"].flatMap((k) => [el("span", { class: "swatch tl-" + k }), " " + words[k] + "  "]),
+      "· " + num(tl.checkpoints, 0) + " checkpoints in range.");
+    const downs = spans.filter((s) => s.state === "down");
+    const table = downs.length ? el("div", { class: "tablewrap" }, el("table", { id: "downtimes" },
+      el("thead", {}, el("tr", {}, ["From", "To", "Length", "How"].map((h) => el("th", {}, h)))),
+      el("tbody", {}, downs.map((s) => el("tr", { class: s.clean ? null : "bad" }, el("td", {}, timeEl(s.from)), el("td", {}, timeEl(s.to)),
+        el("td", { class: "num" }, duration(parseTS(s.to) - parseTS(s.from))), el("td", {}, s.clean ? "stopped (closed)" : "crash or kill")))))) : el("p", { class: "muted", id: "no-downtime" }, "No downtime in this range.");
+    return el("div", {}, head, bar, legend, table);
+  }
+  function duration(ms) {
+    const s = Math.round(ms / 1000);
+    if (s < 120) return s + " s";
+    if (s < 7200) return Math.round(s / 60) + " min";
+    return (s / 3600).toFixed(1) + " h";
+  }
+  // verifyStream runs POST /v1/verify as NDJSON, calling onProgress(read,
+  // total) for each progress line; it returns the last line's result.
+  async function verifyStream(onProgress) {
+    let res;
+    try {
+      res = await fetch("/v1/verify", { method: "POST", headers: { Accept: "application/x-ndjson", "X-CSRF-Token": csrf }, credentials: "same-origin" });
+    } catch (e) { throw new APIError(0, "The server cannot be reached: " + e.message); }
+    if (!res.ok) {
+      let data = null; try { data = await res.json(); } catch (e) { /* not JSON */ }
+      throw new APIError(res.status, (data && data.error) || res.status + " " + res.statusText);
+    }
+    const reader = res.body.getReader();
+    const dec = new TextDecoder();
+    let buf = "", last = null;
+    const take = (line) => {
+      if (!line.trim()) return;
+      const m = JSON.parse(line);
+      if (m.progress) onProgress(m.progress.read, m.progress.total);
+      else last = m;
+    };
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      buf += dec.decode(value, { stream: true });
+      let i;
+      while ((i = buf.indexOf("\n")) >= 0) { take(buf.slice(0, i)); buf = buf.slice(i + 1); }
+    }
+    take(buf);
+    if (!last) throw new APIError(0, "The verify ended without a result.");
+    if (last.error) throw new APIError(500, last.error);
+    return last;
   }
   function verifyView(v) {
     return el("dl", { class: "fields" }, field("Result", v.ok ? el("span", { class: "pill ok" }, "OK") : el("span", { class: "pill bad" }, "FAILED")),
