@@ -2,7 +2,6 @@ package comply_test
 
 import (
 	"fmt"
-	"math/rand/v2"
 	"os"
 	"strconv"
 	"testing"
@@ -33,28 +32,7 @@ func benchDir(b *testing.B) (string, int) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	rng := rand.New(rand.NewPCG(1, 2))
-	end := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	models := []string{"gpt-4o", "gpt-4o-mini", "claude-sonnet", "claude-haiku", "llama-3"}
-	providers := []string{"openai", "openai", "anthropic", "anthropic", "meta"}
-	const batch = 1000
-	span := 30 * 24 * time.Hour
-	for i := 0; i < n; i += batch {
-		ins := make([]comply.Interaction, 0, batch)
-		for j := range min(batch, n-i) {
-			m := rng.IntN(len(models))
-			ins = append(ins, comply.Interaction{
-				Input: "q", Output: "a", Provider: providers[m], Model: models[m],
-				SafetyFailed: rng.IntN(50) == 0,
-				Time:         end.Add(-span + time.Duration(int64(i+j)*int64(span)/int64(n))),
-				Latency:      time.Duration(rng.ExpFloat64() * float64(400*time.Millisecond)),
-				InputTokens:  comply.Tokens(rng.IntN(2000)), OutputTokens: comply.Tokens(rng.IntN(800)),
-			})
-		}
-		if _, err := l.LogBatch(b.Context(), ins...); err != nil {
-			b.Fatal(err)
-		}
-	}
+	logSpread(b, l, n)
 	if err := l.Close(); err != nil {
 		b.Fatal(err)
 	}

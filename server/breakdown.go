@@ -42,23 +42,15 @@ func (s *Server) breakdown(c *call) {
 		}
 		v := vs[0]
 		filters[k] = v
-		var err error
-		switch k {
-		case "by":
+		isTime, err := s.timeParam(k, v, &q.Start, &q.End)
+		switch {
+		case isTime:
+		case k == "by":
 			if _, ok := breakdownKeys[v]; !ok {
 				err = errors.New("want user")
 			}
 			by = v
-		case "since":
-			var d time.Duration
-			if d, err = parseSince(v); err == nil {
-				q.Start = s.opts.Now().Add(-d)
-			}
-		case "start":
-			q.Start, err = comply.ParseTime(v, false)
-		case "end":
-			q.End, err = comply.ParseTime(v, true)
-		case "limit":
+		case k == "limit":
 			limit, err = strconv.Atoi(v)
 			if err == nil && (limit < 1 || limit > maxBreakdownLimit) {
 				err = fmt.Errorf("want 1 to %d", maxBreakdownLimit)

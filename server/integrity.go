@@ -10,7 +10,6 @@ import (
 
 	"golang.org/x/mod/sumdb/note"
 
-	"github.com/complyhq/comply"
 	"github.com/complyhq/comply/ledger"
 	"github.com/complyhq/comply/server/accesslog"
 	"github.com/complyhq/comply/store"
@@ -41,18 +40,8 @@ func (s *Server) integrity(c *call) {
 			c.fail(http.StatusBadRequest, "parameter "+k+" given more than once")
 			return
 		}
-		var err error
-		switch k {
-		case "since":
-			var d time.Duration
-			if d, err = parseSince(vs[0]); err == nil {
-				start = now.Add(-d)
-			}
-		case "start":
-			start, err = comply.ParseTime(vs[0], false)
-		case "end":
-			end, err = comply.ParseTime(vs[0], true)
-		default:
+		isTime, err := s.timeParam(k, vs[0], &start, &end)
+		if !isTime {
 			c.fail(http.StatusBadRequest, "unknown parameter "+k+" (want since, start or end)")
 			return
 		}
@@ -299,18 +288,15 @@ func (s *Server) access(c *call) {
 		}
 		v := vs[0]
 		filters[k] = v
-		var err error
-		switch k {
-		case "start":
-			q.Start, err = parseTimeParam(v, false)
-		case "end":
-			q.End, err = parseTimeParam(v, true)
-		case "token":
+		isTime, err := s.timeParam(k, v, &q.Start, &q.End)
+		switch {
+		case isTime:
+		case k == "token":
 			q.Token = v
-		case "denied":
+		case k == "denied":
 			q.DeniedOnly = v == "true"
 		default:
-			c.fail(http.StatusBadRequest, "unknown parameter "+k+" (want start, end, token or denied)")
+			c.fail(http.StatusBadRequest, "unknown parameter "+k+" (want since, start, end, token or denied)")
 			return
 		}
 		if err != nil {

@@ -71,17 +71,9 @@ func (s *Server) parseList(v url.Values) (listQuery, map[string]string, error) {
 		if k != "cursor" {
 			filters[k] = val
 		}
-		var err error
+		isTime, err := s.timeParam(k, val, &lq.q.Start, &lq.q.End)
 		switch {
-		case k == "start":
-			lq.q.Start, err = comply.ParseTime(val, false)
-		case k == "end":
-			lq.q.End, err = comply.ParseTime(val, true)
-		case k == "since":
-			var d time.Duration
-			if d, err = parseSince(val); err == nil {
-				lq.q.Start = s.opts.Now().Add(-d)
-			}
+		case isTime:
 		case k == "provider":
 			lq.q.Provider = val
 		case k == "model":
@@ -526,4 +518,22 @@ func (s *Server) stats(c *call) {
 	c.replyJSON(http.StatusOK, st)
 }
 
-func parseTimeParam(s string, end bool) (time.Time, error) { return comply.ParseTime(s, end) }
+// timeParam sets *start or *end from a read's since, start or end
+// parameter, and reports whether k is one of them.
+func (s *Server) timeParam(k, v string, start, end *time.Time) (bool, error) {
+	var err error
+	switch k {
+	case "start":
+		*start, err = comply.ParseTime(v, false)
+	case "end":
+		*end, err = comply.ParseTime(v, true)
+	case "since":
+		var d time.Duration
+		if d, err = parseSince(v); err == nil {
+			*start = s.opts.Now().Add(-d)
+		}
+	default:
+		return false, nil
+	}
+	return true, err
+}

@@ -51,20 +51,11 @@ func (s *Server) parseTimeseries(v url.Values) (comply.TimeseriesQuery, error) {
 			return q, fmt.Errorf("parameter %s given %d times", k, len(vs))
 		}
 		val := vs[0]
-		var err error
-		switch k {
-		case "start":
-			q.Start, err = comply.ParseTime(val, false)
-			bounded = true
-		case "end":
-			q.End, err = comply.ParseTime(val, true)
-		case "since":
-			var d time.Duration
-			if d, err = parseSince(val); err == nil {
-				q.Start = s.opts.Now().Add(-d)
-			}
-			bounded = true
-		case "step":
+		isTime, err := s.timeParam(k, val, &q.Start, &q.End)
+		bounded = bounded || k == "start" || k == "since"
+		switch {
+		case isTime:
+		case k == "step":
 			switch val {
 			case "1h":
 				q.Step = time.Hour
@@ -73,7 +64,7 @@ func (s *Server) parseTimeseries(v url.Values) (comply.TimeseriesQuery, error) {
 			default:
 				err = errors.New("want 1h or 1d")
 			}
-		case "group_by":
+		case k == "group_by":
 			switch val {
 			case "", comply.GroupByModel, comply.GroupByProvider, comply.GroupByDetector:
 				q.GroupBy = val
