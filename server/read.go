@@ -212,7 +212,9 @@ func acceptsNDJSON(accept string) bool {
 // its cursor, newest first, and whether there may be more. It walks back
 // from the end bound a window at a time (an hour, doubling while the page
 // is not full, up to 64 days), keeping the newest limit entries, and stops
-// at the first window that fills the page or at the oldest entry.
+// at the first window that fills the page or at the oldest entry. A
+// query for a conversation or a content hash, which the skip filters
+// answer from few blocks, is one window over the whole range.
 func (s *Server) page(ctx context.Context, lq listQuery) ([]comply.Entry, bool, error) {
 	oldest, ok, err := s.oldest(ctx)
 	if err != nil || !ok {
@@ -233,6 +235,11 @@ func (s *Server) page(ctx context.Context, lq listQuery) ([]comply.Entry, bool, 
 	}
 	h := &entryHeap{}
 	span := time.Hour
+	if lq.q.ConversationID != "" || lq.q.InputHash != "" || lq.q.OutputHash != "" {
+		// The skip filters find these in few blocks of the whole range:
+		// one query over it beats windows that rarely fill a page.
+		span = end.Sub(floor) + time.Nanosecond
+	}
 	for !end.Before(floor) {
 		start := end.Add(-span)
 		if start.Before(floor) {
