@@ -240,3 +240,36 @@ func equal(a, b []string) bool {
 	}
 	return true
 }
+
+// TestRender: the Markdown and HTML forms hold every control, and the
+// HTML loads nothing and runs nothing.
+func TestRender(t *testing.T) {
+	r := build(t, fixture{tamper: true})
+	tests := []struct {
+		name  string
+		write func(*bytes.Buffer, *report.Report) error
+		must  []string
+		never []string
+	}{
+		{"markdown", func(b *bytes.Buffer, r *report.Report) error { return report.WriteMarkdown(b, r) }, []string{"| eu-ai-act | Art. 12(1) |", "**fail**"}, nil},
+		{"html", func(b *bytes.Buffer, r *report.Report) error { return report.WriteHTML(b, r) }, []string{"<style>", `class="fail"`}, []string{"<script", "src=", "href="}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var b bytes.Buffer
+			if err := tt.write(&b, r); err != nil {
+				t.Fatal(err)
+			}
+			for _, s := range tt.must {
+				if !bytes.Contains(b.Bytes(), []byte(s)) {
+					t.Errorf("no %q in\n%s", s, b.String())
+				}
+			}
+			for _, s := range tt.never {
+				if bytes.Contains(b.Bytes(), []byte(s)) {
+					t.Errorf("%q in the page", s)
+				}
+			}
+		})
+	}
+}
