@@ -191,24 +191,8 @@ Examples:
 	if q.Start, q.End, err = timeRange(*since, *start, *end, time.Now()); err != nil {
 		return err
 	}
-	if *spec == "" {
-		if *spec, err = accessStoreSpec(c.store); err != nil {
-			return err
-		}
-	}
-	if dir, ok, _ := storeDir(*spec); ok {
-		if fi, serr := os.Stat(dir); serr != nil || !fi.IsDir() {
-			return withHint(&noAccessLogError{store: c.storeName(), spec: dir},
-				"'comply serve' creates it when it records its first read; check --store and COMPLY_STORE")
-		}
-	}
-	s, err := openStore(ctx, *spec, true, 0)
+	l, err := c.openAccessLog(ctx, *spec)
 	if err != nil {
-		return fmt.Errorf("access log: %w", err)
-	}
-	l, err := comply.New(s, nil)
-	if err != nil {
-		s.Close()
 		return err
 	}
 	defer c.closeLogger(l, &err)
@@ -239,6 +223,33 @@ Examples:
 		fmt.Fprintln(c.stderr, "comply: no accesses match")
 	}
 	return nil
+}
+
+// openAccessLog opens the access log at spec, or beside the store when
+// spec is "", read-only, and a Logger over it.
+func (c *cli) openAccessLog(ctx context.Context, spec string) (*comply.Logger, error) {
+	var err error
+	if spec == "" {
+		if spec, err = accessStoreSpec(c.store); err != nil {
+			return nil, err
+		}
+	}
+	if dir, ok, _ := storeDir(spec); ok {
+		if fi, serr := os.Stat(dir); serr != nil || !fi.IsDir() {
+			return nil, withHint(&noAccessLogError{store: c.storeName(), spec: dir},
+				"'comply serve' creates it when it records its first read; check --store and COMPLY_STORE")
+		}
+	}
+	s, err := openStore(ctx, spec, true, 0)
+	if err != nil {
+		return nil, fmt.Errorf("access log: %w", err)
+	}
+	l, err := comply.New(s, nil)
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	return l, nil
 }
 
 // accessLine formats one access record for people: time, token, role,

@@ -75,6 +75,7 @@ func init() {
 		{"cleanup", "delete the entries older than the retention period", cmdCleanup},
 		{"keygen", "generate an encryption key", cmdKeygen},
 		{"decrypt", "decrypt an encrypted content field", cmdDecrypt},
+		{"report", "write the compliance report of a period (EU AI Act, SOC 2, HIPAA, ISO 42001, GDPR)", cmdReport},
 		{"verify", "check the log against its signed ledger (exit 3 if anything changed)", cmdVerify},
 		{"prove", "write an inclusion proof of one entry", cmdProve},
 		{"verify-proof", "check an inclusion proof offline", cmdVerifyProof},
