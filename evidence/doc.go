@@ -10,8 +10,9 @@
 // verifier key, the compliance report when one is given (JSON and HTML),
 // and a manifest of every file's SHA-256, whose hash is signed with the
 // writer's key as a note (golang.org/x/mod/sumdb/note), as the checkpoints
-// are. The zip is deterministic: sorted names, fixed times, so the same
-// inputs give the same bytes.
+// are. The zip is deterministic (sorted names, fixed times, stored
+// uncompressed), so the same inputs give the same bytes, and Verify
+// requires a pack to be exactly that canonical encoding of its files.
 //
 // Verify checks a pack and returns a *Error naming the file and what is
 // wrong (errors.Is with ErrSignature, ErrHash, ErrUnlisted, ...).

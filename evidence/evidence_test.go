@@ -329,10 +329,22 @@ func TestTamper(t *testing.T) {
 			}
 		})
 	}
-	// The untouched files, zipped again, verify: the checks are of the
-	// contents, not of the zip's bytes.
-	if _, err := evidence.Verify(rezip(t, unzip(t, pack)), v); err != nil {
+	// The untouched files, zipped again otherwise: the contents verify,
+	// the encoding does not.
+	if _, err := evidence.Verify(rezip(t, unzip(t, pack)), v); !errors.Is(err, evidence.ErrEncoding) {
 		t.Errorf("the same files zipped again: %v", err)
+	}
+	// Any byte of the zip: every fifth, and every one of the central
+	// directory at the end.
+	for at := range len(pack) {
+		if at%5 != 0 && at < len(pack)-1500 {
+			continue
+		}
+		bad := slices.Clone(pack)
+		bad[at] ^= 0x20
+		if _, err := evidence.Verify(bad, v); err == nil {
+			t.Fatalf("byte %d of %d changed: the pack verifies", at, len(pack))
+		}
 	}
 	// A wrong verifier key.
 	_, stranger := fixedKey(t, "prod", strings.NewReader(strings.Repeat("y", 64)))

@@ -221,7 +221,9 @@ func consistencyName(slug string) string {
 	return "consistency/" + slug + ".json"
 }
 
-// writeZip writes the files as a zip, in name order, with fixed times.
+// writeZip writes the files as a zip, the manifest and its signature
+// first, then in name order, with fixed times and no compression: the
+// canonical encoding of the files, which Verify requires byte for byte.
 func writeZip(w io.Writer, files map[string][]byte) error {
 	names := make([]string, 0, len(files))
 	for name := range files {
@@ -233,7 +235,7 @@ func writeZip(w io.Writer, files map[string][]byte) error {
 	})
 	zw := zip.NewWriter(w)
 	for _, name := range names {
-		fw, err := zw.CreateHeader(&zip.FileHeader{Name: name, Method: zip.Deflate, Modified: zipTime})
+		fw, err := zw.CreateHeader(&zip.FileHeader{Name: name, Method: zip.Store, Modified: zipTime})
 		if err != nil {
 			return fmt.Errorf("evidence: write %s: %w", name, err)
 		}

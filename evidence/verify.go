@@ -29,6 +29,7 @@ var (
 	ErrCheckpoint  = errors.New("checkpoint does not verify")
 	ErrInclusion   = errors.New("inclusion proof does not hold")
 	ErrConsistency = errors.New("consistency proof does not hold")
+	ErrEncoding    = errors.New("zip is not the canonical encoding of its files")
 
 	// ErrNoCheckpoint and ErrNotProved are errors of Build: no ledger has
 	// a checkpoint in the period, or a sampled entry is signed by none.
@@ -80,7 +81,8 @@ const maxFile = 256 << 20
 // outside the manifest, the pack's verifier key, every checkpoint's
 // signature, the consistency proof from each ledger's first checkpoint to
 // its last, and every sampled entry's inclusion proof against its
-// ledger's last checkpoint. The first problem found is a *Error.
+// ledger's last checkpoint, and last that the zip is byte for byte the
+// canonical encoding of its files. The first problem found is a *Error.
 func Verify(pack []byte, v note.Verifier) (*Result, error) {
 	zr, err := zip.NewReader(bytes.NewReader(pack), int64(len(pack)))
 	if err != nil {
@@ -256,6 +258,17 @@ func Verify(pack []byte, v note.Verifier) (*Result, error) {
 			return nil, fail(pname, ErrInclusion, "proved against a checkpoint that is not the last of %s in the pack", clip(c.Origin))
 		}
 		res.Entries++
+	}
+
+	// Every byte: the zip is the canonical encoding of what it holds, so
+	// that no change, even outside the files (a header, a comment), goes
+	// unnoticed.
+	var canon bytes.Buffer
+	if err := writeZip(&canon, files); err != nil {
+		return nil, fail("", ErrMalformed, "%v", err)
+	}
+	if !bytes.Equal(canon.Bytes(), pack) {
+		return nil, fail("", ErrEncoding, "a zip header, comment or order was changed")
 	}
 	return res, nil
 }
