@@ -21,6 +21,7 @@
 //	GET  /v1/integrity               read     the last checkpoint, the heartbeat timeline (?since=|start=&end=) and the last verify
 //	POST /v1/verify                  admin    run 'comply verify' and keep its result     [recorded]
 //	GET  /v1/access                  admin    the access log                              [recorded]
+//	GET  /v1/reports                 read     a compliance report (package report)        [recorded]
 //	GET  /metrics                    none     Prometheus metrics (Options.NoMetrics turns it off)
 //	GET  /healthz, /readyz           none     alive; ready (no write failing)
 //

@@ -83,25 +83,11 @@ func (s *Server) integrity(c *call) {
 	c.replyJSON(http.StatusOK, out)
 }
 
-// A span is a stretch of the heartbeat timeline between two checkpoints
-// (or the last one and now): "traffic" (entries appended), "idle" (the
-// writer's heartbeats, no entry) or "down" (no checkpoint for more than
-// one and a half heartbeats: the writer was not running; Clean when the
-// checkpoint before was written by its Close).
-type span struct {
-	From    time.Time `json:"from"`
-	To      time.Time `json:"to"`
-	State   string    `json:"state"`
-	Clean   bool      `json:"clean,omitempty"`
-	Entries uint64    `json:"entries,omitempty"` // appended in the span
-	Beats   int       `json:"checkpoints"`       // checkpoints that end a stretch of the span
-}
-
 // timeline is the heartbeat timeline of [start, end] (end zero: now):
 // the checkpoints of the range from the ledger's history, merged into
-// spans, as Verify finds gaps (ledger.Gap).
+// spans (ledger.Timeline).
 func (s *Server) timeline(ctx context.Context, origin string, start, end time.Time) (map[string]any, error) {
-	out := map[string]any{"start": start.UTC(), "end": nil, "checkpoints": 0, "spans": []span{}}
+	out := map[string]any{"start": start.UTC(), "end": nil, "checkpoints": 0, "spans": []ledger.Span{}}
 	if !end.IsZero() {
 		out["end"] = end.UTC()
 	}
@@ -115,47 +101,14 @@ func (s *Server) timeline(ctx context.Context, origin string, start, end time.Ti
 		return nil, err
 	}
 	out["checkpoints"] = len(cps)
-	var spans []span
-	add := func(sp span) {
-		if n := len(spans); n > 0 && spans[n-1].State == sp.State && spans[n-1].Clean == sp.Clean && spans[n-1].To.Equal(sp.From) && sp.State != "down" {
-			spans[n-1].To, spans[n-1].Entries, spans[n-1].Beats = sp.To, spans[n-1].Entries+sp.Entries, spans[n-1].Beats+sp.Beats
-			return
-		}
-		spans = append(spans, sp)
+	var now time.Time
+	if end.IsZero() {
+		now = s.opts.Now()
 	}
-	for i := 1; i < len(cps); i++ {
-		a, b := cps[i-1], cps[i]
-		sp := span{From: a.Time.UTC(), To: b.Time.UTC(), State: "idle", Beats: 1}
-		switch {
-		case b.Time.Sub(a.Time) > heartbeatOf(a)*3/2:
-			sp.State, sp.Clean = "down", a.Closed
-		case b.Size > a.Size:
-			sp.State = "traffic"
-		}
-		if b.Size > a.Size {
-			sp.Entries = b.Size - a.Size
-		}
-		add(sp)
-	}
-	// After the last checkpoint of the range: down if it is older than
-	// the heartbeat allows and the range runs to now.
-	if n := len(cps); n > 0 && end.IsZero() {
-		last := cps[n-1]
-		if now := s.opts.Now(); now.Sub(last.Time) > heartbeatOf(last)*3/2 {
-			add(span{From: last.Time.UTC(), To: now.UTC(), State: "down", Clean: last.Closed})
-		}
-	}
-	if spans != nil {
+	if spans := ledger.Timeline(cps, now); spans != nil {
 		out["spans"] = spans
 	}
 	return out, nil
-}
-
-func heartbeatOf(c *ledger.Checkpoint) time.Duration {
-	if c.Heartbeat > 0 {
-		return c.Heartbeat
-	}
-	return ledger.DefaultHeartbeat
 }
 
 // verify is POST /v1/verify: 'comply verify' of the store against its

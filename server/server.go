@@ -255,6 +255,7 @@ func (s *Server) routes() error {
 		{"GET /v1/integrity", auth.Read, false, s.integrity},
 		{"POST /v1/verify", auth.Admin, true, s.verify},
 		{"GET /v1/access", auth.Admin, true, s.access},
+		{"GET /v1/reports", auth.Read, true, s.reports},
 		{"GET /healthz", "", false, s.healthz},
 		{"GET /readyz", "", false, s.readyz},
 	}

@@ -1,0 +1,552 @@
+package report
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"iter"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"time"
+
+	"golang.org/x/mod/sumdb/note"
+
+	"github.com/complyhq/comply"
+	"github.com/complyhq/comply/ledger"
+	"github.com/complyhq/comply/server/accesslog"
+	"github.com/complyhq/comply/store"
+)
+
+// ErrInput reports Inputs that Build cannot use.
+var ErrInput = errors.New("report: invalid input")
+
+// maxProblems bounds the integrity problems a report lists.
+const maxProblems = 100
+
+// Inputs are what Build reads.
+type Inputs struct {
+	// Logger reads the store (read-only is enough).
+	Logger *comply.Logger
+	// Verifiers are the ledger's verifier keys; none means the ledger's
+	// evidence (checkpoints, timeline, integrity, proofs) is not used.
+	Verifiers []note.Verifier
+	// Access reads the access log; nil means it is not evidenced.
+	Access func(ctx context.Context, q accesslog.Query) iter.Seq2[accesslog.Record, error]
+	// Config is the store's configuration (RetentionDays, HashKey,
+	// StoreContent; Build fills Ledger and AccessLog).
+	Config Config
+	// Frameworks lists the frameworks whose controls the report holds;
+	// nil means all.
+	Frameworks []string
+	// Period is the range reported on, inclusive.
+	Period Period
+	// SampleSize entries are sampled, by Seed, for population testing.
+	SampleSize int
+	Seed       uint64
+	// Serious lists the detectors and block reasons whose failures are
+	// incident candidates, besides metadata "severity": "serious".
+	Serious []string
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Build computes the report of in.Period.
+func Build(ctx context.Context, in Inputs) (*Report, error) {
+	if in.Logger == nil {
+		return nil, fmt.Errorf("%w: no logger", ErrInput)
+	}
+	if in.Period.Start.IsZero() || in.Period.End.IsZero() || in.Period.End.Before(in.Period.Start) {
+		return nil, fmt.Errorf("%w: the period needs a start before its end", ErrInput)
+	}
+	if in.SampleSize < 0 {
+		return nil, fmt.Errorf("%w: negative sample size", ErrInput)
+	}
+	fws := in.Frameworks
+	if len(fws) == 0 {
+		fws = Frameworks
+	}
+	for _, f := range fws {
+		if !slices.Contains(Frameworks, f) {
+			return nil, fmt.Errorf("%w: unknown framework %q (want %s)", ErrInput, f, strings.Join(Frameworks, ", "))
+		}
+	}
+	now := time.Now
+	if in.Now != nil {
+		now = in.Now
+	}
+	r := &Report{
+		Version:    Version,
+		Generated:  now().UTC(),
+		Frameworks: fws,
+		Period:     Period{Label: in.Period.Label, Start: in.Period.Start.UTC(), End: in.Period.End.UTC()},
+		Config:     in.Config,
+		Incidents:  Incidents{Rule: incidentRule(in.Serious), Candidates: []Candidate{}},
+		Sample:     Sample{Seed: in.Seed, Size: in.SampleSize, Items: []SampleItem{}},
+	}
+	if r.Config.RetentionDays == 0 {
+		r.Config.RetentionDays = comply.DefaultRetentionDays
+	}
+	b := &builder{in: in, r: r, now: r.Generated}
+	sst, ok := in.Logger.Store().(store.SidecarStore)
+	if ok && len(in.Verifiers) > 0 {
+		origins, err := ledger.Origins(ctx, sst)
+		if err != nil {
+			return nil, fmt.Errorf("report: %w", err)
+		}
+		if len(origins) > 0 {
+			b.sst, b.origins, r.Config.Ledger = sst, origins, true
+		}
+	}
+	steps := []func(context.Context) error{b.scan, b.previous, b.population, b.coverage, b.integrity, b.retention, b.access, b.sample}
+	for _, step := range steps {
+		if err := step(ctx); err != nil {
+			return nil, err
+		}
+	}
+	r.Controls = controls(r)
+	return r, nil
+}
+
+// A builder holds what the steps of Build share.
+type builder struct {
+	in      Inputs
+	r       *Report
+	now     time.Time
+	sst     store.SidecarStore
+	origins []string
+
+	hours     map[int64]bool             // hours (since the epoch) with entries
+	days      map[string]bool            // UTC days with entries
+	detDays   map[string]map[string]bool // detector -> days it fired
+	detectors map[string]int64
+	reasons   map[string]int64
+	reservoir []comply.Entry
+	seen      int64
+}
+
+// scan reads the period's entries once: population, safety,
+// attribution, incident candidates and the sample's reservoir.
+func (b *builder) scan(ctx context.Context) error {
+	r, in := b.r, b.in
+	b.hours, b.days, b.detDays = map[int64]bool{}, map[string]bool{}, map[string]map[string]bool{}
+	b.detectors, b.reasons = map[string]int64{}, map[string]int64{}
+	rng := rand.New(rand.NewPCG(in.Seed, in.Seed^0x9e3779b97f4a7c15))
+	a := &r.Attribution
+	for e, err := range in.Logger.Entries(ctx, r.Period.Start, r.Period.End) {
+		if err != nil {
+			var ce *store.CorruptionError
+			if errors.As(err, &ce) {
+				continue // Verify reports it
+			}
+			return fmt.Errorf("report: read entries: %w", err)
+		}
+		p := &r.Population
+		p.Entries++
+		if p.First.IsZero() || e.Timestamp.Before(p.First) {
+			p.First = e.Timestamp
+		}
+		if e.Timestamp.After(p.Last) {
+			p.Last = e.Timestamp
+		}
+		b.hours[e.Timestamp.Unix()/3600] = true
+		day := e.Timestamp.UTC().Format(time.DateOnly)
+		b.days[day] = true
+		md := metaOf(e.Metadata)
+		a.Entries++
+		if md.user {
+			a.WithUser++
+			if md.session {
+				a.WithBoth++
+			}
+		}
+		if e.InputContent == "" && e.OutputContent == "" {
+			a.HashOnly++
+		}
+		if strings.HasPrefix(e.InputHash, comply.HMACPrefix) {
+			a.KeyedHashes++
+		} else {
+			a.PlainHashes++
+		}
+		for _, d := range e.DetectorsTriggered {
+			b.detectors[d]++
+			if b.detDays[d] == nil {
+				b.detDays[d] = map[string]bool{}
+			}
+			b.detDays[d][day] = true
+		}
+		if !e.SafetyPassed {
+			r.Safety.Failures++
+			if e.BlockReason != "" {
+				b.reasons[e.BlockReason]++
+			}
+			if md.serious || b.serious(e) {
+				c := Candidate{ID: e.ID, Time: e.Timestamp.UTC(), Detectors: e.DetectorsTriggered, Reason: e.BlockReason}
+				c.Due2, c.Due10, c.Due15 = c.Time.AddDate(0, 0, 2), c.Time.AddDate(0, 0, 10), c.Time.AddDate(0, 0, 15)
+				c.Overdue = b.now.After(c.Due15)
+				r.Incidents.Candidates = append(r.Incidents.Candidates, c)
+			}
+		}
+		if in.SampleSize > 0 {
+			b.seen++
+			if len(b.reservoir) < in.SampleSize {
+				b.reservoir = append(b.reservoir, e)
+			} else if j := rng.Int64N(b.seen); j < int64(in.SampleSize) {
+				b.reservoir[j] = e
+			}
+		}
+	}
+	a.UserShare, a.BothShare, a.HashOnlyShare = share(a.WithUser, a.Entries), share(a.WithBoth, a.Entries), share(a.HashOnly, a.Entries)
+	s := &r.Safety
+	s.BlockRate = share(s.Failures, r.Population.Entries)
+	s.ByDetector, s.ByReason = counts(b.detectors), counts(b.reasons)
+	s.SilentDays = map[string][]string{}
+	days := sortedKeys(b.days)
+	for d, fired := range b.detDays {
+		for _, day := range days {
+			if !fired[day] {
+				s.SilentDays[d] = append(s.SilentDays[d], day)
+			}
+		}
+	}
+	return nil
+}
+
+func (b *builder) serious(e comply.Entry) bool {
+	for _, s := range b.in.Serious {
+		if s == e.BlockReason || slices.Contains(e.DetectorsTriggered, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// previous reads the previous period of the same length from the
+// rollups: its block rate and the detectors that fired in it.
+func (b *builder) previous(ctx context.Context) error {
+	r := b.r
+	length := r.Period.End.Sub(r.Period.Start)
+	end := r.Period.Start.Add(-time.Nanosecond)
+	start := end.Add(-length)
+	buckets, err := b.in.Logger.Timeseries(ctx, comply.TimeseriesQuery{Start: start, End: end, Step: 24 * time.Hour})
+	if err != nil {
+		return fmt.Errorf("report: previous period: %w", err)
+	}
+	var entries, failures int64
+	for _, bk := range buckets {
+		entries, failures = entries+bk.Entries, failures+bk.SafetyFailures
+	}
+	byDet, err := b.in.Logger.Timeseries(ctx, comply.TimeseriesQuery{Start: start, End: end, Step: 24 * time.Hour, GroupBy: comply.GroupByDetector})
+	if err != nil {
+		return fmt.Errorf("report: previous period: %w", err)
+	}
+	before := map[string]bool{}
+	for _, bk := range byDet {
+		if bk.Entries > 0 {
+			before[bk.Group] = true
+		}
+	}
+	s := &r.Safety
+	s.PreviousEntries, s.PreviousRate = entries, share(failures, entries)
+	s.Change = s.BlockRate - s.PreviousRate
+	s.NewDetectors = []string{}
+	for _, d := range s.ByDetector {
+		if !before[d.Name] {
+			s.NewDetectors = append(s.NewDetectors, d.Name)
+		}
+	}
+	return nil
+}
+
+// population finds the checkpoint that covers the period's end.
+func (b *builder) population(ctx context.Context) error {
+	if b.sst == nil {
+		return nil
+	}
+	known := note.VerifierList(b.in.Verifiers...)
+	var best *ledger.Checkpoint
+	var bestNote string
+	for _, o := range b.origins {
+		cps, err := ledger.History(ctx, b.sst, o, known, b.r.Period.End, time.Time{})
+		if err != nil {
+			return fmt.Errorf("report: %w", err)
+		}
+		if len(cps) == 0 {
+			// The period ends after the newest checkpoint: take the newest.
+			if cps, err = ledger.History(ctx, b.sst, o, known, b.r.Period.Start, time.Time{}); err != nil {
+				return fmt.Errorf("report: %w", err)
+			}
+			if len(cps) == 0 {
+				continue
+			}
+			cps = cps[len(cps)-1:]
+		}
+		if c := cps[0]; best == nil || c.Size > best.Size {
+			best, bestNote = c, c.Text()
+		}
+	}
+	if best != nil {
+		b.r.Population.Checkpoint = &CheckpointRef{Origin: best.Origin, Size: best.Size, Root: best.Root, Time: best.Time.UTC(), Note: bestNote}
+	}
+	return nil
+}
+
+// coverage classifies the period's hours.
+func (b *builder) coverage(ctx context.Context) error {
+	r := b.r
+	c := &r.Coverage
+	c.Gaps = []ledger.Span{}
+	end := r.Period.End
+	if b.now.Before(end) {
+		end = b.now
+	}
+	first, last := r.Period.Start.Unix()/3600, end.Unix()/3600
+	if end.Before(r.Period.Start) {
+		return nil
+	}
+	var spans []ledger.Span
+	if b.sst != nil {
+		known := note.VerifierList(b.in.Verifiers...)
+		for _, o := range b.origins {
+			// A day before the start, to know the state the period opens in.
+			cps, err := ledger.History(ctx, b.sst, o, known, r.Period.Start.Add(-24*time.Hour), r.Period.End)
+			if err != nil {
+				return fmt.Errorf("report: %w", err)
+			}
+			var now time.Time
+			if !b.now.After(r.Period.End) || b.now.Sub(r.Period.End) < time.Hour {
+				now = b.now
+			}
+			spans = append(spans, ledger.Timeline(cps, now)...)
+		}
+		c.Timeline = true
+	}
+	for _, sp := range spans {
+		if sp.State == ledger.SpanDown && sp.To.After(r.Period.Start) && !sp.From.After(r.Period.End) {
+			c.Gaps = append(c.Gaps, sp)
+		}
+	}
+	for h := first; h <= last; h++ {
+		c.Hours++
+		if b.hours[h] {
+			c.HoursWithEntry++
+			continue
+		}
+		from, to := time.Unix(h*3600, 0), time.Unix((h+1)*3600, 0)
+		state := ""
+		for _, sp := range spans {
+			if sp.From.Before(to) && sp.To.After(from) {
+				if sp.State == ledger.SpanDown {
+					state = ledger.SpanDown
+					break
+				}
+				state = ledger.SpanIdle
+			}
+		}
+		switch state {
+		case ledger.SpanDown:
+			c.SilentHours++
+		case "":
+			c.UnknownHours++
+		default:
+			c.QuietHours++
+		}
+	}
+	return nil
+}
+
+// integrity runs ledger.Verify over the store.
+func (b *builder) integrity(ctx context.Context) error {
+	if b.sst == nil {
+		return nil
+	}
+	g := &b.r.Integrity
+	g.Problems = []string{}
+	rep, err := ledger.Verify(ctx, b.sst, &ledger.VerifyOptions{Verifiers: b.in.Verifiers, Now: func() time.Time { return b.now }, MaxProblems: maxProblems})
+	if err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("report: verify: %w", err)
+		}
+		g.Error = err.Error()
+		return nil
+	}
+	g.Verified, g.OK, g.Summary, g.Entries, g.Valid, g.Omitted = true, rep.OK(), rep.Summary(), rep.Entries, rep.Valid, rep.Omitted
+	for _, p := range rep.Problems {
+		g.Problems = append(g.Problems, p.String())
+		switch p.Kind {
+		case ledger.Missing, ledger.Truncated, ledger.FileDeleted:
+			b.r.Retention.DeletedOther += p.Count
+		}
+	}
+	b.r.Retention.DeletedPolicy, b.r.Retention.Evidenced = rep.Deleted, true
+	return nil
+}
+
+// retention finds the store's oldest entry.
+func (b *builder) retention(ctx context.Context) error {
+	rt := &b.r.Retention
+	rt.ConfiguredDays = b.r.Config.RetentionDays
+	if rt.ConfiguredDays < 0 {
+		rt.ConfiguredDays = -1
+	}
+	for e, err := range b.in.Logger.Entries(ctx, time.Time{}, time.Time{}) {
+		if err != nil {
+			var ce *store.CorruptionError
+			if errors.As(err, &ce) {
+				continue
+			}
+			return fmt.Errorf("report: oldest entry: %w", err)
+		}
+		rt.Oldest = e.Timestamp.UTC()
+		rt.OldestAgeDays = int(b.now.Sub(rt.Oldest) / (24 * time.Hour))
+		break
+	}
+	return nil
+}
+
+// access reads the access log of the period.
+func (b *builder) access(ctx context.Context) error {
+	ac := &b.r.Access
+	ac.Readers = []Reader{}
+	if b.in.Access == nil {
+		return nil
+	}
+	by := map[string]*Reader{}
+	for rec, err := range b.in.Access(ctx, accesslog.Query{Start: b.r.Period.Start, End: b.r.Period.End}) {
+		if err != nil {
+			if ctx.Err() != nil {
+				return fmt.Errorf("report: access log: %w", err)
+			}
+			ac.Error = err.Error()
+			break
+		}
+		ac.Records++
+		name := cmp.Or(rec.Token, "(none)")
+		rd := by[name]
+		if rd == nil {
+			rd = &Reader{Token: name, Role: rec.Role}
+			by[name] = rd
+		}
+		switch {
+		case rec.Denied:
+			ac.Denied++
+			rd.Denied++
+		case strings.Contains(rec.Route, "decrypt"):
+			rd.Decrypts++
+		case strings.Contains(rec.Route, "export") || rec.Route == "GET /v1/entries":
+			rd.Exports++
+		default:
+			rd.Reads++
+		}
+	}
+	ac.Read = ac.Error == ""
+	b.r.Config.AccessLog = ac.Read
+	for _, k := range sortedKeys(by) {
+		ac.Readers = append(ac.Readers, *by[k])
+	}
+	return nil
+}
+
+// sample proves the reservoir's entries, in time order.
+func (b *builder) sample(ctx context.Context) error {
+	s := &b.r.Sample
+	slices.SortFunc(b.reservoir, func(x, y comply.Entry) int {
+		return cmp.Or(x.Timestamp.Compare(y.Timestamp), strings.Compare(x.ID, y.ID))
+	})
+	for _, e := range b.reservoir {
+		it := SampleItem{ID: e.ID, Time: e.Timestamp.UTC()}
+		if b.sst == nil {
+			it.Error = "no ledger"
+		} else if p, err := ledger.Prove(ctx, b.sst, e.ID); err != nil {
+			if ctx.Err() != nil {
+				return fmt.Errorf("report: prove: %w", err)
+			}
+			it.Error = err.Error()
+		} else if j, err := p.Marshal(); err != nil {
+			it.Error = err.Error()
+		} else {
+			it.Proof = json.RawMessage(j)
+			s.Proved++
+		}
+		s.Items = append(s.Items, it)
+	}
+	return nil
+}
+
+// meta is what a report reads of an entry's metadata.
+type meta struct{ user, session, serious bool }
+
+var (
+	userKey     = []byte(`"user_id"`)
+	sessionKey  = []byte(`"session_id"`)
+	severityKey = []byte(`"severity"`)
+)
+
+func metaOf(md json.RawMessage) meta {
+	var out meta
+	if !bytes.Contains(md, userKey) && !bytes.Contains(md, sessionKey) && !bytes.Contains(md, severityKey) {
+		return out
+	}
+	var m struct {
+		User     any `json:"user_id"`
+		Session  any `json:"session_id"`
+		Severity any `json:"severity"`
+	}
+	if json.Unmarshal(md, &m) != nil {
+		return out
+	}
+	out.user, out.session = present(m.User), present(m.Session)
+	sev, _ := m.Severity.(string)
+	out.serious = strings.EqualFold(sev, "serious")
+	return out
+}
+
+// present says whether a metadata value names something.
+func present(v any) bool {
+	switch v := v.(type) {
+	case nil:
+		return false
+	case string:
+		return strings.TrimSpace(v) != ""
+	default:
+		return true
+	}
+}
+
+func share(n, of int64) float64 {
+	if of == 0 {
+		return 0
+	}
+	return float64(n) / float64(of)
+}
+
+func counts(m map[string]int64) []Count {
+	out := []Count{}
+	for k, v := range m {
+		out = append(out, Count{Name: k, Entries: v})
+	}
+	slices.SortFunc(out, func(a, b Count) int {
+		return cmp.Or(cmp.Compare(b.Entries, a.Entries), strings.Compare(a.Name, b.Name))
+	})
+	return out
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func incidentRule(serious []string) string {
+	rule := `a safety failure whose metadata says "severity": "serious"`
+	if len(serious) > 0 {
+		rule += ", or whose detector or block reason is one of " + strings.Join(serious, ", ")
+	}
+	return rule
+}

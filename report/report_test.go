@@ -1,0 +1,275 @@
+package report_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/mod/sumdb/note"
+
+	"github.com/complyhq/comply"
+	"github.com/complyhq/comply/ledger"
+	"github.com/complyhq/comply/report"
+	"github.com/complyhq/comply/store/filestore"
+)
+
+var t0 = time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+
+// fixture is how a test store is written.
+type fixture struct {
+	down     [2]int // hours [from, to) without entries nor checkpoints
+	noUsers  bool   // entries carry no user_id
+	tamper   bool   // a line is edited after the writer closed
+	retained int    // configured retention days (0: default)
+}
+
+// build writes a store of one day, 2026-03-01: two entries an hour (one
+// failure at 12:10, flagged serious), a checkpoint at half past and on
+// the hour, with a one-hour heartbeat; it returns the report of that day.
+func build(t *testing.T, fx fixture) *report.Report {
+	t.Helper()
+	dir := t.TempDir()
+	var mu sync.Mutex
+	at := t0
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return at }
+	set := func(d time.Duration) { mu.Lock(); at = t0.Add(d); mu.Unlock() }
+	skey, _, err := ledger.GenerateKey("report")
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := ledger.NewSigner(skey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := filestore.Open(t.Context(), dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := comply.NewWithIntegrity(t.Context(), st, &comply.Options{Now: clock},
+		&comply.IntegrityOptions{Signer: signer, Now: clock, Heartbeat: time.Hour, CheckpointInterval: 24 * time.Hour, CheckpointEvery: 1 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkpoint := func(d time.Duration) {
+		set(d)
+		if _, err := l.Ledger().Checkpoint(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for h := range 24 {
+		if h >= fx.down[0] && h < fx.down[1] {
+			continue
+		}
+		hour := time.Duration(h) * time.Hour
+		set(hour + 10*time.Minute)
+		md := map[string]any{"user_id": "u1", "session_id": "s1"}
+		if fx.noUsers {
+			md = map[string]any{"app": "x"}
+		}
+		in := []comply.Interaction{{Input: "a", Output: "b", Metadata: md}, {Input: "c", Output: "d", Metadata: md}}
+		if h == 12 {
+			in[1].SafetyFailed, in[1].DetectorsTriggered, in[1].BlockReason = true, []string{"pii"}, "pii leak"
+			in[1].Metadata = map[string]any{"user_id": "u1", "session_id": "s1", "severity": "serious"}
+		}
+		if _, err := l.LogBatch(t.Context(), in...); err != nil {
+			t.Fatal(err)
+		}
+		checkpoint(hour + 30*time.Minute)
+		checkpoint(hour + time.Hour)
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if fx.tamper {
+		names, _ := filepath.Glob(filepath.Join(dir, "audit_*.jsonl"))
+		if len(names) == 0 {
+			t.Fatal("no day file")
+		}
+		b, err := os.ReadFile(names[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		b = bytes.Replace(b, []byte(`"model": null`), []byte(`"model": "forged"`), 1)
+		if err := os.WriteFile(names[0], b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ro, err := filestore.Open(t.Context(), dir, &filestore.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rl, err := comply.New(ro, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rl.Close() })
+	r, err := report.Build(t.Context(), report.Inputs{
+		Logger:     rl,
+		Verifiers:  []note.Verifier{signer.Verifier()},
+		Config:     report.Config{RetentionDays: fx.retained},
+		Period:     report.Period{Start: t0, End: t0.Add(24*time.Hour - time.Nanosecond)},
+		SampleSize: 3,
+		Seed:       7,
+		Now:        func() time.Time { return t0.Add(25 * time.Hour) },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func statuses(r *report.Report) map[string]string {
+	m := map[string]string{}
+	for _, c := range r.Controls {
+		m[c.ID] = c.Status
+	}
+	return m
+}
+
+// TestControls asserts every control's status, framework by framework, on
+// each fixture store.
+func TestControls(t *testing.T) {
+	healthy := map[string]string{
+		"eu-ai-act/recording": "pass", "eu-ai-act/integrity": "pass", "eu-ai-act/traceability": "pass",
+		"eu-ai-act/retention-provider": "not_evidenced", "eu-ai-act/retention-deployer": "not_evidenced", "eu-ai-act/incidents": "manual",
+		"soc2/access": "not_evidenced", "soc2/monitoring": "pass", "soc2/integrity": "pass", "soc2/evaluation": "manual", "soc2/population": "pass",
+		"hipaa/audit-controls": "pass", "hipaa/integrity": "pass", "hipaa/activity-review": "manual", "hipaa/retention": "fail",
+		"iso42001/event-logs": "pass", "iso42001/log-integrity": "pass", "iso42001/traceability": "pass", "iso42001/monitoring": "pass",
+		"gdpr/minimisation": "fail", "gdpr/storage-limitation": "pass", "gdpr/erasure": "manual",
+	}
+	with := func(changes map[string]string) map[string]string {
+		m := map[string]string{}
+		for k, v := range healthy {
+			m[k] = v
+		}
+		for k, v := range changes {
+			m[k] = v
+		}
+		return m
+	}
+	tests := []struct {
+		name string
+		fx   fixture
+		want map[string]string
+	}{
+		{"healthy", fixture{}, healthy},
+		{"silent gap", fixture{down: [2]int{5, 10}}, with(map[string]string{
+			"eu-ai-act/recording": "fail", "soc2/monitoring": "fail", "hipaa/audit-controls": "fail", "iso42001/event-logs": "fail"})},
+		{"tampered", fixture{tamper: true}, with(map[string]string{
+			"eu-ai-act/integrity": "fail", "soc2/integrity": "fail", "hipaa/integrity": "fail", "iso42001/log-integrity": "fail"})},
+		{"30-day retention", fixture{retained: 30}, with(map[string]string{
+			"eu-ai-act/retention-provider": "fail", "eu-ai-act/retention-deployer": "fail"})},
+		{"no user ids", fixture{noUsers: true}, with(map[string]string{
+			"eu-ai-act/traceability": "fail", "iso42001/traceability": "fail"})},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := build(t, tt.fx)
+			got := statuses(r)
+			if len(got) != len(tt.want) {
+				t.Errorf("%d controls, want %d", len(got), len(tt.want))
+			}
+			for id, w := range tt.want {
+				if got[id] != w {
+					c := control(r, id)
+					t.Errorf("%s: %s, want %s (figures %v; next %q)", id, got[id], w, c.Figures, c.Next)
+				}
+			}
+		})
+	}
+}
+
+func control(r *report.Report, id string) report.Control {
+	for _, c := range r.Controls {
+		if c.ID == id {
+			return c
+		}
+	}
+	return report.Control{}
+}
+
+// TestEvidence checks the figures behind the statuses on the healthy
+// store and the silent gap, and that the JSON carries version 1.
+func TestEvidence(t *testing.T) {
+	r := build(t, fixture{down: [2]int{5, 10}})
+	if r.Population.Entries != 38 || r.Population.Checkpoint == nil || r.Population.Checkpoint.Size != 38 {
+		t.Errorf("population %+v", r.Population)
+	}
+	if c := r.Coverage; c.Hours != 24 || c.HoursWithEntry != 19 || c.SilentHours != 5 || len(c.Gaps) != 1 {
+		t.Errorf("coverage %+v", c)
+	}
+	if s := r.Safety; s.Failures != 1 || len(s.ByReason) != 1 || s.ByReason[0].Name != "pii leak" || len(s.NewDetectors) != 1 {
+		t.Errorf("safety %+v", s)
+	}
+	if c := r.Incidents.Candidates; len(c) != 1 || !c[0].Due15.Equal(c[0].Time.AddDate(0, 0, 15)) {
+		t.Errorf("incidents %+v", c)
+	}
+	if s := r.Sample; len(s.Items) != 3 || s.Proved != 3 {
+		t.Errorf("sample %+v", s)
+	}
+	again := build(t, fixture{down: [2]int{5, 10}})
+	var ids, ids2 []string
+	for i := range r.Sample.Items {
+		ids, ids2 = append(ids, r.Sample.Items[i].Time.Format(time.RFC3339)), append(ids2, again.Sample.Items[i].Time.Format(time.RFC3339))
+	}
+	if !equal(ids, ids2) {
+		t.Errorf("the sample is not deterministic: %v, then %v", ids, ids2)
+	}
+	var buf bytes.Buffer
+	if err := report.WriteJSON(&buf, r); err != nil {
+		t.Fatal(err)
+	}
+	var v struct{ Version int }
+	if err := json.Unmarshal(buf.Bytes(), &v); err != nil || v.Version != 1 {
+		t.Errorf("version %d, %v", v.Version, err)
+	}
+}
+
+func equal(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// TestRender: the Markdown and HTML forms hold every control, and the
+// HTML loads nothing and runs nothing.
+func TestRender(t *testing.T) {
+	r := build(t, fixture{tamper: true})
+	tests := []struct {
+		name  string
+		write func(*bytes.Buffer, *report.Report) error
+		must  []string
+		never []string
+	}{
+		{"markdown", func(b *bytes.Buffer, r *report.Report) error { return report.WriteMarkdown(b, r) }, []string{"| eu-ai-act | Art. 12(1) |", "**fail**"}, nil},
+		{"html", func(b *bytes.Buffer, r *report.Report) error { return report.WriteHTML(b, r) }, []string{"<style>", `class="fail"`}, []string{"<script", "src=", "href="}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var b bytes.Buffer
+			if err := tt.write(&b, r); err != nil {
+				t.Fatal(err)
+			}
+			for _, s := range tt.must {
+				if !bytes.Contains(b.Bytes(), []byte(s)) {
+					t.Errorf("no %q in\n%s", s, b.String())
+				}
+			}
+			for _, s := range tt.never {
+				if bytes.Contains(b.Bytes(), []byte(s)) {
+					t.Errorf("%q in the page", s)
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,95 @@
+package server
+
+import (
+	"bytes"
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/complyhq/comply/report"
+)
+
+// reports is GET /v1/reports?framework=&period=|start=&end=&format=:
+// the compliance report (package report) of the period, as JSON (the
+// default), Markdown or HTML. The store's retention is taken as the
+// default (365 days): the server does not know the writer's.
+func (s *Server) reports(c *call) {
+	in := report.Inputs{Logger: s.l, Verifiers: s.opts.Verifiers, Access: s.opts.AccessLog, Now: s.opts.Now}
+	format := "json"
+	filters := map[string]string{}
+	for k, vs := range c.r.URL.Query() {
+		if len(vs) != 1 {
+			c.fail(http.StatusBadRequest, "parameter "+k+" given more than once")
+			return
+		}
+		v := vs[0]
+		filters[k] = v
+		switch k {
+		case "framework":
+			if v != "all" {
+				in.Frameworks = strings.Split(v, ",")
+			}
+		case "period":
+			p, err := report.ParsePeriod(v)
+			if err != nil {
+				c.fail(http.StatusBadRequest, "parameter period: "+err.Error())
+				return
+			}
+			in.Period = p
+		case "format":
+			if v != "json" && v != "md" && v != "html" {
+				c.fail(http.StatusBadRequest, "parameter format: want json, md or html")
+				return
+			}
+			format = v
+		default:
+			isTime, err := s.timeParam(k, v, &in.Period.Start, &in.Period.End)
+			if !isTime {
+				c.fail(http.StatusBadRequest, "unknown parameter "+k+" (want framework, period, start, end or format)")
+				return
+			}
+			if err != nil {
+				c.fail(http.StatusBadRequest, "parameter "+k+": "+err.Error())
+				return
+			}
+		}
+	}
+	c.rec.Filters = filters
+	r, err := report.Build(c.r.Context(), in)
+	if errors.Is(err, report.ErrInput) {
+		c.fail(http.StatusBadRequest, err.Error())
+		return
+	}
+	if err != nil {
+		s.log.Error("report failed", "err", err)
+		c.fail(http.StatusInternalServerError, "building the report failed")
+		return
+	}
+	c.rec.Count = r.Population.Entries
+	var b bytes.Buffer
+	ctype := "application/json"
+	switch format {
+	case "md":
+		err, ctype = report.WriteMarkdown(&b, r), "text/markdown; charset=utf-8"
+	case "html":
+		err, ctype = report.WriteHTML(&b, r), "text/html; charset=utf-8"
+	default:
+		err = report.WriteJSON(&b, r)
+	}
+	if err != nil {
+		c.fail(http.StatusInternalServerError, "rendering the report failed")
+		return
+	}
+	c.rec.Status = http.StatusOK
+	if err := s.record(c.r.Context(), c.rec); err != nil {
+		s.log.Error("access log: write failed; the read is refused", "route", c.route, "err", err)
+		writeError(c.w, http.StatusServiceUnavailable, "the access log cannot be written: the read is refused")
+		return
+	}
+	c.w.Header().Set("Content-Type", ctype)
+	c.w.Header().Set("Cache-Control", "no-store")
+	c.w.Header().Set("X-Content-Type-Options", "nosniff")
+	c.w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
+	c.w.WriteHeader(http.StatusOK)
+	c.w.Write(b.Bytes())
+}

@@ -1,0 +1,36 @@
+package server_test
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestReports: GET /v1/reports answers each format, refuses bad
+// parameters and needs the read role.
+func TestReports(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	tests := []struct {
+		name, query, token string
+		status             int
+		ctype, must        string
+	}{
+		{"json", "?period=2026-03&framework=soc2", "read-secret", 200, "application/json", `"version": 1`},
+		{"markdown", "?period=2026-Q1&format=md", "read-secret", 200, "text/markdown", "| gdpr |"},
+		{"html", "?start=2026-03-01T00:00:00Z&end=2026-03-02T00:00:00Z&format=html", "read-secret", 200, "text/html", "<style>"},
+		{"no period", "?format=json", "read-secret", 400, "", ""},
+		{"bad framework", "?period=2026-03&framework=pci", "read-secret", 400, "", ""},
+		{"bad format", "?period=2026-03&format=pdf", "read-secret", 400, "", ""},
+		{"no token", "?period=2026-03", "", 401, "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			status, b, h := e.do("GET", "/v1/reports"+tt.query, tt.token, "")
+			if status != tt.status {
+				t.Fatalf("status %d, want %d: %s", status, tt.status, b)
+			}
+			if !strings.HasPrefix(h.Get("Content-Type"), tt.ctype) || !strings.Contains(string(b), tt.must) {
+				t.Errorf("%s: %.300s", h.Get("Content-Type"), b)
+			}
+		})
+	}
+}
