@@ -3,7 +3,8 @@
 // the pack and the log writer's verifier key.
 //
 // A pack (format "comply-evidence-pack/v1", docs/format.md section 10)
-// holds the period's signed checkpoints of every ledger of the store, a
+// holds the period's signed checkpoints of every ledger of the store (and
+// the first after the period, which covers its end), a
 // consistency proof from each ledger's first checkpoint of the period to
 // its last, a deterministic sample of the period's entries (the stored
 // lines) each with its inclusion proof against the last checkpoint, the

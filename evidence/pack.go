@@ -111,9 +111,16 @@ func Build(ctx context.Context, st store.SidecarStore, w io.Writer, opts *Option
 	}
 	var lasts []ledger.SignedCheckpoint
 	for _, origin := range origins {
-		cps, err := ledger.SignedHistory(ctx, st, origin, note.VerifierList(vs...), opts.Start, opts.End)
+		cps, err := ledger.SignedHistory(ctx, st, origin, note.VerifierList(vs...), opts.Start, time.Time{})
 		if err != nil {
 			return fmt.Errorf("evidence: build: %w", err)
+		}
+		// The period's checkpoints and the first after it, which covers
+		// the period's end (its last entries, signed a moment later).
+		if !opts.End.IsZero() {
+			if i := slices.IndexFunc(cps, func(c ledger.SignedCheckpoint) bool { return c.Time.After(opts.End) }); i >= 0 {
+				cps = cps[:i+1]
+			}
 		}
 		if len(cps) == 0 {
 			continue

@@ -11,7 +11,12 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/mod/sumdb/note"
+
+	"github.com/complyhq/comply"
 	"github.com/complyhq/comply/evidence"
+	"github.com/complyhq/comply/report"
+	"github.com/complyhq/comply/store"
 	"github.com/complyhq/comply/store/filestore"
 )
 
@@ -22,11 +27,11 @@ func cmdEvidence(ctx context.Context, c *cli, args []string) error {
 	fs := c.flagSet("evidence", "(--period P | --start T --end T) --out FILE [--sample N] [--seed S] [--report FILE] [--report-html FILE] [--signing-key FILE]", `
 Write the evidence pack of a period: one zip an auditor checks offline
 with only the pack and the verifier key ('comply verify-pack'). It holds
-the period's signed checkpoints, a consistency proof from the first to the
-last, a deterministic sample of the period's entries each with its
-inclusion proof, the verifier key, the report when given, and a manifest
-of every file's SHA-256 signed with the writer's key. The store is only
-read. The same store, period, sample and seed give the same bytes.
+the compliance report of the period (JSON and HTML, every framework; or
+the one --report names), the period's signed checkpoints, a consistency
+proof from the first to the last, the report's sample of the period's
+entries each with its inclusion proof, the verifier key, and a manifest of
+every file's SHA-256 signed with the writer's key. The store is only read.
 
   comply evidence --period 2026-Q3 --out q3.zip --signing-key audit.signer
   comply evidence --start 2026-11-01 --end 2026-11-30 --out nov.zip --sample 50 --seed 7`)
@@ -38,8 +43,8 @@ read. The same store, period, sample and seed give the same bytes.
 	out := fs.String("out", "", "write the pack to `FILE` (mode 600)")
 	sample := fs.Int("sample", defaultSample, "sample `N` entries of the period, each with its inclusion proof")
 	seed := fs.Uint64("seed", 1, "the sample's seed `S` (the same seed, the same sample)")
-	reportJSON := fs.String("report", "", "put the report JSON in `FILE` into the pack")
-	reportHTML := fs.String("report-html", "", "put the report HTML in `FILE` into the pack")
+	reportJSON := fs.String("report", "", "put the report JSON in `FILE` into the pack instead of building one")
+	reportHTML := fs.String("report-html", "", "with --report, put the report HTML in `FILE` into the pack")
 	rest, err := c.parse(fs, args)
 	if err != nil {
 		return err
@@ -80,6 +85,11 @@ read. The same store, period, sample and seed give the same bytes.
 		return err
 	}
 	defer st.Close()
+	if opts.ReportJSON == nil {
+		if err := packReport(ctx, st, opts); err != nil {
+			return err
+		}
+	}
 	var b bytes.Buffer
 	if err := evidence.Build(ctx, st, &b, opts); err != nil {
 		return err
@@ -95,6 +105,44 @@ read. The same store, period, sample and seed give the same bytes.
 		*out, res.Checkpoints, strings.Join(res.Origins, ", "), res.Entries, *seed, len(res.Manifest.Files)+2, b.Len())
 	return err
 }
+
+// packReport builds the report of the pack's period (every framework, the
+// pack's sample size and seed) into opts: its JSON and HTML, and its
+// sample as the pack's sampled entries.
+func packReport(ctx context.Context, st store.SidecarStore, opts *evidence.Options) error {
+	l, err := comply.New(nopCloser{st}, nil)
+	if err != nil {
+		return err
+	}
+	defer l.Close()
+	r, err := report.Build(ctx, report.Inputs{
+		Logger: l, Verifiers: []note.Verifier{opts.Signer.Verifier()},
+		Period:     report.Period{Label: opts.Period, Start: opts.Start, End: opts.End},
+		SampleSize: opts.SampleSize, Seed: opts.SampleSeed,
+	})
+	if err != nil {
+		return err
+	}
+	var j, h bytes.Buffer
+	if err := report.WriteJSON(&j, r); err != nil {
+		return err
+	}
+	if err := report.WriteHTML(&h, r); err != nil {
+		return err
+	}
+	opts.ReportJSON, opts.ReportHTML = j.Bytes(), h.Bytes()
+	opts.IDs = []string{}
+	for _, it := range r.Sample.Items {
+		opts.IDs = append(opts.IDs, it.ID)
+	}
+	return nil
+}
+
+// nopCloser is a store whose Close does nothing: the Logger of the report
+// reads a store the command closes itself.
+type nopCloser struct{ store.SidecarStore }
+
+func (nopCloser) Close() error { return nil }
 
 // writeFileAtomic writes b to name (mode 600) through a temporary file in
 // the same directory, so that a reader never sees half a pack.

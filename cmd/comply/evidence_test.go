@@ -61,6 +61,17 @@ func TestEvidenceCommands(t *testing.T) {
 		}
 	}
 
+	// Without --report, the report of the period is built, and its sample
+	// is the pack's.
+	built := filepath.Join(t.TempDir(), "built.zip")
+	code, stdout, stderr = runComply(t, "--store", dir, "evidence", "--start", start, "--end", end, "--out", built, "--sample", "3", "--signing-key", keys+".signer")
+	if code != exitOK || !strings.Contains(stdout, "3 sampled entries (seed 1)") {
+		t.Fatalf("evidence with a built report: %d %s%s", code, stdout, stderr)
+	}
+	if code, stdout, stderr := runComply(t, "verify-pack", built, "--verifier-key", keys+".verifier"); code != exitOK || !strings.Contains(stdout, "report included: true") {
+		t.Errorf("verify-pack of a built report: %d %s%s", code, stdout, stderr)
+	}
+
 	code, stdout, stderr = runComply(t, "--store", dir, "attest", "--report", report, "--reviewer", "Dana", "--note", "reviewed", "--signing-key", keys+".signer")
 	id := strings.TrimSpace(stdout)
 	if code != exitOK || len(id) != 36 {
