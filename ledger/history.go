@@ -20,6 +20,27 @@ import (
 // not open with the known verifiers, or names another origin, is left
 // out: Verify reports those.
 func History(ctx context.Context, sc store.Sidecar, origin string, known note.Verifiers, start, end time.Time) ([]*Checkpoint, error) {
+	scs, err := SignedHistory(ctx, sc, origin, known, start, end)
+	if scs == nil {
+		return nil, err
+	}
+	out := make([]*Checkpoint, len(scs))
+	for i := range scs {
+		out[i] = scs[i].Checkpoint
+	}
+	return out, err
+}
+
+// A SignedCheckpoint is a checkpoint with the signed note it was read
+// from, byte for byte.
+type SignedCheckpoint struct {
+	*Checkpoint
+	Note []byte
+}
+
+// SignedHistory is History with each checkpoint's signed note, for a
+// reader that hands the checkpoints on (an evidence pack).
+func SignedHistory(ctx context.Context, sc store.Sidecar, origin string, known note.Verifiers, start, end time.Time) ([]SignedCheckpoint, error) {
 	dir := prefixOf(Slug(origin)) + historyDir
 	names, err := sc.ListBlobs(ctx, dir)
 	if err != nil {
@@ -32,7 +53,7 @@ func History(ctx context.Context, sc store.Sidecar, origin string, known note.Ve
 	if !end.IsZero() {
 		to = end.UTC().AddDate(0, 0, 1).Format("20060102")
 	}
-	var out []*Checkpoint
+	var out []SignedCheckpoint
 	for _, name := range names {
 		if day := strings.TrimPrefix(name, dir); day < from || day > to {
 			continue
@@ -47,9 +68,9 @@ func History(ctx context.Context, sc store.Sidecar, origin string, known note.Ve
 			if err != nil || c.Origin != origin || !start.IsZero() && c.Time.Before(start) || !end.IsZero() && c.Time.After(end) {
 				continue
 			}
-			out = append(out, c)
+			out = append(out, SignedCheckpoint{c, n})
 		}
 	}
-	slices.SortStableFunc(out, func(a, b *Checkpoint) int { return a.Time.Compare(b.Time) })
-	return slices.CompactFunc(out, func(a, b *Checkpoint) bool { return a.Time.Equal(b.Time) && a.Size == b.Size }), nil
+	slices.SortStableFunc(out, func(a, b SignedCheckpoint) int { return a.Time.Compare(b.Time) })
+	return slices.CompactFunc(out, func(a, b SignedCheckpoint) bool { return a.Time.Equal(b.Time) && a.Size == b.Size }), nil
 }

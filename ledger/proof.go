@@ -146,3 +146,37 @@ func VerifyProof(p *Proof, verifiers ...note.Verifier) (*Checkpoint, error) {
 	}
 	return c, nil
 }
+
+// ProveAt returns the inclusion proofs of the records against one signed
+// checkpoint (a note of the history, as SignedHistory returns it), reading
+// the log's leaves once. The proof of a record the checkpoint does not
+// sign is nil. The leaves must produce the checkpoint's root (else an
+// error wrapping ErrTampered).
+func ProveAt(ctx context.Context, sc store.Sidecar, cp SignedCheckpoint, recs []store.Record) ([]*Proof, error) {
+	leaves, err := readLeaves(ctx, sc, Slug(cp.Origin), cp.Size)
+	if err != nil {
+		return nil, fmt.Errorf("ledger: prove at %d: %w", cp.Size, err)
+	}
+	if root := rootsAt(leaves, []uint64{cp.Size})[0]; !bytes.Equal(root, cp.Root) {
+		return nil, fmt.Errorf("ledger: prove: %w: the leaves of %s do not produce its checkpoint's root", ErrTampered, cp.Origin)
+	}
+	want := make(map[[32]byte][]int, len(recs))
+	for i := range recs {
+		h := HashLine(recs[i].Line)
+		want[h] = append(want[h], i)
+	}
+	out := make([]*Proof, len(recs))
+	for idx := range leaves {
+		for _, i := range want[leaves[idx].Hash] {
+			if out[i] != nil && leaves[idx].Time != recs[i].Time.UnixMicro() {
+				continue // an identical line: prefer the leaf of the same time
+			}
+			hashes, err := inclusionProof(leaves, uint64(idx), cp.Size)
+			if err != nil {
+				return nil, fmt.Errorf("ledger: prove: %w", err)
+			}
+			out[i] = &Proof{Format: ProofFormat, Line: string(recs[i].Line), LeafIndex: uint64(idx), TreeSize: cp.Size, Hashes: hashes, Checkpoint: string(cp.Note)}
+		}
+	}
+	return out, nil
+}

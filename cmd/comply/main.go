@@ -79,6 +79,9 @@ func init() {
 		{"verify", "check the log against its signed ledger (exit 3 if anything changed)", cmdVerify},
 		{"prove", "write an inclusion proof of one entry", cmdProve},
 		{"verify-proof", "check an inclusion proof offline", cmdVerifyProof},
+		{"evidence", "write a period's evidence pack for an auditor (signed zip)", cmdEvidence},
+		{"verify-pack", "check an evidence pack offline (exit 3 if anything changed)", cmdVerifyPack},
+		{"attest", "record a signed review of a report", cmdAttest},
 		{"seal", "sign the entries the ledger lacks (a Python-written directory)", cmdSeal},
 		{"hash", "print the content hash of a text, to search for it", cmdHash},
 		{"token", "create, list or revoke the bearer tokens of comply serve", cmdToken},
@@ -173,7 +176,7 @@ Environment:
   COMPLY_VERIFIER_KEY   the ledger's verifier key(s), or their files (or use --verifier-key FILE)
   COMPLY_HASH_KEY_FILE  the file of the content-hash key (or use --hash-key-file FILE)
 
-Exit status: 0 success, 1 error, 2 usage error, 3 does not verify (verify, verify-proof).
+Exit status: 0 success, 1 error, 2 usage error, 3 does not verify (verify, verify-proof, verify-pack).
 Run 'comply COMMAND -h' for the flags of a command. New here? Run 'comply demo'.
 `)
 	io.WriteString(w, b.String())
