@@ -16,6 +16,7 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/complyhq/comply"
+	"github.com/complyhq/comply/evidence"
 	"github.com/complyhq/comply/ledger"
 	"github.com/complyhq/comply/server/accesslog"
 	"github.com/complyhq/comply/store"
@@ -101,7 +102,7 @@ func Build(ctx context.Context, in Inputs) (*Report, error) {
 			b.sst, b.origins, r.Config.Ledger = sst, origins, true
 		}
 	}
-	steps := []func(context.Context) error{b.scan, b.previous, b.population, b.coverage, b.integrity, b.retention, b.access, b.sample}
+	steps := []func(context.Context) error{b.scan, b.previous, b.population, b.coverage, b.integrity, b.retention, b.access, b.sample, b.reviews}
 	for _, step := range steps {
 		if err := step(ctx); err != nil {
 			return nil, err
@@ -143,6 +144,9 @@ func (b *builder) scan(ctx context.Context) error {
 				continue // Verify reports it
 			}
 			return fmt.Errorf("report: read entries: %w", err)
+		}
+		if e.Provider == evidence.AttestationProvider && e.Model == evidence.AttestationModel {
+			continue // a review of a report (reviews), not the AI system's activity
 		}
 		p := &r.Population
 		p.Entries++
@@ -484,6 +488,19 @@ var (
 	sessionKey  = []byte(`"session_id"`)
 	severityKey = []byte(`"severity"`)
 )
+
+// reviews lists the attestations recorded within the period.
+func (b *builder) reviews(ctx context.Context) error {
+	as, err := evidence.Attestations(ctx, b.in.Logger, b.r.Period.Start, b.r.Period.End)
+	if err != nil {
+		return fmt.Errorf("report: attestations: %w", err)
+	}
+	b.r.Reviews = make([]Review, 0, len(as))
+	for _, a := range as {
+		b.r.Reviews = append(b.r.Reviews, Review{ID: a.ID, Time: a.Time.UTC(), Reviewer: a.Reviewer, Period: a.Period, ReportSHA256: a.ReportSHA256, Note: a.Note})
+	}
+	return nil
+}
 
 func metaOf(md json.RawMessage) meta {
 	var out meta

@@ -47,7 +47,19 @@ type Report struct {
 	Access      Access      `json:"access"`
 	Incidents   Incidents   `json:"incidents"`
 	Sample      Sample      `json:"sample"`
+	Reviews     []Review    `json:"reviews"`
 	Controls    []Control   `json:"controls"`
+}
+
+// A Review is a signed attestation, recorded within the period, that a
+// report was reviewed ('comply attest'; package evidence).
+type Review struct {
+	ID           string    `json:"id"`   // the attestation entry's id
+	Time         time.Time `json:"time"` // when it was recorded
+	Reviewer     string    `json:"reviewer"`
+	Period       string    `json:"period,omitempty"` // the reviewed report's period
+	ReportSHA256 string    `json:"report_sha256"`
+	Note         string    `json:"note,omitempty"`
 }
 
 // A Period is the inclusive time range a report covers.
