@@ -162,7 +162,7 @@ func (l *Logger) rebuildSummaries(ctx context.Context, kinds []summaryKind, seg 
 		if !persist || !seg.Sealed || sc == nil {
 			continue
 		}
-		if err := sc.WriteBlob(ctx, summaryBlob(k.name(), seg.Name), k.encode(vs[i], seg.Version)); err != nil && !errors.Is(err, store.ErrReadOnly) {
+		if err := sc.WriteBlob(ctx, summaryBlob(k.name(), seg.Name), k.encode(vs[i], seg.Version)); err != nil && !errors.Is(err, store.ErrReadOnly) && ctx.Err() == nil {
 			l.opts.ErrorLog.Warn("comply: writing a segment summary failed", "segment", seg.Name, "err", err)
 		}
 	}

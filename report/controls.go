@@ -105,7 +105,7 @@ func integrity(r *Report, id, ref, stmt string) Control {
 		c.Status, c.Next = Fail, "Investigate the problems (integrity.problems): "+first(g.Problems)
 		c.Figures["where"] = first(g.Problems)
 	default:
-		c.Status, c.Next = Pass, "Keep the trusted checkpoint outside the store (comply verify --trusted)."
+		c.Status, c.Next = Pass, "Keep the verifier's trusted checkpoint outside the store, so that a rewritten history is caught."
 	}
 	return c
 }
@@ -220,10 +220,10 @@ func review(r *Report, id, ref, stmt string) Control {
 	if n := len(r.Reviews); n > 0 {
 		last := r.Reviews[n-1]
 		c.Figures["last_reviewer"], c.Figures["last_review"] = last.Reviewer, last.Time
-		c.Status, c.Next = Pass, "Review this report too, and record it: comply attest --report FILE --reviewer NAME."
+		c.Status, c.Next = Pass, "Review this report too, and record the review as a signed attestation."
 		return c
 	}
-	c.Status, c.Next = Manual, "No review was recorded in the period: review this report and record it (comply attest --report FILE --reviewer NAME)."
+	c.Status, c.Next = Manual, "No review was recorded in the period: review this report and record the review as a signed attestation."
 	return c
 }
 
@@ -265,7 +265,7 @@ func sample(r *Report, id, ref, stmt string) Control {
 	c.Figures = map[string]any{"seed": s.Seed, "size": s.Size, "sampled": len(s.Items), "proved": s.Proved}
 	switch {
 	case s.Size == 0:
-		c.Status, c.Next = NotApplicable, "No sample was asked for: pass --sample N."
+		c.Status, c.Next = NotApplicable, "No sample was asked for: ask for a sample size to test the population."
 	case len(s.Items) == 0:
 		c.Status, c.Next = NotEvidenced, "No entry in the period."
 	case s.Proved < len(s.Items):
