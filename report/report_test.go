@@ -3,10 +3,14 @@ package report_test
 import (
 	"bytes"
 	"encoding/json"
+	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
+	"testing/cryptotest"
 	"time"
 
 	"golang.org/x/mod/sumdb/note"
@@ -52,7 +56,7 @@ func build(t *testing.T, fx fixture) *report.Report {
 		t.Fatal(err)
 	}
 	l, err := comply.NewWithIntegrity(t.Context(), st, &comply.Options{Now: clock},
-		&comply.IntegrityOptions{Signer: signer, Now: clock, Heartbeat: time.Hour, CheckpointInterval: 24 * time.Hour, CheckpointEvery: 1 << 20})
+		&comply.IntegrityOptions{Signer: signer, Origin: "comply/test/report", Now: clock, Heartbeat: time.Hour, CheckpointInterval: 24 * time.Hour, CheckpointEvery: 1 << 20})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -287,4 +291,71 @@ func TestRender(t *testing.T) {
 			}
 		})
 	}
+}
+
+var update = flag.Bool("update", false, "rewrite the golden reports in testdata/golden")
+
+// TestGolden compares the JSON report of each fixture store with
+// testdata/golden/<name>.json (go test ./report -run TestGolden -update
+// rewrites them). Nothing is masked: the fixture is deterministic, its
+// clock fixed, its origin named (not the host's) and crypto/rand seeded
+// (testing/cryptotest), so the signing key, the entry ids, and so the
+// roots, signatures and proofs are the same on every run and machine. A
+// new Go release may draw its randomness otherwise (cryptotest's caveat):
+// then the ids and hashes change and -update rewrites the files.
+func TestGolden(t *testing.T) {
+	tests := []struct {
+		name string
+		fx   fixture
+	}{
+		{"healthy", fixture{}},
+		{"silent-gap", fixture{down: [2]int{5, 10}}},
+		{"tampered", fixture{tamper: true}},
+		{"retention-30-days", fixture{retained: 30}},
+		{"reviewed", fixture{reviewed: true}},
+		{"no-user-ids", fixture{noUsers: true}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cryptotest.SetGlobalRandom(t, 42)
+			var got bytes.Buffer
+			if err := report.WriteJSON(&got, build(t, tt.fx)); err != nil {
+				t.Fatal(err)
+			}
+			path := filepath.Join("testdata", "golden", tt.name+".json")
+			if *update {
+				if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(path, got.Bytes(), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatalf("%v (run with -update to write it)", err)
+			}
+			if !bytes.Equal(got.Bytes(), want) {
+				t.Errorf("the report differs from %s (-update rewrites it after review):\n%s", path, firstDiff(got.String(), string(want)))
+			}
+		})
+	}
+}
+
+// firstDiff returns the first differing line of got and want, numbered.
+func firstDiff(got, want string) string {
+	g, w := strings.Split(got, "\n"), strings.Split(want, "\n")
+	for i := range max(len(g), len(w)) {
+		var gl, wl string
+		if i < len(g) {
+			gl = g[i]
+		}
+		if i < len(w) {
+			wl = w[i]
+		}
+		if gl != wl {
+			return fmt.Sprintf("line %d:\n got  %s\n want %s", i+1, gl, wl)
+		}
+	}
+	return ""
 }

@@ -135,6 +135,7 @@ var pages = []struct {
 	{"GET /conversations/{id}", "conversation", "Conversation", false},
 	{"GET /dashboard", "dashboard", "Dashboard", false},
 	{"GET /integrity", "integrity", "Integrity", false},
+	{"GET /reports", "reports", "Reports", false},
 	{"GET /access", "access", "Access", true},
 }
 
@@ -240,7 +241,8 @@ func csrfOf(s *session) string {
 
 func (c *Console) nav(tok auth.Token, current string) []nav {
 	n := []nav{{"/entries", "Entries", current == "entries" || current == "entry" || current == "conversation"},
-		{"/dashboard", "Dashboard", current == "dashboard"}, {"/integrity", "Integrity", current == "integrity"}}
+		{"/dashboard", "Dashboard", current == "dashboard"}, {"/integrity", "Integrity", current == "integrity"},
+		{"/reports", "Reports", current == "reports"}}
 	if tok.Role == auth.Admin {
 		n = append(n, nav{"/access", "Access", current == "access"})
 	}

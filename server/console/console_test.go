@@ -182,7 +182,7 @@ func TestPagesHeaders(t *testing.T) {
 		t.Errorf("signed out: %d %s, want a redirect to /signin", resp.StatusCode, resp.Header.Get("Location"))
 	}
 	b.signIn(consoletest.AdminSecret)
-	for _, p := range []string{"/entries", "/entries/" + env.IDs[0], "/conversations/conv-alpha", "/dashboard", "/integrity", "/access", "/signin?next=/x"} {
+	for _, p := range []string{"/entries", "/entries/" + env.IDs[0], "/conversations/conv-alpha", "/dashboard", "/integrity", "/reports", "/access", "/signin?next=/x"} {
 		resp, body := b.do("GET", p, nil)
 		if p == "/signin?next=/x" {
 			if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/x" {
@@ -301,5 +301,47 @@ func TestDecryptReasonTooLong(t *testing.T) {
 	json.Unmarshal([]byte(body), &e)
 	if resp.StatusCode != 400 || !strings.Contains(e.Error, "reason") {
 		t.Errorf("a 1001-byte reason: %d %s", resp.StatusCode, body)
+	}
+}
+
+// TestReportsPage: the Reports page is for every reading role, linked
+// from the nav; the report it downloads is a read of the API, recorded in
+// the access log with its filters.
+func TestReportsPage(t *testing.T) {
+	env := consoletest.Start(t, consoletest.Options{Entries: 5})
+	for _, secret := range []string{consoletest.ReadSecret, consoletest.DecryptSecret, consoletest.AdminSecret} {
+		b := newBrowser(t, env)
+		b.signIn(secret)
+		resp, body := b.do("GET", "/reports", nil)
+		if resp.StatusCode != 200 || !strings.Contains(body, `data-page="reports"`) || !strings.Contains(body, `<a href="/reports" aria-current="page">Reports</a>`) {
+			t.Errorf("%s: GET /reports: %d", secret[:8], resp.StatusCode)
+		}
+	}
+	b := newBrowser(t, env)
+	b.signIn(consoletest.ReadSecret)
+	for _, tc := range []struct{ format, ctype, want string }{
+		{"json", "application/json", `"controls"`},
+		{"md", "text/markdown; charset=utf-8", "soc2"},
+		{"html", "text/html; charset=utf-8", "<style>"},
+	} {
+		resp, body := b.do("GET", "/v1/reports?framework=soc2&period=2026-11&format="+tc.format, nil)
+		if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != tc.ctype || !strings.Contains(body, tc.want) {
+			t.Errorf("report %s: %d %s", tc.format, resp.StatusCode, resp.Header.Get("Content-Type"))
+		}
+		if csp := resp.Header.Get("Content-Security-Policy"); strings.Contains(csp, "script-src") || !strings.Contains(csp, "default-src 'none'") {
+			t.Errorf("report %s: CSP %q", tc.format, csp)
+		}
+	}
+	formats := map[string]bool{}
+	for r, err := range env.Access.Records(t.Context(), accesslog.Query{}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Route == "GET /v1/reports" && r.Token == "reader" && r.Filters["framework"] == "soc2" {
+			formats[r.Filters["format"]] = true
+		}
+	}
+	if len(formats) != 3 {
+		t.Errorf("reports in the access log: %v, want json, md and html", formats)
 	}
 }

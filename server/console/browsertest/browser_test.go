@@ -383,3 +383,88 @@ func TestConsoleInBrowser(t *testing.T) {
 		t.Errorf("inline script: ran %v, violation %q", ran, blocked)
 	}
 }
+
+// TestReportsInBrowser generates a compliance report on the Reports page,
+// then opens its HTML form (the API's answer, with its own CSP) in the
+// browser: no console error, no CSP violation.
+func TestReportsInBrowser(t *testing.T) {
+	env := consoletest.Start(t, consoletest.Options{Entries: 72})
+	tb := newTab(t, env.URL)
+	tb.signIn(consoletest.ReadSecret)
+	tb.open("/reports")
+	if n := eval[int](tb, `document.querySelectorAll("#controls").length`); n != 0 {
+		t.Error("the Reports page shows a report before Generate")
+	}
+	if cur := eval[string](tb, `document.querySelector(".top nav a[aria-current=page]").textContent`); cur != "Reports" {
+		t.Errorf("the nav marks %q", cur)
+	}
+
+	// A custom period: the last 30 days, SOC 2 and the EU AI Act.
+	now := time.Now().UTC()
+	start, end := now.AddDate(0, 0, -30).Format(time.DateOnly), now.Format(time.DateOnly)
+	tb.do("generate", chromedp.SetValue("#r-period", "custom"), chromedp.Evaluate[chromedp.Void](`document.querySelector("#r-period").dispatchEvent(new Event("change"))`),
+		chromedp.SetValue("#r-start", start), chromedp.SetValue("#r-end", end),
+		chromedp.Evaluate[chromedp.Void](`["hipaa","iso42001","gdpr"].forEach(f => document.querySelector("#fw-" + f).checked = false)`),
+		chromedp.Click("#generate"), chromedp.WaitVisible("#controls tbody tr"))
+	loc := tb.location()
+	for _, want := range []string{"framework=eu-ai-act%2Csoc2", "start=" + start, "end=" + end} {
+		if !strings.Contains(loc, want) {
+			t.Errorf("after Generate at %s, want %s", loc, want)
+		}
+	}
+	statuses := eval[[]string](tb, `[...document.querySelectorAll("#controls tbody tr")].map(r => r.cells[0].innerText + " " + r.querySelector(".pill.status").dataset.status)`)
+	known := map[string]bool{"pass": true, "fail": true, "not_evidenced": true, "not_applicable": true, "manual": true}
+	frameworks := map[string]bool{}
+	for _, s := range statuses {
+		fw, st, _ := strings.Cut(s, " ")
+		frameworks[fw] = true
+		if !known[st] {
+			t.Errorf("control status %q", s)
+		}
+	}
+	if len(statuses) < 5 || len(frameworks) != 2 || !frameworks["soc2"] || !frameworks["eu-ai-act"] {
+		t.Errorf("controls: %v", statuses)
+	}
+	if txt := eval[string](tb, `document.querySelector("#evidence").innerText`); !strings.Contains(txt, "72 entries") {
+		t.Errorf("evidence summary: %q", txt)
+	}
+	tb.noStrayText("reports")
+	tb.screenshot("reports")
+
+	// The downloads go through the API: each is a read in the access log.
+	for _, f := range []string{"json", "md", "html"} {
+		href := eval[string](tb, `document.querySelector("#download-`+f+`").getAttribute("href")`)
+		if !strings.HasPrefix(href, "/v1/reports?") || !strings.Contains(href, "format="+f) {
+			t.Errorf("download %s: %q", f, href)
+		}
+		status := eval[int](tb, fmt.Sprintf(`fetch(%q).then(r => r.status)`, href))
+		if status != 200 {
+			t.Errorf("download %s: status %d", f, status)
+		}
+	}
+	if errs := tb.consoleErrors(); len(errs) > 0 {
+		t.Errorf("console errors on the Reports page:\n%s", strings.Join(errs, "\n"))
+	}
+
+	// The HTML report, opened in the browser: styled (its <style> allowed
+	// by the report's CSP), no script, no error.
+	href := eval[string](tb, `document.querySelector("#download-html").getAttribute("href")`)
+	tb.do("open the HTML report", chromedp.Navigate(tb.base+href), chromedp.WaitReady("body"))
+	violations := eval[[]string](tb, `new Promise(resolve => {
+		const v = [];
+		document.addEventListener("securitypolicyviolation", e => v.push(e.violatedDirective));
+		setTimeout(() => resolve(v), 300);
+	})`)
+	if len(violations) > 0 {
+		t.Errorf("CSP violations in the HTML report: %v", violations)
+	}
+	if n := eval[int](tb, `document.styleSheets.length`); n == 0 {
+		t.Error("the HTML report has no style sheet applied")
+	}
+	if txt := eval[string](tb, `document.body.innerText`); !strings.Contains(txt, "soc2") && !strings.Contains(txt, "SOC 2") {
+		t.Errorf("the HTML report does not name SOC 2: %.200q", txt)
+	}
+	if errs := tb.consoleErrors(); len(errs) > 0 {
+		t.Errorf("console errors in the HTML report:\n%s", strings.Join(errs, "\n"))
+	}
+}

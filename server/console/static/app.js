@@ -440,6 +440,104 @@
     recs.length > 2000 ? el("p", { class: "muted" }, "Showing the newest 2000 of " + recs.length + " records: narrow the range.") : null);
   }
 
+  // ---- Reports ----
+  const frameworkNames = [["eu-ai-act", "EU AI Act"], ["soc2", "SOC 2"], ["hipaa", "HIPAA"], ["iso42001", "ISO 42001"], ["gdpr", "GDPR"]];
+  const statusClass = { pass: "ok", fail: "bad", not_evidenced: "warn", not_applicable: "na", manual: "manual" };
+  function statusPill(s) { return el("span", { class: "pill status " + (statusClass[s] || ""), dataset: { status: s } }, s.replace("_", " ")); }
+  // presetPeriod returns the period label of a preset, in UTC.
+  function presetPeriod(preset) {
+    const now = new Date();
+    let y = now.getUTCFullYear(), m = now.getUTCMonth(); // 0-based
+    const q = Math.floor(m / 3) + 1;
+    switch (preset) {
+      case "this-month": return y + "-" + pad(m + 1);
+      case "last-month": return m === 0 ? (y - 1) + "-12" : y + "-" + pad(m);
+      case "this-quarter": return y + "-Q" + q;
+      case "last-quarter": return q === 1 ? (y - 1) + "-Q4" : y + "-Q" + (q - 1);
+    }
+    return "";
+  }
+  function reportForm(params) {
+    const chosen = (params.get("framework") || "all").split(",");
+    const boxes = frameworkNames.map(([v, t]) => el("label", { class: "check", for: "fw-" + v },
+      el("input", { type: "checkbox", id: "fw-" + v, name: "framework", value: v, checked: chosen.includes("all") || chosen.includes(v) }), t));
+    const presets = [["this-month", "This month"], ["last-month", "Last month"], ["this-quarter", "This quarter"], ["last-quarter", "Last quarter"], ["custom", "Custom"]];
+    const current = params.has("start") || params.has("end") ? "custom" : presets.map((p) => p[0]).find((p) => presetPeriod(p) === params.get("period")) || "this-month";
+    const sel = el("select", { id: "r-period", name: "preset" }, presets.map(([v, t]) => el("option", { value: v, selected: v === current }, t)));
+    const start = el("input", { id: "r-start", name: "start", value: params.get("start") || "", placeholder: "2026-01-01", autocomplete: "off" });
+    const end = el("input", { id: "r-end", name: "end", value: params.get("end") || "", placeholder: "2026-01-31", autocomplete: "off" });
+    const custom = el("span", { class: "custom" }, el("label", { for: "r-start" }, "From (UTC)", start), el("label", { for: "r-end" }, "To (UTC)", end));
+    const sync = () => { custom.hidden = sel.value !== "custom"; };
+    sel.addEventListener("change", sync); sync();
+    const form = el("form", { class: "filters", id: "report-form" },
+      el("fieldset", { class: "frameworks" }, el("legend", {}, "Frameworks"), boxes),
+      el("label", { for: "r-period" }, "Period", sel), custom,
+      el("button", { type: "submit", class: "primary", id: "generate" }, "Generate"));
+    form.addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      const q = new URLSearchParams();
+      const fws = [...form.querySelectorAll("input[name=framework]:checked")].map((b) => b.value);
+      if (!fws.length) { fail("Choose at least one framework."); return; }
+      q.set("framework", fws.length === frameworkNames.length ? "all" : fws.join(","));
+      if (sel.value === "custom") {
+        if (!start.value.trim() || !end.value.trim()) { fail("A custom period needs a start and an end."); return; }
+        q.set("start", start.value.trim()); q.set("end", end.value.trim());
+      } else q.set("period", presetPeriod(sel.value));
+      go("/reports?" + q);
+    });
+    return form;
+  }
+  function figuresText(f) {
+    return Object.entries(f || {}).map(([k, v]) => k + ": " + (v !== null && typeof v === "object" ? JSON.stringify(v) : String(v))).join("; ");
+  }
+  function card(value, label) { return el("div", { class: "card" }, el("b", {}, value), el("span", {}, label)); }
+  function pct(x) { return num(100 * (x || 0), 1) + " %"; }
+  async function reportsPage() {
+    const params = new URLSearchParams();
+    for (const [k, v] of new URLSearchParams(location.search)) if (["framework", "period", "start", "end"].includes(k) && v) params.set(k, v);
+    const head = [el("h1", {}, "Reports"), reportForm(params)];
+    if (!params.has("period") && !params.has("start") && !params.has("end")) {
+      show(head, empty("Choose the frameworks and a period, then Generate: the report is built from the store as the signed-in token reads it."));
+      return;
+    }
+    show(head, el("p", { class: "loading" }, "Building the report…"));
+    const r = await api("/v1/reports?" + params);
+    const dl = (fmt, label) => el("a", { class: "btn", id: "download-" + fmt, href: "/v1/reports?" + new URLSearchParams([...params, ["format", fmt]]), download: "comply-report-" + (r.period.label || "custom") + "." + fmt }, label);
+    const counts = {};
+    for (const c of r.controls) counts[c.status] = (counts[c.status] || 0) + 1;
+    const summary = el("div", { class: "cards", id: "report-figures" },
+      card(num(r.population.entries, 0), "entries in the period"),
+      card(num(r.coverage.hours_with_entries, 0) + " / " + num(r.coverage.hours, 0), "hours with entries"),
+      card(r.integrity.verified ? (r.integrity.ok ? "verified" : "FAILED") : "not verified", "integrity"),
+      card(num(r.safety.failures, 0) + " (" + pct(r.safety.block_rate) + ")", "safety failures"),
+      card(num((r.incidents.candidates || []).length, 0), "serious incident candidates"),
+      card(num(counts.pass || 0, 0) + " / " + num(r.controls.length, 0), "controls pass; " + ["fail", "not_evidenced", "manual", "not_applicable"].map((s) => (counts[s] || 0) + " " + s.replace("_", " ")).join(", ")));
+    const rows = r.controls.map((c) => el("tr", { class: c.status === "fail" ? "bad" : null, dataset: { control: c.id } },
+      el("td", {}, c.framework), el("td", { class: "mono" }, c.id.split("/").slice(1).join("/")), el("td", {}, c.ref),
+      el("td", { class: "wrap" }, c.statement), el("td", {}, statusPill(c.status)),
+      el("td", { class: "wrap mono small" }, figuresText(c.figures)), el("td", { class: "wrap" }, c.next || "—")));
+    const controls = rows.length ? el("div", { class: "tablewrap" }, el("table", { id: "controls" },
+      el("thead", {}, el("tr", {}, ["Framework", "Control", "Reference", "Statement", "Status", "Figures", "Next"].map((h) => el("th", {}, h)))),
+      el("tbody", {}, rows))) : empty("No control for these frameworks.");
+    const cov = r.coverage, ret = r.retention, acc = r.access, smp = r.sample;
+    const evidence = el("dl", { class: "fields", id: "evidence" },
+      field("Period", timeEl(r.period.start), " – ", timeEl(r.period.end), r.period.label ? " (" + r.period.label + ")" : ""),
+      field("Generated", timeEl(r.generated)),
+      field("Population", num(r.population.entries, 0) + " entries", r.population.checkpoint ? " · checkpoint of size " + num(r.population.checkpoint.size, 0) + " at " : "", r.population.checkpoint ? timeEl(r.population.checkpoint.time) : ""),
+      field("Coverage", num(cov.hours_with_entries, 0) + " hours with entries, " + num(cov.quiet_hours, 0) + " quiet, " + num(cov.silent_hours, 0) + " silent (down), " + num(cov.unknown_hours, 0) + " unknown" + ((cov.gaps || []).length ? "; " + cov.gaps.length + " downtimes" : "")),
+      field("Integrity", r.integrity.verified ? (r.integrity.ok ? el("span", { class: "pill ok" }, "OK") : el("span", { class: "pill bad" }, "FAILED")) : el("span", { class: "pill" }, "not verified"),
+        " ", r.integrity.summary || r.integrity.error || (r.config.ledger ? "" : "no ledger or no verifier keys: the server needs --verifier keys")),
+      field("Retention", (ret.configured_days < 0 ? "forever" : num(ret.configured_days, 0) + " days") + "; oldest entry " + num(ret.oldest_age_days, 0) + " days old; " + num(ret.deleted_by_policy, 0) + " signed deletions, " + num(ret.deleted_other, 0) + " unexplained"),
+      field("Safety", num(r.safety.failures, 0) + " failures, block rate " + pct(r.safety.block_rate) + " (previous " + pct(r.safety.previous_block_rate) + ")" + ((r.safety.by_detector || []).length ? "; " + r.safety.by_detector.map((c) => c.name + " " + c.entries).join(", ") : "")),
+      field("Attribution", pct(r.attribution.user_share) + " with a user id, " + pct(r.attribution.hash_only_share) + " hashes only"),
+      field("Access", acc.read ? num(acc.records, 0) + " accesses by " + (acc.readers || []).length + " token(s), " + num(acc.denied, 0) + " refused" : "the access log was not read" + (acc.error ? ": " + acc.error : "")),
+      field("Sample", num((smp.items || []).length, 0) + " entries (seed " + smp.seed + "), " + num(smp.proved, 0) + " with inclusion proofs"),
+      field("Reviews", (r.reviews || []).length ? r.reviews.map((v) => v.reviewer + " (" + utc(parseTS(v.time)) + ")").join(", ") : "none attested in the period"));
+    show(head, el("div", { class: "actions", id: "downloads" }, el("span", { class: "muted" }, "Download (recorded in the access log):"),
+      dl("json", "JSON"), dl("md", "Markdown"), dl("html", "HTML")),
+    summary, el("h2", {}, "Controls"), controls, el("h2", {}, "Evidence"), evidence);
+  }
+
   // ---- Keyboard ----
   let gPending = false;
   document.addEventListener("keydown", (ev) => {
@@ -450,7 +548,7 @@
     const cur = rows.indexOf(document.activeElement);
     if (gPending) {
       gPending = false;
-      const to = { e: "/entries", d: "/dashboard", i: "/integrity", a: "/access" }[ev.key];
+      const to = { e: "/entries", d: "/dashboard", i: "/integrity", r: "/reports", a: "/access" }[ev.key];
       if (to) { location.assign(to); ev.preventDefault(); }
       return;
     }
@@ -467,7 +565,7 @@
     if (tr && !ev.target.closest("a, button")) location.assign(tr.dataset.href);
   });
 
-  const pages = { entries: entriesPage, entry: entryPage, conversation: conversationPage, dashboard: dashboardPage, integrity: integrityPage, access: accessPage };
+  const pages = { entries: entriesPage, entry: entryPage, conversation: conversationPage, dashboard: dashboardPage, integrity: integrityPage, reports: reportsPage, access: accessPage };
   function render() {
     charts.splice(0).forEach((c) => c.destroy());
     const fn = pages[page];
