@@ -142,15 +142,30 @@ func Build(ctx context.Context, st store.SidecarStore, w io.Writer, opts *Option
 		return fmt.Errorf("evidence: build: %w", ErrNoCheckpoint)
 	}
 
-	recs, err := sampleOf(ctx, st, opts)
+	recs, err := proveSample(ctx, st, opts, lasts, files)
 	if err != nil {
 		return err
+	}
+
+	if err := signManifest(files, opts, len(recs)); err != nil {
+		return err
+	}
+	return writeZip(w, files)
+}
+
+// proveSample adds to files the sampled entries (or those opts.IDs names)
+// and their inclusion proofs against the ledgers' last checkpoints in the
+// pack, and returns the entries.
+func proveSample(ctx context.Context, st store.SidecarStore, opts *Options, lasts []ledger.SignedCheckpoint, files map[string][]byte) ([]store.Record, error) {
+	recs, err := sampleOf(ctx, st, opts)
+	if err != nil {
+		return nil, err
 	}
 	proved := make([]bool, len(recs))
 	for _, cp := range lasts {
 		proofs, err := ledger.ProveAt(ctx, st, cp, recs)
 		if err != nil {
-			return fmt.Errorf("evidence: build: %w", err)
+			return nil, fmt.Errorf("evidence: build: %w", err)
 		}
 		for i, p := range proofs {
 			if p == nil || proved[i] {
@@ -158,7 +173,7 @@ func Build(ctx context.Context, st store.SidecarStore, w io.Writer, opts *Option
 			}
 			b, err := p.Marshal()
 			if err != nil {
-				return err
+				return nil, err
 			}
 			files["entries/"+recs[i].ID+".json"] = append(slices.Clip(recs[i].Line), '\n')
 			files["proofs/"+recs[i].ID+".json"] = b
@@ -167,10 +182,14 @@ func Build(ctx context.Context, st store.SidecarStore, w io.Writer, opts *Option
 	}
 	for i, ok := range proved {
 		if !ok {
-			return fmt.Errorf("evidence: build: entry %s: %w", recs[i].ID, ErrNotProved)
+			return nil, fmt.Errorf("evidence: build: entry %s: %w", recs[i].ID, ErrNotProved)
 		}
 	}
+	return recs, nil
+}
 
+// signManifest adds the manifest of files, and its signature, to files.
+func signManifest(files map[string][]byte, opts *Options, sampled int) error {
 	m := Manifest{Format: Format, Period: opts.Period, Start: opts.Start.UTC(), End: opts.End.UTC()}
 	if opts.Start.IsZero() {
 		m.Start = time.Time{}
@@ -178,7 +197,7 @@ func Build(ctx context.Context, st store.SidecarStore, w io.Writer, opts *Option
 	if opts.End.IsZero() {
 		m.End = time.Time{}
 	}
-	m.Sample.Size, m.Sample.Seed = len(recs), opts.SampleSeed
+	m.Sample.Size, m.Sample.Seed = sampled, opts.SampleSeed
 	names := make([]string, 0, len(files))
 	for name := range files {
 		names = append(names, name)
@@ -198,7 +217,7 @@ func Build(ctx context.Context, st store.SidecarStore, w io.Writer, opts *Option
 		return fmt.Errorf("evidence: build: signing the manifest: %w", err)
 	}
 	files[ManifestName], files[SignatureName] = mb, sig
-	return writeZip(w, files)
+	return nil
 }
 
 // sampleOf returns the records to prove: those opts.IDs names, or a

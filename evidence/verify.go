@@ -84,6 +84,41 @@ const maxFile = 256 << 20
 // ledger's last checkpoint, and last that the zip is byte for byte the
 // canonical encoding of its files. The first problem found is a *Error.
 func Verify(pack []byte, v note.Verifier) (*Result, error) {
+	files, err := readPack(pack)
+	if err != nil {
+		return nil, err
+	}
+	m, err := verifyManifest(files, v)
+	if err != nil {
+		return nil, err
+	}
+	if err := verifyKey(files, v); err != nil {
+		return nil, err
+	}
+	res := &Result{Manifest: m}
+	_, res.Report = files[ReportJSONName]
+	last, err := verifyCheckpoints(files, v, res)
+	if err != nil {
+		return nil, err
+	}
+	if err := verifyEntries(files, v, last, res); err != nil {
+		return nil, err
+	}
+	// Every byte: the zip is the canonical encoding of what it holds, so
+	// that no change, even outside the files (a header, a comment), goes
+	// unnoticed.
+	var canon bytes.Buffer
+	if err := writeZip(&canon, files); err != nil {
+		return nil, fail("", ErrMalformed, "%v", err)
+	}
+	if !bytes.Equal(canon.Bytes(), pack) {
+		return nil, fail("", ErrEncoding, "a zip header, comment or order was changed")
+	}
+	return res, nil
+}
+
+// readPack reads the pack's files, each within maxFile bytes.
+func readPack(pack []byte) (map[string][]byte, error) {
 	zr, err := zip.NewReader(bytes.NewReader(pack), int64(len(pack)))
 	if err != nil {
 		return nil, fail("", ErrMalformed, "%v", err)
@@ -108,71 +143,82 @@ func Verify(pack []byte, v note.Verifier) (*Result, error) {
 		files[f.Name] = b
 	}
 
-	// The manifest, signed.
+	return files, nil
+}
+
+// verifyManifest checks the manifest's signature and every file it lists,
+// and that it lists every file.
+func verifyManifest(files map[string][]byte, v note.Verifier) (Manifest, error) {
 	mb, ok := files[ManifestName]
 	if !ok {
-		return nil, fail(ManifestName, ErrMissing, "")
+		return Manifest{}, fail(ManifestName, ErrMissing, "")
 	}
 	sig, ok := files[SignatureName]
 	if !ok {
-		return nil, fail(SignatureName, ErrMissing, "")
+		return Manifest{}, fail(SignatureName, ErrMissing, "")
 	}
 	n, err := note.Open(sig, note.VerifierList(v))
 	if err != nil {
-		return nil, fail(SignatureName, ErrSignature, "%v", err)
+		return Manifest{}, fail(SignatureName, ErrSignature, "%v", err)
 	}
 	if n.Text != signatureText(mb) {
-		return nil, fail(ManifestName, ErrHash, "the signed hash is of another manifest")
+		return Manifest{}, fail(ManifestName, ErrHash, "the signed hash is of another manifest")
 	}
 	var m Manifest
 	dec := json.NewDecoder(bytes.NewReader(mb))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&m); err != nil {
-		return nil, fail(ManifestName, ErrMalformed, "%v", err)
+		return Manifest{}, fail(ManifestName, ErrMalformed, "%v", err)
 	}
 	if m.Format != Format {
-		return nil, fail(ManifestName, ErrMalformed, "format %q, want %q", clip(m.Format), Format)
+		return Manifest{}, fail(ManifestName, ErrMalformed, "format %q, want %q", clip(m.Format), Format)
 	}
 
 	// Every file, as listed.
 	listed := map[string]bool{ManifestName: true, SignatureName: true}
 	for _, f := range m.Files {
 		if listed[f.Name] {
-			return nil, fail(f.Name, ErrMalformed, "listed twice in the manifest")
+			return Manifest{}, fail(f.Name, ErrMalformed, "listed twice in the manifest")
 		}
 		listed[f.Name] = true
 		b, ok := files[f.Name]
 		if !ok {
-			return nil, fail(f.Name, ErrMissing, "")
+			return Manifest{}, fail(f.Name, ErrMissing, "")
 		}
 		sum := sha256.Sum256(b)
 		if hex.EncodeToString(sum[:]) != f.SHA256 || len(b) != f.Size {
-			return nil, fail(f.Name, ErrHash, "")
+			return Manifest{}, fail(f.Name, ErrHash, "")
 		}
 	}
 	for _, name := range sortedKeys(files) {
 		if !listed[name] {
-			return nil, fail(name, ErrUnlisted, "")
+			return Manifest{}, fail(name, ErrUnlisted, "")
 		}
 	}
 
-	// The pack's verifier key is the one given.
+	return m, nil
+}
+
+// verifyKey checks that the pack's verifier key is the one given.
+func verifyKey(files map[string][]byte, v note.Verifier) error {
 	kb, ok := files[VerifierKeyName]
 	if !ok {
-		return nil, fail(VerifierKeyName, ErrMissing, "")
+		return fail(VerifierKeyName, ErrMissing, "")
 	}
 	pv, err := ledger.NewVerifier(string(kb))
 	if err != nil {
-		return nil, fail(VerifierKeyName, ErrMalformed, "not a verifier key")
+		return fail(VerifierKeyName, ErrMalformed, "not a verifier key")
 	}
 	if pv.Name() != v.Name() || pv.KeyHash() != v.KeyHash() {
-		return nil, fail(VerifierKeyName, ErrKey, "the pack's key is %s+%08x, the given one %s+%08x", pv.Name(), pv.KeyHash(), v.Name(), v.KeyHash())
+		return fail(VerifierKeyName, ErrKey, "the pack's key is %s+%08x, the given one %s+%08x", pv.Name(), pv.KeyHash(), v.Name(), v.KeyHash())
 	}
+	return nil
+}
 
-	// The checkpoints of each ledger, in order, and the consistency proof
-	// from the first to the last.
-	res := &Result{Manifest: m}
-	_, res.Report = files[ReportJSONName]
+// verifyCheckpoints checks the checkpoints of each ledger, in order, and
+// the consistency proof from the first to the last; it returns the last
+// checkpoint of each origin.
+func verifyCheckpoints(files map[string][]byte, v note.Verifier, res *Result) (map[string]*ledger.Checkpoint, error) {
 	last := map[string]*ledger.Checkpoint{} // by origin
 	slugs := map[string][]string{}
 	for _, name := range sortedKeys(files) {
@@ -224,53 +270,48 @@ func Verify(pack []byte, v note.Verifier) (*Result, error) {
 		}
 	}
 
-	// Every sampled entry, proved against its ledger's last checkpoint.
+	return last, nil
+}
+
+// verifyEntries checks every sampled entry against its proof, and the
+// proof against its ledger's last checkpoint in the pack.
+func verifyEntries(files map[string][]byte, v note.Verifier, last map[string]*ledger.Checkpoint, res *Result) error {
 	for _, name := range sortedKeys(files) {
 		id, ok := strings.CutPrefix(name, "entries/")
 		if !ok {
 			if id, ok := strings.CutPrefix(name, "proofs/"); ok {
 				if _, ok := files["entries/"+id]; !ok {
-					return nil, fail("entries/"+id, ErrMissing, "the entry of %s", name)
+					return fail("entries/"+id, ErrMissing, "the entry of %s", name)
 				}
 			}
 			continue
 		}
 		pname := "proofs/" + id
 		if path.Dir(name) != "entries" || path.Ext(name) != ".json" {
-			return nil, fail(name, ErrMalformed, "want entries/ID.json")
+			return fail(name, ErrMalformed, "want entries/ID.json")
 		}
 		pb, ok := files[pname]
 		if !ok {
-			return nil, fail(pname, ErrMissing, "the proof of %s", name)
+			return fail(pname, ErrMissing, "the proof of %s", name)
 		}
 		p, err := ledger.ParseProof(pb)
 		if err != nil {
-			return nil, fail(pname, ErrMalformed, "%v", err)
+			return fail(pname, ErrMalformed, "%v", err)
 		}
 		if p.Line+"\n" != string(files[name]) {
-			return nil, fail(name, ErrInclusion, "the entry is not the line its proof proves")
+			return fail(name, ErrInclusion, "the entry is not the line its proof proves")
 		}
 		c, err := ledger.VerifyProof(p, v)
 		if err != nil {
-			return nil, fail(pname, ErrInclusion, "%v", err)
+			return fail(pname, ErrInclusion, "%v", err)
 		}
 		if lc := last[c.Origin]; lc == nil || lc.Size != c.Size || !bytes.Equal(lc.Root, c.Root) {
-			return nil, fail(pname, ErrInclusion, "proved against a checkpoint that is not the last of %s in the pack", clip(c.Origin))
+			return fail(pname, ErrInclusion, "proved against a checkpoint that is not the last of %s in the pack", clip(c.Origin))
 		}
 		res.Entries++
 	}
 
-	// Every byte: the zip is the canonical encoding of what it holds, so
-	// that no change, even outside the files (a header, a comment), goes
-	// unnoticed.
-	var canon bytes.Buffer
-	if err := writeZip(&canon, files); err != nil {
-		return nil, fail("", ErrMalformed, "%v", err)
-	}
-	if !bytes.Equal(canon.Bytes(), pack) {
-		return nil, fail("", ErrEncoding, "a zip header, comment or order was changed")
-	}
-	return res, nil
+	return nil
 }
 
 func sortedKeys[V any](m map[string]V) []string {
