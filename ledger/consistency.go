@@ -3,8 +3,6 @@ package ledger
 import (
 	"bytes"
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 
 	"github.com/transparency-dev/merkle/proof"
@@ -87,24 +85,13 @@ func VerifyConsistency(p *ConsistencyProof, from, to *Checkpoint) error {
 }
 
 // Marshal returns the proof's JSON form, indented.
-func (p *ConsistencyProof) Marshal() ([]byte, error) {
-	b, err := json.MarshalIndent(p, "", "  ")
-	if err != nil {
-		return nil, err
-	}
-	return append(b, '\n'), nil
-}
+func (p *ConsistencyProof) Marshal() ([]byte, error) { return indentJSON(p) }
 
 // ParseConsistencyProof parses a consistency proof's JSON form.
 func ParseConsistencyProof(b []byte) (*ConsistencyProof, error) {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	var p ConsistencyProof
-	if err := dec.Decode(&p); err != nil {
-		return nil, fmt.Errorf("ledger: not a comply consistency proof: %w", err)
-	}
-	if dec.More() {
-		return nil, errors.New("ledger: not a comply consistency proof: data after the JSON object")
+	p, err := decodeStrict[ConsistencyProof](b, "comply consistency proof")
+	if err != nil {
+		return nil, err
 	}
 	if p.Format != ConsistencyFormat {
 		return nil, fmt.Errorf("ledger: consistency proof format %q, want %q", clip(p.Format), ConsistencyFormat)
@@ -117,5 +104,5 @@ func ParseConsistencyProof(b []byte) (*ConsistencyProof, error) {
 			return nil, fmt.Errorf("ledger: consistency proof hash of %d bytes, want 32", len(h))
 		}
 	}
-	return &p, nil
+	return p, nil
 }

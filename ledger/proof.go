@@ -91,24 +91,13 @@ func Prove(ctx context.Context, st store.SidecarStore, id string) (*Proof, error
 }
 
 // Marshal returns the proof's JSON form, indented.
-func (p *Proof) Marshal() ([]byte, error) {
-	b, err := json.MarshalIndent(p, "", "  ")
-	if err != nil {
-		return nil, err
-	}
-	return append(b, '\n'), nil
-}
+func (p *Proof) Marshal() ([]byte, error) { return indentJSON(p) }
 
 // ParseProof parses a proof's JSON form.
 func ParseProof(b []byte) (*Proof, error) {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	var p Proof
-	if err := dec.Decode(&p); err != nil {
-		return nil, fmt.Errorf("ledger: not a comply inclusion proof: %w", err)
-	}
-	if dec.More() {
-		return nil, errors.New("ledger: not a comply inclusion proof: data after the JSON object")
+	p, err := decodeStrict[Proof](b, "comply inclusion proof")
+	if err != nil {
+		return nil, err
 	}
 	if p.Format != ProofFormat {
 		return nil, fmt.Errorf("ledger: proof format %q, want %q", clip(p.Format), ProofFormat)
@@ -124,7 +113,7 @@ func ParseProof(b []byte) (*Proof, error) {
 	if len(p.Hashes) > 64 {
 		return nil, fmt.Errorf("ledger: proof of %d hashes, at most 64", len(p.Hashes))
 	}
-	return &p, nil
+	return p, nil
 }
 
 // VerifyProof checks a proof offline: the checkpoint's signature against
@@ -179,4 +168,29 @@ func ProveAt(ctx context.Context, sc store.Sidecar, cp SignedCheckpoint, recs []
 		}
 	}
 	return out, nil
+}
+
+// indentJSON returns v's JSON form, indented, ending in a newline: the
+// form of the proofs comply writes.
+func indentJSON(v any) ([]byte, error) {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	return append(b, '\n'), nil
+}
+
+// decodeStrict decodes b as one JSON object of type T, refusing unknown
+// fields and anything after it; what names the form in errors.
+func decodeStrict[T any](b []byte, what string) (*T, error) {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	var v T
+	if err := dec.Decode(&v); err != nil {
+		return nil, fmt.Errorf("ledger: not a %s: %w", what, err)
+	}
+	if dec.More() {
+		return nil, fmt.Errorf("ledger: not a %s: data after the JSON object", what)
+	}
+	return &v, nil
 }
