@@ -1,10 +1,6 @@
 package llm_test
 
 import (
-	"testing"
-
-	"github.com/complyhq/comply"
-	"github.com/complyhq/comply/llm"
 	"github.com/complyhq/comply/llm/llmtest"
 )
 
@@ -18,25 +14,7 @@ var (
 	failure             = llmtest.Failure
 	noComplyHeaders     = llmtest.NoComplyHeaders
 	errDiskFull         = llmtest.ErrDiskFull
+	entries             = llmtest.TransportEntries
+	oneEntry            = llmtest.OneEntry
+	intv                = llmtest.Int
 )
-
-// entries returns every entry the transport's logger holds.
-func entries(t *testing.T, tr *llm.Transport) []comply.Entry {
-	t.Helper()
-	return llmtest.Entries(t, tr.Logger)
-}
-
-// oneEntry waits briefly for the transport's single entry and returns it.
-// Entries are written before the response completes, so the wait only
-// covers bodies closed on another goroutine.
-func oneEntry(t *testing.T, tr *llm.Transport) comply.Entry {
-	t.Helper()
-	return llmtest.WaitEntries(t, tr.Logger, 1)[0]
-}
-
-func intv(p *int64) int64 {
-	if p == nil {
-		return -1
-	}
-	return *p
-}

@@ -2,15 +2,14 @@ package otlp_test
 
 import (
 	"bytes"
-	"context"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/complyhq/comply"
 	"github.com/complyhq/comply/otlp"
+	"github.com/complyhq/comply/otlp/otlptest"
 	"github.com/complyhq/comply/store/filestore"
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
 	"google.golang.org/protobuf/proto"
@@ -68,13 +67,7 @@ func BenchmarkHandler(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer logger.Close()
-	srv := httptest.NewServer(&otlp.Handler{
-		Log: func(ctx context.Context, ins []comply.Interaction) ([]string, error) {
-			return logger.LogBatch(ctx, ins...)
-		},
-		Options: otlp.Options{Hash: logger.Hash},
-	})
-	defer srv.Close()
+	srv, _ := otlptest.Server(b, logger)
 	pb, err := proto.Marshal(benchExport(100))
 	if err != nil {
 		b.Fatal(err)

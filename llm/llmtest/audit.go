@@ -40,6 +40,28 @@ func NewTransport(t testing.TB) *llm.Transport {
 	return &llm.Transport{Logger: MemLogger(t), OnError: func(err error) { t.Errorf("OnError: %v", err) }}
 }
 
+// TransportEntries returns every entry the transport's Logger holds.
+func TransportEntries(t testing.TB, tr *llm.Transport) []comply.Entry {
+	t.Helper()
+	return Entries(t, tr.Logger)
+}
+
+// OneEntry waits briefly for the transport's single entry and returns it.
+// Entries are written before the response completes, so the wait only
+// covers bodies closed on another goroutine.
+func OneEntry(t testing.TB, tr *llm.Transport) comply.Entry {
+	t.Helper()
+	return WaitEntries(t, tr.Logger, 1)[0]
+}
+
+// Int returns a token count, or -1 for nil.
+func Int(p *int64) int64 {
+	if p == nil {
+		return -1
+	}
+	return *p
+}
+
 // ErrDiskFull is the error of every Append of NewFailingTransport's store.
 var ErrDiskFull = errors.New("disk full")
 

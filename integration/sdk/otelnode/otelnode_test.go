@@ -2,7 +2,6 @@ package otelnode
 
 import (
 	"context"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"testing"
@@ -11,7 +10,7 @@ import (
 	"github.com/complyhq/comply"
 	"github.com/complyhq/comply/llm/llmtest"
 	"github.com/complyhq/comply/otlp"
-	"github.com/complyhq/comply/store/memstore"
+	"github.com/complyhq/comply/otlp/otlptest"
 )
 
 // node returns the node binary, once the npm packages are installed; it
@@ -54,20 +53,8 @@ func TestInstrumentations(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			fake := llmtest.NewServer()
 			defer fake.Close()
-			logger, err := comply.New(memstore.New(0), nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer logger.Close()
-			var results []otlp.Result
-			srv := httptest.NewServer(&otlp.Handler{
-				Log: func(ctx context.Context, ins []comply.Interaction) ([]string, error) {
-					return logger.LogBatch(ctx, ins...)
-				},
-				Options:  otlp.Options{Hash: logger.Hash},
-				OnResult: func(r otlp.Result) { results = append(results, r) },
-			})
-			defer srv.Close()
+			logger := llmtest.MemLogger(t)
+			srv, results := otlptest.Server(t, logger)
 
 			ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 			defer cancel()
@@ -88,7 +75,7 @@ func TestInstrumentations(t *testing.T) {
 				entries = append(entries, e)
 			}
 			if len(entries) != 1 {
-				t.Fatalf("%d entries, want 1; results %+v; node:\n%s", len(entries), results, out)
+				t.Fatalf("%d entries, want 1; results %+v; node:\n%s", len(entries), results(), out)
 			}
 			e := entries[0]
 			md, err := e.MetadataMap()

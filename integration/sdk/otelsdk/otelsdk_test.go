@@ -1,15 +1,14 @@
 package otelsdk
 
 import (
-	"context"
-	"net/http/httptest"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/complyhq/comply"
+	"github.com/complyhq/comply/llm/llmtest"
 	"github.com/complyhq/comply/otlp"
-	"github.com/complyhq/comply/store/memstore"
+	"github.com/complyhq/comply/otlp/otlptest"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
@@ -22,20 +21,8 @@ import (
 // entry field by field.
 func TestOTelSDK(t *testing.T) {
 	ctx := t.Context()
-	logger, err := comply.New(memstore.New(0), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer logger.Close()
-	var results []otlp.Result
-	srv := httptest.NewServer(&otlp.Handler{
-		Log: func(ctx context.Context, ins []comply.Interaction) ([]string, error) {
-			return logger.LogBatch(ctx, ins...)
-		},
-		Options:  otlp.Options{Hash: logger.Hash},
-		OnResult: func(r otlp.Result) { results = append(results, r) },
-	})
-	defer srv.Close()
+	logger := llmtest.MemLogger(t)
+	srv, results := otlptest.Server(t, logger)
 
 	exp, err := otlptracehttp.New(ctx, otlptracehttp.WithEndpointURL(srv.URL+"/v1/traces"), otlptracehttp.WithCompression(otlptracehttp.GzipCompression))
 	if err != nil {
@@ -121,10 +108,10 @@ func TestOTelSDK(t *testing.T) {
 		byspan[md["span_id"].(string)] = e
 	}
 	if len(byspan) != len(cases) {
-		t.Fatalf("%d entries, want %d; results %+v", len(byspan), len(cases), results)
+		t.Fatalf("%d entries, want %d; results %+v", len(byspan), len(cases), results())
 	}
 	dropped := 0
-	for _, r := range results {
+	for _, r := range results() {
 		dropped += r.Dropped
 	}
 	if dropped != 1 {
