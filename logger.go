@@ -233,13 +233,8 @@ func (l *Logger) record(dst []byte, in *Interaction) (store.Record, []byte, erro
 		e.InputHash = l.hash(in.Input)
 	}
 	if l.opts.StoreContent {
-		if in.InputHash == "" { // else only the input's hash is known
-			if e.InputContent, err = l.opts.Keyring.Encrypt([]byte(in.Input)); err != nil {
-				return store.Record{}, dst, fmt.Errorf("comply: encrypt input: %w", err)
-			}
-		}
-		if e.OutputContent, err = l.opts.Keyring.Encrypt([]byte(in.Output)); err != nil {
-			return store.Record{}, dst, fmt.Errorf("comply: encrypt output: %w", err)
+		if err := l.sealContent(in, &e); err != nil {
+			return store.Record{}, dst, err
 		}
 	}
 	if err := checkInteraction(in); err != nil {
