@@ -53,6 +53,10 @@ func NewWithIntegrity(ctx context.Context, s store.Store, opts *Options, iopts *
 		lg.Close()
 		return nil, err
 	}
+	if err := l.recordPolicy(ctx); err != nil {
+		l.Close()
+		return nil, err
+	}
 	return l, nil
 }
 

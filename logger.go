@@ -11,12 +11,14 @@ import (
 	"iter"
 	"log/slog"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 	"unsafe"
 
 	"github.com/complyhq/comply/internal/line"
+	"github.com/complyhq/comply/policy"
 	"github.com/complyhq/comply/seal"
 	"github.com/complyhq/comply/store"
 )
@@ -88,6 +90,17 @@ type Options struct {
 	// the content hashes always get one). Nil means DefaultFilterKeys;
 	// an empty slice indexes no metadata key.
 	FilterKeys []string
+
+	// Policy, if set, decides per interaction what is logged (package
+	// policy): the level, the required metadata keys, the largest content
+	// stored. With a policy, the level decides whether content is stored
+	// encrypted; a default level left unset is the Logger's own
+	// (encrypted with StoreContent, else hash). A level the Logger cannot
+	// honour (keyed-hash without HashKey, encrypted without Keyring) fails
+	// closed: Log returns a *PolicyError. Interactions of level none are
+	// counted in the store's sidecar blobs (policy.Counter) and get no
+	// entry: Log returns "" and no error. See docs/policy.md.
+	Policy *policy.Policy
 }
 
 // A Logger writes audit entries to a store and reads them back. Its methods
@@ -102,9 +115,10 @@ type Logger struct {
 	once     sync.Once
 	closed   atomic.Bool // set by Close
 
-	summaries     summaryCache  // segment summaries read or built (summary.go)
-	fspec         *filterSpec   // the skip filters kept (skipindex.go)
-	summariesDone chan struct{} // closed after the writer's first summary pass
+	summaries     summaryCache    // segment summaries read or built (summary.go)
+	fspec         *filterSpec     // the skip filters kept (skipindex.go)
+	summariesDone chan struct{}   // closed after the writer's first summary pass
+	counter       *policy.Counter // counts of level none; nil if the store keeps no blobs
 }
 
 // New returns a Logger over s. The Logger owns s from then on and closes it
@@ -117,6 +131,9 @@ func New(s store.Store, opts *Options) (*Logger, error) {
 	o := &l.opts
 	if o.StoreContent && o.Keyring == nil {
 		return nil, fmt.Errorf("comply: StoreContent: %w", ErrNoEncryption)
+	}
+	if err := l.initPolicy(); err != nil {
+		return nil, err
 	}
 	if o.RetentionDays == 0 {
 		o.RetentionDays = DefaultRetentionDays
@@ -159,7 +176,8 @@ func New(s store.Store, opts *Options) (*Logger, error) {
 func (l *Logger) Store() store.Store { return l.store }
 
 // Log records one interaction and returns the new entry's id once the store
-// has made it durable.
+// has made it durable. An interaction of policy level none gets no entry:
+// Log returns "" and no error once its count is durable.
 func (l *Logger) Log(ctx context.Context, in Interaction) (string, error) {
 	ids, err := l.LogBatch(ctx, in)
 	if err != nil {
@@ -171,18 +189,20 @@ func (l *Logger) Log(ctx context.Context, in Interaction) (string, error) {
 // LogBatch records several interactions with one store append and returns
 // their ids in order, once all are durable. If any interaction is invalid,
 // nothing is stored; with more than one, the error is a *BatchError that
-// says which.
+// says which. An interaction of policy level none has id "" and no entry;
+// its count is made durable before the entries are appended.
 func (l *Logger) LogBatch(ctx context.Context, ins ...Interaction) ([]string, error) {
 	if err := l.errIfClosed("log"); err != nil {
 		return nil, err
 	}
+	route := RouteFrom(ctx)
 	recs := make([]store.Record, len(ins))
 	ids := make([]string, len(ins))
 	buf := getBuf()
 	defer putBuf(buf)
 	ends := make([]int, len(ins))
 	for i := range ins {
-		rec, b, err := l.record(*buf, &ins[i])
+		rec, b, err := l.record(*buf, &ins[i], route)
 		if err != nil {
 			if len(ins) > 1 {
 				err = &BatchError{Index: i, Err: err}
@@ -199,6 +219,13 @@ func (l *Logger) LogBatch(ctx context.Context, ins ...Interaction) ([]string, er
 		recs[i].Line = (*buf)[start:end:end]
 		start = end
 	}
+	recs, err := l.countNone(ctx, recs)
+	if err != nil {
+		return nil, err
+	}
+	if len(recs) == 0 {
+		return ids, nil
+	}
 	if err := l.store.Append(ctx, recs...); err != nil {
 		return nil, fmt.Errorf("comply: log: %w", err)
 	}
@@ -207,17 +234,30 @@ func (l *Logger) LogBatch(ctx context.Context, ins ...Interaction) ([]string, er
 
 // record builds the entry for in, appends its line to dst and returns the
 // record, without its Line, which the caller slices from the grown buffer
-// it also returns.
-func (l *Logger) record(dst []byte, in *Interaction) (store.Record, []byte, error) {
+// it also returns. For an interaction of policy level none, the record has
+// no ID and its Path holds the deciding rule, for countNone.
+func (l *Logger) record(dst []byte, in *Interaction, route string) (store.Record, []byte, error) {
 	ts, err := l.stamp(in.Time)
 	if err != nil {
 		return store.Record{}, dst, err
 	}
+	if err := checkInteraction(in); err != nil {
+		return store.Record{}, dst, err
+	}
+	md, err := encodeMetadata(in.Metadata)
+	if err != nil {
+		return store.Record{}, dst, err
+	}
+	d, err := l.decide(in, route, md)
+	if err != nil {
+		return store.Record{}, dst, err
+	}
+	if d.Level == policy.None {
+		return store.Record{Time: ts, Path: d.Rule}, dst, nil
+	}
 	e := line.Entry{
 		ID:                 newID(ts),
 		Timestamp:          ts,
-		InputHash:          in.InputHash,
-		OutputHash:         l.hash(in.Output),
 		Provider:           in.Provider,
 		Model:              in.Model,
 		ConversationID:     in.ConversationID,
@@ -229,28 +269,11 @@ func (l *Logger) record(dst []byte, in *Interaction) (store.Record, []byte, erro
 		InputTokens:        in.InputTokens,
 		OutputTokens:       in.OutputTokens,
 	}
-	if e.InputHash == "" {
-		e.InputHash = l.hash(in.Input)
-	}
-	if l.opts.StoreContent {
-		if err := l.sealContent(in, &e); err != nil {
-			return store.Record{}, dst, err
-		}
-	}
-	if err := checkInteraction(in); err != nil {
+	if e.Metadata, err = l.protect(in, &e, &d, md); err != nil {
 		return store.Record{}, dst, err
 	}
-	if in.Metadata != nil {
-		md, err := line.AppendValue(nil, in.Metadata)
-		if err != nil {
-			return store.Record{}, dst, &InvalidError{Field: "metadata", Err: err}
-		}
-		if d := jsonDepth(md); d > MaxMetadataDepth {
-			return store.Record{}, dst, &InvalidError{Field: "metadata", Err: fmt.Errorf("nested %d levels deep, more than %d", d, MaxMetadataDepth)}
-		}
-		if string(md) != "null" { // a nil map or slice: no metadata
-			e.Metadata = md
-		}
+	if len(d.alerts) > 0 {
+		e.Alerts = slices.Concat(in.Alerts, d.alerts)
 	}
 	start := len(dst)
 	out, err := line.Append(dst, &e)
@@ -265,6 +288,25 @@ func (l *Logger) record(dst []byte, in *Interaction) (store.Record, []byte, erro
 		return store.Record{}, dst, fmt.Errorf("comply: %w: %d bytes encoded, limit %d", ErrEntryTooLarge, n, l.opts.MaxEntrySize)
 	}
 	return store.Record{ID: e.ID, Time: ts}, out, nil
+}
+
+// encodeMetadata returns the JSON object of an interaction's metadata, or
+// nil for none.
+func encodeMetadata(v any) ([]byte, error) {
+	if v == nil {
+		return nil, nil
+	}
+	md, err := line.AppendValue(nil, v)
+	if err != nil {
+		return nil, &InvalidError{Field: "metadata", Err: err}
+	}
+	if d := jsonDepth(md); d > MaxMetadataDepth {
+		return nil, &InvalidError{Field: "metadata", Err: fmt.Errorf("nested %d levels deep, more than %d", d, MaxMetadataDepth)}
+	}
+	if string(md) == "null" { // a nil map or slice: no metadata
+		return nil, nil
+	}
+	return md, nil
 }
 
 // stamp returns the timestamp of an entry for an interaction at t (zero
