@@ -54,7 +54,9 @@ func NewWithIntegrity(ctx context.Context, s store.Store, opts *Options, iopts *
 		return nil, err
 	}
 	if err := l.recordPolicy(ctx); err != nil {
-		l.Close()
+		l.once.Do(func() { close(l.stop) }) // stop background work; s stays the caller's
+		l.done.Wait()
+		lg.Close()
 		return nil, err
 	}
 	return l, nil
