@@ -108,9 +108,18 @@ func (e *Error) Unwrap() error { return e.Err }
 func Parse(b []byte) (*Policy, error) {
 	var p Policy
 	dec := yaml.NewDecoder(bytes.NewReader(b))
-	dec.KnownFields(true)
-	if err := dec.Decode(&p); err != nil && !errors.Is(err, io.EOF) {
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err != nil && !errors.Is(err, io.EOF) {
 		return nil, &Error{Err: errors.New(strings.TrimPrefix(err.Error(), "yaml: "))}
+	}
+	if len(doc.Content) > 0 {
+		root := doc.Content[0]
+		if err := checkKeys(root); err != nil {
+			return nil, &Error{Err: err}
+		}
+		if err := root.Decode((*plainPolicy)(&p)); err != nil {
+			return nil, &Error{Err: errors.New(strings.TrimPrefix(err.Error(), "yaml: "))}
+		}
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
@@ -122,19 +131,25 @@ func Parse(b []byte) (*Policy, error) {
 	return &p, nil
 }
 
+// plainPolicy is a Policy without its UnmarshalYAML.
+type plainPolicy Policy
+
 // UnmarshalYAML reads a policy section of a larger YAML file (comply
 // serve's configuration), strictly, with line numbers in its errors.
 func (p *Policy) UnmarshalYAML(n *yaml.Node) error {
 	if err := checkKeys(n); err != nil {
 		return err
 	}
-	type plain Policy
-	var q plain
+	var q plainPolicy
 	if err := n.Decode(&q); err != nil {
 		return err
 	}
 	if err := (*Policy)(&q).Check(); err != nil {
-		return fmt.Errorf("line %d: %w", n.Line, err)
+		var pe *Error
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return fmt.Errorf("line %d: policy: %w", n.Line, err)
 	}
 	*p = Policy(q)
 	return nil
