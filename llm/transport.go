@@ -2,6 +2,7 @@ package llm
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -105,6 +106,11 @@ type Transport struct {
 	// DefaultWriteTimeout. The write does not stop when the request's
 	// context is cancelled: a call abandoned by its caller is logged too.
 	WriteTimeout time.Duration
+
+	// Route names the front end to the Logger's policy (comply.WithRoute)
+	// when the request's context names none: "proxy/<upstream>" in comply
+	// serve, "proxy" in comply proxy. Empty means "transport".
+	Route string
 
 	audited, passed, logged, failed, failOpen atomic.Int64
 	streamed                                  atomic.Int64
@@ -347,6 +353,9 @@ func (c *call) write(ctx context.Context, in comply.Interaction) error {
 	defer c.release()
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), t.writeTimeout())
 	defer cancel()
+	if comply.RouteFrom(wctx) == "" {
+		wctx = comply.WithRoute(wctx, cmp.Or(t.Route, "transport"))
+	}
 	_, err := t.Logger.Log(wctx, in)
 	var ie *comply.InvalidError
 	if errors.As(err, &ie) && ie.Field == "metadata" && len(c.meta) > 0 {

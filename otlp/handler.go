@@ -161,6 +161,9 @@ func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, int,
 // so that one bad span does not cost the export. It returns the
 // interactions it tried last, and Log's error if it failed otherwise.
 func (h *Handler) log(ctx context.Context, ins []comply.Interaction, res *Result) ([]comply.Interaction, error) {
+	if comply.RouteFrom(ctx) == "" {
+		ctx = comply.WithRoute(ctx, "otlp") // the Logger's policy matches it
+	}
 	for len(ins) > 0 {
 		_, err := h.Log(ctx, ins)
 		if err == nil {
@@ -173,6 +176,8 @@ func (h *Handler) log(ctx context.Context, ins []comply.Interaction, res *Result
 			why = "a GenAI span cannot be an entry: invalid " + ie.Field
 		case errors.Is(err, comply.ErrEntryTooLarge):
 			why = "a GenAI span is too large for an entry"
+		case errors.Is(err, comply.ErrMissingMetadata):
+			why = "a GenAI span lacks metadata the logging policy requires"
 		default:
 			return ins, err
 		}

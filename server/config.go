@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/complyhq/comply/policy"
 )
 
 // Config is the configuration of comply serve, as its YAML file holds
@@ -36,6 +38,11 @@ type Config struct {
 	LogFormat      string     `yaml:"log_format"`       // text or json
 	Upstreams      []UpConfig `yaml:"upstreams"`
 	Timeouts       Timeouts   `yaml:"timeouts"`
+
+	// Policy is the logging policy (package policy): rules that choose
+	// what each interaction's entry holds. Nil logs every interaction as
+	// the other keys say. --policy FILE replaces it.
+	Policy *policy.Policy `yaml:"policy,omitempty"`
 }
 
 // UpConfig configures one upstream of /proxy/{name}/.

@@ -82,7 +82,7 @@ func (s *Server) postEntries(c *call) {
 		var ie *comply.InvalidError
 		var be *comply.BatchError
 		switch {
-		case errors.As(err, &ie) || errors.Is(err, comply.ErrEntryTooLarge):
+		case errors.As(err, &ie) || errors.Is(err, comply.ErrEntryTooLarge) || errors.Is(err, comply.ErrMissingMetadata):
 			i := 0
 			if errors.As(err, &be) {
 				i = be.Index

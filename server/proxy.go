@@ -21,6 +21,7 @@ func (s *Server) proxyHandler(up Upstream) http.Handler {
 	t := &llm.Transport{
 		Base:   timed{rt: proxy.UpstreamTransport(), obs: s.m.upstream.WithLabelValues(up.Name)},
 		Logger: s.l,
+		Route:  "proxy/" + up.Name,
 		Input:  up.Input,
 		Prices: up.Prices,
 		OnError: func(err error) {

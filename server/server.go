@@ -498,11 +498,14 @@ func (s *Server) logFunc(source string) func(context.Context, []comply.Interacti
 
 func (s *Server) logBatch(ctx context.Context, source string, ins []comply.Interaction) ([]string, error) {
 	start := time.Now()
+	if comply.RouteFrom(ctx) == "" {
+		ctx = comply.WithRoute(ctx, source) // the policy's route: "api" or "otlp"
+	}
 	ids, err := s.l.LogBatch(ctx, ins...)
 	s.m.append.Observe(time.Since(start).Seconds())
 	if err != nil {
 		var ie *comply.InvalidError
-		if !errors.As(err, &ie) && !errors.Is(err, comply.ErrEntryTooLarge) && ctx.Err() == nil {
+		if !errors.As(err, &ie) && !errors.Is(err, comply.ErrEntryTooLarge) && !errors.Is(err, comply.ErrMissingMetadata) && ctx.Err() == nil {
 			s.m.writeErrors.Inc()
 			s.failing.Add(1)
 		}

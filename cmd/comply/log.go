@@ -58,7 +58,7 @@ names it; the lines before it are stored and their ids printed.
 // logFlags holds the flags of 'comply log'.
 type logFlags struct {
 	durability, signingKey, keyFile *string
-	hashKeyFile                     *string
+	hashKeyFile, policy             *string
 	input, inputFile                *string
 	output, outputFile              *string
 	provider, model, conv           *string
@@ -96,6 +96,15 @@ func cmdLog(ctx context.Context, c *cli, args []string) (err error) {
 		return err
 	}
 	defer clear(opts.HashKey)
+	if *f.policy != "" {
+		p, err := loadPolicy(*f.policy)
+		if err != nil {
+			return err
+		}
+		if err := withPolicy(opts, p, *f.keyFile); err != nil {
+			return err
+		}
+	}
 	var src io.Reader
 	var srcSize int64 = -1
 	if f.set["jsonl"] {
@@ -118,6 +127,10 @@ func cmdLog(ctx context.Context, c *cli, args []string) (err error) {
 	if err != nil {
 		return err
 	}
+	if id == "" { // policy level none: counted, no entry
+		_, err = fmt.Fprintln(c.stderr, "comply: counted, not logged: the policy's level for it is none")
+		return err
+	}
 	_, err = fmt.Fprintln(c.stdout, id)
 	return err
 }
@@ -133,6 +146,7 @@ func (c *cli) parseLogFlags(args []string) (*logFlags, error) {
 		keyFile:    c.keyFileFlag(fs),
 	}
 	f.hashKeyFile = c.hashKeyFileFlag(fs, "store keyed hashes (HMAC-SHA256) with the key in `FILE`")
+	f.policy = fs.String("policy", "", policyFlagUsage)
 	f.input = fs.String("input", "", "the input: the prompt or request `TEXT`")
 	f.inputFile = fs.String("input-file", "", "read the input from `FILE` (- for standard input)")
 	f.output = fs.String("output", "", "the output: the response `TEXT` (empty for a blocked request)")
@@ -320,7 +334,7 @@ func (c *cli) logJSONL(ctx context.Context, l *comply.Logger, src io.Reader, siz
 		}
 		ids, err := l.LogBatch(ctx, batch...)
 		var ie *comply.InvalidError
-		if err != nil && (errors.As(err, &ie) || errors.Is(err, comply.ErrEntryTooLarge)) {
+		if err != nil && (errors.As(err, &ie) || errors.Is(err, comply.ErrEntryTooLarge) || errors.Is(err, comply.ErrMissingMetadata)) {
 			// Nothing was stored. Log the lines one by one to store those
 			// before the bad one and to name it.
 			ids = ids[:0]

@@ -55,6 +55,7 @@ type proxyFlags struct {
 	failOpen, storeContent          *bool
 	limits                          *proxyLimits
 	hashKeyFile, cleanupDaily       *string
+	policy                          *string
 	retentionDays                   *int
 }
 
@@ -138,6 +139,7 @@ func (c *cli) parseProxyFlags(args []string) (*proxyFlags, error) {
 	f.prices = fs.String("prices", os.Getenv("COMPLY_PRICES"), "record each call's cost from the price table in `FILE`: JSON, {\"models\": {\"gpt-4.1\": {\"input_per_mtok\": 2, \"output_per_mtok\": 8}}}, US dollars per million tokens (env COMPLY_PRICES)")
 	f.limits = proxyLimitFlags(fs)
 	f.hashKeyFile = c.hashKeyFileFlag(fs, "store keyed hashes (HMAC-SHA256) with the key in `FILE`")
+	f.policy = fs.String("policy", "", policyFlagUsage)
 	f.retentionDays = fs.Int("retention-days", comply.DefaultRetentionDays, "with --cleanup-daily, keep entries for `N` days")
 	f.cleanupDaily = fs.String("cleanup-daily", "", "delete expired entries every day at `HH:MM` local time, while serving (retention without downtime)")
 	rest, err := c.parse(fs, args)
@@ -183,6 +185,15 @@ func (f *proxyFlags) check() (*proxyConfig, error) {
 	if err := f.retention(cfg.opts); err != nil {
 		return nil, err
 	}
+	if f.policy != nil && *f.policy != "" {
+		p, err := loadPolicy(*f.policy)
+		if err != nil {
+			return nil, err
+		}
+		if err := withPolicy(cfg.opts, p, *f.keyFile); err != nil {
+			return nil, err
+		}
+	}
 	return cfg, nil
 }
 
@@ -207,6 +218,7 @@ func auditTransport(l *comply.Logger, mode llm.InputMode, failOpen bool, report 
 	return &llm.Transport{
 		Base:     proxy.UpstreamTransport(),
 		Logger:   l,
+		Route:    "proxy",
 		Input:    mode,
 		FailOpen: failOpen,
 		OnError: func(err error) {

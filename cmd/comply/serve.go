@@ -293,6 +293,7 @@ func (c *cli) serveConfig(args []string, demo *bool) (cfg server.Config, printOn
 	fs.BoolVar(&cfg.InsecureNoAuth, "insecure-no-auth", cfg.InsecureNoAuth, "serve without tokens, every request as admin: on loopback only")
 	fs.Int64Var(&cfg.MaxBody, "max-body", cfg.MaxBody, "refuse request bodies larger than `BYTES` (413)")
 	fs.StringVar(&cfg.LogFormat, "log-format", cfg.LogFormat, "the server's logs on stderr, `FORMAT`: text or json")
+	policyFile := fs.String("policy", "", policyFlagUsage+"; replaces the configuration's policy section")
 	for _, key := range serveKeys {
 		name := strings.ReplaceAll(key, "_", "-")
 		if key == "store" {
@@ -315,6 +316,11 @@ func (c *cli) serveConfig(args []string, demo *bool) (cfg server.Config, printOn
 		return cfg, false, false, usagef("unexpected argument %q", rest[0])
 	}
 	cfg.Store = c.store
+	if *policyFile != "" {
+		if cfg.Policy, err = loadPolicy(*policyFile); err != nil {
+			return cfg, false, false, err
+		}
+	}
 	if err := cfg.Check(); err != nil {
 		return cfg, false, false, &usageError{msg: err.Error()}
 	}
@@ -448,6 +454,10 @@ func serveWriterSetup(cfg *server.Config, log *slog.Logger) (*comply.Options, []
 		return nil, nil, "", nil, err
 	}
 	opts.ErrorLog = log
+	if err := withPolicy(opts, cfg.Policy, cfg.KeyFile); err != nil {
+		clear(opts.HashKey)
+		return nil, nil, "", nil, err
+	}
 	upstreams, err := serveUpstreams(cfg.Upstreams)
 	if err != nil {
 		clear(opts.HashKey)
