@@ -73,6 +73,7 @@ func init() {
 		{"proxy", "audit the LLM calls of any app as a reverse proxy", cmdProxy},
 		{"serve", "run the audit log as an HTTP service (ingest, query, proxy, access log)", cmdServe},
 		{"cleanup", "delete the entries older than the retention period", cmdCleanup},
+		{"s3", "print or set the S3 lifecycle rules that match the store's retention", cmdS3},
 		{"keygen", "generate an encryption key", cmdKeygen},
 		{"decrypt", "decrypt an encrypted content field", cmdDecrypt},
 		{"report", "write the compliance report of a period (EU AI Act, SOC 2, HIPAA, ISO 42001, GDPR)", cmdReport},
