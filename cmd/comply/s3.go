@@ -236,12 +236,15 @@ func rulePrefixOf(r types.LifecycleRule) string {
 	return "\x00other"
 }
 
-// sameRules reports whether two rule lists say the same, by their JSON.
+// sameRules reports whether two rule lists say the same, by their JSON,
+// but for AbortIncompleteMultipartUpload, which some S3-compatible servers
+// (MinIO) accept and drop.
 func sameRules(a, b []types.LifecycleRule) bool {
 	if len(a) != len(b) {
 		return false
 	}
 	key := func(r types.LifecycleRule) string {
+		r.AbortIncompleteMultipartUpload = nil
 		j, _ := json.Marshal(lifecycleRuleJSON(r))
 		return string(j)
 	}
@@ -254,26 +257,52 @@ func sameRules(a, b []types.LifecycleRule) bool {
 	return slices.Equal(as, bs)
 }
 
-// lifecycleJSON is the configuration in the shape that
+// lifecycleJSON is the configuration in the shape, and key order, that
 // aws s3api put-bucket-lifecycle-configuration reads.
-func lifecycleJSON(rules []types.LifecycleRule) map[string]any {
-	out := make([]map[string]any, len(rules))
+func lifecycleJSON(rules []types.LifecycleRule) lcConfig {
+	out := lcConfig{Rules: make([]lcRule, len(rules))}
 	for i, r := range rules {
-		out[i] = lifecycleRuleJSON(r)
+		out.Rules[i] = lifecycleRuleJSON(r)
 	}
-	return map[string]any{"Rules": out}
+	return out
 }
 
-func lifecycleRuleJSON(r types.LifecycleRule) map[string]any {
-	m := map[string]any{"ID": aws.ToString(r.ID), "Status": string(r.Status), "Filter": map[string]any{"Prefix": rulePrefixOf(r)}}
+type (
+	lcConfig struct {
+		Rules []lcRule `json:"Rules"`
+	}
+	lcRule struct {
+		ID                             string    `json:"ID"`
+		Status                         string    `json:"Status"`
+		Filter                         lcFilter  `json:"Filter"`
+		Expiration                     *lcDays   `json:"Expiration,omitempty"`
+		NoncurrentVersionExpiration    *lcNonCur `json:"NoncurrentVersionExpiration,omitempty"`
+		AbortIncompleteMultipartUpload *lcAbort  `json:"AbortIncompleteMultipartUpload,omitempty"`
+	}
+	lcFilter struct {
+		Prefix string `json:"Prefix"`
+	}
+	lcDays struct {
+		Days int32 `json:"Days"`
+	}
+	lcNonCur struct {
+		NoncurrentDays int32 `json:"NoncurrentDays"`
+	}
+	lcAbort struct {
+		DaysAfterInitiation int32 `json:"DaysAfterInitiation"`
+	}
+)
+
+func lifecycleRuleJSON(r types.LifecycleRule) lcRule {
+	out := lcRule{ID: aws.ToString(r.ID), Status: string(r.Status), Filter: lcFilter{Prefix: rulePrefixOf(r)}}
 	if e := r.Expiration; e != nil && e.Days != nil {
-		m["Expiration"] = map[string]any{"Days": *e.Days}
+		out.Expiration = &lcDays{Days: *e.Days}
 	}
 	if n := r.NoncurrentVersionExpiration; n != nil && n.NoncurrentDays != nil {
-		m["NoncurrentVersionExpiration"] = map[string]any{"NoncurrentDays": *n.NoncurrentDays}
+		out.NoncurrentVersionExpiration = &lcNonCur{NoncurrentDays: *n.NoncurrentDays}
 	}
 	if a := r.AbortIncompleteMultipartUpload; a != nil && a.DaysAfterInitiation != nil {
-		m["AbortIncompleteMultipartUpload"] = map[string]any{"DaysAfterInitiation": *a.DaysAfterInitiation}
+		out.AbortIncompleteMultipartUpload = &lcAbort{DaysAfterInitiation: *a.DaysAfterInitiation}
 	}
-	return m
+	return out
 }
