@@ -377,3 +377,34 @@ func walkKeys(n *yaml.Node, known []string, sub func(string, *yaml.Node) error) 
 	}
 	return nil
 }
+
+// resolvedPolicy is a Policy with every action's fields resolved, which
+// MarshalYAML writes in full: an empty require list must stay distinct
+// from an unset one.
+type resolvedPolicy struct {
+	Default resolvedAction `yaml:"default"`
+	Rules   []resolvedRule `yaml:"rules"`
+}
+
+type resolvedRule struct {
+	Name           string `yaml:"name"`
+	Match          Match  `yaml:"match"`
+	resolvedAction `yaml:",inline"`
+}
+
+type resolvedAction struct {
+	Level           Level     `yaml:"level"`
+	Require         []string  `yaml:"require,flow"`
+	Missing         OnMissing `yaml:"missing"`
+	MaxContentBytes int       `yaml:"max_content_bytes"`
+}
+
+// MarshalYAML writes the policy with every rule's action resolved against
+// the default (as Text does), so that it reads back deciding the same.
+func (p Policy) MarshalYAML() (any, error) {
+	out := resolvedPolicy{Default: resolvedAction(p.Default.resolved(Action{})), Rules: make([]resolvedRule, len(p.Rules))}
+	for i, r := range p.Rules {
+		out.Rules[i] = resolvedRule{Name: r.Name, Match: r.Match, resolvedAction: resolvedAction(r.Action.resolved(p.Default))}
+	}
+	return out, nil
+}

@@ -16,6 +16,7 @@ func TestConfigPolicySection(t *testing.T) {
 		level   policy.Level // of the first rule, when no error
 	}{
 		{"section", "listen: 127.0.0.1:9\npolicy:\n  default: {level: hash}\n  rules:\n    - {name: support, match: {metadata: {team: support}}, level: metadata}\n", "", policy.Metadata},
+		{"empty require stays empty", "policy:\n  default: {require: [user_id]}\n  rules:\n    - {name: open, require: [], level: none}\n", "", policy.None},
 		{"unknown key", "policy:\n  default: {level: hash}\n  rules:\n    - name: a\n      levle: none\n", "line 5: unknown key levle", ""},
 		{"unknown match key", "policy:\n  rules:\n    - name: a\n      match: {team: x}\n", "line 4: unknown key team", ""},
 		{"bad level", "policy:\n  default: {level: full}\n", `line 2: policy: default: level "full"`, ""},
