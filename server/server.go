@@ -512,7 +512,13 @@ func (s *Server) logBatch(ctx context.Context, source string, ins []comply.Inter
 		return nil, err
 	}
 	s.failing.Store(0)
-	s.m.written(source, len(ids))
+	n := 0
+	for _, id := range ids {
+		if id != "" { // "": counted by the logging policy (level none), not written
+			n++
+		}
+	}
+	s.m.written(source, n)
 	return ids, nil
 }
 
