@@ -3,6 +3,8 @@ package comply_test
 import (
 	"encoding/json"
 	"errors"
+	"os"
+	"os/exec"
 	"regexp"
 	"strings"
 	"testing"
@@ -278,5 +280,57 @@ func TestPolicyRecords(t *testing.T) {
 	recs, err := ledger.Policies(t.Context(), fs, "comply/test", note.VerifierList(verifier))
 	if err != nil || len(recs) != 3 || recs[2].Text != "null" || recs[0].Size > recs[1].Size {
 		t.Fatalf("Policies = %+v, %v", recs, err)
+	}
+}
+
+// TestPythonReadsPolicyLines: the lines of every level load in the seed's
+// AuditEntry and round-trip through Python's json, the "truncated"
+// metadata included.
+func TestPythonReadsPolicyLines(t *testing.T) {
+	py := pythonWithCryptography(t)
+	dir := t.TempDir()
+	key, err := seal.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := policyOf(t, `
+default: {require: [user_id]}
+rules:
+  - {name: meta, match: {provider: meta}, level: metadata}
+  - {name: sealed, match: {provider: sealed}, level: encrypted, max_content_bytes: 3}
+`)
+	l := openDir(t, dir, &comply.Options{Keyring: seal.NewKeyring(key), Policy: p})
+	ins := []comply.Interaction{
+		{Input: "hello", Output: "world", Provider: "meta", Metadata: map[string]any{"user_id": "u"}},
+		{Input: "hello", Output: "world", Provider: "other"},
+		{Input: "héllo", Output: "wörld", Provider: "sealed", Metadata: json.RawMessage(`{"user_id": "u", "n": 2.0}`)},
+	}
+	if _, err := l.LogBatch(t.Context(), ins...); err != nil {
+		t.Fatal(err)
+	}
+	l.Close()
+	cmd := exec.Command(py, "testdata/interop/pyreader.py", dir)
+	cmd.Env = append(os.Environ(), seal.EnvKey+"="+key.Encode())
+	out, err := cmd.Output()
+	if err != nil {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			t.Fatalf("python reader failed: %v\n%s", err, ee.Stderr)
+		}
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	if len(lines) != len(ins) {
+		t.Fatalf("python read %d entries, want %d:\n%s", len(lines), len(ins), out)
+	}
+	var sealed struct {
+		Input, Output string
+		Metadata      map[string]any
+	}
+	if err := json.Unmarshal([]byte(lines[2]), &sealed); err != nil {
+		t.Fatal(err)
+	}
+	if sealed.Input != "hé" || sealed.Output != "wö" || sealed.Metadata["truncated"] == nil {
+		t.Errorf("python read the sealed entry as %+v", sealed)
 	}
 }
