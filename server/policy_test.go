@@ -68,7 +68,13 @@ rules:
 			if resp.StatusCode != tt.status || !strings.Contains(string(b), tt.want) {
 				t.Fatalf("%d %s; want %d with %q", resp.StatusCode, b, tt.status, tt.want)
 			}
-			if n, _ := l.Count(t.Context()); n != tt.entries {
+			// A proxied call's entry may land after the client has its
+			// whole answer: wait for it.
+			n, _ := l.Count(t.Context())
+			for deadline := time.Now().Add(5 * time.Second); n != tt.entries && time.Now().Before(deadline); n, _ = l.Count(t.Context()) {
+				time.Sleep(10 * time.Millisecond)
+			}
+			if n != tt.entries {
 				t.Fatalf("%d entries, want %d", n, tt.entries)
 			}
 		})
@@ -83,7 +89,12 @@ rules:
 	if len(hashes) != 2 || hashes[0] == "" || hashes[1] != "" {
 		t.Errorf("input hashes %q: want the proxy's hashed, the API's empty (level metadata)", hashes)
 	}
-	counts, err := policy.ReadCounts(t.Context(), l.Store().(store.Sidecar), time.Time{}, time.Time{})
+	var counts []policy.Count
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if counts, err = policy.ReadCounts(t.Context(), l.Store().(store.Sidecar), time.Time{}, time.Time{}); err != nil || len(counts) == 1 {
+			break
+		}
+	}
 	if err != nil || len(counts) != 1 || counts[0].Rule != "quiet" || counts[0].Count != 1 {
 		t.Errorf("counts %+v, %v; want 1 of rule quiet", counts, err)
 	}
