@@ -136,3 +136,24 @@ func (r *Record) Check(maxLine int) error {
 	}
 	return nil
 }
+
+// A Rewriter store can replace the lines of one segment in place, as
+// retention does when it rewrites a segment without its expired lines: key
+// rotation (rewrap) uses it to re-encrypt content under a new key.
+//
+// Rewrite calls fn with every readable record of the named segment (see
+// Segmented), in order; fn returns the replacement line and true, or false
+// to keep the line unchanged. A new line must keep the record's id and
+// time and pass Record.Check. The segment is replaced atomically: a reader
+// sees every old line or every new one, never a mix; if fn returns an
+// error, or the context is cancelled, the segment is left as it was and
+// Rewrite returns the error. It returns how many lines it changed.
+// Unreadable lines are kept byte for byte. Rewrite does not report the new
+// lines to an Observable store's observer: they are not new entries.
+//
+// On a store that keeps every version of an object (S3 with Object
+// Lock), the old version stays until its retention ends: a rewrite adds a
+// version, it cannot erase the old one.
+type Rewriter interface {
+	Rewrite(ctx context.Context, segment string, fn func(Record) (newLine []byte, changed bool, err error)) (int64, error)
+}

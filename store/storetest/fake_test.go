@@ -50,6 +50,7 @@ const (
 	claimsOthers         // RecordWriter names another writer
 	segmentsMissOne      // Segments leaves out the last segment
 	staticVersion        // a segment's Version never changes
+	rewriteHalf          // Rewrite stores the new lines before fn fails
 )
 
 // fake is a small in-memory store with every capability, sound unless
@@ -74,6 +75,7 @@ var (
 	_ store.Syncer       = (*fake)(nil)
 	_ store.Shared       = (*fake)(nil)
 	_ store.Segmented    = (*fake)(nil)
+	_ store.Rewriter     = (*fake)(nil)
 )
 
 // Segments: one segment per UTC day, its version a hash of its lines.
@@ -475,4 +477,38 @@ func (s *fake) reopen() *fake {
 		s.mu.Unlock()
 	}
 	return n
+}
+
+// Rewrite: the lines of one UTC day, replaced all at once.
+func (s *fake) Rewrite(ctx context.Context, segment string, fn func(store.Record) ([]byte, bool, error)) (int64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.live(ctx); err != nil {
+		return 0, err
+	}
+	next := slices.Clone(s.recs)
+	var n int64
+	found := false
+	for i, r := range s.recs {
+		if r.Line == nil || r.Time.UTC().Format(time.DateOnly) != segment {
+			continue
+		}
+		found = true
+		nl, ok, err := fn(store.Record{ID: r.ID, Time: r.Time, Line: slices.Clone(r.Line)})
+		if err != nil {
+			if s.flaw == rewriteHalf {
+				s.recs = next
+			}
+			return 0, err
+		}
+		if ok {
+			next[i].Line = slices.Clone(nl)
+			n++
+		}
+	}
+	if !found {
+		return 0, fmt.Errorf("rewrite %s: %w", segment, store.ErrNotFound)
+	}
+	s.recs = next
+	return n, nil
 }

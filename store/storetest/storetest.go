@@ -92,6 +92,7 @@ func Rules() []Rule {
 		{"Shared", checkShared},
 		{"SegmentsCoverScan", checkSegmentsCoverScan},
 		{"SegmentVersions", checkSegmentVersions},
+		{"Rewrite", checkRewrite},
 	}
 }
 

@@ -72,6 +72,7 @@ func TestBrokenStoresFail(t *testing.T) {
 		{"Shared", claimsOthers},
 		{"SegmentsCoverScan", segmentsMissOne},
 		{"SegmentVersions", staticVersion},
+		{"Rewrite", rewriteHalf},
 	}
 	rules := map[string]storetest.Rule{}
 	for _, r := range storetest.Rules() {
