@@ -232,8 +232,10 @@ func (l *Logger) record(dst []byte, in *Interaction) (store.Record, []byte, erro
 	if e.InputHash == "" {
 		e.InputHash = l.hash(in.Input)
 	}
+	var keyID string
 	if l.opts.StoreContent {
-		if err := l.sealContent(in, &e); err != nil {
+		var err error
+		if keyID, err = l.sealContent(in, &e); err != nil {
 			return store.Record{}, dst, err
 		}
 	}
@@ -251,6 +253,13 @@ func (l *Logger) record(dst []byte, in *Interaction) (store.Record, []byte, erro
 		if string(md) != "null" { // a nil map or slice: no metadata
 			e.Metadata = md
 		}
+	}
+	if keyID != "" {
+		md, err := withKeyVersion(e.Metadata, keyID)
+		if err != nil {
+			return store.Record{}, dst, &InvalidError{Field: "metadata", Err: err}
+		}
+		e.Metadata = md
 	}
 	start := len(dst)
 	out, err := line.Append(dst, &e)
@@ -518,22 +527,6 @@ func (l *Logger) CleanupBefore(ctx context.Context, cutoff time.Time) (int64, er
 		return n, fmt.Errorf("comply: cleanup: %w", err)
 	}
 	return n, nil
-}
-
-// DecryptContent returns the plaintext of an encrypted content field
-// (Entry.InputContent or OutputContent).
-func (l *Logger) DecryptContent(content string) (string, error) {
-	if err := l.errIfClosed("decrypt"); err != nil {
-		return "", err
-	}
-	if l.opts.Keyring == nil {
-		return "", ErrNoEncryption
-	}
-	b, err := l.opts.Keyring.Decrypt(content)
-	if err != nil {
-		return "", fmt.Errorf("comply: decrypt: %w", err)
-	}
-	return string(b), nil
 }
 
 // Close stops background work and closes the store. Entries acknowledged by
