@@ -108,3 +108,13 @@ func (v *verifier) rewritten(h *[32]byte) int {
 	v.r.Rewrapped++
 	return leaf
 }
+
+// find returns the leaf a line of hash h matches: an available leaf of
+// that hash, or the leaf a signed rewrite record says it replaces.
+func (v *verifier) find(idx *hashIndex, h *[32]byte, avail func(int) bool) (int, bool) {
+	p, dup := idx.find(h, avail)
+	if p < 0 {
+		p = v.rewritten(h)
+	}
+	return p, dup
+}

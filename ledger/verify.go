@@ -593,10 +593,7 @@ func (v *verifier) scan(ctx context.Context, st store.Store) error {
 		d.Write(leafPrefix)
 		d.Write(rec.Line)
 		copy(h[:], d.Sum(sum[:0]))
-		p, dup := idx.find(&h, avail)
-		if p < 0 {
-			p = v.rewritten(&h)
-		}
+		p, dup := v.find(idx, &h, avail)
 		if p >= 0 {
 			v.seen[p] = int32(cur + 1)
 			f.obs = append(f.obs, obs{leaf: int64(p), off: rec.Offset})

@@ -355,6 +355,12 @@ func writeReport(w io.Writer, r *ledger.Report) error {
 		fmt.Fprintf(&b, "\n%d of the valid %s backfilled: written well after %s timestamp, as signed backfill records say\n",
 			r.Backfilled, plural(int(r.Backfilled), "entry was", "entries were"), plural(int(r.Backfilled), "its", "their"))
 	}
+	for i := range r.Rewrites {
+		fmt.Fprintf(&b, "\n%s", r.Rewrites[i].String())
+		if i == len(r.Rewrites)-1 {
+			b.WriteString("\n")
+		}
+	}
 	b.WriteString("\n" + r.Summary() + "\n")
 	_, err := io.WriteString(w, b.String())
 	return err
