@@ -157,3 +157,25 @@ func (r *Record) Check(maxLine int) error {
 type Rewriter interface {
 	Rewrite(ctx context.Context, segment string, fn func(Record) (newLine []byte, changed bool, err error)) (int64, error)
 }
+
+// ErrNotDestroyable is wrapped by the error of a Destroyer that cannot
+// promise to destroy a blob (an S3 bucket whose default Object Lock
+// retention would lock it).
+var ErrNotDestroyable = errors.New("blobs of this store cannot be destroyed")
+
+// A Destroyer store keeps secret blobs (wrapped data keys) that it can
+// destroy beyond recovery: crypto-shredding relies on it, even where
+// entries themselves can never be deleted (S3 Object Lock).
+//
+// WriteDestroyableBlob is WriteBlob for a blob that DestroyBlob may later
+// destroy: on S3 it is written without Object Lock retention, and it fails
+// with an error wrapping ErrNotDestroyable if the bucket would lock it
+// anyway (a default retention). DestroyBlob removes every stored version
+// of the blob durably (on a versioned bucket, every version, not only a
+// delete marker); destroying a missing blob is not an error. The file
+// store removes the file and fsyncs its directory: what the file system
+// or its backups keep beyond that is outside its reach (documented).
+type Destroyer interface {
+	WriteDestroyableBlob(ctx context.Context, name string, data []byte) error
+	DestroyBlob(ctx context.Context, name string) error
+}
