@@ -21,6 +21,11 @@ const KeyVersionKey = "encryption_key_version"
 // content is protected before it is written: which key seals it, and what
 // the entry records about that key, is decided here.
 func (l *Logger) sealContent(in *Interaction, e *line.Entry) (keyID string, err error) {
+	if v := l.opts.Subjects; v != nil {
+		if val, ok := subjectValue(in.Metadata, v.Subject()); ok {
+			return l.sealSubject(v, val, in, e)
+		}
+	}
 	kr := l.opts.Keyring
 	keyID = kr.PrimaryID()
 	if in.InputHash == "" { // else only the input's hash is known
@@ -117,6 +122,9 @@ func (l *Logger) DecryptContent(content string) (string, error) {
 // KeyVersionKey; an entry without it (written before key ids) is
 // decrypted by trying each key.
 func (l *Logger) DecryptEntryContent(e *Entry, content string) (string, error) {
+	if v := EntryKeyVersion(e); strings.HasPrefix(v, SubjectKeyPrefix) {
+		return l.openSubject(e, v, content)
+	}
 	return l.decryptContent(EntryKeyVersion(e), content)
 }
 

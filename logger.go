@@ -18,6 +18,7 @@ import (
 
 	"github.com/complyhq/comply/internal/line"
 	"github.com/complyhq/comply/seal"
+	"github.com/complyhq/comply/subjectkey"
 	"github.com/complyhq/comply/store"
 )
 
@@ -54,6 +55,12 @@ type Options struct {
 	// primary key, besides their hashes. It requires a Keyring: comply
 	// never writes content in the clear.
 	StoreContent bool
+
+	// Subjects, if set, seals the content of each entry whose metadata
+	// names a data subject (the vault's subject key, such as user_id)
+	// under that subject's own data key instead of the keyring's, so that
+	// 'comply erase' can crypto-shred it (package subjectkey).
+	Subjects *subjectkey.Vault
 
 	// RetentionDays is how long entries are kept by CleanupExpired. Zero
 	// means DefaultRetentionDays; a negative value keeps entries forever;

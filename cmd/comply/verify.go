@@ -666,6 +666,10 @@ func (c *cli) openWriterStore(ctx context.Context, durability filestore.Durabili
 	if err != nil {
 		return nil, nil, err
 	}
+	if err := subjectOptions(s, opts); err != nil {
+		s.Close()
+		return nil, nil, err
+	}
 	var l *comply.Logger
 	if signer == nil {
 		if sc, ok := s.(store.Sidecar); ok {
