@@ -18,8 +18,8 @@ import (
 
 	"github.com/complyhq/comply/internal/line"
 	"github.com/complyhq/comply/seal"
-	"github.com/complyhq/comply/subjectkey"
 	"github.com/complyhq/comply/store"
+	"github.com/complyhq/comply/subjectkey"
 )
 
 // DefaultRetentionDays is the retention period when Options.RetentionDays is
