@@ -280,20 +280,17 @@ type planKey struct {
 }
 
 // planRewrite computes the new lines of a segment and, per log, the
-// rewrite record that names them.
+// rewrite record that names them. It holds the segment's changed lines and
+// the leaves of their hashes, not every leaf of the store.
 func planRewrite(ctx context.Context, sg store.Segmented, segment string, logs []storeLog, orig map[[32]byte][32]byte,
 	fn func(store.Record) ([]byte, bool, error)) (map[planKey][]byte, []*Rewrite, error) {
-	type at struct{ log, idx int }
-	where := map[[32]byte][]at{}
-	for k := range logs {
-		for i := range logs[k].leaves {
-			h := logs[k].leaves[i].Hash
-			where[h] = append(where[h], at{k, i})
-		}
+	type change struct {
+		id       string
+		us       int64
+		old, new [32]byte
 	}
-	used := map[at]bool{}
+	var changes []change
 	plan := map[planKey][]byte{}
-	recs := make([]*Rewrite, len(logs))
 	for r, err := range sg.ScanSegment(ctx, segment, store.Query{}) {
 		if err != nil {
 			return nil, nil, fmt.Errorf("ledger: rewrite %s: %w", segment, err)
@@ -302,27 +299,43 @@ func planRewrite(ctx context.Context, sg store.Segmented, segment string, logs [
 		if err != nil {
 			return nil, nil, err
 		}
-		if !changed {
-			continue
+		if changed {
+			c := change{id: r.ID, us: r.Time.UnixMicro(), old: HashLine(r.Line), new: HashLine(nl)}
+			changes = append(changes, c)
+			plan[planKey{r.ID, c.old}] = nl
 		}
-		old := HashLine(r.Line)
+	}
+	type at struct{ log, idx int }
+	where := map[[32]byte][]at{}
+	for _, c := range changes {
+		where[signedHash(orig, c.old)] = nil
+	}
+	for k := range logs {
+		for i := range logs[k].leaves {
+			if ps, ok := where[logs[k].leaves[i].Hash]; ok {
+				where[logs[k].leaves[i].Hash] = append(ps, at{k, i})
+			}
+		}
+	}
+	used := map[at]bool{}
+	recs := make([]*Rewrite, len(logs))
+	for _, c := range changes {
 		var pos at
 		found := false
-		for _, p := range where[signedHash(orig, old)] {
-			if !used[p] && logs[p.log].leaves[p.idx].Time == r.Time.UnixMicro() {
+		for _, p := range where[signedHash(orig, c.old)] {
+			if !used[p] && logs[p.log].leaves[p.idx].Time == c.us {
 				pos, found = p, true
 				break
 			}
 		}
 		if !found {
-			return nil, nil, &UnsignedLineError{Segment: segment, ID: r.ID}
+			return nil, nil, &UnsignedLineError{Segment: segment, ID: c.id}
 		}
 		used[pos] = true
-		plan[planKey{r.ID, old}] = nl
 		if recs[pos.log] == nil {
 			recs[pos.log] = &Rewrite{}
 		}
-		recs[pos.log].Leaves = append(recs[pos.log].Leaves, RewrittenLeaf{Index: uint64(pos.idx), Old: old, New: HashLine(nl)})
+		recs[pos.log].Leaves = append(recs[pos.log].Leaves, RewrittenLeaf{Index: uint64(pos.idx), Old: c.old, New: c.new})
 	}
 	for _, w := range recs {
 		if w != nil {
