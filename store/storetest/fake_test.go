@@ -51,6 +51,7 @@ const (
 	segmentsMissOne      // Segments leaves out the last segment
 	staticVersion        // a segment's Version never changes
 	rewriteHalf          // Rewrite stores the new lines before fn fails
+	destroyNoop          // DestroyBlob returns nil and keeps the blob
 )
 
 // fake is a small in-memory store with every capability, sound unless
@@ -76,6 +77,7 @@ var (
 	_ store.Shared       = (*fake)(nil)
 	_ store.Segmented    = (*fake)(nil)
 	_ store.Rewriter     = (*fake)(nil)
+	_ store.Destroyer    = (*fake)(nil)
 )
 
 // Segments: one segment per UTC day, its version a hash of its lines.
@@ -511,4 +513,25 @@ func (s *fake) Rewrite(ctx context.Context, segment string, fn func(store.Record
 	}
 	s.recs = next
 	return n, nil
+}
+
+// WriteDestroyableBlob: WriteBlob.
+func (s *fake) WriteDestroyableBlob(ctx context.Context, name string, data []byte) error {
+	return s.WriteBlob(ctx, name, data)
+}
+
+// DestroyBlob: the blob is forgotten.
+func (s *fake) DestroyBlob(ctx context.Context, name string) error {
+	if err := s.checkName(name); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.live(ctx); err != nil {
+		return err
+	}
+	if s.flaw != destroyNoop {
+		delete(s.blobs, name)
+	}
+	return nil
 }

@@ -93,6 +93,7 @@ func Rules() []Rule {
 		{"SegmentsCoverScan", checkSegmentsCoverScan},
 		{"SegmentVersions", checkSegmentVersions},
 		{"Rewrite", checkRewrite},
+		{"Destroy", checkDestroy},
 	}
 }
 

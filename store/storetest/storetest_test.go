@@ -73,6 +73,7 @@ func TestBrokenStoresFail(t *testing.T) {
 		{"SegmentsCoverScan", segmentsMissOne},
 		{"SegmentVersions", staticVersion},
 		{"Rewrite", rewriteHalf},
+		{"Destroy", destroyNoop},
 	}
 	rules := map[string]storetest.Rule{}
 	for _, r := range storetest.Rules() {
