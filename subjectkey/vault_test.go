@@ -7,8 +7,10 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/complyhq/comply/seal"
+	"github.com/complyhq/comply/store"
 	"github.com/complyhq/comply/store/filestore"
 	"github.com/complyhq/comply/store/memstore"
 	"github.com/complyhq/comply/store/s3store"
@@ -159,5 +161,30 @@ func TestVaultRefuses(t *testing.T) {
 	v.Seal(t.Context(), "u-1", []byte("x"))
 	if _, err := v.Erase(t.Context(), "u-1", "two\nlines", false, nil); err == nil {
 		t.Error("a two-line reason accepted")
+	}
+}
+
+// TestDefaultRetentionRefused: on a bucket whose default Object Lock
+// retention would lock a key blob, no subject key is created.
+func TestDefaultRetentionRefused(t *testing.T) {
+	srv := miniotest.Start(t)
+	srv.SetEnv(t)
+	bucket := srv.Bucket(t, miniotest.Locked)
+	_, err := srv.Client.PutObjectLockConfiguration(t.Context(), &s3.PutObjectLockConfigurationInput{Bucket: &bucket,
+		ObjectLockConfiguration: &types.ObjectLockConfiguration{ObjectLockEnabled: types.ObjectLockEnabledEnabled,
+			Rule: &types.ObjectLockRule{DefaultRetention: &types.DefaultRetention{Mode: types.ObjectLockRetentionModeGovernance, Days: aws.Int32(1)}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := s3store.Open(t.Context(), srv.URL(bucket, "p"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	k, _ := seal.GenerateKey()
+	kr, _ := seal.NewNamedKeyring(seal.NamedKey{ID: "v1", Key: k})
+	v, _ := subjectkey.New(st, subjectkey.Options{Subject: "user_id", Keyring: kr})
+	if _, _, err := v.Seal(t.Context(), "u-1", []byte("x")); !errors.Is(err, store.ErrNotDestroyable) {
+		t.Fatalf("Seal on a bucket with a default retention: %v, want ErrNotDestroyable", err)
 	}
 }
