@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"encoding/hex"
@@ -299,7 +300,7 @@ func planRewrite(ctx context.Context, sg store.Segmented, segment string, logs [
 		if err != nil {
 			return nil, nil, err
 		}
-		if changed {
+		if changed && !bytes.Equal(nl, r.Line) {
 			c := change{id: r.ID, us: r.Time.UnixMicro(), old: HashLine(r.Line), new: HashLine(nl)}
 			changes = append(changes, c)
 			plan[planKey{r.ID, c.old}] = nl

@@ -18,7 +18,13 @@ import (
 // rewrap marks a line as rewritten without changing its id or time.
 func rewrap(tag string) func(store.Record) ([]byte, bool, error) {
 	return func(r store.Record) ([]byte, bool, error) {
-		return bytes.Replace(r.Line, []byte(`"openai"`), []byte(`"`+tag+`"`), 1), true, nil
+		var ln []byte
+		for _, from := range []string{`"openai"`, `"v2"`} {
+			if bytes.Contains(r.Line, []byte(from)) {
+				ln = bytes.Replace(r.Line, []byte(from), []byte(`"`+tag+`"`), 1)
+			}
+		}
+		return ln, ln != nil, nil
 	}
 }
 
@@ -215,5 +221,74 @@ func TestParseRewrite(t *testing.T) {
 				t.Errorf("Text() = %q, want %q", w.Text(), tt.text)
 			}
 		})
+	}
+}
+
+// TestRewriteProof: the inclusion proof of a rewrapped entry carries its
+// rewrite record and verifies; without it, or against another key, it
+// does not.
+func TestRewriteProof(t *testing.T) {
+	t.Parallel()
+	signer, verifier := keys(t, "prod")
+	_, other := keys(t, "other")
+	recs := storetest.Records(day1, 20)
+	dir := t.TempDir()
+	st := openFS(t, dir, false)
+	lg, err := ledger.Open(t.Context(), st, quiet(&ledger.Options{Signer: signer}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lg.Append(t.Context(), recs...)
+	for _, tag := range []string{"v2", "v3"} { // rewrapped twice: a chain
+		if _, err := lg.Rewrite(t.Context(), file1, "rotation", rewrap(tag)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	lg.Close()
+	st.Close()
+	ro := openFS(t, dir, true)
+	defer ro.Close()
+	p, err := ledger.Prove(t.Context(), ro, recs[3].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Rewrites) != 2 || !strings.Contains(p.Line, `"v3"`) {
+		t.Fatalf("proof with %d rewrite records, line %s", len(p.Rewrites), p.Line)
+	}
+	b, _ := p.Marshal()
+	q, err := ledger.ParseProof(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		edit func(p *ledger.Proof)
+		vs   []note.Verifier
+		ok   bool
+	}{
+		{"as made", func(*ledger.Proof) {}, []note.Verifier{verifier}, true},
+		{"records dropped", func(p *ledger.Proof) { p.Rewrites = nil }, []note.Verifier{verifier}, false},
+		{"first record dropped", func(p *ledger.Proof) { p.Rewrites = p.Rewrites[1:] }, []note.Verifier{verifier}, false},
+		{"records of another key", func(*ledger.Proof) {}, []note.Verifier{verifier, other}, true},
+		{"line changed", func(p *ledger.Proof) { p.Line = strings.Replace(p.Line, "model-", "forged", 1) }, []note.Verifier{verifier}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := *q
+			c.Rewrites = append([]string(nil), q.Rewrites...)
+			tt.edit(&c)
+			_, err := ledger.VerifyProof(&c, tt.vs...)
+			if (err == nil) != tt.ok {
+				t.Fatalf("VerifyProof: %v, want ok %v", err, tt.ok)
+			}
+		})
+	}
+	// Signed by a key the verifier does not know: refused.
+	if _, err := ledger.VerifyProof(q, other); err == nil {
+		t.Error("a proof verified with another key only")
+	}
+	// An entry never rewrapped carries no record.
+	if p, err := ledger.Prove(t.Context(), ro, recs[15].ID); err != nil || len(p.Rewrites) != 0 {
+		t.Fatalf("proof of a plain entry: %v, %d records", err, len(p.Rewrites))
 	}
 }
