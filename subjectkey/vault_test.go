@@ -2,8 +2,10 @@ package subjectkey_test
 
 import (
 	"errors"
+	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -36,8 +38,7 @@ var stores = []storeUnderTest{
 		return s, nil
 	}},
 	{"s3 object lock", func(t *testing.T) (subjectkey.Store, func(string) int) {
-		srv := miniotest.Start(t)
-		srv.SetEnv(t)
+		srv := startMinIO(t)
 		bucket := srv.Bucket(t, miniotest.Locked)
 		s, err := s3store.Open(t.Context(), srv.URL(bucket, "p", "object_lock=compliance", "retain_days=1"), nil)
 		if err != nil {
@@ -167,8 +168,7 @@ func TestVaultRefuses(t *testing.T) {
 // TestDefaultRetentionRefused: on a bucket whose default Object Lock
 // retention would lock a key blob, no subject key is created.
 func TestDefaultRetentionRefused(t *testing.T) {
-	srv := miniotest.Start(t)
-	srv.SetEnv(t)
+	srv := startMinIO(t)
 	bucket := srv.Bucket(t, miniotest.Locked)
 	_, err := srv.Client.PutObjectLockConfiguration(t.Context(), &s3.PutObjectLockConfigurationInput{Bucket: &bucket,
 		ObjectLockConfiguration: &types.ObjectLockConfiguration{ObjectLockEnabled: types.ObjectLockEnabledEnabled,
@@ -186,5 +186,23 @@ func TestDefaultRetentionRefused(t *testing.T) {
 	v, _ := subjectkey.New(st, subjectkey.Options{Subject: "user_id", Keyring: kr})
 	if _, _, err := v.Seal(t.Context(), "u-1", []byte("x")); !errors.Is(err, store.ErrNotDestroyable) {
 		t.Fatalf("Seal on a bucket with a default retention: %v, want ErrNotDestroyable", err)
+	}
+}
+
+func TestMain(m *testing.M) { os.Exit(miniotest.Main(m)) }
+
+// startMinIO returns the shared MinIO server, once it answers S3 calls
+// (its health check passes a moment before), with its credentials in the
+// environment.
+func startMinIO(t *testing.T) *miniotest.Server {
+	srv := miniotest.Shared(t)
+	srv.SetEnv(t)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		_, err := srv.Client.ListBuckets(t.Context(), &s3.ListBucketsInput{})
+		if err == nil || time.Now().After(deadline) {
+			return srv
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
