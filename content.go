@@ -1,24 +1,171 @@
 package comply
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/complyhq/comply/internal/line"
 )
 
-// sealContent stores the interaction's input and output in e, sealed.
-// It is the one place where content is protected before it is written:
-// which key seals it, and what the entry records about that key, is
-// decided here.
-func (l *Logger) sealContent(in *Interaction, e *line.Entry) error {
-	var err error
-	if in.InputHash == "" { // else only the input's hash is known
-		if e.InputContent, err = l.opts.Keyring.Encrypt([]byte(in.Input)); err != nil {
-			return fmt.Errorf("comply: encrypt input: %w", err)
+// KeyVersionKey is the metadata key that names the key which sealed an
+// entry's content, the reference library's convention ("Store key version
+// with encrypted data"). The Logger writes it whenever it stores content,
+// replacing a value the caller set under the same key; readers use it to
+// pick the key instead of trying every key.
+const KeyVersionKey = "encryption_key_version"
+
+// sealContent stores the interaction's input and output in e, sealed, and
+// returns the id of the key that sealed them. It is the one place where
+// content is protected before it is written: which key seals it, and what
+// the entry records about that key, is decided here.
+func (l *Logger) sealContent(in *Interaction, e *line.Entry) (keyID string, err error) {
+	if v := l.opts.Subjects; v != nil {
+		if val, ok := subjectValue(in.Metadata, v.Subject()); ok {
+			return l.sealSubject(v, val, in, e)
 		}
 	}
-	if e.OutputContent, err = l.opts.Keyring.Encrypt([]byte(in.Output)); err != nil {
-		return fmt.Errorf("comply: encrypt output: %w", err)
+	kr := l.opts.Keyring
+	keyID = kr.PrimaryID()
+	if in.InputHash == "" { // else only the input's hash is known
+		if e.InputContent, err = kr.Encrypt([]byte(in.Input)); err != nil {
+			return "", fmt.Errorf("comply: encrypt input: %w", err)
+		}
 	}
-	return nil
+	if e.OutputContent, err = kr.Encrypt([]byte(in.Output)); err != nil {
+		return "", fmt.Errorf("comply: encrypt output: %w", err)
+	}
+	return keyID, nil
+}
+
+// withKeyVersion returns the metadata object md (Python-style JSON, as
+// line.AppendValue writes it, or nil) with KeyVersionKey set to id: in
+// place if md has the key, else appended, as Python's
+// metadata["encryption_key_version"] = id would.
+func withKeyVersion(md []byte, id string) ([]byte, error) {
+	val, err := line.AppendValue(nil, id)
+	if err != nil {
+		return nil, err
+	}
+	md = bytes.TrimSpace(md)
+	if len(md) == 0 || string(md) == "null" {
+		return fmt.Appendf(nil, `{"%s": %s}`, KeyVersionKey, val), nil
+	}
+	if !bytes.Contains(md, []byte(KeyVersionKey)) && len(md) >= 2 && md[0] == '{' && md[len(md)-1] == '}' {
+		out := make([]byte, 0, len(md)+len(KeyVersionKey)+len(val)+8)
+		out = append(out, bytes.TrimSpace(md[:len(md)-1])...)
+		if len(out) > 1 {
+			out = append(out, ", "...)
+		}
+		return fmt.Appendf(out, `"%s": %s}`, KeyVersionKey, val), nil
+	}
+	return replaceKeyVersion(md, val)
+}
+
+// replaceKeyVersion rebuilds the object md with KeyVersionKey set to val,
+// keeping the order of the other keys.
+func replaceKeyVersion(md, val []byte) ([]byte, error) {
+	dec := json.NewDecoder(bytes.NewReader(md))
+	dec.UseNumber()
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return nil, fmt.Errorf("not a JSON object")
+	}
+	out := []byte{'{'}
+	found := false
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return nil, err
+		}
+		k, _ := t.(string)
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return nil, err
+		}
+		if len(out) > 1 {
+			out = append(out, ',')
+		}
+		if out, err = line.AppendValue(out, k); err != nil {
+			return nil, err
+		}
+		out = append(out, ':')
+		if k == KeyVersionKey {
+			if found { // a repeated key: JSON keeps the last, so do we
+				continue
+			}
+			found = true
+			v = val
+		}
+		out = append(out, v...)
+	}
+	if !found {
+		if len(out) > 1 {
+			out = append(out, ',')
+		}
+		out = fmt.Appendf(out, `"%s":%s`, KeyVersionKey, val)
+	}
+	out = append(out, '}')
+	return line.AppendJSON(nil, out)
+}
+
+// DecryptContent returns the plaintext of an encrypted content field
+// (Entry.InputContent or OutputContent), trying each key of the keyring.
+// With the entry at hand, [Logger.DecryptEntryContent] goes straight to
+// the key that sealed it.
+func (l *Logger) DecryptContent(content string) (string, error) {
+	return l.decryptContent("", content)
+}
+
+// DecryptEntryContent returns the plaintext of content, one of e's
+// content fields, with the key that e's metadata names under
+// KeyVersionKey; an entry without it (written before key ids) is
+// decrypted by trying each key.
+func (l *Logger) DecryptEntryContent(e *Entry, content string) (string, error) {
+	if v := EntryKeyVersion(e); strings.HasPrefix(v, SubjectKeyPrefix) {
+		return l.openSubject(e, v, content)
+	}
+	return l.decryptContent(EntryKeyVersion(e), content)
+}
+
+// EntryKeyVersion returns the id of the key that sealed e's content, from
+// its metadata's KeyVersionKey, or "" if e does not say.
+func EntryKeyVersion(e *Entry) string {
+	if e == nil || !bytes.Contains(e.Metadata, []byte(KeyVersionKey)) {
+		return ""
+	}
+	var m struct {
+		V json.RawMessage `json:"encryption_key_version"`
+	}
+	if json.Unmarshal(e.Metadata, &m) != nil {
+		return ""
+	}
+	var s string
+	if json.Unmarshal(m.V, &s) != nil {
+		return ""
+	}
+	return strings.TrimSpace(s)
+}
+
+func (l *Logger) decryptContent(keyID, content string) (string, error) {
+	if err := l.errIfClosed("decrypt"); err != nil {
+		return "", err
+	}
+	kr := l.opts.Keyring
+	if kr == nil {
+		return "", ErrNoEncryption
+	}
+	var b []byte
+	var err error
+	if _, ok := kr.Key(keyID); ok {
+		b, err = kr.DecryptWith(keyID, content)
+	} else {
+		// No id, or one this keyring lacks (a key renamed since, or an id
+		// the caller set by hand): try every key.
+		b, err = kr.Decrypt(content)
+	}
+	if err != nil {
+		return "", fmt.Errorf("comply: decrypt: %w", err)
+	}
+	return string(b), nil
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/complyhq/comply/policy"
 	"github.com/complyhq/comply/seal"
 	"github.com/complyhq/comply/store"
+	"github.com/complyhq/comply/subjectkey"
 )
 
 // DefaultRetentionDays is the retention period when Options.RetentionDays is
@@ -56,6 +57,12 @@ type Options struct {
 	// primary key, besides their hashes. It requires a Keyring: comply
 	// never writes content in the clear.
 	StoreContent bool
+
+	// Subjects, if set, seals the content of each entry whose metadata
+	// names a data subject (the vault's subject key, such as user_id)
+	// under that subject's own data key instead of the keyring's, so that
+	// 'comply erase' can crypto-shred it (package subjectkey).
+	Subjects *subjectkey.Vault
 
 	// RetentionDays is how long entries are kept by CleanupExpired. Zero
 	// means DefaultRetentionDays; a negative value keeps entries forever;
@@ -560,22 +567,6 @@ func (l *Logger) CleanupBefore(ctx context.Context, cutoff time.Time) (int64, er
 		return n, fmt.Errorf("comply: cleanup: %w", err)
 	}
 	return n, nil
-}
-
-// DecryptContent returns the plaintext of an encrypted content field
-// (Entry.InputContent or OutputContent).
-func (l *Logger) DecryptContent(content string) (string, error) {
-	if err := l.errIfClosed("decrypt"); err != nil {
-		return "", err
-	}
-	if l.opts.Keyring == nil {
-		return "", ErrNoEncryption
-	}
-	b, err := l.opts.Keyring.Decrypt(content)
-	if err != nil {
-		return "", fmt.Errorf("comply: decrypt: %w", err)
-	}
-	return string(b), nil
 }
 
 // Close stops background work and closes the store. Entries acknowledged by

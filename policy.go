@@ -147,8 +147,14 @@ func (l *Logger) protect(in *Interaction, e *line.Entry, d *decision, md []byte)
 		cut.Output = truncateUTF8(in.Output, max)
 		trunc = append(trunc, `"output": `+strconv.Itoa(len(in.Output)))
 	}
-	if err := l.sealContent(&cut, e); err != nil {
+	keyID, err := l.sealContent(&cut, e)
+	if err != nil {
 		return md, err
+	}
+	if keyID != "" {
+		if md, err = withKeyVersion(md, keyID); err != nil {
+			return md, &InvalidError{Field: "metadata", Err: err}
+		}
 	}
 	if len(trunc) == 0 {
 		return md, nil

@@ -30,7 +30,11 @@ func (l *Ledger) Delete(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	h := HashLine(rec.Line)
+	orig, err := rewriteMap(ctx, l.sc)
+	if err != nil {
+		return err
+	}
+	h := signedHash(orig, HashLine(rec.Line)) // a rewrapped line stands for its signed leaf
 	l.cpMu.Lock()
 	defer l.cpMu.Unlock()
 	if err := l.checkpointLocked(ctx, evPlain); err != nil {
@@ -156,6 +160,10 @@ func (l *Ledger) Expire(ctx context.Context, before time.Time) (int64, error) {
 // each candidate leaf, whether a line of its hash is there (each line
 // matching one candidate).
 func (l *Ledger) presentLines(ctx context.Context, before time.Time, cut int64, cand []Leaf) ([]bool, error) {
+	orig, err := rewriteMap(ctx, l.sc)
+	if err != nil {
+		return nil, err
+	}
 	idx := newHashIndex(cand)
 	used := make([]bool, len(cand))
 	avail := func(i int) bool { return !used[i] }
@@ -170,7 +178,7 @@ func (l *Ledger) presentLines(ctx context.Context, before time.Time, cut int64, 
 		if rec.Time.UnixMicro() >= cut {
 			continue
 		}
-		h := HashLine(rec.Line)
+		h := signedHash(orig, HashLine(rec.Line))
 		if p, _ := idx.find(&h, avail); p >= 0 {
 			used[p] = true
 		}

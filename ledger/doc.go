@@ -15,6 +15,8 @@
 //	ledger/<slug>/checkpoint            the latest signed checkpoint
 //	ledger/<slug>/checkpoints/YYYYMMDD  the day's checkpoint history
 //	ledger/<slug>/deletions/NNNNNNNNNNNN signed deletion records
+//	ledger/<slug>/rewrites/NNNNNNNNNNNN  signed rewrite records (rewrap)
+//	ledger/<slug>/erasures/NNNNNNNNNNNN  signed erasure records (crypto-shredding)
 //
 // A leaf record is the 32-byte leaf hash and the entry's timestamp. The
 // slug is the log's origin made safe for a blob name (Slug). The formats

@@ -27,6 +27,10 @@ type Proof struct {
 	TreeSize   uint64   `json:"tree_size"`
 	Hashes     [][]byte `json:"hashes"`
 	Checkpoint string   `json:"checkpoint"`
+	// Rewrites, for an entry rewrapped since it was signed, are the
+	// signed rewrite records (notes, oldest first) that lead from the
+	// signed leaf to Line's hash (rewrite.go).
+	Rewrites []string `json:"rewrites,omitempty"`
 }
 
 // ErrProof is wrapped by every error of VerifyProof that says the proof
@@ -65,6 +69,11 @@ func Prove(ctx context.Context, st store.SidecarStore, id string) (*Proof, error
 		if err != nil {
 			return nil, fmt.Errorf("ledger: prove: %w", err)
 		}
+		chain, base, err := rewriteChain(ctx, st, c.Origin, h)
+		if err != nil {
+			return nil, fmt.Errorf("ledger: prove: %w", err)
+		}
+		h := base // the signed leaf of a rewritten line
 		idx := -1
 		for i := range leaves {
 			if leaves[i].Hash == h {
@@ -85,7 +94,8 @@ func Prove(ctx context.Context, st store.SidecarStore, id string) (*Proof, error
 		if err := proof.VerifyInclusion(hasher, uint64(idx), c.Size, h[:], hashes, c.Root); err != nil {
 			return nil, fmt.Errorf("ledger: prove: %w: the leaves of %s do not produce its checkpoint's root", ErrTampered, c.Origin)
 		}
-		return &Proof{Format: ProofFormat, Line: string(rec.Line), LeafIndex: uint64(idx), TreeSize: c.Size, Hashes: hashes, Checkpoint: string(msg)}, nil
+		return &Proof{Format: ProofFormat, Line: string(rec.Line), LeafIndex: uint64(idx), TreeSize: c.Size, Hashes: hashes, Checkpoint: string(msg),
+			Rewrites: chain}, nil
 	}
 	return nil, fmt.Errorf("ledger: prove: %s: %w", id, ErrNotCheckpointed)
 }
@@ -122,14 +132,18 @@ func ParseProof(b []byte) (*Proof, error) {
 // signed by no known key is a *SignatureError; a proof that does not hold
 // wraps ErrProof.
 func VerifyProof(p *Proof, verifiers ...note.Verifier) (*Checkpoint, error) {
-	c, _, err := OpenCheckpoint([]byte(p.Checkpoint), note.VerifierList(verifiers...))
+	known := note.VerifierList(verifiers...)
+	c, _, err := OpenCheckpoint([]byte(p.Checkpoint), known)
 	if err != nil {
 		return c, err
 	}
 	if c.Size != p.TreeSize {
 		return c, fmt.Errorf("%w: it names a tree of %d entries, its checkpoint signs %d", ErrProof, p.TreeSize, c.Size)
 	}
-	leaf := HashLine([]byte(p.Line))
+	leaf, err := rewrittenLeaf(p, c, known, HashLine([]byte(p.Line)))
+	if err != nil {
+		return c, err
+	}
 	if err := proof.VerifyInclusion(hasher, p.LeafIndex, p.TreeSize, leaf[:], p.Hashes, c.Root); err != nil {
 		return c, fmt.Errorf("%w: the line is not leaf %d of the signed tree of %d entries", ErrProof, p.LeafIndex, p.TreeSize)
 	}

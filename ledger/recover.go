@@ -181,6 +181,10 @@ func (l *Ledger) scanForRecovery(ctx context.Context, start time.Time, known, jl
 		self := rw.WriterID()
 		mine = func(r store.Record) bool { w, ok := rw.RecordWriter(r); return !ok || w == self }
 	}
+	orig, err := rewriteMap(ctx, l.sc) // rewrapped lines stand for their signed leaves
+	if err != nil {
+		return nil, err
+	}
 	idx, jidx := newHashIndex(known), newHashIndex(jleaves)
 	used, jused := make([]bool, len(known)), make([]bool, len(jleaves))
 	var read int64
@@ -203,6 +207,12 @@ func (l *Ledger) scanForRecovery(ctx context.Context, start time.Time, known, jl
 			continue
 		}
 		h := HashLine(rec.Line)
+		if sh := signedHash(orig, h); sh != h {
+			if p, _ := idx.find(&sh, func(i int) bool { return !used[i] }); p >= 0 {
+				used[p] = true
+				continue
+			}
+		}
 		if p, _ := idx.find(&h, func(i int) bool { return !used[i] }); p >= 0 {
 			used[p] = true
 			continue

@@ -164,11 +164,16 @@ type Report struct {
 	Adopted    int64        `json:"adopted"`    // lines in order that an adoption record signed: by a seal, not when written
 	Backfilled int64        `json:"backfilled"` // valid lines that a backfill record names: written well after their timestamp
 	Pending    int64        `json:"pending"`    // lines newer than the last checkpoint of a running writer: not signed yet
+	Rewrapped  int64        `json:"rewrapped"`  // valid lines that replace a signed line as a signed rewrite record says (a rewrap)
 	Files      []FileReport `json:"files"`      // in storage order, deleted files last
 	Logs       []LogReport  `json:"logs"`       // one per origin
 	Problems   []Problem    `json:"problems"`   // empty when the store verifies
 	Gaps       []Gap        `json:"gaps"`       // writer downtime, which is not in itself a failure
 	Omitted    int64        `json:"omitted"`    // problems found beyond VerifyOptions.MaxProblems, not listed
+
+	// Rewrites lists the signed rewrite records read (rewraps), oldest
+	// first.
+	Rewrites []RewriteReport `json:"rewrites,omitempty"`
 
 	// Trusted holds, when the report is OK, the newest checkpoint of each
 	// log, signed: keep it (outside the store) and pass it as
@@ -200,6 +205,9 @@ func (r *Report) Summary() string {
 	}
 	if r.Adopted > 0 {
 		s += fmt.Sprintf(", %d adopted by seal (not signed when written)", r.Adopted)
+	}
+	if r.Rewrapped > 0 {
+		s += fmt.Sprintf(", %d rewrapped", r.Rewrapped)
 	}
 	if r.Pending > 0 {
 		s += fmt.Sprintf(", %d not yet checkpointed", r.Pending)

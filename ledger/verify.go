@@ -132,6 +132,9 @@ func Verify(ctx context.Context, st store.SidecarStore, opts *VerifyOptions) (*R
 		return nil, fmt.Errorf("ledger: verify: %w", err)
 	}
 	v := &verifier{r: r, logs: logs, o: &o, fileRep: map[string]int{}, vj: vj}
+	if v.rewrites, err = readRewrites(ctx, st, known, v.badRewrite); err != nil {
+		return nil, fmt.Errorf("ledger: verify: %w", err)
+	}
 	if err := v.scan(ctx, st); err != nil {
 		return nil, err
 	}
@@ -472,10 +475,12 @@ type verifier struct {
 	del    []uint8 // per leaf: 0, or the reason it was deleted by policy (delRetention, delRequest)
 	paired []bool  // per leaf: an unreadable or changed line took its place
 
-	vj      *vjournal
-	files   []*vfile
-	unknown []unknownLine
-	fileRep map[string]int // file name -> index in r.Files
+	vj       *vjournal
+	rewrites []*Rewrite       // signed rewrite records (rewrite.go)
+	alt      map[[32]byte]int // new leaf hash of a rewritten line -> its global leaf
+	files    []*vfile
+	unknown  []unknownLine
+	fileRep  map[string]int // file name -> index in r.Files
 	// dayCursor: per day, where pairByDay goes on in the unseen leaves.
 	dayCursor map[int32]int
 }
@@ -530,6 +535,7 @@ func (v *verifier) scan(ctx context.Context, st store.Store) error {
 			}
 		}
 	}
+	v.indexRewrites()
 	idx := newHashIndex(v.leaves)
 	avail := func(i int) bool { return v.seen[i] == 0 }
 	fileOf := map[string]int{}
@@ -587,7 +593,7 @@ func (v *verifier) scan(ctx context.Context, st store.Store) error {
 		d.Write(leafPrefix)
 		d.Write(rec.Line)
 		copy(h[:], d.Sum(sum[:0]))
-		p, dup := idx.find(&h, avail)
+		p, dup := v.find(idx, &h, avail)
 		if p >= 0 {
 			v.seen[p] = int32(cur + 1)
 			f.obs = append(f.obs, obs{leaf: int64(p), off: rec.Offset})

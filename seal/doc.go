@@ -61,21 +61,33 @@
 // every entry written under it: keep it out of version control, shell
 // history and the log directory, and never put it in an entry's metadata.
 //
-// # Key rotation
+// # Key rotation and key ids
 //
 // A keyring is one or more keys, written one per line or separated by
 // commas or spaces; a '#' starts a comment that runs to the end of its
-// line. The first key is
-// the primary: Encrypt always uses it. Decrypt tries the primary first and
-// then each older key in order. To rotate, generate a new key and put it in
-// front of the old ones:
+// line. Each key may carry an id, written "ID:KEY" (1 to 64 characters of
+// A-Z a-z 0-9 . _ -; ':' is not in the base64url alphabet, so the split is
+// unambiguous). A bare KEY gets the id [KeyID]: "k-" and 8 hex digits of a
+// SHA-256 of the key under a fixed prefix, which names the key without
+// revealing it. [NewNamedKeyring] builds a keyring from [NamedKey] values;
+// ids are unique within a keyring.
 //
-//	# current, from `comply keygen` on 2026-11-25
-//	<new key: 44 characters>
+// The first key is the primary: Encrypt always uses it, and
+// [Keyring.PrimaryID] names it. Decrypt tries the primary first and then
+// each older key in order; [Keyring.DecryptID] also tells which key opened
+// the content. The Logger records the primary's id in each entry's
+// metadata as encryption_key_version (the reference library's convention),
+// so readers call [Keyring.DecryptWith] with that id instead of trying
+// every key. To rotate, generate a new key (`comply keygen --id v2`) and
+// put it in front of the old ones:
+//
+//	# current, from `comply keygen --id v2` on 2026-11-25
+//	v2:<new key: 44 characters>
 //	# retired 2026-11-25; still needed to read older logs
-//	<old key: 44 characters>
+//	v1:<old key: 44 characters>
 //
 // The same syntax works in AUDIT_ENCRYPTION_KEY with commas. The reference
-// library reads a single key, so keep the primary first if Python tools
-// share the variable.
+// library reads a single bare key, so keep a bare primary first if Python
+// tools share the variable; entries it wrote have no
+// encryption_key_version and are opened by trying each key.
 package seal

@@ -184,15 +184,22 @@ func (m *material) mac(s []byte, n int) [sha256.Size]byte {
 // has no key; they never include key material, plaintext or the content
 // itself.
 func (r *Keyring) Decrypt(stored string) ([]byte, error) {
+	pt, _, err := r.decrypt(stored, -1)
+	return pt, err
+}
+
+// decrypt decrypts stored with the key at index only, or with any key if
+// only is negative, and returns the index of the key that opened it.
+func (r *Keyring) decrypt(stored string, only int) ([]byte, int, error) {
 	if r.Len() == 0 {
-		return nil, noKeyError("decrypt")
+		return nil, -1, noKeyError("decrypt")
 	}
 	stored = strings.TrimSpace(stored)
 	if stored == "" {
-		return nil, malformed("the content is empty")
+		return nil, -1, malformed("the content is empty")
 	}
 	if len(stored) > maxPlaintext {
-		return nil, malformed("the content is too large")
+		return nil, -1, malformed("the content is too large")
 	}
 	// Scratch layout: pad | first decoding | pad | second decoding | input.
 	// The token ends up in one of the two decodings, with room for the
@@ -210,40 +217,43 @@ func (r *Keyring) Decrypt(stored string) ([]byte, error) {
 	off := padLen
 	n, err := b64.Decode(s[off:off+d1], src)
 	if err != nil {
-		return nil, malformed("it is not urlsafe base64: " + err.Error())
+		return nil, -1, malformed("it is not urlsafe base64: " + err.Error())
 	}
 	if n > 0 && s[off] != version && isBase64URL(s[off]) {
 		// The stored form: what we decoded is the token's base64 text.
 		off2 := padLen + d1 + padLen
 		n, err = b64.Decode(s[off2:off2+d2], s[off:off+n])
 		if err != nil {
-			return nil, malformed("its decoding is not a base64-encoded Fernet token: " + err.Error())
+			return nil, -1, malformed("its decoding is not a base64-encoded Fernet token: " + err.Error())
 		}
 		off = off2
 	}
-	return r.open(s[off-padLen : off+n])
+	return r.open(s[off-padLen:off+n], only)
 }
 
 // open authenticates and decrypts the token in s[padLen:]; s[:padLen] is
-// scratch.
-func (r *Keyring) open(s []byte) ([]byte, error) {
+// scratch. It tries only the key at index only, unless that is negative.
+func (r *Keyring) open(s []byte, only int) ([]byte, int, error) {
 	tok := s[padLen:]
 	if len(tok) < minTokenLen {
-		return nil, malformed(fmt.Sprintf("the token is %d bytes, shorter than the minimum %d", len(tok), minTokenLen))
+		return nil, -1, malformed(fmt.Sprintf("the token is %d bytes, shorter than the minimum %d", len(tok), minTokenLen))
 	}
 	if tok[0] == 'g' {
-		return nil, malformed("it is base64-encoded once more than the stored form")
+		return nil, -1, malformed("it is base64-encoded once more than the stored form")
 	}
 	if tok[0] != version {
-		return nil, malformed(fmt.Sprintf("the token starts with version byte 0x%02x, want 0x%02x", tok[0], version))
+		return nil, -1, malformed(fmt.Sprintf("the token starts with version byte 0x%02x, want 0x%02x", tok[0], version))
 	}
 	msgLen := len(tok) - macLen
 	ctLen := msgLen - headerLen
 	if ctLen%blockSize != 0 {
-		return nil, malformed(fmt.Sprintf("the ciphertext is %d bytes, not a multiple of the AES block size %d", ctLen, blockSize))
+		return nil, -1, malformed(fmt.Sprintf("the ciphertext is %d bytes, not a multiple of the AES block size %d", ctLen, blockSize))
 	}
 	var padErr error
-	for _, k := range r.keys {
+	for i, k := range r.keys {
+		if only >= 0 && i != only {
+			continue
+		}
 		m := k.mat()
 		sum := m.mac(s, msgLen)
 		if !hmac.Equal(sum[:], tok[msgLen:]) {
@@ -251,20 +261,22 @@ func (r *Keyring) open(s []byte) ([]byte, error) {
 		}
 		plaintext, err := m.decrypt(tok[9:headerLen], tok[headerLen:msgLen])
 		if err == nil {
-			return plaintext, nil
+			return plaintext, i, nil
 		}
 		// Only a keyring with two keys that share a signing key gets
 		// here with a correct token; try the others.
 		padErr = err
 	}
 	if padErr != nil {
-		return nil, padErr
+		return nil, -1, padErr
 	}
 	tried := "the only key"
-	if len(r.keys) > 1 {
+	if only >= 0 {
+		tried = fmt.Sprintf("only key %q, named by the content's key id", r.id(only))
+	} else if len(r.keys) > 1 {
 		tried = fmt.Sprintf("all %d keys", len(r.keys))
 	}
-	return nil, fmt.Errorf("seal: decrypt: %w (tried %s)", ErrWrongKey, tried)
+	return nil, -1, fmt.Errorf("seal: decrypt: %w (tried %s)", ErrWrongKey, tried)
 }
 
 // decrypt decrypts an authenticated ciphertext and removes its padding.

@@ -21,7 +21,8 @@ const maxKeyFileSize = 1 << 20
 // [NewKeyring], [ParseKeyring], [KeyringFromEnv] or [LoadKeyring]; the zero
 // Keyring holds no key.
 type Keyring struct {
-	keys []Key // keys[0] is the primary (possibly zero); the rest are non-zero and distinct
+	keys []Key    // keys[0] is the primary (possibly zero); the rest are non-zero and distinct
+	ids  []string // ids[i] names keys[i]; nil means KeyID of each
 }
 
 // NewKeyring returns a keyring that encrypts with primary and decrypts with
@@ -43,7 +44,14 @@ func NewKeyring(primary Key, older ...Key) *Keyring {
 		}
 		keys = append(keys, k)
 	}
-	return &Keyring{keys: keys}
+	r := &Keyring{keys: keys}
+	if keys[0].mat() != nil {
+		r.ids = make([]string, len(keys))
+		for i, k := range keys {
+			r.ids[i] = KeyID(k)
+		}
+	}
+	return r
 }
 
 func containsKey(keys []Key, k Key) bool {
@@ -57,7 +65,9 @@ func containsKey(keys []Key, k Key) bool {
 }
 
 // ParseKeyring parses one or more encoded keys (see [ParseKey]) separated
-// by commas, spaces or newlines. The first is the primary. Blank lines are
+// by commas, spaces or newlines. The first is the primary. Each may be
+// written "ID:KEY" to give it an id (see [ValidKeyID]); a bare KEY gets
+// [KeyID]. Blank lines are
 // ignored, and so is everything from a '#' to the end of its line, so
 // whole-line and trailing comments both work. Errors wrap [ErrInvalidKey]
 // (a bad key, identified by its position, never quoted, or two keys that
@@ -68,7 +78,7 @@ func ParseKeyring(s string) (*Keyring, error) {
 
 // parseKeyring parses s; source names where s came from, for errors.
 func parseKeyring(s, source string) (*Keyring, error) {
-	var keys []Key
+	var keys []NamedKey
 	lineNo := 0
 	for line := range strings.Lines(s) {
 		lineNo++
@@ -76,12 +86,14 @@ func parseKeyring(s, source string) (*Keyring, error) {
 			line = line[:i]
 		}
 		for _, field := range strings.FieldsFunc(line, isSeparator) {
-			k, problem := parseKey(field)
+			nk, problem := parseNamedKey(field)
 			if problem != "" {
 				return nil, fmt.Errorf("seal: %s: %w: key %d (line %d): %s",
 					source, ErrInvalidKey, len(keys)+1, lineNo, problem)
 			}
-			keys = append(keys, k)
+			if !repeated(keys, nk) {
+				keys = append(keys, nk)
+			}
 		}
 	}
 	if len(keys) == 0 {
@@ -90,13 +102,45 @@ func parseKeyring(s, source string) (*Keyring, error) {
 	}
 	for i, a := range keys {
 		for j, b := range keys[:i] {
-			if ma, mb := a.mat(), b.mat(); ma.signing == mb.signing && ma.encryption != mb.encryption {
+			if ma, mb := a.Key.mat(), b.Key.mat(); ma.signing == mb.signing && ma.encryption != mb.encryption {
 				return nil, fmt.Errorf("seal: %s: %w: keys %d and %d have the same first half (the signing key) and different second halves, so content under one cannot be told from content under the other",
 					source, ErrSharedSigningKey, j+1, i+1)
 			}
 		}
 	}
-	return NewKeyring(keys[0], keys[1:]...), nil
+	return newNamedKeyring(source, keys)
+}
+
+// parseNamedKey parses "KEY" or "ID:KEY" (':' is not in the base64url
+// alphabet, so the split is unambiguous). A bare KEY gets its [KeyID].
+// On failure it returns a description of the problem that quotes neither
+// the key nor the id.
+func parseNamedKey(field string) (NamedKey, string) {
+	id, enc, named := strings.Cut(field, ":")
+	if !named {
+		enc, id = id, ""
+	} else if !ValidKeyID(id) {
+		return NamedKey{}, fmt.Sprintf("the id before ':' is not 1 to %d characters of A-Z a-z 0-9 . _ -", MaxKeyIDLen)
+	}
+	k, problem := parseKey(enc)
+	if problem != "" {
+		return NamedKey{}, problem
+	}
+	if id == "" {
+		id = KeyID(k)
+	}
+	return NamedKey{ID: id, Key: k}, ""
+}
+
+// repeated reports whether nk, id and key, is already in keys: a key
+// listed twice under the same id is kept once.
+func repeated(keys []NamedKey, nk NamedKey) bool {
+	for _, o := range keys {
+		if o.ID == nk.ID && containsKey([]Key{o.Key}, nk.Key) {
+			return true
+		}
+	}
+	return false
 }
 
 func isSeparator(r rune) bool {

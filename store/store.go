@@ -136,3 +136,46 @@ func (r *Record) Check(maxLine int) error {
 	}
 	return nil
 }
+
+// A Rewriter store can replace the lines of one segment in place, as
+// retention does when it rewrites a segment without its expired lines: key
+// rotation (rewrap) uses it to re-encrypt content under a new key.
+//
+// Rewrite calls fn with every readable record of the named segment (see
+// Segmented), in order; fn returns the replacement line and true, or false
+// to keep the line unchanged. A new line must keep the record's id and
+// time and pass Record.Check. The segment is replaced atomically: a reader
+// sees every old line or every new one, never a mix; if fn returns an
+// error, or the context is cancelled, the segment is left as it was and
+// Rewrite returns the error. It returns how many lines it changed.
+// Unreadable lines are kept byte for byte. Rewrite does not report the new
+// lines to an Observable store's observer: they are not new entries.
+//
+// On a store that keeps every version of an object (S3 with Object
+// Lock), the old version stays until its retention ends: a rewrite adds a
+// version, it cannot erase the old one.
+type Rewriter interface {
+	Rewrite(ctx context.Context, segment string, fn func(Record) (newLine []byte, changed bool, err error)) (int64, error)
+}
+
+// ErrNotDestroyable is wrapped by the error of a Destroyer that cannot
+// promise to destroy a blob (an S3 bucket whose default Object Lock
+// retention would lock it).
+var ErrNotDestroyable = errors.New("blobs of this store cannot be destroyed")
+
+// A Destroyer store keeps secret blobs (wrapped data keys) that it can
+// destroy beyond recovery: crypto-shredding relies on it, even where
+// entries themselves can never be deleted (S3 Object Lock).
+//
+// WriteDestroyableBlob is WriteBlob for a blob that DestroyBlob may later
+// destroy: on S3 it is written without Object Lock retention, and it fails
+// with an error wrapping ErrNotDestroyable if the bucket would lock it
+// anyway (a default retention). DestroyBlob removes every stored version
+// of the blob durably (on a versioned bucket, every version, not only a
+// delete marker); destroying a missing blob is not an error. The file
+// store removes the file and fsyncs its directory: what the file system
+// or its backups keep beyond that is outside its reach (documented).
+type Destroyer interface {
+	WriteDestroyableBlob(ctx context.Context, name string, data []byte) error
+	DestroyBlob(ctx context.Context, name string) error
+}

@@ -19,14 +19,18 @@ import (
 )
 
 func cmdKeygen(ctx context.Context, c *cli, args []string) error {
-	fs := c.flagSet("keygen", "[--signing --out NAME | --hash --out FILE]", `
+	fs := c.flagSet("keygen", "[--id ID | --signing --out NAME | --hash --out FILE]", `
 Print a new random Fernet key: 44 characters and a newline, nothing else.
+With --id ID, print "ID:KEY" instead: a keyring entry with that id (1 to 64
+of A-Z a-z 0-9 . _ -), which entries sealed with it record in their metadata
+as encryption_key_version. Put the new line first to rotate:
 The key works with AUDIT_ENCRYPTION_KEY, --key-file and the Python
 library's EncryptionManager. Keep it in a secrets manager; whoever has it can
 read every encrypted entry, and without it nobody can.
 
   export AUDIT_ENCRYPTION_KEY="$(comply keygen)"
   comply keygen > audit.key && chmod 600 audit.key
+  { comply keygen --id v2; cat audit.key; } > new.key && chmod 600 new.key
 
 With --signing --out NAME, write instead an Ed25519 key pair for the
 integrity ledger: NAME.signer (secret, mode 600; the writer signs with it,
@@ -44,6 +48,7 @@ works the same way.
   comply log --hash-key-file audit.hashkey --input "yes"`)
 	signing := fs.Bool("signing", false, "write a signing key pair for the integrity ledger (with --out)")
 	hash := fs.Bool("hash", false, "write a content-hash (HMAC) key (with --out)")
+	id := fs.String("id", "", "print the key as `ID`:KEY, a named keyring entry")
 	out := fs.String("out", "", "with --signing, write `NAME`.signer and NAME.verifier; with --hash, write the file NAME")
 	rest, err := c.parse(fs, args)
 	if err != nil {
@@ -54,6 +59,9 @@ works the same way.
 	}
 	if *signing && *hash {
 		return usagef("--signing and --hash write different keys: give one of them")
+	}
+	if *id != "" && (*signing || *hash) {
+		return usagef("--id names a Fernet key; --signing and --hash keys take none")
 	}
 	if *hash {
 		if *out == "" {
@@ -70,11 +78,18 @@ works the same way.
 	if *out != "" {
 		return usagef("--out goes with --signing or --hash")
 	}
+	if *id != "" && !seal.ValidKeyID(*id) {
+		return usagef("--id must be 1 to 64 characters of A-Z a-z 0-9 . _ -")
+	}
 	k, err := seal.GenerateKey()
 	if err != nil {
 		return err
 	}
-	if _, err := fmt.Fprintln(c.stdout, k.Encode()); err != nil {
+	text := k.Encode()
+	if *id != "" {
+		text = *id + ":" + text
+	}
+	if _, err := fmt.Fprintln(c.stdout, text); err != nil {
 		return err
 	}
 	if isTerminal(c.stdout) {

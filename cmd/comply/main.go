@@ -83,6 +83,8 @@ func init() {
 		{"evidence", "write a period's evidence pack for an auditor (signed zip)", cmdEvidence},
 		{"verify-pack", "check an evidence pack offline (exit 3 if anything changed)", cmdVerifyPack},
 		{"attest", "record a signed review of a report", cmdAttest},
+		{"rewrap", "re-encrypt the content under another key (key rotation), signed", cmdRewrap},
+		{"erase", "crypto-shred a data subject's content (GDPR Art. 17), signed", cmdErase},
 		{"seal", "sign the entries the ledger lacks (a Python-written directory)", cmdSeal},
 		{"hash", "print the content hash of a text, to search for it", cmdHash},
 		{"token", "create, list or revoke the bearer tokens of comply serve", cmdToken},

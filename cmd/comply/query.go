@@ -48,7 +48,7 @@ to decrypt: they print unchanged, with a warning.`)
 			return err
 		}
 	}
-	l, err := c.openLogger(ctx, true, 0, opts)
+	l, err := c.openLoggerSubjects(ctx, true, 0, opts)
 	if err != nil {
 		return err
 	}
@@ -89,7 +89,11 @@ func decryptEntry(l *comply.Logger, e *comply.Entry) (hashOnly bool, err error) 
 		if *f.dst == "" {
 			continue
 		}
-		pt, err := l.DecryptContent(*f.dst)
+		pt, err := l.DecryptEntryContent(e, *f.dst)
+		var erased *comply.ErasedError
+		if errors.As(err, &erased) {
+			pt, err = erased.Error(), nil // "content erased on DATE (reason)"
+		}
 		if err != nil {
 			return false, decryptError(fmt.Sprintf("%s of entry %s", f.name, e.ID), err)
 		}

@@ -355,6 +355,12 @@ func writeReport(w io.Writer, r *ledger.Report) error {
 		fmt.Fprintf(&b, "\n%d of the valid %s backfilled: written well after %s timestamp, as signed backfill records say\n",
 			r.Backfilled, plural(int(r.Backfilled), "entry was", "entries were"), plural(int(r.Backfilled), "its", "their"))
 	}
+	for i := range r.Rewrites {
+		fmt.Fprintf(&b, "\n%s", r.Rewrites[i].String())
+		if i == len(r.Rewrites)-1 {
+			b.WriteString("\n")
+		}
+	}
 	b.WriteString("\n" + r.Summary() + "\n")
 	_, err := io.WriteString(w, b.String())
 	return err
@@ -658,6 +664,10 @@ func (c *cli) openWriterStore(ctx context.Context, durability filestore.Durabili
 	}
 	s, err := c.openWriteStore(ctx, durability)
 	if err != nil {
+		return nil, nil, err
+	}
+	if err := subjectOptions(s, opts); err != nil {
+		s.Close()
 		return nil, nil, err
 	}
 	var l *comply.Logger

@@ -130,22 +130,29 @@ func (s *Store) rewrite(g *segment, keep func(off, ts int64, ok bool) bool) (int
 	if size == 0 {
 		return removed, s.remove(g)
 	}
+	return removed, s.install(g, tmp, es, st, size)
+}
+
+// install renames tmp, a complete and fsynced copy of segment g holding
+// the entries es, over g's file and makes g describe it. The caller holds
+// s.mu.
+func (s *Store) install(g *segment, tmp string, es []entry, st stats, size int64) error {
 	path := s.segPath(g)
 	if err := os.Rename(tmp, path); err != nil {
-		return 0, fmt.Errorf("rewrite %s: %w", g.name, err)
+		return fmt.Errorf("rewrite %s: %w", g.name, err)
 	}
 	if err := syncDir(s.dir); err != nil {
-		return removed, err
+		return err
 	}
 	// From here on g describes the new file.
 	rf, err := openFile(path, os.O_RDONLY, 0)
 	if err != nil {
-		return removed, fmt.Errorf("rewrite %s: %w", g.name, err)
+		return fmt.Errorf("rewrite %s: %w", g.name, err)
 	}
 	fi, err := rf.Stat()
 	if err != nil {
 		rf.Close()
-		return removed, fmt.Errorf("rewrite %s: %w", g.name, err)
+		return fmt.Errorf("rewrite %s: %w", g.name, err)
 	}
 	wasTail := g.w != nil
 	s.release(g)
@@ -154,15 +161,15 @@ func (s *Store) rewrite(g *segment, keep func(off, ts int64, ok bool) bool) (int
 	g.rf, g.ino, g.size = rf, inode(fi), size
 	g.sealed, g.tail, g.byKey, g.tailSt = nil, es, nil, st
 	if err := s.seal(g); err != nil {
-		return removed, err
+		return err
 	}
 	if wasTail {
 		if g.w, err = openFile(path, os.O_WRONLY|os.O_APPEND, 0); err != nil {
-			return removed, fmt.Errorf("rewrite %s: %w", g.name, err)
+			return fmt.Errorf("rewrite %s: %w", g.name, err)
 		}
 		s.tails[g.day] = g
 	}
-	return removed, nil
+	return nil
 }
 
 // copyKept copies the kept lines of g to out and fsyncs it. Lines too long

@@ -50,6 +50,8 @@ const (
 	claimsOthers         // RecordWriter names another writer
 	segmentsMissOne      // Segments leaves out the last segment
 	staticVersion        // a segment's Version never changes
+	rewriteHalf          // Rewrite stores the new lines before fn fails
+	destroyNoop          // DestroyBlob returns nil and keeps the blob
 )
 
 // fake is a small in-memory store with every capability, sound unless
@@ -74,6 +76,8 @@ var (
 	_ store.Syncer       = (*fake)(nil)
 	_ store.Shared       = (*fake)(nil)
 	_ store.Segmented    = (*fake)(nil)
+	_ store.Rewriter     = (*fake)(nil)
+	_ store.Destroyer    = (*fake)(nil)
 )
 
 // Segments: one segment per UTC day, its version a hash of its lines.
@@ -475,4 +479,59 @@ func (s *fake) reopen() *fake {
 		s.mu.Unlock()
 	}
 	return n
+}
+
+// Rewrite: the lines of one UTC day, replaced all at once.
+func (s *fake) Rewrite(ctx context.Context, segment string, fn func(store.Record) ([]byte, bool, error)) (int64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.live(ctx); err != nil {
+		return 0, err
+	}
+	next := slices.Clone(s.recs)
+	var n int64
+	found := false
+	for i, r := range s.recs {
+		if r.Line == nil || r.Time.UTC().Format(time.DateOnly) != segment {
+			continue
+		}
+		found = true
+		nl, ok, err := fn(store.Record{ID: r.ID, Time: r.Time, Line: slices.Clone(r.Line)})
+		if err != nil {
+			if s.flaw == rewriteHalf {
+				s.recs = next
+			}
+			return 0, err
+		}
+		if ok {
+			next[i].Line = slices.Clone(nl)
+			n++
+		}
+	}
+	if !found {
+		return 0, fmt.Errorf("rewrite %s: %w", segment, store.ErrNotFound)
+	}
+	s.recs = next
+	return n, nil
+}
+
+// WriteDestroyableBlob: WriteBlob.
+func (s *fake) WriteDestroyableBlob(ctx context.Context, name string, data []byte) error {
+	return s.WriteBlob(ctx, name, data)
+}
+
+// DestroyBlob: the blob is forgotten.
+func (s *fake) DestroyBlob(ctx context.Context, name string) error {
+	if err := s.checkName(name); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.live(ctx); err != nil {
+		return err
+	}
+	if s.flaw != destroyNoop {
+		delete(s.blobs, name)
+	}
+	return nil
 }

@@ -92,6 +92,8 @@ func Rules() []Rule {
 		{"Shared", checkShared},
 		{"SegmentsCoverScan", checkSegmentsCoverScan},
 		{"SegmentVersions", checkSegmentVersions},
+		{"Rewrite", checkRewrite},
+		{"Destroy", checkDestroy},
 	}
 }
 

@@ -72,6 +72,8 @@ func TestBrokenStoresFail(t *testing.T) {
 		{"Shared", claimsOthers},
 		{"SegmentsCoverScan", segmentsMissOne},
 		{"SegmentVersions", staticVersion},
+		{"Rewrite", rewriteHalf},
+		{"Destroy", destroyNoop},
 	}
 	rules := map[string]storetest.Rule{}
 	for _, r := range storetest.Rules() {
