@@ -120,24 +120,138 @@ type builder struct {
 	sst     store.SidecarStore
 	origins []string
 
-	hours     map[int64]bool             // hours (since the epoch) with entries
-	days      map[string]bool            // UTC days with entries
-	detDays   map[string]map[string]bool // detector -> days it fired
-	detectors map[string]int64
-	reasons   map[string]int64
-	reservoir []comply.Entry
-	seen      int64
+	tally  *comply.Tally
+	hours  map[int64]bool // hours (since the epoch) with entries
+	picked []comply.Entry // the sample's entries
 }
 
-// scan reads the period's entries once: population, safety,
-// attribution, incident candidates and the sample's reservoir.
+// isAttestation says whether a provider and model are those of a review
+// attestation (package evidence): a review of a report, not the AI
+// system's activity, so not counted among the period's entries.
+func isAttestation(provider, model string) bool {
+	return provider == evidence.AttestationProvider && model == evidence.AttestationModel
+}
+
+// scan reads the period's figures from the rollups (population, safety,
+// attribution), then reads only the hours it must: the first and the
+// last (the first and last entries' times), those whose rollup shows a
+// failure that may be an incident candidate, and those holding the
+// sample's positions.
 func (b *builder) scan(ctx context.Context) error {
-	r, in := b.r, b.in
-	b.hours, b.days, b.detDays = map[int64]bool{}, map[string]bool{}, map[string]map[string]bool{}
-	b.detectors, b.reasons = map[string]int64{}, map[string]int64{}
-	rng := rand.New(rand.NewPCG(in.Seed, in.Seed^0x9e3779b97f4a7c15))
-	a := &r.Attribution
-	for e, err := range in.Logger.Entries(ctx, r.Period.Start, r.Period.End) {
+	r := b.r
+	t, err := b.in.Logger.Tally(ctx, r.Period.Start, r.Period.End, isAttestation)
+	if err != nil {
+		return fmt.Errorf("report: read the rollups: %w", err)
+	}
+	b.tally, b.hours = t, map[int64]bool{}
+	a, s := &r.Attribution, &r.Safety
+	days := map[string]bool{}
+	for _, h := range t.Hours {
+		b.hours[h.Start.Unix()/3600] = true
+		days[h.Start.Format(time.DateOnly)] = true
+		r.Population.Entries += h.Entries
+		s.Failures += h.SafetyFailures
+		a.WithUser += h.WithUser
+		a.WithBoth += h.WithBoth
+		a.HashOnly += h.HashOnly
+		a.KeyedHashes += h.Keyed
+	}
+	a.Entries = r.Population.Entries
+	a.PlainHashes = a.Entries - a.KeyedHashes
+	a.UserShare, a.BothShare, a.HashOnlyShare = share(a.WithUser, a.Entries), share(a.WithBoth, a.Entries), share(a.HashOnly, a.Entries)
+	detectors, reasons := map[string]int64{}, map[string]int64{}
+	detDays := map[string]map[string]bool{}
+	for _, d := range t.Detectors {
+		detectors[d.Name] += d.Entries
+		if detDays[d.Name] == nil {
+			detDays[d.Name] = map[string]bool{}
+		}
+		detDays[d.Name][d.Start.Format(time.DateOnly)] = true
+	}
+	for _, rs := range t.Reasons {
+		reasons[rs.Name] += rs.Entries
+	}
+	s.BlockRate = share(s.Failures, r.Population.Entries)
+	s.ByDetector, s.ByReason = counts(detectors), counts(reasons)
+	s.SilentDays = map[string][]string{}
+	sorted := sortedKeys(days)
+	for d, fired := range detDays {
+		for _, day := range sorted {
+			if !fired[day] {
+				s.SilentDays[d] = append(s.SilentDays[d], day)
+			}
+		}
+	}
+	return b.readHours(ctx)
+}
+
+// readHours reads the hours scan needs, each once, in time order.
+func (b *builder) readHours(ctx context.Context) error {
+	t, r := b.tally, b.r
+	if len(t.Hours) == 0 {
+		return nil
+	}
+	read := map[time.Time]bool{t.Hours[0].Start: true, t.Hours[len(t.Hours)-1].Start: true}
+	for h := range b.incidentHours() {
+		read[h] = true
+	}
+	positions := samplePositions(b.in.Seed, r.Population.Entries, b.in.SampleSize)
+	picks := map[time.Time][]int64{} // hour -> positions within it, ascending
+	var before int64
+	for _, h := range t.Hours {
+		for len(positions) > 0 && positions[0] < before+h.Entries {
+			picks[h.Start] = append(picks[h.Start], positions[0]-before)
+			read[h.Start] = true
+			positions = positions[1:]
+		}
+		before += h.Entries
+	}
+	for _, h := range t.Hours {
+		if !read[h.Start] {
+			continue
+		}
+		if err := b.readHour(ctx, h.Start, picks[h.Start]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// incidentHours returns the hours whose rollup shows a safety failure
+// that may be a candidate: one flagged serious, or one of a detector or
+// block reason that Inputs.Serious names.
+func (b *builder) incidentHours() map[time.Time]bool {
+	out := map[time.Time]bool{}
+	for _, h := range b.tally.Hours {
+		if h.SeriousFailures > 0 {
+			out[h.Start] = true
+		}
+	}
+	for _, list := range [][]comply.NameTally{b.tally.Detectors, b.tally.Reasons} {
+		for _, d := range list {
+			if d.SafetyFailures > 0 && slices.Contains(b.in.Serious, d.Name) {
+				out[d.Start] = true
+			}
+		}
+	}
+	return out
+}
+
+// readHour reads the period's entries within the hour that starts at h:
+// the first and last entries' times, the incident candidates, and the
+// entries at the 0-based positions picks (ascending) of the hour, counted
+// in the order the store yields them.
+func (b *builder) readHour(ctx context.Context, h time.Time, picks []int64) error {
+	r := b.r
+	from, to := h, h.Add(time.Hour-time.Nanosecond)
+	if from.Before(r.Period.Start) {
+		from = r.Period.Start
+	}
+	if to.After(r.Period.End) {
+		to = r.Period.End
+	}
+	var i int64
+	for e, err := range b.in.Logger.Entries(ctx, from, to) {
 		if err != nil {
 			var ce *store.CorruptionError
 			if errors.As(err, &ce) {
@@ -145,78 +259,60 @@ func (b *builder) scan(ctx context.Context) error {
 			}
 			return fmt.Errorf("report: read entries: %w", err)
 		}
-		if e.Provider == evidence.AttestationProvider && e.Model == evidence.AttestationModel {
-			continue // a review of a report (reviews), not the AI system's activity
+		if isAttestation(e.Provider, e.Model) {
+			continue
 		}
 		p := &r.Population
-		p.Entries++
 		if p.First.IsZero() || e.Timestamp.Before(p.First) {
 			p.First = e.Timestamp
 		}
 		if e.Timestamp.After(p.Last) {
 			p.Last = e.Timestamp
 		}
-		b.hours[e.Timestamp.Unix()/3600] = true
-		day := e.Timestamp.UTC().Format(time.DateOnly)
-		b.days[day] = true
-		md := metaOf(e.Metadata)
-		a.Entries++
-		if md.user {
-			a.WithUser++
-			if md.session {
-				a.WithBoth++
-			}
+		if !e.SafetyPassed && (metaOf(e.Metadata).serious || b.serious(e)) {
+			c := Candidate{ID: e.ID, Time: e.Timestamp.UTC(), Detectors: e.DetectorsTriggered, Reason: e.BlockReason}
+			c.Due2, c.Due10, c.Due15 = c.Time.AddDate(0, 0, 2), c.Time.AddDate(0, 0, 10), c.Time.AddDate(0, 0, 15)
+			c.Overdue = b.now.After(c.Due15)
+			r.Incidents.Candidates = append(r.Incidents.Candidates, c)
 		}
-		if e.InputContent == "" && e.OutputContent == "" {
-			a.HashOnly++
+		if len(picks) > 0 && picks[0] == i {
+			b.picked = append(b.picked, e)
+			picks = picks[1:]
 		}
-		if strings.HasPrefix(e.InputHash, comply.HMACPrefix) {
-			a.KeyedHashes++
-		} else {
-			a.PlainHashes++
-		}
-		for _, d := range e.DetectorsTriggered {
-			b.detectors[d]++
-			if b.detDays[d] == nil {
-				b.detDays[d] = map[string]bool{}
-			}
-			b.detDays[d][day] = true
-		}
-		if !e.SafetyPassed {
-			r.Safety.Failures++
-			if e.BlockReason != "" {
-				b.reasons[e.BlockReason]++
-			}
-			if md.serious || b.serious(e) {
-				c := Candidate{ID: e.ID, Time: e.Timestamp.UTC(), Detectors: e.DetectorsTriggered, Reason: e.BlockReason}
-				c.Due2, c.Due10, c.Due15 = c.Time.AddDate(0, 0, 2), c.Time.AddDate(0, 0, 10), c.Time.AddDate(0, 0, 15)
-				c.Overdue = b.now.After(c.Due15)
-				r.Incidents.Candidates = append(r.Incidents.Candidates, c)
-			}
-		}
-		if in.SampleSize > 0 {
-			b.seen++
-			if len(b.reservoir) < in.SampleSize {
-				b.reservoir = append(b.reservoir, e)
-			} else if j := rng.Int64N(b.seen); j < int64(in.SampleSize) {
-				b.reservoir[j] = e
-			}
-		}
-	}
-	a.UserShare, a.BothShare, a.HashOnlyShare = share(a.WithUser, a.Entries), share(a.WithBoth, a.Entries), share(a.HashOnly, a.Entries)
-	s := &r.Safety
-	s.BlockRate = share(s.Failures, r.Population.Entries)
-	s.ByDetector, s.ByReason = counts(b.detectors), counts(b.reasons)
-	s.SilentDays = map[string][]string{}
-	days := sortedKeys(b.days)
-	for d, fired := range b.detDays {
-		for _, day := range days {
-			if !fired[day] {
-				s.SilentDays[d] = append(s.SilentDays[d], day)
-			}
-		}
+		i++
 	}
 	return nil
+}
+
+// samplePositions draws n distinct positions of a population of size
+// entries (all of them if n >= size), ascending: Floyd's algorithm over a
+// PCG seeded with (seed, seed ^ 0x9e3779b97f4a7c15).
+func samplePositions(seed uint64, size int64, n int) []int64 {
+	if n <= 0 || size <= 0 {
+		return nil
+	}
+	if int64(n) >= size {
+		out := make([]int64, size)
+		for i := range out {
+			out[i] = int64(i)
+		}
+		return out
+	}
+	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
+	chosen := make(map[int64]bool, n)
+	for j := size - int64(n); j < size; j++ {
+		if t := rng.Int64N(j + 1); chosen[t] {
+			chosen[j] = true
+		} else {
+			chosen[t] = true
+		}
+	}
+	out := make([]int64, 0, n)
+	for p := range chosen {
+		out = append(out, p)
+	}
+	slices.Sort(out)
+	return out
 }
 
 func (b *builder) serious(e comply.Entry) bool {
@@ -454,13 +550,13 @@ func (b *builder) access(ctx context.Context) error {
 	return nil
 }
 
-// sample proves the reservoir's entries, in time order.
+// sample proves the sampled entries, in time order.
 func (b *builder) sample(ctx context.Context) error {
 	s := &b.r.Sample
-	slices.SortFunc(b.reservoir, func(x, y comply.Entry) int {
+	slices.SortFunc(b.picked, func(x, y comply.Entry) int {
 		return cmp.Or(x.Timestamp.Compare(y.Timestamp), strings.Compare(x.ID, y.ID))
 	})
-	for _, e := range b.reservoir {
+	for _, e := range b.picked {
 		it := SampleItem{ID: e.ID, Time: e.Timestamp.UTC()}
 		if b.sst == nil {
 			it.Error = "no ledger"

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"math"
+	"strings"
 	"time"
 
 	"github.com/DataDog/sketches-go/ddsketch"
@@ -112,6 +113,11 @@ type Cell struct {
 	OutputTokens   int64
 	TTFTEntries    int64 // entries with a time to first token
 	Priced         int64 // entries with a cost
+	WithUser       int64 // entries whose metadata names a user_id
+	WithBoth       int64 // ... a user_id and a session_id
+	HashOnly       int64 // entries without stored content (hashes only)
+	Keyed          int64 // entries whose input hash is keyed (KeyedPrefix)
+	Serious        int64 // entries whose metadata says "severity": "serious"
 	LatencySum     float64
 	CostSum        float64
 	Latency        Sketch // of latency_ms
@@ -127,6 +133,11 @@ func (c *Cell) Merge(o *Cell) {
 	c.OutputTokens += o.OutputTokens
 	c.TTFTEntries += o.TTFTEntries
 	c.Priced += o.Priced
+	c.WithUser += o.WithUser
+	c.WithBoth += o.WithBoth
+	c.HashOnly += o.HashOnly
+	c.Keyed += o.Keyed
+	c.Serious += o.Serious
 	c.LatencySum += o.LatencySum
 	c.CostSum += o.CostSum
 	c.Latency.Merge(&o.Latency)
@@ -157,7 +168,25 @@ func (c *Cell) add(e *line.Entry, f *Facts) {
 		c.Priced++
 		c.CostSum += f.Cost
 	}
+	if f.User {
+		c.WithUser++
+		if f.Session {
+			c.WithBoth++
+		}
+	}
+	if e.InputContent == "" && e.OutputContent == "" {
+		c.HashOnly++
+	}
+	if strings.HasPrefix(e.InputHash, KeyedPrefix) {
+		c.Keyed++
+	}
+	if f.Serious {
+		c.Serious++
+	}
 }
+
+// KeyedPrefix starts a keyed content hash (comply.HMACPrefix).
+const KeyedPrefix = "hmac-sha256:"
 
 // Key names a cell of a rollup: an hour (unix hours), a provider, a model
 // and the safety outcome.
@@ -178,12 +207,15 @@ type Rollup struct {
 	Cells     map[Key]*Cell
 	Detectors map[NameKey]*Cell // the entries each detector fired on
 	Reasons   map[NameKey]int64 // entries by block reason
-	Corrupt   int64             // lines that could not be read
+	// FailedReasons are the entries by block reason whose safety check
+	// failed.
+	FailedReasons map[NameKey]int64
+	Corrupt       int64 // lines that could not be read
 }
 
 // New returns an empty rollup.
 func New() *Rollup {
-	return &Rollup{Cells: map[Key]*Cell{}, Detectors: map[NameKey]*Cell{}, Reasons: map[NameKey]int64{}}
+	return &Rollup{Cells: map[Key]*Cell{}, Detectors: map[NameKey]*Cell{}, Reasons: map[NameKey]int64{}, FailedReasons: map[NameKey]int64{}}
 }
 
 // Hour returns the hour of t, in hours since the epoch.
@@ -218,6 +250,9 @@ func (r *Rollup) Add(e *line.Entry, f Facts) {
 	}
 	if e.BlockReason != "" {
 		r.Reasons[NameKey{Hour: h, Name: e.BlockReason}]++
+		if !e.SafetyPassed {
+			r.FailedReasons[NameKey{Hour: h, Name: e.BlockReason}]++
+		}
 	}
 }
 
@@ -248,6 +283,11 @@ func (r *Rollup) Merge(o *Rollup, keep func(hour int64) bool) {
 			r.Reasons[k] += n
 		}
 	}
+	for k, n := range o.FailedReasons {
+		if keep == nil || keep(k.Hour) {
+			r.FailedReasons[k] += n
+		}
+	}
 	if keep == nil {
 		r.Corrupt += o.Corrupt
 	}
@@ -264,17 +304,25 @@ func mergeInto[K comparable](m map[K]*Cell, k K, c *Cell) {
 
 // Facts are what Stats counts from an entry's metadata, as an
 // llm.Transport records them: a failed call (an "error" object with a
-// "type"), the time to first token ("ttft_ms") and the cost ("cost_usd").
+// "type"), the time to first token ("ttft_ms") and the cost ("cost_usd");
+// and what a compliance report counts: a "user_id" and a "session_id"
+// that name something (not null, not a blank string), and "severity":
+// "serious" (any case).
 type Facts struct {
 	Failed           bool
 	TTFT, Cost       float64
 	HasTTFT, HasCost bool
+	User, Session    bool
+	Serious          bool
 }
 
 var (
-	errorKey = []byte(`"error"`)
-	ttftKey  = []byte(`"ttft_ms"`)
-	costKey  = []byte(`"cost_usd"`)
+	errorKey    = []byte(`"error"`)
+	ttftKey     = []byte(`"ttft_ms"`)
+	costKey     = []byte(`"cost_usd"`)
+	userKey     = []byte(`"user_id"`)
+	sessionKey  = []byte(`"session_id"`)
+	severityKey = []byte(`"severity"`)
 )
 
 // FactsOf reads the Facts of an entry's metadata. It decodes the metadata
@@ -282,17 +330,24 @@ var (
 // shape (a caller's own "error" string is not a failed call).
 func FactsOf(md json.RawMessage) Facts {
 	var f Facts
-	if !bytes.Contains(md, errorKey) && !bytes.Contains(md, ttftKey) && !bytes.Contains(md, costKey) {
+	if !bytes.Contains(md, errorKey) && !bytes.Contains(md, ttftKey) && !bytes.Contains(md, costKey) &&
+		!bytes.Contains(md, userKey) && !bytes.Contains(md, sessionKey) && !bytes.Contains(md, severityKey) {
 		return f
 	}
 	var m struct {
-		Error json.RawMessage `json:"error"`
-		TTFT  json.RawMessage `json:"ttft_ms"`
-		Cost  json.RawMessage `json:"cost_usd"`
+		Error    json.RawMessage `json:"error"`
+		TTFT     json.RawMessage `json:"ttft_ms"`
+		Cost     json.RawMessage `json:"cost_usd"`
+		User     any             `json:"user_id"`
+		Session  any             `json:"session_id"`
+		Severity any             `json:"severity"`
 	}
 	if json.Unmarshal(md, &m) != nil {
 		return f
 	}
+	f.User, f.Session = present(m.User), present(m.Session)
+	sev, _ := m.Severity.(string)
+	f.Serious = strings.EqualFold(sev, "serious")
 	var e struct {
 		Type string `json:"type"`
 	}
@@ -300,4 +355,16 @@ func FactsOf(md json.RawMessage) Facts {
 	f.HasTTFT = len(m.TTFT) > 0 && json.Unmarshal(m.TTFT, &f.TTFT) == nil && f.TTFT >= 0
 	f.HasCost = len(m.Cost) > 0 && json.Unmarshal(m.Cost, &f.Cost) == nil && f.Cost >= 0
 	return f
+}
+
+// present says whether a metadata value names something.
+func present(v any) bool {
+	switch v := v.(type) {
+	case nil:
+		return false
+	case string:
+		return strings.TrimSpace(v) != ""
+	default:
+		return true
+	}
 }
