@@ -187,6 +187,9 @@ type Tally struct {
 	Detectors []NameTally // by hour then name: the entries each detector fired on
 	Reasons   []NameTally // by hour then name: the safety failures by block reason
 	Corrupt   int64       // lines that could not be read
+	// Skipped are the hours (their starts, in time order) that hold
+	// entries the skip function left out.
+	Skipped []time.Time
 }
 
 // An HourTally is the counts of one hour's entries.
@@ -201,6 +204,14 @@ type HourTally struct {
 	// SeriousFailures are the safety failures whose metadata says
 	// "severity": "serious".
 	SeriousFailures int64
+	// First and Last are the earliest and latest entry times of the hour.
+	First, Last time.Time
+	// Pool is the ids of up to 32 entries of the hour (skipped ones
+	// included) with the smallest rank, in rank order: a uniform random
+	// subset of the hour, whatever the order of its entries. An id's
+	// rank is the splitmix64 finalizer of the FNV-1a 64-bit hash of the
+	// id (docs/format.md, section 8).
+	Pool []string
 }
 
 // A NameTally is the counts of one hour's entries with a name (a
@@ -223,8 +234,12 @@ func (l *Logger) Tally(ctx context.Context, start, end time.Time, skip func(prov
 		return nil, err
 	}
 	hours := map[int64]*HourTally{}
+	skipped := map[int64]bool{}
 	for k, c := range r.Cells {
 		if skip != nil && skip(k.Provider, k.Model) {
+			if c.Entries > 0 {
+				skipped[k.Hour] = true
+			}
 			continue
 		}
 		h := hours[k.Hour]
@@ -238,6 +253,15 @@ func (l *Logger) Tally(ctx context.Context, start, end time.Time, skip func(prov
 		h.WithBoth += c.WithBoth
 		h.HashOnly += c.HashOnly
 		h.Keyed += c.Keyed
+		if c.Entries > 0 {
+			first, last := time.UnixMicro(c.First).UTC(), time.UnixMicro(c.Last).UTC()
+			if h.First.IsZero() || first.Before(h.First) {
+				h.First = first
+			}
+			if last.After(h.Last) {
+				h.Last = last
+			}
+		}
 		if k.SafetyFailed {
 			h.SeriousFailures += c.Serious
 		}
@@ -245,10 +269,15 @@ func (l *Logger) Tally(ctx context.Context, start, end time.Time, skip func(prov
 	t := &Tally{Corrupt: r.Corrupt}
 	for _, h := range hours {
 		if h.Entries > 0 {
+			h.Pool = slices.Clone(r.Pools[rollup.Hour(h.Start)].IDs())
 			t.Hours = append(t.Hours, *h)
 		}
 	}
 	slices.SortFunc(t.Hours, func(a, b HourTally) int { return a.Start.Compare(b.Start) })
+	for h := range skipped {
+		t.Skipped = append(t.Skipped, rollup.HourStart(h))
+	}
+	slices.SortFunc(t.Skipped, time.Time.Compare)
 	for k, c := range r.Detectors {
 		t.Detectors = append(t.Detectors, NameTally{Start: rollup.HourStart(k.Hour), Name: k.Name, Entries: c.Entries, SafetyFailures: c.SafetyFailures})
 	}

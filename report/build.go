@@ -120,9 +120,10 @@ type builder struct {
 	sst     store.SidecarStore
 	origins []string
 
-	tally  *comply.Tally
-	hours  map[int64]bool // hours (since the epoch) with entries
-	picked []comply.Entry // the sample's entries
+	tally    *comply.Tally
+	hours    map[int64]bool     // hours (since the epoch) with entries
+	picked   []comply.Entry     // the sample's entries
+	incident map[time.Time]bool // hours that may hold incident candidates
 }
 
 // isAttestation says whether a provider and model are those of a review
@@ -182,36 +183,75 @@ func (b *builder) scan(ctx context.Context) error {
 			}
 		}
 	}
+	b.incident = b.incidentHours()
 	return b.readHours(ctx)
 }
 
-// readHours reads the hours scan needs, each once, in time order.
+// readHours reads what the rollups do not hold: the incident candidates,
+// from the hours whose rollup shows a failure that may be one, and the
+// sample's entries, by id.
 func (b *builder) readHours(ctx context.Context) error {
 	t, r := b.tally, b.r
 	if len(t.Hours) == 0 {
 		return nil
 	}
-	read := map[time.Time]bool{t.Hours[0].Start: true, t.Hours[len(t.Hours)-1].Start: true}
-	for h := range b.incidentHours() {
-		read[h] = true
+	r.Population.First, r.Population.Last = t.Hours[0].First, t.Hours[0].Last
+	for _, h := range t.Hours {
+		if h.First.Before(r.Population.First) {
+			r.Population.First = h.First
+		}
+		if h.Last.After(r.Population.Last) {
+			r.Population.Last = h.Last
+		}
 	}
-	positions := samplePositions(b.in.Seed, r.Population.Entries, b.in.SampleSize)
-	picks := map[time.Time][]int64{} // hour -> positions within it, ascending
+	for _, h := range t.Hours {
+		if b.incident[h.Start] {
+			if err := b.readHour(ctx, h.Start); err != nil {
+				return err
+			}
+		}
+	}
+	return b.draw(ctx)
+}
+
+// draw draws the sample: SampleSize positions of the period's entries,
+// uniform and distinct, by Seed; the number that falls in each hour is
+// taken from the hour's pool (a uniform random subset of it) in an order
+// shuffled by the same generator, each entry read by its id.
+func (b *builder) draw(ctx context.Context) error {
+	t, r := b.tally, b.r
+	rng := rand.New(rand.NewPCG(b.in.Seed, b.in.Seed^0x9e3779b97f4a7c15))
+	positions := samplePositions(rng, r.Population.Entries, b.in.SampleSize)
 	var before int64
 	for _, h := range t.Hours {
+		var want int
 		for len(positions) > 0 && positions[0] < before+h.Entries {
-			picks[h.Start] = append(picks[h.Start], positions[0]-before)
-			read[h.Start] = true
+			want++
 			positions = positions[1:]
 		}
 		before += h.Entries
-	}
-	for _, h := range t.Hours {
-		if !read[h.Start] {
+		if want == 0 {
 			continue
 		}
-		if err := b.readHour(ctx, h.Start, picks[h.Start]); err != nil {
-			return err
+		pool := slices.Clone(h.Pool)
+		rng.Shuffle(len(pool), func(i, j int) { pool[i], pool[j] = pool[j], pool[i] })
+		for _, id := range pool {
+			if want == 0 {
+				break
+			}
+			e, err := b.in.Logger.Get(ctx, id)
+			if err != nil {
+				if ctx.Err() != nil {
+					return fmt.Errorf("report: sample: %w", err)
+				}
+				continue // deleted since the rollup was built, or damaged
+			}
+			if isAttestation(e.Provider, e.Model) || !e.Timestamp.Before(h.Start.Add(time.Hour)) || e.Timestamp.Before(h.Start) ||
+				e.Timestamp.Before(r.Period.Start) || e.Timestamp.After(r.Period.End) {
+				continue
+			}
+			b.picked = append(b.picked, e)
+			want--
 		}
 	}
 	return nil
@@ -237,11 +277,9 @@ func (b *builder) incidentHours() map[time.Time]bool {
 	return out
 }
 
-// readHour reads the period's entries within the hour that starts at h:
-// the first and last entries' times, the incident candidates, and the
-// entries at the 0-based positions picks (ascending) of the hour, counted
-// in the order the store yields them.
-func (b *builder) readHour(ctx context.Context, h time.Time, picks []int64) error {
+// readHour reads the period's entries within the hour that starts at h
+// for incident candidates.
+func (b *builder) readHour(ctx context.Context, h time.Time) error {
 	r := b.r
 	from, to := h, h.Add(time.Hour-time.Nanosecond)
 	if from.Before(r.Period.Start) {
@@ -250,7 +288,6 @@ func (b *builder) readHour(ctx context.Context, h time.Time, picks []int64) erro
 	if to.After(r.Period.End) {
 		to = r.Period.End
 	}
-	var i int64
 	for e, err := range b.in.Logger.Entries(ctx, from, to) {
 		if err != nil {
 			var ce *store.CorruptionError
@@ -259,35 +296,20 @@ func (b *builder) readHour(ctx context.Context, h time.Time, picks []int64) erro
 			}
 			return fmt.Errorf("report: read entries: %w", err)
 		}
-		if isAttestation(e.Provider, e.Model) {
-			continue
-		}
-		p := &r.Population
-		if p.First.IsZero() || e.Timestamp.Before(p.First) {
-			p.First = e.Timestamp
-		}
-		if e.Timestamp.After(p.Last) {
-			p.Last = e.Timestamp
-		}
-		if !e.SafetyPassed && (metaOf(e.Metadata).serious || b.serious(e)) {
+		if !e.SafetyPassed && !isAttestation(e.Provider, e.Model) && (metaOf(e.Metadata).serious || b.serious(e)) {
 			c := Candidate{ID: e.ID, Time: e.Timestamp.UTC(), Detectors: e.DetectorsTriggered, Reason: e.BlockReason}
 			c.Due2, c.Due10, c.Due15 = c.Time.AddDate(0, 0, 2), c.Time.AddDate(0, 0, 10), c.Time.AddDate(0, 0, 15)
 			c.Overdue = b.now.After(c.Due15)
 			r.Incidents.Candidates = append(r.Incidents.Candidates, c)
 		}
-		if len(picks) > 0 && picks[0] == i {
-			b.picked = append(b.picked, e)
-			picks = picks[1:]
-		}
-		i++
 	}
 	return nil
 }
 
 // samplePositions draws n distinct positions of a population of size
-// entries (all of them if n >= size), ascending: Floyd's algorithm over a
-// PCG seeded with (seed, seed ^ 0x9e3779b97f4a7c15).
-func samplePositions(seed uint64, size int64, n int) []int64 {
+// entries (all of them if n >= size), ascending: Floyd's algorithm over
+// rng.
+func samplePositions(rng *rand.Rand, size int64, n int) []int64 {
 	if n <= 0 || size <= 0 {
 		return nil
 	}
@@ -298,7 +320,6 @@ func samplePositions(seed uint64, size int64, n int) []int64 {
 		}
 		return out
 	}
-	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
 	chosen := make(map[int64]bool, n)
 	for j := size - int64(n); j < size; j++ {
 		if t := rng.Int64N(j + 1); chosen[t] {
@@ -585,11 +606,24 @@ var (
 	severityKey = []byte(`"severity"`)
 )
 
-// reviews lists the attestations recorded within the period.
+// reviews lists the attestations recorded within the period: it reads
+// only the hours whose rollup holds entries of an attestation's provider
+// and model.
 func (b *builder) reviews(ctx context.Context) error {
-	as, err := evidence.Attestations(ctx, b.in.Logger, b.r.Period.Start, b.r.Period.End)
-	if err != nil {
-		return fmt.Errorf("report: attestations: %w", err)
+	var as []evidence.Attestation
+	for _, h := range b.tally.Skipped {
+		from, to := h, h.Add(time.Hour-time.Nanosecond)
+		if from.Before(b.r.Period.Start) {
+			from = b.r.Period.Start
+		}
+		if to.After(b.r.Period.End) {
+			to = b.r.Period.End
+		}
+		got, err := evidence.Attestations(ctx, b.in.Logger, from, to)
+		if err != nil {
+			return fmt.Errorf("report: attestations: %w", err)
+		}
+		as = append(as, got...)
 	}
 	b.r.Reviews = make([]Review, 0, len(as))
 	for _, a := range as {

@@ -22,12 +22,13 @@ import (
 //	uvarint n, n detector cells: varint hour, uvarint name, cell body
 //	uvarint n, n reasons: varint hour, uvarint name, uvarint count
 //	uvarint n, n failed reasons: varint hour, uvarint name, uvarint count
+//	uvarint n, n pools: varint hour, uvarint k, k strings (ids, in Rank order)
 //	CRC-32C (uint32 LE) of all the bytes before it
 //
 // where a string is uvarint length and bytes, and a cell body is uvarint
 // entries, safety failures, errors, ttft entries, priced, with user,
 // with user and session, hash only, keyed, serious; varint input
-// tokens, output tokens; float64 LE latency sum, cost sum; then two
+// tokens, output tokens, first and last entry time (unix µs); float64 LE latency sum, cost sum; then two
 // sketches (latency_ms, ttft_ms), each uvarint length and the DDSketch
 // encoding (sketches-go's Encode, without the index mapping: logarithmic,
 // relative accuracy Alpha).
@@ -112,6 +113,15 @@ func Encode(r *Rollup, version string) []byte {
 		b = binary.AppendUvarint(b, idx(k.Name))
 		b = binary.AppendUvarint(b, uint64(r.FailedReasons[k]))
 	}
+	pools := sortedKeys(r.Pools, cmp.Compare[int64])
+	b = binary.AppendUvarint(b, uint64(len(pools)))
+	for _, h := range pools {
+		b = binary.AppendVarint(b, h)
+		b = binary.AppendUvarint(b, uint64(len(r.Pools[h].ids)))
+		for _, id := range r.Pools[h].ids {
+			b = appendString(b, id)
+		}
+	}
 	return binary.LittleEndian.AppendUint32(b, crc32.Checksum(b, castagnoli))
 }
 
@@ -148,6 +158,8 @@ func appendCell(b []byte, c *Cell) []byte {
 	}
 	b = binary.AppendVarint(b, c.InputTokens)
 	b = binary.AppendVarint(b, c.OutputTokens)
+	b = binary.AppendVarint(b, c.First)
+	b = binary.AppendVarint(b, c.Last)
 	b = binary.LittleEndian.AppendUint64(b, math.Float64bits(c.LatencySum))
 	b = binary.LittleEndian.AppendUint64(b, math.Float64bits(c.CostSum))
 	for _, s := range []*Sketch{&c.Latency, &c.TTFT} {
@@ -204,6 +216,18 @@ func Decode(b []byte) (*Rollup, string, error) {
 	for n := d.count(3); n > 0 && d.err == nil; n-- {
 		k := NameKey{Hour: d.varint(), Name: name()}
 		r.FailedReasons[k] = int64(d.uvarint())
+	}
+	for n := d.count(2); n > 0 && d.err == nil; n-- {
+		h := d.varint()
+		p := &Pool{ids: make([]string, d.count(1))}
+		for i := range p.ids {
+			p.ids[i] = d.str()
+			p.ranks = append(p.ranks, Rank(p.ids[i]))
+		}
+		if len(p.ids) > PoolSize || !slices.IsSortedFunc(p.ids, func(a, b string) int { return cmp.Compare(Rank(a), Rank(b)) }) {
+			d.fail()
+		}
+		r.Pools[h] = p
 	}
 	if d.err == nil && len(d.b) != 0 {
 		d.fail()
@@ -289,6 +313,8 @@ func (d *decoder) cell() *Cell {
 	}
 	c.InputTokens = d.varint()
 	c.OutputTokens = d.varint()
+	c.First = d.varint()
+	c.Last = d.varint()
 	c.LatencySum = math.Float64frombits(d.u64())
 	c.CostSum = math.Float64frombits(d.u64())
 	for _, s := range []*Sketch{&c.Latency, &c.TTFT} {

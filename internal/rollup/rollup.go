@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -118,6 +119,7 @@ type Cell struct {
 	HashOnly       int64 // entries without stored content (hashes only)
 	Keyed          int64 // entries whose input hash is keyed (KeyedPrefix)
 	Serious        int64 // entries whose metadata says "severity": "serious"
+	First, Last    int64 // the earliest and latest entry times, unix microseconds (when Entries > 0)
 	LatencySum     float64
 	CostSum        float64
 	Latency        Sketch // of latency_ms
@@ -126,6 +128,14 @@ type Cell struct {
 
 // Merge adds o to c.
 func (c *Cell) Merge(o *Cell) {
+	if o.Entries > 0 {
+		if c.Entries == 0 || o.First < c.First {
+			c.First = o.First
+		}
+		if c.Entries == 0 || o.Last > c.Last {
+			c.Last = o.Last
+		}
+	}
 	c.Entries += o.Entries
 	c.SafetyFailures += o.SafetyFailures
 	c.Errors += o.Errors
@@ -145,6 +155,13 @@ func (c *Cell) Merge(o *Cell) {
 }
 
 func (c *Cell) add(e *line.Entry, f *Facts) {
+	t := e.Timestamp.UnixMicro()
+	if c.Entries == 0 || t < c.First {
+		c.First = t
+	}
+	if c.Entries == 0 || t > c.Last {
+		c.Last = t
+	}
 	c.Entries++
 	if !e.SafetyPassed {
 		c.SafetyFailures++
@@ -210,12 +227,16 @@ type Rollup struct {
 	// FailedReasons are the entries by block reason whose safety check
 	// failed.
 	FailedReasons map[NameKey]int64
-	Corrupt       int64 // lines that could not be read
+	// Pools hold, by hour, the ids of the (up to) PoolSize entries of the
+	// hour with the smallest Rank, in Rank order: a uniform random subset
+	// of the hour that a report's sample draws from.
+	Pools   map[int64]*Pool
+	Corrupt int64 // lines that could not be read
 }
 
 // New returns an empty rollup.
 func New() *Rollup {
-	return &Rollup{Cells: map[Key]*Cell{}, Detectors: map[NameKey]*Cell{}, Reasons: map[NameKey]int64{}, FailedReasons: map[NameKey]int64{}}
+	return &Rollup{Cells: map[Key]*Cell{}, Detectors: map[NameKey]*Cell{}, Reasons: map[NameKey]int64{}, FailedReasons: map[NameKey]int64{}, Pools: map[int64]*Pool{}}
 }
 
 // Hour returns the hour of t, in hours since the epoch.
@@ -248,6 +269,12 @@ func (r *Rollup) Add(e *line.Entry, f Facts) {
 		}
 		dc.add(e, &f)
 	}
+	pool := r.Pools[h]
+	if pool == nil {
+		pool = &Pool{}
+		r.Pools[h] = pool
+	}
+	pool.Add(e.ID)
 	if e.BlockReason != "" {
 		r.Reasons[NameKey{Hour: h, Name: e.BlockReason}]++
 		if !e.SafetyPassed {
@@ -288,8 +315,82 @@ func (r *Rollup) Merge(o *Rollup, keep func(hour int64) bool) {
 			r.FailedReasons[k] += n
 		}
 	}
+	for h, p := range o.Pools {
+		if keep == nil || keep(h) {
+			q := r.Pools[h]
+			if q == nil {
+				q = &Pool{}
+				r.Pools[h] = q
+			}
+			q.Merge(p)
+		}
+	}
 	if keep == nil {
 		r.Corrupt += o.Corrupt
+	}
+}
+
+// PoolSize bounds the ids a rollup keeps per hour (Rollup.Pools).
+const PoolSize = 32
+
+// Rank is an id's place in an hour's pool: the splitmix64 finalizer of
+// its FNV-1a 64-bit hash, so that the smallest ranks of an hour are a
+// uniform random subset of it (ids are unique).
+func Rank(id string) uint64 {
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(id); i++ {
+		h ^= uint64(id[i])
+		h *= 1099511628211
+	}
+	h ^= h >> 30
+	h *= 0xbf58476d1ce4e5b9
+	h ^= h >> 27
+	h *= 0x94d049bb133111eb
+	return h ^ h>>31
+}
+
+// A Pool is the ids of the (up to) PoolSize entries of a set with the
+// smallest Rank, in Rank order. The zero value is empty.
+type Pool struct {
+	ids   []string
+	ranks []uint64
+}
+
+// IDs returns the pool's ids in Rank order (the caller must not modify it).
+func (p *Pool) IDs() []string {
+	if p == nil {
+		return nil
+	}
+	return p.ids
+}
+
+// Add adds id to the pool.
+func (p *Pool) Add(id string) {
+	p.add(id, Rank(id))
+}
+
+func (p *Pool) add(id string, rank uint64) {
+	n := len(p.ids)
+	if n == PoolSize && (rank > p.ranks[n-1] || rank == p.ranks[n-1] && id >= p.ids[n-1]) {
+		return
+	}
+	i := n
+	for i > 0 && (p.ranks[i-1] > rank || p.ranks[i-1] == rank && p.ids[i-1] > id) {
+		i--
+	}
+	if i > 0 && p.ranks[i-1] == rank && p.ids[i-1] == id {
+		return
+	}
+	if n == PoolSize {
+		p.ids, p.ranks = p.ids[:n-1], p.ranks[:n-1]
+	}
+	p.ids, p.ranks = slices.Insert(p.ids, i, id), slices.Insert(p.ranks, i, rank)
+}
+
+// Merge adds o's ids to p.
+func (p *Pool) Merge(o *Pool) {
+	for i, id := range o.ids {
+		p.add(id, o.ranks[i])
 	}
 }
 
