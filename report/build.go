@@ -38,7 +38,8 @@ type Inputs struct {
 	// Access reads the access log; nil means it is not evidenced.
 	Access func(ctx context.Context, q accesslog.Query) iter.Seq2[accesslog.Record, error]
 	// Config is the store's configuration (RetentionDays, HashKey,
-	// StoreContent; Build fills Ledger and AccessLog).
+	// StoreContent; Build fills Ledger and AccessLog). A zero
+	// RetentionDays is the Logger's (Logger.RetentionDays).
 	Config Config
 	// Frameworks lists the frameworks whose controls the report holds;
 	// nil means all.
@@ -89,7 +90,7 @@ func Build(ctx context.Context, in Inputs) (*Report, error) {
 		Sample:     Sample{Seed: in.Seed, Size: in.SampleSize, Items: []SampleItem{}},
 	}
 	if r.Config.RetentionDays == 0 {
-		r.Config.RetentionDays = comply.DefaultRetentionDays
+		r.Config.RetentionDays = in.Logger.RetentionDays()
 	}
 	b := &builder{in: in, r: r, now: r.Generated}
 	sst, ok := in.Logger.Store().(store.SidecarStore)
