@@ -103,7 +103,7 @@ func Build(ctx context.Context, in Inputs) (*Report, error) {
 			b.sst, b.origins, r.Config.Ledger = sst, origins, true
 		}
 	}
-	steps := []func(context.Context) error{b.scan, b.previous, b.population, b.coverage, b.integrity, b.retention, b.access, b.sample, b.reviews}
+	steps := []func(context.Context) error{b.scan, b.previous, b.population, b.retention, b.coverage, b.integrity, b.access, b.sample, b.reviews}
 	for _, step := range steps {
 		if err := step(ctx); err != nil {
 			return nil, err
@@ -429,6 +429,14 @@ func (b *builder) coverage(ctx context.Context) error {
 	if end.Before(r.Period.Start) {
 		return nil
 	}
+	began, err := b.began(ctx)
+	if err != nil {
+		return err
+	}
+	if h := began.Unix() / 3600; !began.IsZero() && h > first {
+		// The system did not exist yet: those hours are no gap.
+		first, c.Began = h, began.UTC()
+	}
 	var spans []ledger.Span
 	if b.sst != nil {
 		known := note.VerifierList(b.in.Verifiers...)
@@ -478,6 +486,40 @@ func (b *builder) coverage(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// began returns when logging began, if after the period's start: the
+// earliest of the store's oldest entry, the period's first entry and the
+// ledger's first checkpoint; zero if the system existed at the start.
+func (b *builder) began(ctx context.Context) (time.Time, error) {
+	r := b.r
+	var t time.Time
+	earlier := func(x time.Time) {
+		if !x.IsZero() && (t.IsZero() || x.Before(t)) {
+			t = x
+		}
+	}
+	earlier(r.Retention.Oldest)
+	earlier(r.Population.First)
+	if !t.IsZero() && !t.After(r.Period.Start) {
+		return time.Time{}, nil
+	}
+	if b.sst != nil {
+		known := note.VerifierList(b.in.Verifiers...)
+		for _, o := range b.origins {
+			cps, err := ledger.History(ctx, b.sst, o, known, time.Time{}, r.Period.End)
+			if err != nil {
+				return time.Time{}, fmt.Errorf("report: %w", err)
+			}
+			if len(cps) > 0 {
+				earlier(cps[0].Time)
+			}
+		}
+	}
+	if !t.IsZero() && !t.After(r.Period.Start) {
+		return time.Time{}, nil
+	}
+	return t, nil
 }
 
 // integrity runs ledger.Verify over the store.
