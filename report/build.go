@@ -54,6 +54,12 @@ type Inputs struct {
 	Serious []string
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// AtCheckpoint makes the report's time (Generated, and the clock of
+	// its figures) the time of the checkpoint that covers the period's
+	// end (Population.Checkpoint) instead of Now, when there is one: the
+	// same store and period then give the same report, whenever it is
+	// built (an evidence pack).
+	AtCheckpoint bool
 }
 
 // Build computes the report of in.Period.
@@ -103,7 +109,13 @@ func Build(ctx context.Context, in Inputs) (*Report, error) {
 			b.sst, b.origins, r.Config.Ledger = sst, origins, true
 		}
 	}
-	steps := []func(context.Context) error{b.scan, b.previous, b.population, b.retention, b.coverage, b.integrity, b.access, b.sample, b.reviews}
+	if err := b.population(ctx); err != nil {
+		return nil, err
+	}
+	if cp := r.Population.Checkpoint; in.AtCheckpoint && cp != nil {
+		r.Generated, b.now = cp.Time, cp.Time
+	}
+	steps := []func(context.Context) error{b.scan, b.previous, b.retention, b.coverage, b.integrity, b.access, b.sample, b.reviews}
 	for _, step := range steps {
 		if err := step(ctx); err != nil {
 			return nil, err
