@@ -431,41 +431,192 @@ var (
 // shape (a caller's own "error" string is not a failed call).
 func FactsOf(md json.RawMessage) Facts {
 	var f Facts
-	if !bytes.Contains(md, errorKey) && !bytes.Contains(md, ttftKey) && !bytes.Contains(md, costKey) &&
-		!bytes.Contains(md, userKey) && !bytes.Contains(md, sessionKey) && !bytes.Contains(md, severityKey) {
+	// Each group is read only when one of its keys appears as written
+	// (the report's and Stats' own quick checks).
+	stats := bytes.Contains(md, errorKey) || bytes.Contains(md, ttftKey) || bytes.Contains(md, costKey)
+	who := bytes.Contains(md, userKey) || bytes.Contains(md, sessionKey) || bytes.Contains(md, severityKey)
+	if !stats && !who {
 		return f
 	}
-	var m struct {
-		Error    json.RawMessage `json:"error"`
-		TTFT     json.RawMessage `json:"ttft_ms"`
-		Cost     json.RawMessage `json:"cost_usd"`
-		User     any             `json:"user_id"`
-		Session  any             `json:"session_id"`
-		Severity any             `json:"severity"`
-	}
-	if json.Unmarshal(md, &m) != nil {
+	var (
+		errVal, ttftVal, costVal []byte
+		userVal, sessVal, sevVal []byte
+	)
+	// Top-level keys match as encoding/json matches a struct's fields
+	// (case-insensitively; the last of equal keys wins).
+	ok := eachMember(md, func(key, val []byte) {
+		switch {
+		case bytes.EqualFold(key, []byte("error")):
+			errVal = val
+		case bytes.EqualFold(key, []byte("ttft_ms")):
+			ttftVal = val
+		case bytes.EqualFold(key, []byte("cost_usd")):
+			costVal = val
+		case bytes.EqualFold(key, []byte("user_id")):
+			userVal = val
+		case bytes.EqualFold(key, []byte("session_id")):
+			sessVal = val
+		case bytes.EqualFold(key, []byte("severity")):
+			sevVal = val
+		}
+	})
+	if !ok {
 		return f
 	}
-	f.User, f.Session = present(m.User), present(m.Session)
-	sev, _ := m.Severity.(string)
-	f.Serious = strings.EqualFold(sev, "serious")
+	if who {
+		f.User, f.Session = present(userVal), present(sessVal)
+		if sev, isStr := jsonString(sevVal); isStr {
+			f.Serious = strings.EqualFold(sev, "serious")
+		}
+	}
+	if !stats {
+		return f
+	}
 	var e struct {
 		Type string `json:"type"`
 	}
-	f.Failed = len(m.Error) > 0 && json.Unmarshal(m.Error, &e) == nil && e.Type != ""
-	f.HasTTFT = len(m.TTFT) > 0 && json.Unmarshal(m.TTFT, &f.TTFT) == nil && f.TTFT >= 0
-	f.HasCost = len(m.Cost) > 0 && json.Unmarshal(m.Cost, &f.Cost) == nil && f.Cost >= 0
+	f.Failed = len(errVal) > 0 && json.Unmarshal(errVal, &e) == nil && e.Type != ""
+	f.HasTTFT = len(ttftVal) > 0 && json.Unmarshal(ttftVal, &f.TTFT) == nil && f.TTFT >= 0
+	f.HasCost = len(costVal) > 0 && json.Unmarshal(costVal, &f.Cost) == nil && f.Cost >= 0
 	return f
 }
 
-// present says whether a metadata value names something.
-func present(v any) bool {
-	switch v := v.(type) {
-	case nil:
+// present says whether a metadata value (its JSON text; nil if absent)
+// names something: not null, not a blank string.
+func present(val []byte) bool {
+	if len(val) == 0 || string(val) == "null" {
 		return false
-	case string:
-		return strings.TrimSpace(v) != ""
-	default:
-		return true
 	}
+	if s, isStr := jsonString(val); isStr {
+		return strings.TrimSpace(s) != ""
+	}
+	return true
+}
+
+// jsonString returns the text of a JSON string value.
+func jsonString(val []byte) (string, bool) {
+	if len(val) < 2 || val[0] != '"' {
+		return "", false
+	}
+	if bytes.IndexByte(val, '\\') < 0 {
+		return string(val[1 : len(val)-1]), true
+	}
+	var s string
+	if json.Unmarshal(val, &s) != nil {
+		return "", false
+	}
+	return s, true
+}
+
+// eachMember calls fn with each top-level key (decoded) and value (its
+// JSON text) of the JSON object md, in order; false if md is not one
+// well-formed object (fn may have been called).
+func eachMember(md []byte, fn func(key, val []byte)) bool {
+	i := skipSpace(md, 0)
+	if i >= len(md) || md[i] != '{' {
+		return false
+	}
+	i = skipSpace(md, i+1)
+	if i < len(md) && md[i] == '}' {
+		return skipSpace(md, i+1) == len(md)
+	}
+	for {
+		if i >= len(md) || md[i] != '"' {
+			return false
+		}
+		end := skipString(md, i)
+		if end < 0 {
+			return false
+		}
+		key := md[i+1 : end-1]
+		if bytes.IndexByte(key, '\\') >= 0 {
+			var k string
+			if json.Unmarshal(md[i:end], &k) != nil {
+				return false
+			}
+			key = []byte(k)
+		}
+		i = skipSpace(md, end)
+		if i >= len(md) || md[i] != ':' {
+			return false
+		}
+		i = skipSpace(md, i+1)
+		vend := skipValue(md, i)
+		if vend < 0 {
+			return false
+		}
+		fn(key, md[i:vend])
+		i = skipSpace(md, vend)
+		if i >= len(md) {
+			return false
+		}
+		if md[i] == '}' {
+			return skipSpace(md, i+1) == len(md)
+		}
+		if md[i] != ',' {
+			return false
+		}
+		i = skipSpace(md, i+1)
+	}
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// skipString returns the index after the string that opens at b[i], or -1.
+func skipString(b []byte, i int) int {
+	for j := i + 1; j < len(b); j++ {
+		switch b[j] {
+		case '\\':
+			j++
+		case '"':
+			return j + 1
+		}
+	}
+	return -1
+}
+
+// skipValue returns the index after the value that starts at b[i], or -1.
+// Scalars are checked by json.Valid; nested values for balance only (the
+// line decoder has checked the metadata is valid JSON).
+func skipValue(b []byte, i int) int {
+	if i >= len(b) {
+		return -1
+	}
+	switch b[i] {
+	case '"':
+		return skipString(b, i)
+	case '{', '[':
+		depth := 0
+		for j := i; j < len(b); j++ {
+			switch b[j] {
+			case '"':
+				end := skipString(b, j)
+				if end < 0 {
+					return -1
+				}
+				j = end - 1
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					return j + 1
+				}
+			}
+		}
+		return -1
+	}
+	j := i
+	for j < len(b) && b[j] != ',' && b[j] != '}' && b[j] != ']' && b[j] != ' ' && b[j] != '\t' && b[j] != '\n' && b[j] != '\r' {
+		j++
+	}
+	if j == i || !json.Valid(b[i:j]) {
+		return -1
+	}
+	return j
 }
