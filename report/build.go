@@ -626,30 +626,87 @@ func (b *builder) access(ctx context.Context) error {
 	return nil
 }
 
-// sample proves the sampled entries, in time order.
+// sample proves the sampled entries, in time order: against each
+// ledger's newest checkpoint, reading its leaves once for all of them
+// (ledger.ProveAt); an entry none proves is proved alone (ledger.Prove),
+// which says why it cannot be.
 func (b *builder) sample(ctx context.Context) error {
 	s := &b.r.Sample
 	slices.SortFunc(b.picked, func(x, y comply.Entry) int {
 		return cmp.Or(x.Timestamp.Compare(y.Timestamp), strings.Compare(x.ID, y.ID))
 	})
-	for _, e := range b.picked {
+	proofs, err := b.proveAll(ctx)
+	if err != nil {
+		return err
+	}
+	for i, e := range b.picked {
 		it := SampleItem{ID: e.ID, Time: e.Timestamp.UTC()}
+		p := proofs[i]
 		if b.sst == nil {
 			it.Error = "no ledger"
-		} else if p, err := ledger.Prove(ctx, b.sst, e.ID); err != nil {
-			if ctx.Err() != nil {
-				return fmt.Errorf("report: prove: %w", err)
+		} else if p == nil {
+			if p, err = ledger.Prove(ctx, b.sst, e.ID); err != nil {
+				if ctx.Err() != nil {
+					return fmt.Errorf("report: prove: %w", err)
+				}
+				it.Error = err.Error()
 			}
-			it.Error = err.Error()
-		} else if j, err := p.Marshal(); err != nil {
-			it.Error = err.Error()
-		} else {
-			it.Proof = json.RawMessage(j)
-			s.Proved++
+		}
+		if p != nil {
+			if j, err := p.Marshal(); err != nil {
+				it.Error = err.Error()
+			} else {
+				it.Proof = json.RawMessage(j)
+				s.Proved++
+			}
 		}
 		s.Items = append(s.Items, it)
 	}
 	return nil
+}
+
+// proveAll returns the proofs of the sampled entries (in b.picked's
+// order) against the ledgers' newest checkpoints; nil for those it could
+// not prove so.
+func (b *builder) proveAll(ctx context.Context) ([]*ledger.Proof, error) {
+	out := make([]*ledger.Proof, len(b.picked))
+	if b.sst == nil || len(b.picked) == 0 {
+		return out, nil
+	}
+	recs := make([]store.Record, len(b.picked))
+	for i, e := range b.picked {
+		rec, err := b.sst.Get(ctx, e.ID)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, fmt.Errorf("report: prove: %w", err)
+			}
+			continue // proved alone, which reports it
+		}
+		recs[i] = rec
+	}
+	known := note.VerifierList(b.in.Verifiers...)
+	for _, o := range b.origins {
+		cps, err := ledger.SignedHistory(ctx, b.sst, o, known, time.Time{}, time.Time{})
+		if err != nil || len(cps) == 0 {
+			if ctx.Err() != nil {
+				return nil, fmt.Errorf("report: prove: %w", ctx.Err())
+			}
+			continue
+		}
+		ps, err := ledger.ProveAt(ctx, b.sst, cps[len(cps)-1], recs)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, fmt.Errorf("report: prove: %w", err)
+			}
+			continue // tampered leaves: proved alone, which reports it
+		}
+		for i, p := range ps {
+			if out[i] == nil && p != nil && len(recs[i].Line) > 0 {
+				out[i] = p
+			}
+		}
+	}
+	return out, nil
 }
 
 // meta is what a report reads of an entry's metadata.
