@@ -32,6 +32,9 @@ the one --report names), the period's signed checkpoints, a consistency
 proof from the first to the last, the report's sample of the period's
 entries each with its inclusion proof, the verifier key, and a manifest of
 every file's SHA-256 signed with the writer's key. The store is only read.
+The same store and period give the same pack, byte for byte: the report is
+as of the checkpoint that covers the period's end (--generated sets
+another time).
 
   comply evidence --period 2026-Q3 --out q3.zip --signing-key audit.signer
   comply evidence --start 2026-11-01 --end 2026-11-30 --out nov.zip --sample 50 --seed 7`)
