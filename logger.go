@@ -182,6 +182,11 @@ func New(s store.Store, opts *Options) (*Logger, error) {
 // Store returns the store the Logger writes to.
 func (l *Logger) Store() store.Store { return l.store }
 
+// RetentionDays returns the retention the Logger runs with:
+// Options.RetentionDays, zero made DefaultRetentionDays; negative keeps
+// entries forever.
+func (l *Logger) RetentionDays() int { return l.opts.RetentionDays }
+
 // Log records one interaction and returns the new entry's id once the store
 // has made it durable. An interaction of policy level none gets no entry:
 // Log returns "" and no error once its count is durable.

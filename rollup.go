@@ -1,10 +1,13 @@
 package comply
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"iter"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -174,4 +177,115 @@ func (l *Logger) scanRollup(ctx context.Context, start, end time.Time) (*rollup.
 		r.Add((*line.Entry)(&e), rollup.FactsOf(e.Metadata))
 	}
 	return r, nil
+}
+
+// A Tally is what a compliance report (package report) reads of a time
+// range from the rollups, without reading the entries: counts by hour,
+// by hour and detector, and by hour and failed block reason.
+type Tally struct {
+	Hours     []HourTally // the hours with entries, in time order
+	Detectors []NameTally // by hour then name: the entries each detector fired on
+	Reasons   []NameTally // by hour then name: the safety failures by block reason
+	Corrupt   int64       // lines that could not be read
+	// Skipped are the hours (their starts, in time order) that hold
+	// entries the skip function left out.
+	Skipped []time.Time
+}
+
+// An HourTally is the counts of one hour's entries.
+type HourTally struct {
+	Start          time.Time // the hour's start, UTC
+	Entries        int64
+	SafetyFailures int64
+	WithUser       int64 // metadata names a user_id (not null, not blank)
+	WithBoth       int64 // ... and a session_id
+	HashOnly       int64 // no stored content
+	Keyed          int64 // the input hash starts with HMACPrefix
+	// SeriousFailures are the safety failures whose metadata says
+	// "severity": "serious".
+	SeriousFailures int64
+	// First and Last are the earliest and latest entry times of the hour.
+	First, Last time.Time
+	// Pool is the ids of up to 32 entries of the hour (skipped ones
+	// included) with the smallest rank, in rank order: a uniform random
+	// subset of the hour, whatever the order of its entries. An id's
+	// rank is the splitmix64 finalizer of the FNV-1a 64-bit hash of the
+	// id (docs/format.md, section 8).
+	Pool []string
+}
+
+// A NameTally is the counts of one hour's entries with a name (a
+// detector or a block reason).
+type NameTally struct {
+	Start          time.Time
+	Name           string
+	Entries        int64
+	SafetyFailures int64
+}
+
+// Tally returns the tally of the entries within [start, end] (inclusive;
+// a zero bound is unbounded), read from the segments' rollups as
+// Timeseries does: every count equals a scan of the range. Entries whose
+// provider and model skip accepts are left out of Hours (not of Detectors
+// and Reasons: leave out only entries that never fail a safety check).
+func (l *Logger) Tally(ctx context.Context, start, end time.Time, skip func(provider, model string) bool) (*Tally, error) {
+	r, err := l.rollupOf(ctx, start, end)
+	if err != nil {
+		return nil, err
+	}
+	hours := map[int64]*HourTally{}
+	skipped := map[int64]bool{}
+	for k, c := range r.Cells {
+		if skip != nil && skip(k.Provider, k.Model) {
+			if c.Entries > 0 {
+				skipped[k.Hour] = true
+			}
+			continue
+		}
+		h := hours[k.Hour]
+		if h == nil {
+			h = &HourTally{Start: rollup.HourStart(k.Hour)}
+			hours[k.Hour] = h
+		}
+		h.Entries += c.Entries
+		h.SafetyFailures += c.SafetyFailures
+		h.WithUser += c.WithUser
+		h.WithBoth += c.WithBoth
+		h.HashOnly += c.HashOnly
+		h.Keyed += c.Keyed
+		if c.Entries > 0 {
+			first, last := time.UnixMicro(c.First).UTC(), time.UnixMicro(c.Last).UTC()
+			if h.First.IsZero() || first.Before(h.First) {
+				h.First = first
+			}
+			if last.After(h.Last) {
+				h.Last = last
+			}
+		}
+		if k.SafetyFailed {
+			h.SeriousFailures += c.Serious
+		}
+	}
+	t := &Tally{Corrupt: r.Corrupt}
+	for _, h := range hours {
+		if h.Entries > 0 {
+			h.Pool = slices.Clone(r.Pools[rollup.Hour(h.Start)].IDs())
+			t.Hours = append(t.Hours, *h)
+		}
+	}
+	slices.SortFunc(t.Hours, func(a, b HourTally) int { return a.Start.Compare(b.Start) })
+	for h := range skipped {
+		t.Skipped = append(t.Skipped, rollup.HourStart(h))
+	}
+	slices.SortFunc(t.Skipped, time.Time.Compare)
+	for k, c := range r.Detectors {
+		t.Detectors = append(t.Detectors, NameTally{Start: rollup.HourStart(k.Hour), Name: k.Name, Entries: c.Entries, SafetyFailures: c.SafetyFailures})
+	}
+	for k, n := range r.FailedReasons {
+		t.Reasons = append(t.Reasons, NameTally{Start: rollup.HourStart(k.Hour), Name: k.Name, Entries: n, SafetyFailures: n})
+	}
+	byName := func(a, b NameTally) int { return cmp.Or(a.Start.Compare(b.Start), strings.Compare(a.Name, b.Name)) }
+	slices.SortFunc(t.Detectors, byName)
+	slices.SortFunc(t.Reasons, byName)
+	return t, nil
 }

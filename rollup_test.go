@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/complyhq/comply"
+	"github.com/complyhq/comply/internal/rollup"
 	"github.com/complyhq/comply/store"
 	"github.com/complyhq/comply/store/filestore"
 	"github.com/complyhq/comply/store/memstore"
@@ -294,5 +295,13 @@ func TestSummariesNeverTrusted(t *testing.T) {
 			checkStats(t, l, all, time.Time{})
 			checkStats(t, l, all, now.Add(-50*time.Hour-17*time.Minute))
 		})
+	}
+}
+
+// TestKeyedPrefix: the rollups count keyed hashes by the prefix the
+// Logger writes.
+func TestKeyedPrefix(t *testing.T) {
+	if rollup.KeyedPrefix != comply.HMACPrefix {
+		t.Errorf("rollup.KeyedPrefix %q, HMACPrefix %q", rollup.KeyedPrefix, comply.HMACPrefix)
 	}
 }

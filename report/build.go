@@ -38,7 +38,8 @@ type Inputs struct {
 	// Access reads the access log; nil means it is not evidenced.
 	Access func(ctx context.Context, q accesslog.Query) iter.Seq2[accesslog.Record, error]
 	// Config is the store's configuration (RetentionDays, HashKey,
-	// StoreContent; Build fills Ledger and AccessLog).
+	// StoreContent; Build fills Ledger and AccessLog). A zero
+	// RetentionDays is the Logger's (Logger.RetentionDays).
 	Config Config
 	// Frameworks lists the frameworks whose controls the report holds;
 	// nil means all.
@@ -53,6 +54,12 @@ type Inputs struct {
 	Serious []string
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// AtCheckpoint makes the report's time (Generated, and the clock of
+	// its figures) the time of the checkpoint that covers the period's
+	// end (Population.Checkpoint) instead of Now, when there is one: the
+	// same store and period then give the same report, whenever it is
+	// built (an evidence pack).
+	AtCheckpoint bool
 }
 
 // Build computes the report of in.Period.
@@ -89,7 +96,7 @@ func Build(ctx context.Context, in Inputs) (*Report, error) {
 		Sample:     Sample{Seed: in.Seed, Size: in.SampleSize, Items: []SampleItem{}},
 	}
 	if r.Config.RetentionDays == 0 {
-		r.Config.RetentionDays = comply.DefaultRetentionDays
+		r.Config.RetentionDays = in.Logger.RetentionDays()
 	}
 	b := &builder{in: in, r: r, now: r.Generated}
 	sst, ok := in.Logger.Store().(store.SidecarStore)
@@ -102,7 +109,13 @@ func Build(ctx context.Context, in Inputs) (*Report, error) {
 			b.sst, b.origins, r.Config.Ledger = sst, origins, true
 		}
 	}
-	steps := []func(context.Context) error{b.scan, b.previous, b.population, b.coverage, b.integrity, b.retention, b.access, b.sample, b.reviews}
+	if err := b.population(ctx); err != nil {
+		return nil, err
+	}
+	if cp := r.Population.Checkpoint; in.AtCheckpoint && cp != nil {
+		r.Generated, b.now = cp.Time, cp.Time
+	}
+	steps := []func(context.Context) error{b.scan, b.previous, b.retention, b.coverage, b.integrity, b.access, b.sample, b.reviews}
 	for _, step := range steps {
 		if err := step(ctx); err != nil {
 			return nil, err
@@ -120,24 +133,175 @@ type builder struct {
 	sst     store.SidecarStore
 	origins []string
 
-	hours     map[int64]bool             // hours (since the epoch) with entries
-	days      map[string]bool            // UTC days with entries
-	detDays   map[string]map[string]bool // detector -> days it fired
-	detectors map[string]int64
-	reasons   map[string]int64
-	reservoir []comply.Entry
-	seen      int64
+	tally    *comply.Tally
+	hours    map[int64]bool     // hours (since the epoch) with entries
+	picked   []comply.Entry     // the sample's entries
+	incident map[time.Time]bool // hours that may hold incident candidates
 }
 
-// scan reads the period's entries once: population, safety,
-// attribution, incident candidates and the sample's reservoir.
+// isAttestation says whether a provider and model are those of a review
+// attestation (package evidence): a review of a report, not the AI
+// system's activity, so not counted among the period's entries.
+func isAttestation(provider, model string) bool {
+	return provider == evidence.AttestationProvider && model == evidence.AttestationModel
+}
+
+// scan reads the period's figures from the rollups (population, safety,
+// attribution), then reads only the hours it must: the first and the
+// last (the first and last entries' times), those whose rollup shows a
+// failure that may be an incident candidate, and those holding the
+// sample's positions.
 func (b *builder) scan(ctx context.Context) error {
-	r, in := b.r, b.in
-	b.hours, b.days, b.detDays = map[int64]bool{}, map[string]bool{}, map[string]map[string]bool{}
-	b.detectors, b.reasons = map[string]int64{}, map[string]int64{}
-	rng := rand.New(rand.NewPCG(in.Seed, in.Seed^0x9e3779b97f4a7c15))
-	a := &r.Attribution
-	for e, err := range in.Logger.Entries(ctx, r.Period.Start, r.Period.End) {
+	r := b.r
+	t, err := b.in.Logger.Tally(ctx, r.Period.Start, r.Period.End, isAttestation)
+	if err != nil {
+		return fmt.Errorf("report: read the rollups: %w", err)
+	}
+	b.tally, b.hours = t, map[int64]bool{}
+	a, s := &r.Attribution, &r.Safety
+	days := map[string]bool{}
+	for _, h := range t.Hours {
+		b.hours[h.Start.Unix()/3600] = true
+		days[h.Start.Format(time.DateOnly)] = true
+		r.Population.Entries += h.Entries
+		s.Failures += h.SafetyFailures
+		a.WithUser += h.WithUser
+		a.WithBoth += h.WithBoth
+		a.HashOnly += h.HashOnly
+		a.KeyedHashes += h.Keyed
+	}
+	a.Entries = r.Population.Entries
+	a.PlainHashes = a.Entries - a.KeyedHashes
+	a.UserShare, a.BothShare, a.HashOnlyShare = share(a.WithUser, a.Entries), share(a.WithBoth, a.Entries), share(a.HashOnly, a.Entries)
+	detectors, reasons := map[string]int64{}, map[string]int64{}
+	detDays := map[string]map[string]bool{}
+	for _, d := range t.Detectors {
+		detectors[d.Name] += d.Entries
+		if detDays[d.Name] == nil {
+			detDays[d.Name] = map[string]bool{}
+		}
+		detDays[d.Name][d.Start.Format(time.DateOnly)] = true
+	}
+	for _, rs := range t.Reasons {
+		reasons[rs.Name] += rs.Entries
+	}
+	s.BlockRate = share(s.Failures, r.Population.Entries)
+	s.ByDetector, s.ByReason = counts(detectors), counts(reasons)
+	s.SilentDays = map[string][]string{}
+	sorted := sortedKeys(days)
+	for d, fired := range detDays {
+		for _, day := range sorted {
+			if !fired[day] {
+				s.SilentDays[d] = append(s.SilentDays[d], day)
+			}
+		}
+	}
+	b.incident = b.incidentHours()
+	return b.readHours(ctx)
+}
+
+// readHours reads what the rollups do not hold: the incident candidates,
+// from the hours whose rollup shows a failure that may be one, and the
+// sample's entries, by id.
+func (b *builder) readHours(ctx context.Context) error {
+	t, r := b.tally, b.r
+	if len(t.Hours) == 0 {
+		return nil
+	}
+	r.Population.First, r.Population.Last = t.Hours[0].First, t.Hours[0].Last
+	for _, h := range t.Hours {
+		if h.First.Before(r.Population.First) {
+			r.Population.First = h.First
+		}
+		if h.Last.After(r.Population.Last) {
+			r.Population.Last = h.Last
+		}
+	}
+	for _, h := range t.Hours {
+		if b.incident[h.Start] {
+			if err := b.readHour(ctx, h.Start); err != nil {
+				return err
+			}
+		}
+	}
+	return b.draw(ctx)
+}
+
+// draw draws the sample: SampleSize positions of the period's entries,
+// uniform and distinct, by Seed; the number that falls in each hour is
+// taken from the hour's pool (a uniform random subset of it) in an order
+// shuffled by the same generator, each entry read by its id.
+func (b *builder) draw(ctx context.Context) error {
+	t, r := b.tally, b.r
+	rng := rand.New(rand.NewPCG(b.in.Seed, b.in.Seed^0x9e3779b97f4a7c15))
+	positions := samplePositions(rng, r.Population.Entries, b.in.SampleSize)
+	var before int64
+	for _, h := range t.Hours {
+		var want int
+		for len(positions) > 0 && positions[0] < before+h.Entries {
+			want++
+			positions = positions[1:]
+		}
+		before += h.Entries
+		if want == 0 {
+			continue
+		}
+		pool := slices.Clone(h.Pool)
+		rng.Shuffle(len(pool), func(i, j int) { pool[i], pool[j] = pool[j], pool[i] })
+		for _, id := range pool {
+			if want == 0 {
+				break
+			}
+			e, err := b.in.Logger.Get(ctx, id)
+			if err != nil {
+				if ctx.Err() != nil {
+					return fmt.Errorf("report: sample: %w", err)
+				}
+				continue // deleted since the rollup was built, or damaged
+			}
+			if isAttestation(e.Provider, e.Model) || !e.Timestamp.Before(h.Start.Add(time.Hour)) || e.Timestamp.Before(h.Start) ||
+				e.Timestamp.Before(r.Period.Start) || e.Timestamp.After(r.Period.End) {
+				continue
+			}
+			b.picked = append(b.picked, e)
+			want--
+		}
+	}
+	return nil
+}
+
+// incidentHours returns the hours whose rollup shows a safety failure
+// that may be a candidate: one flagged serious, or one of a detector or
+// block reason that Inputs.Serious names.
+func (b *builder) incidentHours() map[time.Time]bool {
+	out := map[time.Time]bool{}
+	for _, h := range b.tally.Hours {
+		if h.SeriousFailures > 0 {
+			out[h.Start] = true
+		}
+	}
+	for _, list := range [][]comply.NameTally{b.tally.Detectors, b.tally.Reasons} {
+		for _, d := range list {
+			if d.SafetyFailures > 0 && slices.Contains(b.in.Serious, d.Name) {
+				out[d.Start] = true
+			}
+		}
+	}
+	return out
+}
+
+// readHour reads the period's entries within the hour that starts at h
+// for incident candidates.
+func (b *builder) readHour(ctx context.Context, h time.Time) error {
+	r := b.r
+	from, to := h, h.Add(time.Hour-time.Nanosecond)
+	if from.Before(r.Period.Start) {
+		from = r.Period.Start
+	}
+	if to.After(r.Period.End) {
+		to = r.Period.End
+	}
+	for e, err := range b.in.Logger.Entries(ctx, from, to) {
 		if err != nil {
 			var ce *store.CorruptionError
 			if errors.As(err, &ce) {
@@ -145,78 +309,44 @@ func (b *builder) scan(ctx context.Context) error {
 			}
 			return fmt.Errorf("report: read entries: %w", err)
 		}
-		if e.Provider == evidence.AttestationProvider && e.Model == evidence.AttestationModel {
-			continue // a review of a report (reviews), not the AI system's activity
-		}
-		p := &r.Population
-		p.Entries++
-		if p.First.IsZero() || e.Timestamp.Before(p.First) {
-			p.First = e.Timestamp
-		}
-		if e.Timestamp.After(p.Last) {
-			p.Last = e.Timestamp
-		}
-		b.hours[e.Timestamp.Unix()/3600] = true
-		day := e.Timestamp.UTC().Format(time.DateOnly)
-		b.days[day] = true
-		md := metaOf(e.Metadata)
-		a.Entries++
-		if md.user {
-			a.WithUser++
-			if md.session {
-				a.WithBoth++
-			}
-		}
-		if e.InputContent == "" && e.OutputContent == "" {
-			a.HashOnly++
-		}
-		if strings.HasPrefix(e.InputHash, comply.HMACPrefix) {
-			a.KeyedHashes++
-		} else {
-			a.PlainHashes++
-		}
-		for _, d := range e.DetectorsTriggered {
-			b.detectors[d]++
-			if b.detDays[d] == nil {
-				b.detDays[d] = map[string]bool{}
-			}
-			b.detDays[d][day] = true
-		}
-		if !e.SafetyPassed {
-			r.Safety.Failures++
-			if e.BlockReason != "" {
-				b.reasons[e.BlockReason]++
-			}
-			if md.serious || b.serious(e) {
-				c := Candidate{ID: e.ID, Time: e.Timestamp.UTC(), Detectors: e.DetectorsTriggered, Reason: e.BlockReason}
-				c.Due2, c.Due10, c.Due15 = c.Time.AddDate(0, 0, 2), c.Time.AddDate(0, 0, 10), c.Time.AddDate(0, 0, 15)
-				c.Overdue = b.now.After(c.Due15)
-				r.Incidents.Candidates = append(r.Incidents.Candidates, c)
-			}
-		}
-		if in.SampleSize > 0 {
-			b.seen++
-			if len(b.reservoir) < in.SampleSize {
-				b.reservoir = append(b.reservoir, e)
-			} else if j := rng.Int64N(b.seen); j < int64(in.SampleSize) {
-				b.reservoir[j] = e
-			}
-		}
-	}
-	a.UserShare, a.BothShare, a.HashOnlyShare = share(a.WithUser, a.Entries), share(a.WithBoth, a.Entries), share(a.HashOnly, a.Entries)
-	s := &r.Safety
-	s.BlockRate = share(s.Failures, r.Population.Entries)
-	s.ByDetector, s.ByReason = counts(b.detectors), counts(b.reasons)
-	s.SilentDays = map[string][]string{}
-	days := sortedKeys(b.days)
-	for d, fired := range b.detDays {
-		for _, day := range days {
-			if !fired[day] {
-				s.SilentDays[d] = append(s.SilentDays[d], day)
-			}
+		if !e.SafetyPassed && !isAttestation(e.Provider, e.Model) && (metaOf(e.Metadata).serious || b.serious(e)) {
+			c := Candidate{ID: e.ID, Time: e.Timestamp.UTC(), Detectors: e.DetectorsTriggered, Reason: e.BlockReason}
+			c.Due2, c.Due10, c.Due15 = c.Time.AddDate(0, 0, 2), c.Time.AddDate(0, 0, 10), c.Time.AddDate(0, 0, 15)
+			c.Overdue = b.now.After(c.Due15)
+			r.Incidents.Candidates = append(r.Incidents.Candidates, c)
 		}
 	}
 	return nil
+}
+
+// samplePositions draws n distinct positions of a population of size
+// entries (all of them if n >= size), ascending: Floyd's algorithm over
+// rng.
+func samplePositions(rng *rand.Rand, size int64, n int) []int64 {
+	if n <= 0 || size <= 0 {
+		return nil
+	}
+	if int64(n) >= size {
+		out := make([]int64, size)
+		for i := range out {
+			out[i] = int64(i)
+		}
+		return out
+	}
+	chosen := make(map[int64]bool, n)
+	for j := size - int64(n); j < size; j++ {
+		if t := rng.Int64N(j + 1); chosen[t] {
+			chosen[j] = true
+		} else {
+			chosen[t] = true
+		}
+	}
+	out := make([]int64, 0, n)
+	for p := range chosen {
+		out = append(out, p)
+	}
+	slices.Sort(out)
+	return out
 }
 
 func (b *builder) serious(e comply.Entry) bool {
@@ -311,6 +441,14 @@ func (b *builder) coverage(ctx context.Context) error {
 	if end.Before(r.Period.Start) {
 		return nil
 	}
+	began, err := b.began(ctx)
+	if err != nil {
+		return err
+	}
+	if h := began.Unix() / 3600; !began.IsZero() && h > first {
+		// The system did not exist yet: those hours are no gap.
+		first, c.Began = h, began.UTC()
+	}
 	var spans []ledger.Span
 	if b.sst != nil {
 		known := note.VerifierList(b.in.Verifiers...)
@@ -360,6 +498,40 @@ func (b *builder) coverage(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// began returns when logging began, if after the period's start: the
+// earliest of the store's oldest entry, the period's first entry and the
+// ledger's first checkpoint; zero if the system existed at the start.
+func (b *builder) began(ctx context.Context) (time.Time, error) {
+	r := b.r
+	var t time.Time
+	earlier := func(x time.Time) {
+		if !x.IsZero() && (t.IsZero() || x.Before(t)) {
+			t = x
+		}
+	}
+	earlier(r.Retention.Oldest)
+	earlier(r.Population.First)
+	if !t.IsZero() && !t.After(r.Period.Start) {
+		return time.Time{}, nil
+	}
+	if b.sst != nil {
+		known := note.VerifierList(b.in.Verifiers...)
+		for _, o := range b.origins {
+			cps, err := ledger.History(ctx, b.sst, o, known, time.Time{}, r.Period.End)
+			if err != nil {
+				return time.Time{}, fmt.Errorf("report: %w", err)
+			}
+			if len(cps) > 0 {
+				earlier(cps[0].Time)
+			}
+		}
+	}
+	if !t.IsZero() && !t.After(r.Period.Start) {
+		return time.Time{}, nil
+	}
+	return t, nil
 }
 
 // integrity runs ledger.Verify over the store.
@@ -454,30 +626,87 @@ func (b *builder) access(ctx context.Context) error {
 	return nil
 }
 
-// sample proves the reservoir's entries, in time order.
+// sample proves the sampled entries, in time order: against each
+// ledger's newest checkpoint, reading its leaves once for all of them
+// (ledger.ProveAt); an entry none proves is proved alone (ledger.Prove),
+// which says why it cannot be.
 func (b *builder) sample(ctx context.Context) error {
 	s := &b.r.Sample
-	slices.SortFunc(b.reservoir, func(x, y comply.Entry) int {
+	slices.SortFunc(b.picked, func(x, y comply.Entry) int {
 		return cmp.Or(x.Timestamp.Compare(y.Timestamp), strings.Compare(x.ID, y.ID))
 	})
-	for _, e := range b.reservoir {
+	proofs, err := b.proveAll(ctx)
+	if err != nil {
+		return err
+	}
+	for i, e := range b.picked {
 		it := SampleItem{ID: e.ID, Time: e.Timestamp.UTC()}
+		p := proofs[i]
 		if b.sst == nil {
 			it.Error = "no ledger"
-		} else if p, err := ledger.Prove(ctx, b.sst, e.ID); err != nil {
-			if ctx.Err() != nil {
-				return fmt.Errorf("report: prove: %w", err)
+		} else if p == nil {
+			if p, err = ledger.Prove(ctx, b.sst, e.ID); err != nil {
+				if ctx.Err() != nil {
+					return fmt.Errorf("report: prove: %w", err)
+				}
+				it.Error = err.Error()
 			}
-			it.Error = err.Error()
-		} else if j, err := p.Marshal(); err != nil {
-			it.Error = err.Error()
-		} else {
-			it.Proof = json.RawMessage(j)
-			s.Proved++
+		}
+		if p != nil {
+			if j, err := p.Marshal(); err != nil {
+				it.Error = err.Error()
+			} else {
+				it.Proof = json.RawMessage(j)
+				s.Proved++
+			}
 		}
 		s.Items = append(s.Items, it)
 	}
 	return nil
+}
+
+// proveAll returns the proofs of the sampled entries (in b.picked's
+// order) against the ledgers' newest checkpoints; nil for those it could
+// not prove so.
+func (b *builder) proveAll(ctx context.Context) ([]*ledger.Proof, error) {
+	out := make([]*ledger.Proof, len(b.picked))
+	if b.sst == nil || len(b.picked) == 0 {
+		return out, nil
+	}
+	recs := make([]store.Record, len(b.picked))
+	for i, e := range b.picked {
+		rec, err := b.sst.Get(ctx, e.ID)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, fmt.Errorf("report: prove: %w", err)
+			}
+			continue // proved alone, which reports it
+		}
+		recs[i] = rec
+	}
+	known := note.VerifierList(b.in.Verifiers...)
+	for _, o := range b.origins {
+		cps, err := ledger.SignedHistory(ctx, b.sst, o, known, time.Time{}, time.Time{})
+		if err != nil || len(cps) == 0 {
+			if ctx.Err() != nil {
+				return nil, fmt.Errorf("report: prove: %w", ctx.Err())
+			}
+			continue
+		}
+		ps, err := ledger.ProveAt(ctx, b.sst, cps[len(cps)-1], recs)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, fmt.Errorf("report: prove: %w", err)
+			}
+			continue // tampered leaves: proved alone, which reports it
+		}
+		for i, p := range ps {
+			if out[i] == nil && p != nil && len(recs[i].Line) > 0 {
+				out[i] = p
+			}
+		}
+	}
+	return out, nil
 }
 
 // meta is what a report reads of an entry's metadata.
@@ -489,11 +718,24 @@ var (
 	severityKey = []byte(`"severity"`)
 )
 
-// reviews lists the attestations recorded within the period.
+// reviews lists the attestations recorded within the period: it reads
+// only the hours whose rollup holds entries of an attestation's provider
+// and model.
 func (b *builder) reviews(ctx context.Context) error {
-	as, err := evidence.Attestations(ctx, b.in.Logger, b.r.Period.Start, b.r.Period.End)
-	if err != nil {
-		return fmt.Errorf("report: attestations: %w", err)
+	var as []evidence.Attestation
+	for _, h := range b.tally.Skipped {
+		from, to := h, h.Add(time.Hour-time.Nanosecond)
+		if from.Before(b.r.Period.Start) {
+			from = b.r.Period.Start
+		}
+		if to.After(b.r.Period.End) {
+			to = b.r.Period.End
+		}
+		got, err := evidence.Attestations(ctx, b.in.Logger, from, to)
+		if err != nil {
+			return fmt.Errorf("report: attestations: %w", err)
+		}
+		as = append(as, got...)
 	}
 	b.r.Reviews = make([]Review, 0, len(as))
 	for _, a := range as {

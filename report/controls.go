@@ -77,6 +77,9 @@ func recording(r *Report, id, ref, stmt string) Control {
 	cv := r.Coverage
 	c.Figures = map[string]any{"entries": r.Population.Entries, "hours": cv.Hours, "hours_with_entries": cv.HoursWithEntry,
 		"quiet_hours": cv.QuietHours, "silent_hours": cv.SilentHours, "unknown_hours": cv.UnknownHours}
+	if !cv.Began.IsZero() {
+		c.Figures["logging_began"] = cv.Began
+	}
 	switch {
 	case r.Population.Entries == 0:
 		c.Status, c.Next = NotEvidenced, "No entry in the period: check that the application logs through comply."

@@ -6,6 +6,7 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"time"
 )
 
 // WriteMarkdown writes r as a Markdown document: the controls table, then
@@ -25,6 +26,9 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 	}
 	cv := r.Coverage
 	fmt.Fprintf(&b, "- Coverage: %d hours, %d with entries, %d quiet, %d silent (logger down), %d unknown.\n", cv.Hours, cv.HoursWithEntry, cv.QuietHours, cv.SilentHours, cv.UnknownHours)
+	if !cv.Began.IsZero() {
+		fmt.Fprintf(&b, "- Logging began at %s: the hours before are not counted.\n", cv.Began.Format(time.RFC3339))
+	}
 	fmt.Fprintf(&b, "- Integrity: %s.\n", md(orText(r.Integrity.Summary, "not verified")))
 	for _, pr := range r.Integrity.Problems {
 		fmt.Fprintf(&b, "  - %s\n", md(pr))
@@ -94,6 +98,9 @@ table{border-collapse:collapse;width:100%}td,th{border:1px solid #ccc;padding:4p
 <ul>
 <li>Population: {{.Population.Entries}} entries, first {{.Population.First}}, last {{.Population.Last}}{{with .Population.Checkpoint}}; checkpoint {{.Origin}} size {{.Size}} at {{.Time}}{{end}}.</li>
 <li>Coverage: {{.Coverage.Hours}} hours, {{.Coverage.HoursWithEntry}} with entries, {{.Coverage.QuietHours}} quiet, {{.Coverage.SilentHours}} silent, {{.Coverage.UnknownHours}} unknown.</li>
+{{- if not .Coverage.Began.IsZero}}
+<li>Logging began at {{.Coverage.Began.Format "2006-01-02T15:04:05Z07:00"}}: the hours before are not counted.</li>
+{{- end}}
 <li>Integrity: {{if .Integrity.Verified}}{{.Integrity.Summary}}{{else}}not verified{{end}}{{range .Integrity.Problems}}<br>{{.}}{{end}}</li>
 <li>Retention: configured {{.Retention.ConfiguredDays}} days; oldest entry {{.Retention.Oldest}}; {{.Retention.DeletedPolicy}} deleted by policy, {{.Retention.DeletedOther}} otherwise.</li>
 <li>Safety: {{.Safety.Failures}} failures, block rate {{printf "%.4f" .Safety.BlockRate}} (previous {{printf "%.4f" .Safety.PreviousRate}}).</li>

@@ -102,12 +102,16 @@ type CheckpointRef struct {
 
 // Coverage is how the period's hours were covered.
 type Coverage struct {
-	Hours          int  `json:"hours"` // whole or partial hours of the period, up to the report time
-	HoursWithEntry int  `json:"hours_with_entries"`
-	QuietHours     int  `json:"quiet_hours"`   // no entry, the writer's heartbeats: it was up, nothing happened
-	SilentHours    int  `json:"silent_hours"`  // no entry and no heartbeat: the logger was down
-	UnknownHours   int  `json:"unknown_hours"` // no entry, and no checkpoint history to tell
-	Timeline       bool `json:"timeline"`      // the checkpoint history was read
+	// Began is when logging began (the oldest entry or the first
+	// checkpoint), when that is in a later hour than the period's start:
+	// the hours are counted from its hour, those before are no gap.
+	Began          time.Time `json:"began,omitzero"`
+	Hours          int       `json:"hours"` // whole or partial hours of the period (from Began), up to the report time
+	HoursWithEntry int       `json:"hours_with_entries"`
+	QuietHours     int       `json:"quiet_hours"`   // no entry, the writer's heartbeats: it was up, nothing happened
+	SilentHours    int       `json:"silent_hours"`  // no entry and no heartbeat: the logger was down
+	UnknownHours   int       `json:"unknown_hours"` // no entry, and no checkpoint history to tell
+	Timeline       bool      `json:"timeline"`      // the checkpoint history was read
 	// Gaps are the downtimes of the period, from the checkpoint history.
 	Gaps []ledger.Span `json:"gaps"`
 }

@@ -31,6 +31,7 @@ type fixture struct {
 	tamper   bool   // a line is edited after the writer closed
 	retained int    // configured retention days (0: default)
 	reviewed bool   // a review of the previous report is attested at 09:20
+	born     int    // the hour the system starts: nothing before it
 }
 
 // build writes a store of one day, 2026-03-01: two entries an hour (one
@@ -40,7 +41,7 @@ func build(t *testing.T, fx fixture) *report.Report {
 	t.Helper()
 	dir := t.TempDir()
 	var mu sync.Mutex
-	at := t0
+	at := t0.Add(time.Duration(fx.born) * time.Hour) // the writer opens
 	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return at }
 	set := func(d time.Duration) { mu.Lock(); at = t0.Add(d); mu.Unlock() }
 	skey, _, err := ledger.GenerateKey("report")
@@ -67,7 +68,7 @@ func build(t *testing.T, fx fixture) *report.Report {
 		}
 	}
 	for h := range 24 {
-		if h >= fx.down[0] && h < fx.down[1] {
+		if h >= fx.down[0] && h < fx.down[1] || h < fx.born {
 			continue
 		}
 		hour := time.Duration(h) * time.Hour
@@ -184,6 +185,11 @@ func TestControls(t *testing.T) {
 		{"reviewed", fixture{reviewed: true}, with(map[string]string{"hipaa/activity-review": "pass"})},
 		{"no user ids", fixture{noUsers: true}, with(map[string]string{
 			"eu-ai-act/traceability": "fail", "iso42001/traceability": "fail"})},
+		// Logging began at 06:00: the hours before are no gap.
+		{"young store", fixture{born: 6}, healthy},
+		// ... but a silent gap after the start still is.
+		{"young store, silent gap", fixture{born: 6, down: [2]int{14, 16}}, with(map[string]string{
+			"eu-ai-act/recording": "fail", "soc2/monitoring": "fail", "hipaa/audit-controls": "fail", "iso42001/event-logs": "fail"})},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -245,6 +251,33 @@ func TestEvidence(t *testing.T) {
 	var v struct{ Version int }
 	if err := json.Unmarshal(buf.Bytes(), &v); err != nil || v.Version != 1 {
 		t.Errorf("version %d, %v", v.Version, err)
+	}
+}
+
+// TestYoungStore: on a store younger than the period, coverage counts
+// from the hour logging began and says when.
+func TestYoungStore(t *testing.T) {
+	tests := []struct {
+		name          string
+		fx            fixture
+		hours, silent int
+		began         time.Time
+	}{
+		{"born at 06:00", fixture{born: 6}, 18, 0, t0.Add(6 * time.Hour)},
+		{"born at 06:00, down 14-16", fixture{born: 6, down: [2]int{14, 16}}, 18, 2, t0.Add(6 * time.Hour)},
+		{"as old as the period", fixture{}, 24, 0, time.Time{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := build(t, tt.fx)
+			c := r.Coverage
+			if c.Hours != tt.hours || c.SilentHours != tt.silent || c.UnknownHours != 0 || !c.Began.Equal(tt.began) {
+				t.Errorf("coverage %+v, want %d hours, %d silent, began %v", c, tt.hours, tt.silent, tt.began)
+			}
+			if got, ok := control(r, "eu-ai-act/recording").Figures["logging_began"]; ok != !tt.began.IsZero() || ok && !got.(time.Time).Equal(tt.began) {
+				t.Errorf("figure logging_began %v, want %v", got, tt.began)
+			}
+		})
 	}
 }
 

@@ -104,13 +104,14 @@ type env struct {
 
 type envOpts struct {
 	signed, content bool
+	retention       int // the Logger's RetentionDays
 	opts            func(*server.Options)
 }
 
 func newEnv(t *testing.T, eo envOpts) *env {
 	t.Helper()
 	e := &env{t: t, access: &recorder{}, st: &failingStore{Store: memstore.New(0)}}
-	var lopts comply.Options
+	lopts := comply.Options{RetentionDays: eo.retention}
 	if eo.content {
 		k, err := seal.GenerateKey()
 		if err != nil {

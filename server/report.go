@@ -11,8 +11,8 @@ import (
 
 // reports is GET /v1/reports?framework=&period=|start=&end=&format=:
 // the compliance report (package report) of the period, as JSON (the
-// default), Markdown or HTML. The store's retention is taken as the
-// default (365 days): the server does not know the writer's.
+// default), Markdown or HTML. The retention is the server's Logger's
+// (Options.RetentionDays, as comply serve's retention_days sets it).
 func (s *Server) reports(c *call) {
 	in := report.Inputs{Logger: s.l, Verifiers: s.opts.Verifiers, Access: s.opts.AccessLog, Now: s.opts.Now}
 	format := "json"

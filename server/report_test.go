@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 )
@@ -30,6 +31,43 @@ func TestReports(t *testing.T) {
 			}
 			if !strings.HasPrefix(h.Get("Content-Type"), tt.ctype) || !strings.Contains(string(b), tt.must) {
 				t.Errorf("%s: %.300s", h.Get("Content-Type"), b)
+			}
+		})
+	}
+}
+
+// TestReportsRetention: the report states the retention the server's
+// Logger runs with, not the default.
+func TestReportsRetention(t *testing.T) {
+	tests := []struct {
+		name      string
+		retention int
+		want      int
+	}{
+		{"default", 0, 365},
+		{"30 days", 30, 30},
+		{"forever", -1, -1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t, envOpts{retention: tt.retention})
+			status, b, _ := e.do("GET", "/v1/reports?period=2026-03&framework=gdpr", "read-secret", "")
+			if status != 200 {
+				t.Fatalf("status %d: %s", status, b)
+			}
+			var r struct {
+				Config struct {
+					RetentionDays int `json:"retention_days"`
+				}
+				Retention struct {
+					ConfiguredDays int `json:"configured_days"`
+				}
+			}
+			if err := json.Unmarshal(b, &r); err != nil {
+				t.Fatal(err)
+			}
+			if r.Config.RetentionDays != tt.want || r.Retention.ConfiguredDays != tt.want {
+				t.Errorf("retention %d, %d days; want %d", r.Config.RetentionDays, r.Retention.ConfiguredDays, tt.want)
 			}
 		})
 	}

@@ -32,6 +32,9 @@ the one --report names), the period's signed checkpoints, a consistency
 proof from the first to the last, the report's sample of the period's
 entries each with its inclusion proof, the verifier key, and a manifest of
 every file's SHA-256 signed with the writer's key. The store is only read.
+The same store and period give the same pack, byte for byte: the report is
+as of the checkpoint that covers the period's end (--generated sets
+another time).
 
   comply evidence --period 2026-Q3 --out q3.zip --signing-key audit.signer
   comply evidence --start 2026-11-01 --end 2026-11-30 --out nov.zip --sample 50 --seed 7`)
@@ -45,6 +48,7 @@ every file's SHA-256 signed with the writer's key. The store is only read.
 	seed := fs.Uint64("seed", 1, "the sample's seed `S` (the same seed, the same sample)")
 	reportJSON := fs.String("report", "", "put the report JSON in `FILE` into the pack instead of building one")
 	reportHTML := fs.String("report-html", "", "with --report, put the report HTML in `FILE` into the pack")
+	generated := fs.String("generated", "", "the built report's time `T` (RFC 3339 or a date); default: the time of the checkpoint that covers the period's end, so that the same store gives the same pack")
 	rest, err := c.parse(fs, args)
 	if err != nil {
 		return err
@@ -85,8 +89,14 @@ every file's SHA-256 signed with the writer's key. The store is only read.
 		return err
 	}
 	defer st.Close()
+	var at time.Time
+	if *generated != "" {
+		if at, err = parseTime(*generated, false); err != nil {
+			return usagef("--generated: %v", err)
+		}
+	}
 	if opts.ReportJSON == nil {
-		if err := packReport(ctx, st, opts); err != nil {
+		if err := packReport(ctx, st, opts, at); err != nil {
 			return err
 		}
 	}
@@ -108,18 +118,24 @@ every file's SHA-256 signed with the writer's key. The store is only read.
 
 // packReport builds the report of the pack's period (every framework, the
 // pack's sample size and seed) into opts: its JSON and HTML, and its
-// sample as the pack's sampled entries.
-func packReport(ctx context.Context, st store.SidecarStore, opts *evidence.Options) error {
+// sample as the pack's sampled entries. Its time is at, or if zero the
+// time of the checkpoint that covers the period's end.
+func packReport(ctx context.Context, st store.SidecarStore, opts *evidence.Options, at time.Time) error {
 	l, err := comply.New(nopCloser{st}, nil)
 	if err != nil {
 		return err
 	}
 	defer l.Close()
-	r, err := report.Build(ctx, report.Inputs{
+	in := report.Inputs{
 		Logger: l, Verifiers: []note.Verifier{opts.Signer.Verifier()},
 		Period:     report.Period{Label: opts.Period, Start: opts.Start, End: opts.End},
 		SampleSize: opts.SampleSize, Seed: opts.SampleSeed,
-	})
+		AtCheckpoint: at.IsZero(),
+	}
+	if !at.IsZero() {
+		in.Now = func() time.Time { return at }
+	}
+	r, err := report.Build(ctx, in)
 	if err != nil {
 		return err
 	}

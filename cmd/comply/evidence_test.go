@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"strings"
@@ -112,5 +113,55 @@ func TestPackPeriod(t *testing.T) {
 		if _, _, err := packPeriod(bad, "", ""); err == nil {
 			t.Errorf("%s: no error", bad)
 		}
+	}
+}
+
+// TestEvidenceDeterministic: evidence twice over the same store and
+// period writes the same bytes, the report's time being the covering
+// checkpoint's, or --generated.
+func TestEvidenceDeterministic(t *testing.T) {
+	dir := newDirStore(t)
+	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
+	keys := filepath.Join(t.TempDir(), "prod")
+	if code, _, stderr := runComply(t, "keygen", "--signing", "--out", keys); code != exitOK {
+		t.Fatalf("keygen: %s", stderr)
+	}
+	for _, in := range []string{"a", "b", "c", "d"} {
+		if code, _, stderr := runComply(t, "--store", dir, "log", "--input", in, "--output", "x", "--signing-key", keys+".signer"); code != exitOK {
+			t.Fatalf("log: %s", stderr)
+		}
+	}
+	day := time.Now().UTC()
+	start, end := day.AddDate(0, 0, -1).Format("2006-01-02"), day.AddDate(0, 0, 1).Format("2006-01-02")
+	tests := []struct {
+		name  string
+		extra []string
+	}{
+		{"at the checkpoint", nil},
+		{"generated", []string{"--generated", "2030-01-02T03:04:05Z"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var packs [][]byte
+			for range 2 {
+				out := filepath.Join(t.TempDir(), "pack.zip")
+				args := append([]string{"--store", dir, "evidence", "--start", start, "--end", end, "--out", out, "--sample", "3", "--signing-key", keys + ".signer"}, tt.extra...)
+				if code, stdout, stderr := runComply(t, args...); code != exitOK {
+					t.Fatalf("evidence: %d %s%s", code, stdout, stderr)
+				}
+				b, err := os.ReadFile(out)
+				if err != nil {
+					t.Fatal(err)
+				}
+				packs = append(packs, b)
+				time.Sleep(1100 * time.Millisecond) // a clock read would differ
+			}
+			if !bytes.Equal(packs[0], packs[1]) {
+				t.Errorf("two packs of the same store differ (%d and %d bytes)", len(packs[0]), len(packs[1]))
+			}
+			if tt.extra != nil && !bytes.Contains(packs[0], []byte(`"generated": "2030-01-02T03:04:05Z"`)) {
+				t.Error("the report's time is not --generated")
+			}
+		})
 	}
 }

@@ -11,7 +11,7 @@ import (
 	"strings"
 )
 
-// The rollup blob, format 1 (docs/format.md, section 8):
+// The rollup blob, format 2 (docs/format.md, section 8):
 //
 //	magic "CMPLYRUP", uvarint format (1)
 //	string: the segment version the rollup was built at
@@ -21,17 +21,20 @@ import (
 //	    (indexes into the names), byte safety failed (0 or 1), cell body
 //	uvarint n, n detector cells: varint hour, uvarint name, cell body
 //	uvarint n, n reasons: varint hour, uvarint name, uvarint count
+//	uvarint n, n failed reasons: varint hour, uvarint name, uvarint count
+//	uvarint n, n pools: varint hour, uvarint k, k strings (ids, in Rank order)
 //	CRC-32C (uint32 LE) of all the bytes before it
 //
 // where a string is uvarint length and bytes, and a cell body is uvarint
-// entries, safety failures, errors, ttft entries, priced; varint input
-// tokens, output tokens; float64 LE latency sum, cost sum; then two
+// entries, safety failures, errors, ttft entries, priced, with user,
+// with user and session, hash only, keyed, serious; varint input
+// tokens, output tokens, first and last entry time (unix µs); float64 LE latency sum, cost sum; then two
 // sketches (latency_ms, ttft_ms), each uvarint length and the DDSketch
 // encoding (sketches-go's Encode, without the index mapping: logarithmic,
 // relative accuracy Alpha).
 const (
 	magic  = "CMPLYRUP"
-	format = 1
+	format = 2 // 1 lacked the report's counts: decoded as damaged, so rebuilt
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -59,6 +62,7 @@ func Encode(r *Rollup, version string) []byte {
 	})
 	dets := sortedKeys(r.Detectors, cmpName)
 	reasons := sortedKeys(r.Reasons, cmpName)
+	failed := sortedKeys(r.FailedReasons, cmpName)
 	for _, k := range cells {
 		idx(k.Provider)
 		idx(k.Model)
@@ -67,6 +71,9 @@ func Encode(r *Rollup, version string) []byte {
 		idx(k.Name)
 	}
 	for _, k := range reasons {
+		idx(k.Name)
+	}
+	for _, k := range failed {
 		idx(k.Name)
 	}
 	b := append([]byte(magic), format)
@@ -100,6 +107,21 @@ func Encode(r *Rollup, version string) []byte {
 		b = binary.AppendUvarint(b, idx(k.Name))
 		b = binary.AppendUvarint(b, uint64(r.Reasons[k]))
 	}
+	b = binary.AppendUvarint(b, uint64(len(failed)))
+	for _, k := range failed {
+		b = binary.AppendVarint(b, k.Hour)
+		b = binary.AppendUvarint(b, idx(k.Name))
+		b = binary.AppendUvarint(b, uint64(r.FailedReasons[k]))
+	}
+	pools := sortedKeys(r.Pools, cmp.Compare[int64])
+	b = binary.AppendUvarint(b, uint64(len(pools)))
+	for _, h := range pools {
+		b = binary.AppendVarint(b, h)
+		b = binary.AppendUvarint(b, uint64(len(r.Pools[h].ids)))
+		for _, id := range r.Pools[h].ids {
+			b = appendString(b, id)
+		}
+	}
 	return binary.LittleEndian.AppendUint32(b, crc32.Checksum(b, castagnoli))
 }
 
@@ -131,11 +153,13 @@ func appendString(b []byte, s string) []byte {
 }
 
 func appendCell(b []byte, c *Cell) []byte {
-	for _, v := range []int64{c.Entries, c.SafetyFailures, c.Errors, c.TTFTEntries, c.Priced} {
+	for _, v := range []int64{c.Entries, c.SafetyFailures, c.Errors, c.TTFTEntries, c.Priced, c.WithUser, c.WithBoth, c.HashOnly, c.Keyed, c.Serious} {
 		b = binary.AppendUvarint(b, uint64(v))
 	}
 	b = binary.AppendVarint(b, c.InputTokens)
 	b = binary.AppendVarint(b, c.OutputTokens)
+	b = binary.AppendVarint(b, c.First)
+	b = binary.AppendVarint(b, c.Last)
 	b = binary.LittleEndian.AppendUint64(b, math.Float64bits(c.LatencySum))
 	b = binary.LittleEndian.AppendUint64(b, math.Float64bits(c.CostSum))
 	for _, s := range []*Sketch{&c.Latency, &c.TTFT} {
@@ -188,6 +212,22 @@ func Decode(b []byte) (*Rollup, string, error) {
 	for n := d.count(3); n > 0 && d.err == nil; n-- {
 		k := NameKey{Hour: d.varint(), Name: name()}
 		r.Reasons[k] = int64(d.uvarint())
+	}
+	for n := d.count(3); n > 0 && d.err == nil; n-- {
+		k := NameKey{Hour: d.varint(), Name: name()}
+		r.FailedReasons[k] = int64(d.uvarint())
+	}
+	for n := d.count(2); n > 0 && d.err == nil; n-- {
+		h := d.varint()
+		p := &Pool{ids: make([]string, d.count(1))}
+		for i := range p.ids {
+			p.ids[i] = d.str()
+			p.ranks = append(p.ranks, Rank(p.ids[i]))
+		}
+		if len(p.ids) > PoolSize || !slices.IsSortedFunc(p.ids, func(a, b string) int { return cmp.Compare(Rank(a), Rank(b)) }) {
+			d.fail()
+		}
+		r.Pools[h] = p
 	}
 	if d.err == nil && len(d.b) != 0 {
 		d.fail()
@@ -268,11 +308,13 @@ func (d *decoder) u64() uint64 {
 
 func (d *decoder) cell() *Cell {
 	c := &Cell{}
-	for _, p := range []*int64{&c.Entries, &c.SafetyFailures, &c.Errors, &c.TTFTEntries, &c.Priced} {
+	for _, p := range []*int64{&c.Entries, &c.SafetyFailures, &c.Errors, &c.TTFTEntries, &c.Priced, &c.WithUser, &c.WithBoth, &c.HashOnly, &c.Keyed, &c.Serious} {
 		*p = int64(d.uvarint())
 	}
 	c.InputTokens = d.varint()
 	c.OutputTokens = d.varint()
+	c.First = d.varint()
+	c.Last = d.varint()
 	c.LatencySum = math.Float64frombits(d.u64())
 	c.CostSum = math.Float64frombits(d.u64())
 	for _, s := range []*Sketch{&c.Latency, &c.TTFT} {
