@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/complyhq/comply/internal/line"
+	"github.com/complyhq/comply/seal"
 )
 
 // KeyVersionKey is the metadata key that names the key which sealed an
@@ -16,12 +17,29 @@ import (
 // pick the key instead of trying every key.
 const KeyVersionKey = "encryption_key_version"
 
+// A KeyringProvider returns the current keyring: see Options.Keys.
+type KeyringProvider interface {
+	Keyring() *seal.Keyring
+}
+
+// keyring returns the keyring to use now: Options.Keys's, else
+// Options.Keyring.
+func (l *Logger) keyring() *seal.Keyring {
+	if l.opts.Keys != nil {
+		return l.opts.Keys.Keyring()
+	}
+	return l.opts.Keyring
+}
+
 // sealContent stores the interaction's input and output in e, sealed, and
 // returns the id of the key that sealed them. It is the one place where
 // content is protected before it is written: which key seals it, and what
 // the entry records about that key, is decided here.
 func (l *Logger) sealContent(in *Interaction, e *line.Entry) (keyID string, err error) {
-	kr := l.opts.Keyring
+	kr := l.keyring()
+	if kr.Len() == 0 {
+		return "", fmt.Errorf("comply: encrypt: %w", seal.ErrNoKey)
+	}
 	keyID = kr.PrimaryID()
 	if in.InputHash == "" { // else only the input's hash is known
 		if e.InputContent, err = kr.Encrypt([]byte(in.Input)); err != nil {
@@ -143,7 +161,7 @@ func (l *Logger) decryptContent(keyID, content string) (string, error) {
 	if err := l.errIfClosed("decrypt"); err != nil {
 		return "", err
 	}
-	kr := l.opts.Keyring
+	kr := l.keyring()
 	if kr == nil {
 		return "", ErrNoEncryption
 	}

@@ -50,6 +50,12 @@ type Options struct {
 	// DecryptContent. Nil means no encryption.
 	Keyring *seal.Keyring
 
+	// Keys, if set, provides the keyring instead of Keyring, asked anew
+	// for every entry and every decryption, so that a rotated key is used
+	// without a restart (a keysource.Refresher is one). A nil or empty
+	// keyring from it makes Log fail rather than store content unsealed.
+	Keys KeyringProvider
+
 	// StoreContent stores the input and output encrypted with Keyring's
 	// primary key, besides their hashes. It requires a Keyring: comply
 	// never writes content in the clear.
@@ -115,7 +121,7 @@ func New(s store.Store, opts *Options) (*Logger, error) {
 		l.opts = *opts
 	}
 	o := &l.opts
-	if o.StoreContent && o.Keyring == nil {
+	if o.StoreContent && o.Keyring == nil && o.Keys == nil {
 		return nil, fmt.Errorf("comply: StoreContent: %w", ErrNoEncryption)
 	}
 	if o.RetentionDays == 0 {
