@@ -24,6 +24,8 @@ type Config struct {
 	Durability     string     `yaml:"durability"`       // always, interval or none
 	SigningKey     string     `yaml:"signing_key"`      // FILE of the ledger's signer key
 	KeyFile        string     `yaml:"key_file"`         // FILE of the encryption key(s)
+	KeySource      string     `yaml:"key_source"`       // SPEC of the encryption key(s), reloaded: env:, file:, aws-sm:, vault:, kms:
+	IdentityFile   string     `yaml:"identity_file"`    // FILE of the HPKE private key that opens sealed content
 	StoreContent   bool       `yaml:"store_content"`    // store content, encrypted
 	HashKeyFile    string     `yaml:"hash_key_file"`    // FILE of the content-hash key
 	RetentionDays  int        `yaml:"retention_days"`   // with cleanup_daily
@@ -159,6 +161,9 @@ func (c *Config) Check() error {
 	}
 	if c.MaxBody < 0 {
 		return fmt.Errorf("max_body %d: want a positive number of bytes", c.MaxBody)
+	}
+	if c.KeyFile != "" && c.KeySource != "" {
+		return errors.New("key_file and key_source both name the encryption keys: give one")
 	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		return errors.New("tls_cert and tls_key go together")

@@ -10,8 +10,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/complyhq/comply"
+	"github.com/complyhq/comply/keysource"
 	"github.com/complyhq/comply/ledger"
 	"github.com/complyhq/comply/seal"
 	"github.com/complyhq/comply/store"
@@ -219,9 +221,52 @@ func (c *cli) hashKeyFileFlag(fs *flag.FlagSet, usage string) *string {
 	return fs.String("hash-key-file", os.Getenv(envHashKeyFile), usage+" (mode 600; env "+envHashKeyFile+")")
 }
 
-// keyFileFlag adds --key-file.
+// envKeySource names the key source of --key-source.
+const envKeySource = "COMPLY_KEY_SOURCE"
+
+// keySourceMark starts the value of a key-file flag that holds a key
+// source spec instead of a path (no path holds a NUL byte).
+const keySourceMark = "\x00key-source:"
+
+// keyFileFlag adds --key-file and --key-source, whose default is
+// COMPLY_KEY_SOURCE. The string it returns is what keyring takes: a path,
+// keySourceMark and a spec, or "" for AUDIT_ENCRYPTION_KEY.
 func (c *cli) keyFileFlag(fs *flag.FlagSet) *string {
-	return fs.String("key-file", "", "read the encryption key(s) from `FILE` (mode 600) instead of AUDIT_ENCRYPTION_KEY")
+	spec := new(string)
+	if s := strings.TrimSpace(os.Getenv(envKeySource)); s != "" {
+		*spec = keySourceMark + s
+	}
+	var file, source bool
+	fs.Func("key-file", "read the encryption key(s) from `FILE` (mode 600) instead of AUDIT_ENCRYPTION_KEY", func(v string) error {
+		if source {
+			return errors.New("give --key-file or --key-source, not both")
+		}
+		file, *spec = true, v
+		return nil
+	})
+	fs.Func("key-source", "load the encryption key(s) from `SPEC`: env:NAME, file:PATH, aws-sm:SECRET_ID[?region=R], vault:MOUNT/PATH#FIELD or kms:PATH (env "+envKeySource+")", func(v string) error {
+		if file {
+			return errors.New("give --key-file or --key-source, not both")
+		}
+		if _, err := keysource.Parse(v); err != nil {
+			return err
+		}
+		source, *spec = true, keySourceMark+v
+		return nil
+	})
+	return spec
+}
+
+// keySourceRefresher loads the key source spec and returns a Refresher
+// that reloads it every keysource.DefaultInterval.
+func keySourceRefresher(spec string) (*keysource.Refresher, error) {
+	src, err := keysource.Parse(spec)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), keySourceTimeout)
+	defer cancel()
+	return keysource.NewRefresher(ctx, src, nil)
 }
 
 func parseDurability(s string) (filestore.Durability, error) {
@@ -232,9 +277,18 @@ func parseDurability(s string) (filestore.Durability, error) {
 	return d, nil
 }
 
-// keyring loads the encryption keyring from the key file, if given, or
-// from AUDIT_ENCRYPTION_KEY. Errors never quote key material.
+// keySourceTimeout bounds loading a keyring from a key source.
+const keySourceTimeout = 30 * time.Second
+
+// keyring loads the encryption keyring from the key source or key file
+// (see keyFileFlag), if given, or from AUDIT_ENCRYPTION_KEY. Errors never
+// quote key material.
 func keyring(keyFile string) (*seal.Keyring, error) {
+	if spec, ok := strings.CutPrefix(keyFile, keySourceMark); ok {
+		ctx, cancel := context.WithTimeout(context.Background(), keySourceTimeout)
+		defer cancel()
+		return keysource.Load(ctx, spec)
+	}
 	if keyFile != "" {
 		return seal.LoadKeyring(keyFile)
 	}
@@ -301,6 +355,16 @@ func writerOptions(storeContent bool, keyFile, hashKeyFile string) (*comply.Opti
 		opts.HashKey = key
 	}
 	if !storeContent {
+		return opts, nil
+	}
+	if spec, ok := strings.CutPrefix(keyFile, keySourceMark); ok {
+		// A writer may run for long: reload the source, so that a rotated
+		// key is used without a restart.
+		r, err := keySourceRefresher(spec)
+		if err != nil {
+			return nil, err
+		}
+		opts.Keys = r
 		return opts, nil
 	}
 	kr, err := keyring(keyFile)
