@@ -36,6 +36,17 @@ func (l *Logger) keyring() *seal.Keyring {
 // content is protected before it is written: which key seals it, and what
 // the entry records about that key, is decided here.
 func (l *Logger) sealContent(in *Interaction, e *line.Entry) (keyID string, err error) {
+	if pk := l.opts.SealTo; pk != nil {
+		if in.InputHash == "" {
+			if e.InputContent, err = pk.Seal([]byte(in.Input)); err != nil {
+				return "", fmt.Errorf("comply: seal input: %w", err)
+			}
+		}
+		if e.OutputContent, err = pk.Seal([]byte(in.Output)); err != nil {
+			return "", fmt.Errorf("comply: seal output: %w", err)
+		}
+		return pk.ID(), nil
+	}
 	kr := l.keyring()
 	if kr.Len() == 0 {
 		return "", fmt.Errorf("comply: encrypt: %w", seal.ErrNoKey)
@@ -161,6 +172,9 @@ func (l *Logger) decryptContent(keyID, content string) (string, error) {
 	if err := l.errIfClosed("decrypt"); err != nil {
 		return "", err
 	}
+	if seal.IsSealed(content) {
+		return l.openSealed(content)
+	}
 	kr := l.keyring()
 	if kr == nil {
 		return "", ErrNoEncryption
@@ -174,6 +188,22 @@ func (l *Logger) decryptContent(keyID, content string) (string, error) {
 		// the caller set by hand): try every key.
 		b, err = kr.Decrypt(content)
 	}
+	if err != nil {
+		return "", fmt.Errorf("comply: decrypt: %w", err)
+	}
+	return string(b), nil
+}
+
+// openSealed opens content sealed to a public key, with Options.Identity.
+func (l *Logger) openSealed(content string) (string, error) {
+	if l.opts.Identity == nil {
+		id, _ := seal.SealedKeyID(content)
+		if l.opts.SealTo != nil && l.opts.SealTo.ID() == id {
+			return "", fmt.Errorf("comply: decrypt: %w: this Logger holds only the public key %s, which seals but cannot open", seal.ErrNeedsIdentity, id)
+		}
+		return "", fmt.Errorf("comply: decrypt: %w: no identity (private key) was given", seal.ErrNeedsIdentity)
+	}
+	b, err := l.opts.Identity.Open(content)
 	if err != nil {
 		return "", fmt.Errorf("comply: decrypt: %w", err)
 	}
