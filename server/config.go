@@ -25,6 +25,7 @@ type Config struct {
 	SigningKey     string     `yaml:"signing_key"`      // FILE of the ledger's signer key
 	KeyFile        string     `yaml:"key_file"`         // FILE of the encryption key(s)
 	KeySource      string     `yaml:"key_source"`       // SPEC of the encryption key(s), reloaded: env:, file:, aws-sm:, vault:, kms:
+	SealTo         string     `yaml:"seal_to"`          // FILE of the HPKE public key that seals content (writers cannot read it)
 	IdentityFile   string     `yaml:"identity_file"`    // FILE of the HPKE private key that opens sealed content
 	StoreContent   bool       `yaml:"store_content"`    // store content, encrypted
 	HashKeyFile    string     `yaml:"hash_key_file"`    // FILE of the content-hash key
@@ -162,8 +163,8 @@ func (c *Config) Check() error {
 	if c.MaxBody < 0 {
 		return fmt.Errorf("max_body %d: want a positive number of bytes", c.MaxBody)
 	}
-	if c.KeyFile != "" && c.KeySource != "" {
-		return errors.New("key_file and key_source both name the encryption keys: give one")
+	if (c.KeyFile != "") && (c.KeySource != "") || (c.KeyFile != "" || c.KeySource != "") && c.SealTo != "" {
+		return errors.New("key_file, key_source and seal_to each name how content is protected: give one")
 	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		return errors.New("tls_cert and tls_key go together")

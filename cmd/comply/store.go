@@ -228,33 +228,71 @@ const envKeySource = "COMPLY_KEY_SOURCE"
 // source spec instead of a path (no path holds a NUL byte).
 const keySourceMark = "\x00key-source:"
 
+// sealToMark starts the value of a key-file flag that holds the path of
+// a sealing public key (--seal-to).
+const sealToMark = "\x00seal-to:"
+
 // keyFileFlag adds --key-file and --key-source, whose default is
 // COMPLY_KEY_SOURCE. The string it returns is what keyring takes: a path,
 // keySourceMark and a spec, or "" for AUDIT_ENCRYPTION_KEY.
-func (c *cli) keyFileFlag(fs *flag.FlagSet) *string {
+func (c *cli) keyFileFlag(fs *flag.FlagSet) *string { return c.keyFlags(fs, false) }
+
+// writerKeyFlag is keyFileFlag with --seal-to, for the commands that
+// write: its value is sealToMark and the path, for writerOptions.
+func (c *cli) writerKeyFlag(fs *flag.FlagSet) *string { return c.keyFlags(fs, true) }
+
+func (c *cli) keyFlags(fs *flag.FlagSet, sealTo bool) *string {
 	spec := new(string)
 	if s := strings.TrimSpace(os.Getenv(envKeySource)); s != "" {
 		*spec = keySourceMark + s
 	}
-	var file, source bool
-	fs.Func("key-file", "read the encryption key(s) from `FILE` (mode 600) instead of AUDIT_ENCRYPTION_KEY", func(v string) error {
-		if source {
-			return errors.New("give --key-file or --key-source, not both")
+	given := ""
+	set := func(name, value string) error {
+		if given != "" && given != name {
+			return fmt.Errorf("give one of --key-file, --key-source and --seal-to, not both --%s and --%s", given, name)
 		}
-		file, *spec = true, v
+		given, *spec = name, value
 		return nil
+	}
+	fs.Func("key-file", "read the encryption key(s) from `FILE` (mode 600) instead of AUDIT_ENCRYPTION_KEY", func(v string) error {
+		return set("key-file", v)
 	})
 	fs.Func("key-source", "load the encryption key(s) from `SPEC`: env:NAME, file:PATH, aws-sm:SECRET_ID[?region=R], vault:MOUNT/PATH#FIELD or kms:PATH (env "+envKeySource+")", func(v string) error {
-		if file {
-			return errors.New("give --key-file or --key-source, not both")
-		}
 		if _, err := keysource.Parse(v); err != nil {
 			return err
 		}
-		source, *spec = true, keySourceMark+v
-		return nil
+		return set("key-source", keySourceMark+v)
 	})
+	if sealTo {
+		fs.Func("seal-to", "with --store-content, seal content to the public key in `FILE` (NAME.pub from 'comply keygen --sealing'): only its private key opens it", func(v string) error {
+			return set("seal-to", sealToMark+v)
+		})
+	}
 	return spec
+}
+
+// identityFlag adds --identity, the private key that opens sealed content.
+func (c *cli) identityFlag(fs *flag.FlagSet) *string {
+	return fs.String("identity", "", "open content sealed to a public key with the private key in `FILE` (NAME.key, mode 600)")
+}
+
+// readerKeys sets the keys that decrypt content: the keyring of the key
+// spec (see keyFileFlag), and the identity in the file identity, if given.
+// With an identity, a missing keyring is no error.
+func readerKeys(opts *comply.Options, keySpec, identity string) error {
+	if identity != "" {
+		id, err := seal.LoadIdentity(identity)
+		if err != nil {
+			return err
+		}
+		opts.Identity = id
+	}
+	kr, err := keyring(keySpec)
+	if err != nil && !(identity != "" && keySpec == "" && errors.Is(err, seal.ErrNoKey)) {
+		return err
+	}
+	opts.Keyring = kr
+	return nil
 }
 
 // keySourceRefresher loads the key source spec and returns a Refresher
@@ -284,6 +322,9 @@ const keySourceTimeout = 30 * time.Second
 // (see keyFileFlag), if given, or from AUDIT_ENCRYPTION_KEY. Errors never
 // quote key material.
 func keyring(keyFile string) (*seal.Keyring, error) {
+	if strings.HasPrefix(keyFile, sealToMark) {
+		return nil, usagef("--seal-to names a public key, which cannot decrypt: give the private key with --identity")
+	}
 	if spec, ok := strings.CutPrefix(keyFile, keySourceMark); ok {
 		ctx, cancel := context.WithTimeout(context.Background(), keySourceTimeout)
 		defer cancel()
@@ -355,6 +396,14 @@ func writerOptions(storeContent bool, keyFile, hashKeyFile string) (*comply.Opti
 		opts.HashKey = key
 	}
 	if !storeContent {
+		return opts, nil
+	}
+	if path, ok := strings.CutPrefix(keyFile, sealToMark); ok {
+		pk, err := seal.LoadSealingKey(path)
+		if err != nil {
+			return nil, err
+		}
+		opts.SealTo = pk
 		return opts, nil
 	}
 	if spec, ok := strings.CutPrefix(keyFile, keySourceMark); ok {
