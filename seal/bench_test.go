@@ -79,3 +79,39 @@ func BenchmarkDecryptOldKey(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkSealHPKE seals 2,000 bytes to an X25519 public key, a fresh
+// encapsulation per call, to compare with BenchmarkEncrypt (Fernet).
+func BenchmarkSealHPKE(b *testing.B) {
+	for _, bc := range []struct {
+		name string
+		pq   bool
+	}{{"X25519", false}, {"MLKEM768X25519", true}} {
+		b.Run(bc.name, func(b *testing.B) {
+			pk := mustIdentity(b, bc.pq).SealingKey()
+			b.SetBytes(int64(len(benchPlaintext)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := pk.Seal(benchPlaintext); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkOpenHPKE opens what BenchmarkSealHPKE seals.
+func BenchmarkOpenHPKE(b *testing.B) {
+	id := mustIdentity(b, false)
+	s, err := id.SealingKey().Seal(benchPlaintext)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(benchPlaintext)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := id.Open(s); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
