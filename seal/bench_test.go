@@ -3,6 +3,7 @@ package seal
 import (
 	"bytes"
 	"testing"
+	"time"
 )
 
 // benchPlaintext is the size of a typical prompt or completion.
@@ -84,11 +85,15 @@ func BenchmarkDecryptOldKey(b *testing.B) {
 // encapsulation per call, to compare with BenchmarkEncrypt (Fernet).
 func BenchmarkSealHPKE(b *testing.B) {
 	for _, bc := range []struct {
-		name string
-		pq   bool
-	}{{"X25519", false}, {"MLKEM768X25519", true}} {
+		name     string
+		pq       bool
+		sessions bool
+	}{{"X25519", false, false}, {"MLKEM768X25519", true, false}, {"X25519/sessions", false, true}, {"MLKEM768X25519/sessions", true, true}} {
 		b.Run(bc.name, func(b *testing.B) {
 			pk := mustIdentity(b, bc.pq).SealingKey()
+			if bc.sessions {
+				pk = pk.WithSessions(time.Minute)
+			}
 			b.SetBytes(int64(len(benchPlaintext)))
 			b.ReportAllocs()
 			for b.Loop() {

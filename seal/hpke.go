@@ -1,6 +1,7 @@
 package seal
 
 import (
+	"crypto/cipher"
 	"crypto/hpke"
 	"crypto/sha256"
 	"encoding/base64"
@@ -11,6 +12,7 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+	"sync"
 )
 
 // SealedPrefix starts content sealed to a public key ([SealingKey.Seal]):
@@ -57,8 +59,9 @@ func kemOf(id uint16) (hpke.KEM, error) {
 // that only the private half (an [Identity]) opens. A writer that holds
 // only a SealingKey cannot read what it wrote. It is not secret.
 type SealingKey struct {
-	pub hpke.PublicKey
-	id  string
+	pub  hpke.PublicKey
+	id   string
+	sess *sessions // session mode (WithSessions), or nil
 }
 
 // An Identity is the private half of a sealing key pair: it opens content
@@ -67,6 +70,9 @@ type SealingKey struct {
 type Identity struct {
 	priv hpke.PrivateKey
 	pub  *SealingKey
+
+	mu    sync.Mutex
+	cache map[string]cipher.AEAD // session keys by encapsulated key (base64url)
 }
 
 // GenerateIdentity returns a new key pair: X25519, or with pq the
@@ -126,6 +132,9 @@ func (s *SealingKey) Seal(plaintext []byte) (string, error) {
 	if len(plaintext) > maxPlaintext {
 		return "", fmt.Errorf("seal: seal: the plaintext is %d bytes, more than the %d supported", len(plaintext), maxPlaintext)
 	}
+	if s.sess != nil {
+		return s.sessionSeal(plaintext)
+	}
 	ct, err := hpke.Seal(s.pub, hpke.HKDFSHA256(), hpke.AES256GCM(), []byte(hpkeInfo), plaintext)
 	if err != nil {
 		return "", fmt.Errorf("seal: seal: %w", err)
@@ -139,8 +148,11 @@ func (s *SealingKey) Seal(plaintext []byte) (string, error) {
 }
 
 // IsSealed reports whether stored looks like content sealed to a public
-// key rather than Fernet content.
-func IsSealed(stored string) bool { return strings.HasPrefix(strings.TrimSpace(stored), SealedPrefix) }
+// key ([SealedPrefix] or [SessionSealedPrefix]) rather than Fernet content.
+func IsSealed(stored string) bool {
+	t := strings.TrimSpace(stored)
+	return strings.HasPrefix(t, SealedPrefix) || strings.HasPrefix(t, SessionSealedPrefix)
+}
 
 // SealedKeyID returns the key id that sealed content names, and whether
 // stored is well-formed enough to name one.
@@ -150,6 +162,13 @@ func SealedKeyID(stored string) (string, bool) {
 }
 
 func splitSealed(stored string) (id string, data []byte, err error) {
+	if rest, ok := strings.CutPrefix(strings.TrimSpace(stored), SessionSealedPrefix); ok {
+		id, _, _ := strings.Cut(rest, ".")
+		if !ValidKeyID(id) {
+			return "", nil, malformed("it is not " + SessionSealedPrefix + "ID.ENC.DATA with a valid key id")
+		}
+		return id, nil, nil
+	}
 	rest, ok := strings.CutPrefix(strings.TrimSpace(stored), SealedPrefix)
 	if !ok {
 		return "", nil, malformed("it does not start with " + SealedPrefix)
@@ -173,6 +192,9 @@ func splitSealed(stored string) (id string, data []byte, err error) {
 // another key) or [ErrWrongKey] (altered); they never include the
 // plaintext or key material.
 func (i *Identity) Open(stored string) ([]byte, error) {
+	if rest, ok := strings.CutPrefix(strings.TrimSpace(stored), SessionSealedPrefix); ok {
+		return i.openSession(rest)
+	}
 	id, data, err := splitSealed(stored)
 	if err != nil {
 		return nil, err

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func mustIdentity(t testing.TB, pq bool) *Identity {
@@ -147,6 +148,9 @@ func FuzzOpenSealed(f *testing.F) {
 	f.Add(SealedPrefix + id.ID() + ".")
 	f.Add("hpke1..")
 	f.Add("Z0FBQUFB")
+	ss, _ := id.SealingKey().WithSessions(0).Seal([]byte("seed"))
+	f.Add(ss)
+	f.Add(SessionSealedPrefix + id.ID() + "..")
 	f.Fuzz(func(t *testing.T, stored string) {
 		pt, err := id.Open(stored)
 		if err == nil {
@@ -167,3 +171,65 @@ func FuzzOpenSealed(f *testing.F) {
 }
 
 func sprint(v any) string { return fmt.Sprintf("%v %+v %#v %s", v, v, v, v) }
+
+func TestSealSessions(t *testing.T) {
+	id, other := mustIdentity(t, false), mustIdentity(t, false)
+	pk := id.SealingKey().WithSessions(time.Hour)
+	a, err := pk.Seal([]byte("first"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := pk.Seal([]byte("second"))
+	if !IsSealed(a) || !strings.HasPrefix(a, SessionSealedPrefix+id.ID()+".") {
+		t.Fatalf("stored form %.40q", a)
+	}
+	if strings.Split(a, ".")[2] != strings.Split(b, ".")[2] {
+		t.Fatalf("two seals within a session used two encapsulations")
+	}
+	if kid, ok := SealedKeyID(a); !ok || kid != id.ID() {
+		t.Fatalf("SealedKeyID = %q, %v", kid, ok)
+	}
+	short := id.SealingKey().WithSessions(time.Nanosecond)
+	c, _ := short.Seal([]byte("x"))
+	time.Sleep(time.Millisecond)
+	d, _ := short.Seal([]byte("y"))
+	if strings.Split(c, ".")[2] == strings.Split(d, ".")[2] {
+		t.Fatalf("an expired session was reused")
+	}
+	flip := func(s string, i int) string {
+		bs := []byte(s)
+		bs[i] = map[bool]byte{true: 'A', false: 'B'}[bs[i] != 'A']
+		return string(bs)
+	}
+	encAt := len(SessionSealedPrefix) + len(id.ID()) + 3
+	tests := []struct {
+		name   string
+		by     *Identity
+		stored string
+		want   string
+		err    error
+	}{
+		{"first", id, a, "first", nil},
+		{"second", id, b, "second", nil},
+		{"after expiry", id, d, "y", nil},
+		{"wrong identity", other, a, "", ErrWrongIdentity},
+		{"tampered data", id, flip(a, len(a)-3), "", ErrWrongKey},
+		{"tampered enc", id, flip(a, encAt), "", ErrWrongKey},
+		{"no data", id, SessionSealedPrefix + id.ID() + ".AAAA.", "", ErrMalformed},
+		{"two parts", id, SessionSealedPrefix + id.ID() + ".AAAA", "", ErrMalformed},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := tt.by.Open(tt.stored)
+			if tt.err != nil {
+				if !errors.Is(err, tt.err) {
+					t.Fatalf("err = %v, want %v", err, tt.err)
+				}
+				return
+			}
+			if err != nil || string(got) != tt.want {
+				t.Fatalf("Open = %q, %v", got, err)
+			}
+		})
+	}
+}
