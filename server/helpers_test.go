@@ -105,6 +105,7 @@ type env struct {
 type envOpts struct {
 	signed, content bool
 	opts            func(*server.Options)
+	logger          func(*comply.Options) // adjusts the Logger's options
 }
 
 func newEnv(t *testing.T, eo envOpts) *env {
@@ -117,6 +118,9 @@ func newEnv(t *testing.T, eo envOpts) *env {
 			t.Fatal(err)
 		}
 		lopts.Keyring, lopts.StoreContent = seal.NewKeyring(k), true
+	}
+	if eo.logger != nil {
+		eo.logger(&lopts)
 	}
 	var err error
 	if eo.signed {
