@@ -24,7 +24,8 @@ var ErrSecret = errors.New("the secret does not hold a keyring")
 var ErrUnavailable = errors.New("key source unavailable")
 
 // A Source loads a keyring. Load may be called again to pick up a rotated
-// key; each call reads the source anew.
+// key; each call reads the source anew. Load is not safe for concurrent
+// use (a Source reuses its service client); a [Refresher] serializes it.
 type Source interface {
 	// Load reads the source and returns its keyring.
 	Load(ctx context.Context) (*seal.Keyring, error)
