@@ -238,7 +238,9 @@ const sealToMark = "\x00seal-to:"
 func (c *cli) keyFileFlag(fs *flag.FlagSet) *string { return c.keyFlags(fs, false) }
 
 // writerKeyFlag is keyFileFlag with --seal-to, for the commands that
-// write: its value is sealToMark and the path, for writerOptions.
+// write, and --seal-session: its value is sealToMark, the path, NUL and
+// the session duration (empty: one encapsulation per content), for
+// writerOptions.
 func (c *cli) writerKeyFlag(fs *flag.FlagSet) *string { return c.keyFlags(fs, true) }
 
 func (c *cli) keyFlags(fs *flag.FlagSet, sealTo bool) *string {
@@ -264,8 +266,17 @@ func (c *cli) keyFlags(fs *flag.FlagSet, sealTo bool) *string {
 		return set("key-source", keySourceMark+v)
 	})
 	if sealTo {
+		var path, session string
 		fs.Func("seal-to", "with --store-content, seal content to the public key in `FILE` (NAME.pub from 'comply keygen --sealing'): only its private key opens it", func(v string) error {
-			return set("seal-to", sealToMark+v)
+			path = v
+			return set("seal-to", sealToMark+path+"\x00"+session)
+		})
+		fs.Func("seal-session", "with --seal-to, one key encapsulation per `DURATION` (e.g. 1m) instead of per content: as fast as Fernet, but the writer can read the current session's content (docs/keys.md)", func(v string) error {
+			if d, err := time.ParseDuration(v); err != nil || d <= 0 {
+				return errors.New("want a positive duration such as 1m")
+			}
+			session = v
+			return set("seal-to", sealToMark+path+"\x00"+session)
 		})
 	}
 	return spec
@@ -398,10 +409,17 @@ func writerOptions(storeContent bool, keyFile, hashKeyFile string) (*comply.Opti
 	if !storeContent {
 		return opts, nil
 	}
-	if path, ok := strings.CutPrefix(keyFile, sealToMark); ok {
+	if rest, ok := strings.CutPrefix(keyFile, sealToMark); ok {
+		path, session, _ := strings.Cut(rest, "\x00")
+		if path == "" {
+			return nil, usagef("--seal-session goes with --seal-to FILE")
+		}
 		pk, err := seal.LoadSealingKey(path)
 		if err != nil {
 			return nil, err
+		}
+		if d, err := time.ParseDuration(session); err == nil && d > 0 {
+			pk = pk.WithSessions(d)
 		}
 		opts.SealTo = pk
 		return opts, nil
