@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/complyhq/comply/internal/line"
+	"github.com/complyhq/comply/seal"
 )
 
 // KeyVersionKey is the metadata key that names the key which sealed an
@@ -15,6 +16,27 @@ import (
 // replacing a value the caller set under the same key; readers use it to
 // pick the key instead of trying every key.
 const KeyVersionKey = "encryption_key_version"
+
+// A KeyringProvider returns the current keyring: see Options.Keys.
+type KeyringProvider interface {
+	Keyring() *seal.Keyring
+}
+
+// keyring returns the keyring to use now: Options.Keys's, else
+// Options.Keyring.
+func (l *Logger) keyring() *seal.Keyring {
+	if l.opts.Keys != nil {
+		return l.opts.Keys.Keyring()
+	}
+	return l.opts.Keyring
+}
+
+// canSeal reports whether the Logger has a way to seal content: a
+// keyring, a keyring provider or a sealing public key.
+func (l *Logger) canSeal() bool {
+	o := &l.opts
+	return o.Keyring != nil || o.Keys != nil || o.SealTo != nil
+}
 
 // sealContent stores the interaction's input and output in e, sealed, and
 // returns the id of the key that sealed them. It is the one place where
@@ -26,7 +48,21 @@ func (l *Logger) sealContent(in *Interaction, e *line.Entry) (keyID string, err 
 			return l.sealSubject(v, val, in, e)
 		}
 	}
-	kr := l.opts.Keyring
+	if pk := l.opts.SealTo; pk != nil {
+		if in.InputHash == "" {
+			if e.InputContent, err = pk.Seal([]byte(in.Input)); err != nil {
+				return "", fmt.Errorf("comply: seal input: %w", err)
+			}
+		}
+		if e.OutputContent, err = pk.Seal([]byte(in.Output)); err != nil {
+			return "", fmt.Errorf("comply: seal output: %w", err)
+		}
+		return pk.ID(), nil
+	}
+	kr := l.keyring()
+	if kr.Len() == 0 {
+		return "", fmt.Errorf("comply: encrypt: %w", seal.ErrNoKey)
+	}
 	keyID = kr.PrimaryID()
 	if in.InputHash == "" { // else only the input's hash is known
 		if e.InputContent, err = kr.Encrypt([]byte(in.Input)); err != nil {
@@ -151,7 +187,10 @@ func (l *Logger) decryptContent(keyID, content string) (string, error) {
 	if err := l.errIfClosed("decrypt"); err != nil {
 		return "", err
 	}
-	kr := l.opts.Keyring
+	if seal.IsSealed(content) {
+		return l.openSealed(content)
+	}
+	kr := l.keyring()
 	if kr == nil {
 		return "", ErrNoEncryption
 	}
@@ -164,6 +203,22 @@ func (l *Logger) decryptContent(keyID, content string) (string, error) {
 		// the caller set by hand): try every key.
 		b, err = kr.Decrypt(content)
 	}
+	if err != nil {
+		return "", fmt.Errorf("comply: decrypt: %w", err)
+	}
+	return string(b), nil
+}
+
+// openSealed opens content sealed to a public key, with Options.Identity.
+func (l *Logger) openSealed(content string) (string, error) {
+	if l.opts.Identity == nil {
+		id, _ := seal.SealedKeyID(content)
+		if l.opts.SealTo != nil && l.opts.SealTo.ID() == id {
+			return "", fmt.Errorf("comply: decrypt: %w: this Logger holds only the public key %s, which seals but cannot open", seal.ErrNeedsIdentity, id)
+		}
+		return "", fmt.Errorf("comply: decrypt: %w: no identity (private key) was given", seal.ErrNeedsIdentity)
+	}
+	b, err := l.opts.Identity.Open(content)
 	if err != nil {
 		return "", fmt.Errorf("comply: decrypt: %w", err)
 	}

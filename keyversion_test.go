@@ -2,6 +2,7 @@ package comply_test
 
 import (
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/complyhq/comply"
@@ -68,5 +69,48 @@ func TestKeyVersionInMetadata(t *testing.T) {
 	e, _ = plain.Get(t.Context(), id)
 	if string(e.Metadata) != `{"a": 1}` {
 		t.Fatalf("hash-only entry got metadata %s", e.Metadata)
+	}
+}
+
+func TestSealedContent(t *testing.T) {
+	id, err := seal.GenerateIdentity(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := newLogger(t, &comply.Options{SealTo: id.SealingKey(), StoreContent: true})
+	eid, err := w.Log(t.Context(), comply.Interaction{Input: "patient 42", Output: "confidential"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, _ := w.Get(t.Context(), eid)
+	if !seal.IsSealed(e.InputContent) || comply.EntryKeyVersion(&e) != id.ID() {
+		t.Fatalf("content %.20q, key version %q", e.InputContent, comply.EntryKeyVersion(&e))
+	}
+	k, _ := seal.GenerateKey()
+	other, _ := seal.GenerateIdentity(false)
+	tests := []struct {
+		name string
+		opts comply.Options
+		want error
+	}{
+		{"writer with the public key only", comply.Options{SealTo: id.SealingKey()}, seal.ErrNeedsIdentity},
+		{"a Fernet keyring", comply.Options{Keyring: seal.NewKeyring(k)}, seal.ErrNeedsIdentity},
+		{"wrong identity", comply.Options{Identity: other}, seal.ErrWrongIdentity},
+		{"the identity", comply.Options{Identity: id}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newLogger(t, &tt.opts)
+			got, err := r.DecryptEntryContent(&e, e.InputContent)
+			if tt.want == nil {
+				if err != nil || got != "patient 42" {
+					t.Fatalf("decrypt = %q, %v", got, err)
+				}
+				return
+			}
+			if !errors.Is(err, tt.want) || strings.Contains(err.Error(), "patient") {
+				t.Fatalf("err = %v, want %v", err, tt.want)
+			}
+		})
 	}
 }

@@ -53,6 +53,22 @@ type Options struct {
 	// DecryptContent. Nil means no encryption.
 	Keyring *seal.Keyring
 
+	// Keys, if set, provides the keyring instead of Keyring, asked anew
+	// for every entry and every decryption, so that a rotated key is used
+	// without a restart (a keysource.Refresher is one). A nil or empty
+	// keyring from it makes Log fail rather than store content unsealed.
+	Keys KeyringProvider
+
+	// SealTo, if set, seals content to this public key (HPKE) instead of
+	// encrypting it with the keyring: only the matching private key (an
+	// Identity) opens it, so a writer that holds only SealTo cannot read
+	// what it logged. Sealed content is comply's own form; the Python
+	// library cannot read it.
+	SealTo *seal.SealingKey
+
+	// Identity opens content sealed to its public key, in DecryptContent.
+	Identity *seal.Identity
+
 	// StoreContent stores the input and output encrypted with Keyring's
 	// primary key, besides their hashes. It requires a Keyring: comply
 	// never writes content in the clear.
@@ -136,7 +152,7 @@ func New(s store.Store, opts *Options) (*Logger, error) {
 		l.opts = *opts
 	}
 	o := &l.opts
-	if o.StoreContent && o.Keyring == nil {
+	if o.StoreContent && !l.canSeal() {
 		return nil, fmt.Errorf("comply: StoreContent: %w", ErrNoEncryption)
 	}
 	if err := l.initPolicy(); err != nil {

@@ -93,7 +93,7 @@ func (l *Logger) decide(in *Interaction, route string, md []byte) (decision, err
 	switch {
 	case d.Level == policy.KeyedHash && l.hmacPool == nil:
 		return d, &PolicyError{Rule: d.Rule, Level: d.Level, Err: ErrNoHashKey}
-	case d.Level == policy.Encrypted && l.opts.Keyring == nil:
+	case d.Level == policy.Encrypted && !l.canSeal():
 		return d, &PolicyError{Rule: d.Rule, Level: d.Level, Err: ErrNoEncryption}
 	}
 	return d, nil

@@ -3,6 +3,7 @@ package seal
 import (
 	"bytes"
 	"testing"
+	"time"
 )
 
 // benchPlaintext is the size of a typical prompt or completion.
@@ -75,6 +76,46 @@ func BenchmarkDecryptOldKey(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := ring.Decrypt(stored); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkSealHPKE seals 2,000 bytes to an X25519 public key, a fresh
+// encapsulation per call, to compare with BenchmarkEncrypt (Fernet).
+func BenchmarkSealHPKE(b *testing.B) {
+	for _, bc := range []struct {
+		name     string
+		pq       bool
+		sessions bool
+	}{{"X25519", false, false}, {"MLKEM768X25519", true, false}, {"X25519/sessions", false, true}, {"MLKEM768X25519/sessions", true, true}} {
+		b.Run(bc.name, func(b *testing.B) {
+			pk := mustIdentity(b, bc.pq).SealingKey()
+			if bc.sessions {
+				pk = pk.WithSessions(time.Minute)
+			}
+			b.SetBytes(int64(len(benchPlaintext)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := pk.Seal(benchPlaintext); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkOpenHPKE opens what BenchmarkSealHPKE seals.
+func BenchmarkOpenHPKE(b *testing.B) {
+	id := mustIdentity(b, false)
+	s, err := id.SealingKey().Seal(benchPlaintext)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(benchPlaintext)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := id.Open(s); err != nil {
 			b.Fatal(err)
 		}
 	}

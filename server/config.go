@@ -26,6 +26,10 @@ type Config struct {
 	Durability     string     `yaml:"durability"`       // always, interval or none
 	SigningKey     string     `yaml:"signing_key"`      // FILE of the ledger's signer key
 	KeyFile        string     `yaml:"key_file"`         // FILE of the encryption key(s)
+	KeySource      string     `yaml:"key_source"`       // SPEC of the encryption key(s), reloaded: env:, file:, aws-sm:, vault:, kms:
+	SealTo         string     `yaml:"seal_to"`          // FILE of the HPKE public key that seals content (writers cannot read it)
+	SealSession    Duration   `yaml:"seal_session"`     // with seal_to: one encapsulation per session of this length (0: per content)
+	IdentityFile   string     `yaml:"identity_file"`    // FILE of the HPKE private key that opens sealed content
 	StoreContent   bool       `yaml:"store_content"`    // store content, encrypted
 	HashKeyFile    string     `yaml:"hash_key_file"`    // FILE of the content-hash key
 	RetentionDays  int        `yaml:"retention_days"`   // with cleanup_daily
@@ -166,6 +170,12 @@ func (c *Config) Check() error {
 	}
 	if c.MaxBody < 0 {
 		return fmt.Errorf("max_body %d: want a positive number of bytes", c.MaxBody)
+	}
+	if (c.KeyFile != "") && (c.KeySource != "") || (c.KeyFile != "" || c.KeySource != "") && c.SealTo != "" {
+		return errors.New("key_file, key_source and seal_to each name how content is protected: give one")
+	}
+	if c.SealSession > 0 && c.SealTo == "" {
+		return errors.New("seal_session goes with seal_to")
 	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		return errors.New("tls_cert and tls_key go together")

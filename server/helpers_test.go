@@ -106,6 +106,7 @@ type envOpts struct {
 	signed, content bool
 	retention       int // the Logger's RetentionDays
 	opts            func(*server.Options)
+	logger          func(*comply.Options) // adjusts the Logger's options
 }
 
 func newEnv(t *testing.T, eo envOpts) *env {
@@ -118,6 +119,9 @@ func newEnv(t *testing.T, eo envOpts) *env {
 			t.Fatal(err)
 		}
 		lopts.Keyring, lopts.StoreContent = seal.NewKeyring(k), true
+	}
+	if eo.logger != nil {
+		eo.logger(&lopts)
 	}
 	var err error
 	if eo.signed {

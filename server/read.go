@@ -15,6 +15,7 @@ import (
 
 	"github.com/complyhq/comply"
 	"github.com/complyhq/comply/ledger"
+	"github.com/complyhq/comply/seal"
 	"github.com/complyhq/comply/store"
 )
 
@@ -443,9 +444,13 @@ func (s *Server) decrypt(c *call) {
 		if f.content == "" {
 			continue
 		}
-		text, err := s.l.DecryptContent(f.content)
+		text, err := s.l.DecryptEntryContent(&e, f.content)
 		if errors.Is(err, comply.ErrNoEncryption) {
 			c.fail(http.StatusConflict, "the server has no decryption key")
+			return
+		}
+		if errors.Is(err, seal.ErrNeedsIdentity) {
+			c.fail(http.StatusConflict, "the content is sealed to a public key and the server has no identity (private key) for it")
 			return
 		}
 		if err != nil {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/complyhq/comply"
 	"github.com/complyhq/comply/ledger"
+	"github.com/complyhq/comply/seal"
 	"github.com/complyhq/comply/store"
 	"github.com/complyhq/comply/store/filestore"
 	"github.com/complyhq/comply/subjectkey"
@@ -22,14 +23,26 @@ const envSubjectKey = "COMPLY_SUBJECT_KEY"
 // of COMPLY_SUBJECT_KEY, when it is set and opts has a keyring.
 func subjectOptions(s store.Store, opts *comply.Options) error {
 	subject := strings.TrimSpace(os.Getenv(envSubjectKey))
-	if subject == "" || opts == nil || opts.Keyring == nil {
+	if subject == "" || opts == nil {
+		return nil
+	}
+	kr := opts.Keyring
+	if kr == nil && opts.Keys != nil {
+		kr = opts.Keys.Keyring()
+	}
+	if kr == nil {
+		if opts.StoreContent {
+			// Fail closed: content would be stored under no subject key.
+			return withHint(errors.New(envSubjectKey+" is set but no encryption keyring was given to wrap the subjects' data keys"),
+				"set "+seal.EnvKey+" or pass --key-file FILE or --key-source SPEC; a sealing public key alone cannot wrap them")
+		}
 		return nil
 	}
 	ds, ok := s.(subjectkey.Store)
 	if !ok {
 		return errors.New("this store cannot keep per-subject keys")
 	}
-	v, err := subjectkey.New(ds, subjectkey.Options{Subject: subject, Keyring: opts.Keyring})
+	v, err := subjectkey.New(ds, subjectkey.Options{Subject: subject, Keyring: kr})
 	if err != nil {
 		return withHint(err, "set "+envSubjectKey+" to a metadata key such as user_id")
 	}

@@ -19,7 +19,7 @@ import (
 )
 
 func cmdKeygen(ctx context.Context, c *cli, args []string) error {
-	fs := c.flagSet("keygen", "[--id ID | --signing --out NAME | --hash --out FILE]", `
+	fs := c.flagSet("keygen", "[--id ID | --sealing [--pq] --out NAME | --signing --out NAME | --hash --out FILE]", `
 Print a new random Fernet key: 44 characters and a newline, nothing else.
 With --id ID, print "ID:KEY" instead: a keyring entry with that id (1 to 64
 of A-Z a-z 0-9 . _ -), which entries sealed with it record in their metadata
@@ -31,6 +31,13 @@ read every encrypted entry, and without it nobody can.
   export AUDIT_ENCRYPTION_KEY="$(comply keygen)"
   comply keygen > audit.key && chmod 600 audit.key
   { comply keygen --id v2; cat audit.key; } > new.key && chmod 600 new.key
+
+With --sealing --out NAME, write instead an HPKE key pair for sealing
+content to a public key: NAME.pub (public; writers seal with it, --seal-to,
+and cannot read what they wrote) and NAME.key (secret, mode 600; readers open
+with it, --identity). X25519 by default; --pq makes an ML-KEM-768 + X25519
+hybrid. Sealed content is comply's own form: the Python library cannot read
+it (docs/keys.md).
 
 With --signing --out NAME, write instead an Ed25519 key pair for the
 integrity ledger: NAME.signer (secret, mode 600; the writer signs with it,
@@ -47,6 +54,8 @@ works the same way.
   comply keygen --hash --out audit.hashkey
   comply log --hash-key-file audit.hashkey --input "yes"`)
 	signing := fs.Bool("signing", false, "write a signing key pair for the integrity ledger (with --out)")
+	sealing := fs.Bool("sealing", false, "write an HPKE key pair for sealing content to a public key (with --out)")
+	pq := fs.Bool("pq", false, "with --sealing, a post-quantum hybrid key pair (ML-KEM-768 + X25519)")
 	hash := fs.Bool("hash", false, "write a content-hash (HMAC) key (with --out)")
 	id := fs.String("id", "", "print the key as `ID`:KEY, a named keyring entry")
 	out := fs.String("out", "", "with --signing, write `NAME`.signer and NAME.verifier; with --hash, write the file NAME")
@@ -59,6 +68,18 @@ works the same way.
 	}
 	if *signing && *hash {
 		return usagef("--signing and --hash write different keys: give one of them")
+	}
+	if *sealing {
+		if *signing || *hash || *id != "" {
+			return usagef("--sealing writes its own key pair: give it without --signing, --hash or --id")
+		}
+		if *out == "" {
+			return usagef("--sealing needs --out NAME")
+		}
+		return c.writeSealingKeys(*out, *pq)
+	}
+	if *pq {
+		return usagef("--pq goes with --sealing")
 	}
 	if *id != "" && (*signing || *hash) {
 		return usagef("--id names a Fernet key; --signing and --hash keys take none")
@@ -76,7 +97,7 @@ works the same way.
 		return c.writeSigningKeys(filepath.Base(*out), *out)
 	}
 	if *out != "" {
-		return usagef("--out goes with --signing or --hash")
+		return usagef("--out goes with --sealing, --signing or --hash")
 	}
 	if *id != "" && !seal.ValidKeyID(*id) {
 		return usagef("--id must be 1 to 64 characters of A-Z a-z 0-9 . _ -")
@@ -96,6 +117,22 @@ works the same way.
 		fmt.Fprintln(c.stderr, "comply: hint: save this key now (secrets manager, or a chmod 600 file for --key-file); it is shown only once")
 	}
 	return nil
+}
+
+// writeSealingKeys writes a new HPKE key pair to name.pub and name.key.
+func (c *cli) writeSealingKeys(name string, pq bool) error {
+	id, err := seal.GenerateIdentity(pq)
+	if err != nil {
+		return err
+	}
+	if err := seal.WriteSealingFiles(name, id); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return withHint(err, "choose another --out, or move the old key pair away first")
+		}
+		return err
+	}
+	_, err = fmt.Fprintf(c.stdout, "wrote %s.pub (public, key id %s: writers seal with it, --seal-to)\nwrote %s.key (secret: readers open with it, --identity; keep it mode 600)\n", name, id.ID(), name)
+	return err
 }
 
 // hashKeySize is the number of random bytes of a content-hash key.
@@ -196,8 +233,10 @@ Decrypt an encrypted content field (input_content or output_content of an
 entry, as 'comply get' prints it) and print the plaintext followed by a
 newline. "-" reads the content from standard input. The key comes from
 AUDIT_ENCRYPTION_KEY or --key-file; a keyring of several keys (comma or
-newline separated) decrypts content written under any of them.`)
+newline separated) decrypts content written under any of them. Content sealed
+to a public key ("hpke1." ...) opens only with its private key: --identity.`)
 	keyFile := c.keyFileFlag(fs)
+	identity := c.identityFlag(fs)
 	rest, err := c.parse(fs, args)
 	if err != nil {
 		return err
@@ -214,11 +253,27 @@ newline separated) decrypts content written under any of them.`)
 		content = string(b)
 	}
 	content = strings.TrimSpace(content)
+	var pt []byte
+	if seal.IsSealed(content) {
+		if *identity == "" {
+			return withHint(fmt.Errorf("the content is %w", seal.ErrNeedsIdentity), "give the private key with --identity NAME.key")
+		}
+		id, err := seal.LoadIdentity(*identity)
+		if err != nil {
+			return err
+		}
+		pt, err = id.Open(content)
+		if err != nil {
+			return decryptError("the content", err)
+		}
+		_, err = fmt.Fprintf(c.stdout, "%s\n", pt)
+		return err
+	}
 	kr, err := keyring(*keyFile)
 	if err != nil {
 		return err
 	}
-	pt, err := kr.Decrypt(content)
+	pt, err = kr.Decrypt(content)
 	if err != nil {
 		return decryptError("the content", err)
 	}

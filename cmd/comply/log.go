@@ -143,7 +143,7 @@ func (c *cli) parseLogFlags(args []string) (*logFlags, error) {
 	f := &logFlags{
 		durability: c.durabilityFlag(fs),
 		signingKey: c.signingKeyFlag(fs),
-		keyFile:    c.keyFileFlag(fs),
+		keyFile:    c.writerKeyFlag(fs),
 	}
 	f.hashKeyFile = c.hashKeyFileFlag(fs, "store keyed hashes (HMAC-SHA256) with the key in `FILE`")
 	f.policy = fs.String("policy", "", policyFlagUsage)

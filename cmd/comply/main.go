@@ -75,6 +75,7 @@ func init() {
 		{"cleanup", "delete the entries older than the retention period", cmdCleanup},
 		{"s3", "print or set the S3 lifecycle rules that match the store's retention", cmdS3},
 		{"keygen", "generate an encryption key", cmdKeygen},
+		{"keys", "list the key ids the store's entries were sealed with", cmdKeys},
 		{"decrypt", "decrypt an encrypted content field", cmdDecrypt},
 		{"report", "write the compliance report of a period (EU AI Act, SOC 2, HIPAA, ISO 42001, GDPR)", cmdReport},
 		{"verify", "check the log against its signed ledger (exit 3 if anything changed)", cmdVerify},

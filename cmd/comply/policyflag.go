@@ -42,7 +42,7 @@ func withPolicy(opts *comply.Options, p *policy.Policy, keyFile string) error {
 		return withHint(errors.New("the policy has level keyed-hash but no content-hash key was given"),
 			"pass --hash-key-file FILE (a key from 'comply keygen --hash --out FILE') or set "+envHashKeyFile)
 	}
-	if slices.Contains(levels, policy.Encrypted) && opts.Keyring == nil {
+	if slices.Contains(levels, policy.Encrypted) && opts.Keyring == nil && opts.Keys == nil && opts.SealTo == nil {
 		kr, err := keyring(keyFile)
 		if errors.Is(err, seal.ErrNoKey) {
 			return withHint(errors.New("the policy has level encrypted but no encryption key was given"),

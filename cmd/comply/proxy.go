@@ -128,7 +128,7 @@ func (c *cli) parseProxyFlags(args []string) (*proxyFlags, error) {
 	f := &proxyFlags{
 		durability: c.durabilityFlag(fs),
 		signingKey: c.signingKeyFlag(fs),
-		keyFile:    c.keyFileFlag(fs),
+		keyFile:    c.writerKeyFlag(fs),
 	}
 	f.listen = fs.String("listen", proxyEnv("COMPLY_LISTEN", "127.0.0.1:8787"), "listen on `HOST:PORT` (env COMPLY_LISTEN)")
 	f.upstream = fs.String("upstream", os.Getenv("COMPLY_UPSTREAM"), "forward to the API at `URL`, e.g. https://api.openai.com (env COMPLY_UPSTREAM)")

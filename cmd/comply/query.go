@@ -26,10 +26,12 @@ input_tokens, output_tokens, metadata).
 
 With --decrypt, input_content and output_content hold the decrypted
 plaintext instead of the encrypted content; the key comes from
-AUDIT_ENCRYPTION_KEY or --key-file. Entries logged hash-only have no content
+AUDIT_ENCRYPTION_KEY, --key-file or --key-source, or for content sealed to a
+public key, the private key given with --identity. Entries logged hash-only have no content
 to decrypt: they print unchanged, with a warning.`)
 	c.storeFlag(fs)
 	keyFile := c.keyFileFlag(fs)
+	identity := c.identityFlag(fs)
 	decrypt := fs.Bool("decrypt", false, "replace the content fields by their decrypted plaintext")
 	rest, err := c.parse(fs, args)
 	if err != nil {
@@ -44,7 +46,7 @@ to decrypt: they print unchanged, with a warning.`)
 	id := rest[0]
 	opts := &comply.Options{}
 	if *decrypt {
-		if opts.Keyring, err = keyring(*keyFile); err != nil {
+		if err := readerKeys(opts, *keyFile, *identity); err != nil {
 			return err
 		}
 	}
@@ -156,7 +158,7 @@ store never follows links). The exit status is then 1.
 	}
 	opts := &comply.Options{}
 	if *f.decrypt {
-		if opts.Keyring, err = keyring(*f.keyFile); err != nil {
+		if err := readerKeys(opts, *f.keyFile, *f.identity); err != nil {
 			return err
 		}
 	}
@@ -178,6 +180,7 @@ type queryFlags struct {
 	since, start, end, provider, model, conv *string
 	inputHash, outputHash, inputText         *string
 	outputText, hashKeyFile, keyFile, format *string
+	identity                                 *string
 	safetyFailed, decrypt                    *bool
 	meta                                     stringList
 	limit                                    *int
@@ -199,6 +202,7 @@ func (f *queryFlags) define(c *cli, fs *flag.FlagSet) {
 	f.hashKeyFile = c.hashKeyFileFlag(fs, "hash --input-text and --output-text with the HMAC key in `FILE`, as the writer did")
 	f.decrypt = fs.Bool("decrypt", false, "print the content fields decrypted")
 	f.keyFile = c.keyFileFlag(fs)
+	f.identity = c.identityFlag(fs)
 	f.format = fs.String("format", "jsonl", "output `FORMAT`: "+formats)
 	f.limit = fs.Int("limit", 0, "print at most `N` entries (0: no limit)")
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/complyhq/comply"
 	"github.com/complyhq/comply/llm"
 	"github.com/complyhq/comply/otlp"
+	"github.com/complyhq/comply/seal"
 	"github.com/complyhq/comply/server"
 	"github.com/complyhq/comply/server/accesslog"
 	"github.com/complyhq/comply/server/auth"
@@ -239,7 +240,7 @@ func serveAll(ctx context.Context, servers []*http.Server, lns []net.Listener, d
 
 // serveKeys maps each configuration key to its flag and variable: the key
 // with '-' for '_', and COMPLY_ and the key in capitals.
-var serveKeys = []string{"listen", "metrics_listen", "store", "durability", "signing_key", "key_file", "store_content",
+var serveKeys = []string{"listen", "metrics_listen", "store", "durability", "signing_key", "key_file", "key_source", "seal_to", "seal_session", "identity_file", "store_content",
 	"hash_key_file", "retention_days", "cleanup_daily", "tokens", "tls_cert", "tls_key", "insecure_no_auth", "max_body", "log_format"}
 
 // serveConfig builds the configuration: defaults, the --config file (or
@@ -283,6 +284,17 @@ func (c *cli) serveConfig(args []string, demo *bool) (cfg server.Config, printOn
 	fs.StringVar(&cfg.Durability, "durability", cfg.Durability, "when a write returns, `MODE`: always (once fsynced), interval (fsync every 100 ms) or none")
 	fs.StringVar(&cfg.SigningKey, "signing-key", cfg.SigningKey, "sign the log's checkpoints with the key in `FILE` (mode 600; env "+envSigningKey+")")
 	fs.StringVar(&cfg.KeyFile, "key-file", cfg.KeyFile, "read the encryption key(s) from `FILE` (mode 600) instead of AUDIT_ENCRYPTION_KEY")
+	fs.StringVar(&cfg.KeySource, "key-source", cfg.KeySource, "load the encryption key(s) from `SPEC` (env:NAME, file:PATH, aws-sm:SECRET_ID, vault:MOUNT/PATH#FIELD, kms:PATH), reloaded every minute")
+	fs.StringVar(&cfg.SealTo, "seal-to", cfg.SealTo, "seal stored content to the public key in `FILE` (NAME.pub): this server cannot read it back without --identity-file")
+	fs.Func("seal-session", "with --seal-to, one key encapsulation per `DURATION` (e.g. 1m) instead of per content (docs/keys.md)", func(v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			return fmt.Errorf("want a duration such as 1m")
+		}
+		cfg.SealSession = server.Duration(d)
+		return nil
+	})
+	fs.StringVar(&cfg.IdentityFile, "identity-file", cfg.IdentityFile, "open sealed (HPKE) content for the decrypt role with the private key in `FILE` (mode 600)")
 	fs.BoolVar(&cfg.StoreContent, "store-content", cfg.StoreContent, "also store the input and output, encrypted (needs a key)")
 	fs.StringVar(&cfg.HashKeyFile, "hash-key-file", cfg.HashKeyFile, "store keyed hashes (HMAC-SHA256) with the key in `FILE` (mode 600)")
 	fs.IntVar(&cfg.RetentionDays, "retention-days", cfg.RetentionDays, "with --cleanup-daily, keep entries for `N` days")
@@ -445,9 +457,25 @@ func serveListeners(cfg *server.Config, srv *server.Server, log *slog.Logger) ([
 // (content, keyed hashes, retention), the upstreams, and the signing key
 // (as loadSigner takes it) with its verifier.
 func serveWriterSetup(cfg *server.Config, log *slog.Logger) (*comply.Options, []server.Upstream, string, []note.Verifier, error) {
-	opts, err := writerOptions(cfg.StoreContent, cfg.KeyFile, cfg.HashKeyFile)
+	keyFile := cfg.KeyFile
+	if cfg.KeySource != "" {
+		keyFile = keySourceMark + cfg.KeySource
+	}
+	if cfg.SealTo != "" {
+		keyFile = sealToMark + cfg.SealTo + "\x00"
+		if cfg.SealSession > 0 {
+			keyFile += time.Duration(cfg.SealSession).String()
+		}
+	}
+	opts, err := writerOptions(cfg.StoreContent, keyFile, cfg.HashKeyFile)
 	if err != nil {
 		return nil, nil, "", nil, err
+	}
+	if cfg.IdentityFile != "" {
+		if opts.Identity, err = seal.LoadIdentity(cfg.IdentityFile); err != nil {
+			clear(opts.HashKey)
+			return nil, nil, "", nil, err
+		}
 	}
 	if err := (&proxyFlags{retentionDays: &cfg.RetentionDays, cleanupDaily: &cfg.CleanupDaily}).retention(opts); err != nil {
 		clear(opts.HashKey)

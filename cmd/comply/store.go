@@ -10,8 +10,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/complyhq/comply"
+	"github.com/complyhq/comply/keysource"
 	"github.com/complyhq/comply/ledger"
 	"github.com/complyhq/comply/seal"
 	"github.com/complyhq/comply/store"
@@ -219,9 +221,101 @@ func (c *cli) hashKeyFileFlag(fs *flag.FlagSet, usage string) *string {
 	return fs.String("hash-key-file", os.Getenv(envHashKeyFile), usage+" (mode 600; env "+envHashKeyFile+")")
 }
 
-// keyFileFlag adds --key-file.
-func (c *cli) keyFileFlag(fs *flag.FlagSet) *string {
-	return fs.String("key-file", "", "read the encryption key(s) from `FILE` (mode 600) instead of AUDIT_ENCRYPTION_KEY")
+// envKeySource names the key source of --key-source.
+const envKeySource = "COMPLY_KEY_SOURCE"
+
+// keySourceMark starts the value of a key-file flag that holds a key
+// source spec instead of a path (no path holds a NUL byte).
+const keySourceMark = "\x00key-source:"
+
+// sealToMark starts the value of a key-file flag that holds the path of
+// a sealing public key (--seal-to).
+const sealToMark = "\x00seal-to:"
+
+// keyFileFlag adds --key-file and --key-source, whose default is
+// COMPLY_KEY_SOURCE. The string it returns is what keyring takes: a path,
+// keySourceMark and a spec, or "" for AUDIT_ENCRYPTION_KEY.
+func (c *cli) keyFileFlag(fs *flag.FlagSet) *string { return c.keyFlags(fs, false) }
+
+// writerKeyFlag is keyFileFlag with --seal-to, for the commands that
+// write, and --seal-session: its value is sealToMark, the path, NUL and
+// the session duration (empty: one encapsulation per content), for
+// writerOptions.
+func (c *cli) writerKeyFlag(fs *flag.FlagSet) *string { return c.keyFlags(fs, true) }
+
+func (c *cli) keyFlags(fs *flag.FlagSet, sealTo bool) *string {
+	spec := new(string)
+	if s := strings.TrimSpace(os.Getenv(envKeySource)); s != "" {
+		*spec = keySourceMark + s
+	}
+	given := ""
+	set := func(name, value string) error {
+		if given != "" && given != name {
+			return fmt.Errorf("give one of --key-file, --key-source and --seal-to, not both --%s and --%s", given, name)
+		}
+		given, *spec = name, value
+		return nil
+	}
+	fs.Func("key-file", "read the encryption key(s) from `FILE` (mode 600) instead of AUDIT_ENCRYPTION_KEY", func(v string) error {
+		return set("key-file", v)
+	})
+	fs.Func("key-source", "load the encryption key(s) from `SPEC`: env:NAME, file:PATH, aws-sm:SECRET_ID[?region=R], vault:MOUNT/PATH#FIELD or kms:PATH (env "+envKeySource+")", func(v string) error {
+		if _, err := keysource.Parse(v); err != nil {
+			return err
+		}
+		return set("key-source", keySourceMark+v)
+	})
+	if sealTo {
+		var path, session string
+		fs.Func("seal-to", "with --store-content, seal content to the public key in `FILE` (NAME.pub from 'comply keygen --sealing'): only its private key opens it", func(v string) error {
+			path = v
+			return set("seal-to", sealToMark+path+"\x00"+session)
+		})
+		fs.Func("seal-session", "with --seal-to, one key encapsulation per `DURATION` (e.g. 1m) instead of per content: as fast as Fernet, but the writer can read the current session's content (docs/keys.md)", func(v string) error {
+			if d, err := time.ParseDuration(v); err != nil || d <= 0 {
+				return errors.New("want a positive duration such as 1m")
+			}
+			session = v
+			return set("seal-to", sealToMark+path+"\x00"+session)
+		})
+	}
+	return spec
+}
+
+// identityFlag adds --identity, the private key that opens sealed content.
+func (c *cli) identityFlag(fs *flag.FlagSet) *string {
+	return fs.String("identity", "", "open content sealed to a public key with the private key in `FILE` (NAME.key, mode 600)")
+}
+
+// readerKeys sets the keys that decrypt content: the keyring of the key
+// spec (see keyFileFlag), and the identity in the file identity, if given.
+// With an identity, a missing keyring is no error.
+func readerKeys(opts *comply.Options, keySpec, identity string) error {
+	if identity != "" {
+		id, err := seal.LoadIdentity(identity)
+		if err != nil {
+			return err
+		}
+		opts.Identity = id
+	}
+	kr, err := keyring(keySpec)
+	if err != nil && !(identity != "" && keySpec == "" && errors.Is(err, seal.ErrNoKey)) {
+		return err
+	}
+	opts.Keyring = kr
+	return nil
+}
+
+// keySourceRefresher loads the key source spec and returns a Refresher
+// that reloads it every keysource.DefaultInterval.
+func keySourceRefresher(spec string) (*keysource.Refresher, error) {
+	src, err := keysource.Parse(spec)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), keySourceTimeout)
+	defer cancel()
+	return keysource.NewRefresher(ctx, src, nil)
 }
 
 func parseDurability(s string) (filestore.Durability, error) {
@@ -232,9 +326,21 @@ func parseDurability(s string) (filestore.Durability, error) {
 	return d, nil
 }
 
-// keyring loads the encryption keyring from the key file, if given, or
-// from AUDIT_ENCRYPTION_KEY. Errors never quote key material.
+// keySourceTimeout bounds loading a keyring from a key source.
+const keySourceTimeout = 30 * time.Second
+
+// keyring loads the encryption keyring from the key source or key file
+// (see keyFileFlag), if given, or from AUDIT_ENCRYPTION_KEY. Errors never
+// quote key material.
 func keyring(keyFile string) (*seal.Keyring, error) {
+	if strings.HasPrefix(keyFile, sealToMark) {
+		return nil, usagef("--seal-to names a public key, which cannot decrypt: give the private key with --identity")
+	}
+	if spec, ok := strings.CutPrefix(keyFile, keySourceMark); ok {
+		ctx, cancel := context.WithTimeout(context.Background(), keySourceTimeout)
+		defer cancel()
+		return keysource.Load(ctx, spec)
+	}
 	if keyFile != "" {
 		return seal.LoadKeyring(keyFile)
 	}
@@ -301,6 +407,31 @@ func writerOptions(storeContent bool, keyFile, hashKeyFile string) (*comply.Opti
 		opts.HashKey = key
 	}
 	if !storeContent {
+		return opts, nil
+	}
+	if rest, ok := strings.CutPrefix(keyFile, sealToMark); ok {
+		path, session, _ := strings.Cut(rest, "\x00")
+		if path == "" {
+			return nil, usagef("--seal-session goes with --seal-to FILE")
+		}
+		pk, err := seal.LoadSealingKey(path)
+		if err != nil {
+			return nil, err
+		}
+		if d, err := time.ParseDuration(session); err == nil && d > 0 {
+			pk = pk.WithSessions(d)
+		}
+		opts.SealTo = pk
+		return opts, nil
+	}
+	if spec, ok := strings.CutPrefix(keyFile, keySourceMark); ok {
+		// A writer may run for long: reload the source, so that a rotated
+		// key is used without a restart.
+		r, err := keySourceRefresher(spec)
+		if err != nil {
+			return nil, err
+		}
+		opts.Keys = r
 		return opts, nil
 	}
 	kr, err := keyring(keyFile)
