@@ -18,8 +18,9 @@
 // value): the subject value itself appears in no blob name or blob. Data
 // keys and the name key are wrapped (Fernet-encrypted) under the primary
 // key of the comply keyring, whose id each blob records; unwrapping uses
-// that id. Wrapping by a KMS is not implemented yet (a KMS-backed Keyring
-// would slot in here).
+// that id. A keyring from a KMS key source (package keysource, kms:FILE)
+// is itself made of KMS-wrapped data keys, which gives envelope
+// encryption under KMS; no KMS call is made per subject key.
 //
 // Content sealed under a data key is ordinary Fernet in the seed's double
 // base64 form; the entry's metadata encryption_key_version is
