@@ -1,6 +1,7 @@
 package subjectkey
 
 import (
+	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/rand"
@@ -230,12 +231,26 @@ func (v *Vault) dataKeyFor(ctx context.Context, value string, create bool) (*dat
 		if err := v.st.WriteDestroyableBlob(ctx, v.keyBlob(h), blob); err != nil {
 			return nil, "", fmt.Errorf("subjectkey: %w", err)
 		}
+		// Another writer of the same store (S3, several writers) may have
+		// created this subject's key at the same moment: use whichever
+		// blob is stored, as the name key does.
+		if b, err = v.st.ReadBlob(ctx, v.keyBlob(h)); err != nil {
+			return nil, "", fmt.Errorf("subjectkey: %w", err)
+		}
+		if !bytes.Equal(b, blob) {
+			return v.dataKeyFrom(h, b)
+		}
 		return v.remember(h, id, k)
 	case errors.Is(err, store.ErrNotFound):
 		return nil, h, nil
 	case err != nil:
 		return nil, "", fmt.Errorf("subjectkey: %w", err)
 	}
+	return v.dataKeyFrom(h, b)
+}
+
+// dataKeyFrom unwraps the data key blob b of hmac h and remembers it.
+func (v *Vault) dataKeyFrom(h string, b []byte) (*dataKey, string, error) {
 	f, raw, err := v.unwrap(dataKeyMagic, b)
 	if err != nil {
 		return nil, "", err
