@@ -20,8 +20,9 @@ var ErrRewrap = errors.New("cannot rewrap the entry")
 // KeyVersionKey names, or, for an entry written before key ids, with
 // whichever key of the keyring opens it. It reports false, and returns
 // the line unchanged, for an entry already under to, one without content,
-// and one sealed under a subject's data key (crypto-shredding), whose
-// content a keyring key does not seal. Every other field stays byte for
+// one sealed under a subject's data key (crypto-shredding), and one
+// sealed to a public key (seal.SealingKey), whose content a keyring key
+// does not seal. Every other field stays byte for
 // byte. An error wraps ErrRewrap, and the caller rewrites nothing.
 func RewrapLine(kr *seal.Keyring, to string, ln []byte) ([]byte, bool, error) {
 	if _, ok := kr.Key(to); !ok {
@@ -35,7 +36,8 @@ func RewrapLine(kr *seal.Keyring, to string, ln []byte) ([]byte, bool, error) {
 		return ln, false, nil
 	}
 	from := EntryKeyVersion((*Entry)(&e))
-	if from == to || strings.HasPrefix(from, SubjectKeyPrefix) {
+	if from == to || strings.HasPrefix(from, SubjectKeyPrefix) ||
+		seal.IsSealed(e.InputContent) || seal.IsSealed(e.OutputContent) {
 		return ln, false, nil
 	}
 	for _, f := range []*string{&e.InputContent, &e.OutputContent} {

@@ -21,8 +21,17 @@ func TestRewrapLine(t *testing.T) {
 	both, _ := seal.NewNamedKeyring(seal.NamedKey{ID: "v2", Key: k2}, seal.NamedKey{ID: "v1", Key: k1})
 	only2, _ := seal.NewNamedKeyring(seal.NamedKey{ID: "v2", Key: k2})
 	noIDs := seal.NewKeyring(k1) // entries from before key ids
-	line := func(kr *seal.Keyring, in comply.Interaction) []byte {
-		l := newLogger(t, &comply.Options{Keyring: kr, StoreContent: kr != nil})
+	ident, err := seal.GenerateIdentity(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealedTo := &comply.Options{SealTo: ident.SealingKey(), StoreContent: true}
+	line := func(kr *seal.Keyring, in comply.Interaction, opts ...*comply.Options) []byte {
+		o := &comply.Options{Keyring: kr, StoreContent: kr != nil}
+		if len(opts) > 0 {
+			o = opts[0]
+		}
+		l := newLogger(t, o)
 		id, err := l.Log(t.Context(), in)
 		if err != nil {
 			t.Fatal(err)
@@ -44,6 +53,7 @@ func TestRewrapLine(t *testing.T) {
 		{"already v2", both, line(only2, comply.Interaction{Input: "secret in", Output: "secret out"}), false, false},
 		{"no content", both, line(nil, comply.Interaction{Input: "secret in", Output: "secret out"}), false, false},
 		{"written before key ids", both, line(noIDs, comply.Interaction{Input: "secret in", Output: "secret out"}), true, false},
+		{"sealed to a public key", both, line(nil, comply.Interaction{Input: "secret in", Output: "secret out"}, sealedTo), false, false},
 		{"old key missing", only2, line(v1, comply.Interaction{Input: "secret in", Output: "secret out"}), false, true},
 	}
 	for _, tt := range tests {
