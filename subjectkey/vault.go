@@ -104,7 +104,10 @@ func validSubject(s string) bool {
 	})
 }
 
-const nameKeyBlob = "subjects/namekey"
+const (
+	nameKeyBlob  = "subjects/namekey"
+	nameKeyMagic = "comply-subject-namekey/v1"
+)
 
 func (v *Vault) keyBlob(h string) string { return "subjects/" + v.o.Subject + "/keys/" + h }
 func (v *Vault) tombDir(h string) string { return "subjects/" + v.o.Subject + "/erased/" + h + "/" }
@@ -118,7 +121,7 @@ func (v *Vault) nameKey(ctx context.Context, create bool) ([]byte, error) {
 	if errors.Is(err, store.ErrNotFound) && create {
 		raw := make([]byte, 32)
 		rand.Read(raw)
-		wrapped, werr := v.wrap("comply-subject-namekey/v1", nil, raw)
+		wrapped, werr := v.wrap(nameKeyMagic, nil, raw)
 		if werr != nil {
 			return nil, werr
 		}
@@ -130,7 +133,7 @@ func (v *Vault) nameKey(ctx context.Context, create bool) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("subjectkey: %w", err)
 	}
-	_, raw, err := v.unwrap("comply-subject-namekey/v1", b)
+	_, raw, err := v.unwrap(nameKeyMagic, b)
 	if err != nil {
 		return nil, err
 	}
@@ -141,7 +144,11 @@ func (v *Vault) nameKey(ctx context.Context, create bool) ([]byte, error) {
 // wrap returns a key blob: magic, fields, the wrapping key's id and the
 // Fernet token of raw under the keyring's primary key.
 func (v *Vault) wrap(magic string, fields []string, raw []byte) ([]byte, error) {
-	id := v.o.Keyring.PrimaryID()
+	return v.wrapWith(v.o.Keyring.PrimaryID(), magic, fields, raw)
+}
+
+// wrapWith is wrap under the keyring's key of id.
+func (v *Vault) wrapWith(id, magic string, fields []string, raw []byte) ([]byte, error) {
 	tok, err := v.o.Keyring.EncryptWith(id, raw)
 	if err != nil {
 		return nil, fmt.Errorf("subjectkey: wrapping a key: %w", err)

@@ -8,6 +8,7 @@ import (
 	"github.com/complyhq/comply"
 	"github.com/complyhq/comply/seal"
 	"github.com/complyhq/comply/store"
+	"github.com/complyhq/comply/subjectkey"
 )
 
 func cmdRewrap(ctx context.Context, c *cli, args []string) (err error) {
@@ -22,6 +23,8 @@ as they are: a rewrap that stopped can be run again.
 With an integrity ledger (--signing-key or COMPLY_SIGNING_KEY), each
 rewrite is signed first (old and new leaf of every entry, and the
 reason), so that 'comply verify' still passes and reports the rewrap.
+The per-subject data keys of crypto-shredding (COMPLY_SUBJECT_KEY) are
+re-wrapped under ID too; the content sealed under them is unchanged.
 An entry whose content does not decrypt stops the rewrap before its file
 is touched. On S3 with Object Lock the old object versions stay until
 their retention ends.
@@ -88,9 +91,28 @@ their retention ends.
 	}
 	_, err = fmt.Fprintf(c.stdout, "rewrapped %d %s to key %s in %d %s; %d already under it or without content\n",
 		done, plural(int(done), "entry", "entries"), *to, files, plural(int(files), "file", "files"), already)
+	if err == nil {
+		err = c.rewrapSubjectKeys(ctx, s, kr, *to)
+	}
 	if err == nil && done > 0 && isS3(c.store) {
 		_, err = fmt.Fprintln(c.stdout, "note: on a bucket with Object Lock, the old versions of the rewritten objects stay until their retention ends")
 	}
+	return err
+}
+
+// rewrapSubjectKeys re-wraps the per-subject data keys (crypto-shredding)
+// under the key of id to, when the store keeps any.
+func (c *cli) rewrapSubjectKeys(ctx context.Context, s store.Store, kr *seal.Keyring, to string) error {
+	ds, ok := s.(subjectkey.Store)
+	if !ok {
+		return nil
+	}
+	done, already, err := subjectkey.Rewrap(ctx, ds, kr, to)
+	if err != nil || done+already == 0 {
+		return err
+	}
+	_, err = fmt.Fprintf(c.stdout, "re-wrapped %d subject %s under key %s; %d already under it\n",
+		done, plural(done, "key", "keys"), to, already)
 	return err
 }
 
