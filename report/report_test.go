@@ -18,7 +18,9 @@ import (
 	"github.com/complyhq/comply"
 	"github.com/complyhq/comply/evidence"
 	"github.com/complyhq/comply/ledger"
+	"github.com/complyhq/comply/policy"
 	"github.com/complyhq/comply/report"
+	"github.com/complyhq/comply/store"
 	"github.com/complyhq/comply/store/filestore"
 )
 
@@ -32,6 +34,9 @@ type fixture struct {
 	retained int    // configured retention days (0: default)
 	reviewed bool   // a review of the previous report is attested at 09:20
 	born     int    // the hour the system starts: nothing before it
+	erased   bool   // a subject is erased under a legal hold at 08:15, an entry deleted on request
+	policies bool   // a policy is recorded at 00:00, another at 12:00; level none counted 7 interactions
+	rewrap   bool   // the entries of 03:00 are rewrapped (a signed rewrite record)
 }
 
 // build writes a store of one day, 2026-03-01: two entries an hour (one
@@ -85,6 +90,7 @@ func build(t *testing.T, fx fixture) *report.Report {
 		if _, err := l.LogBatch(t.Context(), in...); err != nil {
 			t.Fatal(err)
 		}
+		records(t, l, st, fx, h)
 		if fx.reviewed && h == 9 {
 			set(hour + 20*time.Minute)
 			a, err := evidence.NewAttestation([]byte(`{"version": 1}`), "dpo", "checked")
@@ -97,6 +103,18 @@ func build(t *testing.T, fx fixture) *report.Report {
 		}
 		checkpoint(hour + 30*time.Minute)
 		checkpoint(hour + time.Hour)
+	}
+	if fx.rewrap {
+		set(24*time.Hour + 5*time.Minute)
+		rw := func(rec store.Record) ([]byte, bool, error) {
+			if rec.Time.Hour() != 3 {
+				return nil, false, nil
+			}
+			return bytes.Replace(rec.Line, []byte(`"model": null`), []byte(`"model": "v2"`), 1), true, nil
+		}
+		if n, err := l.Ledger().Rewrite(t.Context(), "audit_20260301.jsonl", "key rotation", rw); err != nil || n != 2 {
+			t.Fatalf("Rewrite = %d, %v", n, err)
+		}
 	}
 	if err := l.Close(); err != nil {
 		t.Fatal(err)
@@ -137,6 +155,65 @@ func build(t *testing.T, fx fixture) *report.Report {
 		t.Fatal(err)
 	}
 	return r
+}
+
+// The policies of the fixture: the second counts "health" only.
+var (
+	policyA = `{"default":{"level":"hash"},"rules":[{"name":"support","match":{"route":"support/*"},"level":"keyed-hash"}]}`
+	policyB = `{"default":{"level":"hash"},"rules":[{"name":"health","match":{"route":"health/*"},"level":"none"}]}`
+)
+
+// records writes the fixture's signed records of hour h: erasures,
+// deletions on request, policies and counts.
+func records(t *testing.T, l *comply.Logger, st *filestore.Store, fx fixture, h int) {
+	t.Helper()
+	ctx := t.Context()
+	at := t0.Add(time.Duration(h) * time.Hour)
+	switch {
+	case fx.erased && h == 8:
+		e := &ledger.Erasure{Subject: "user_id", HMAC: "hmac-sha256:9f2c", KeyID: "dk-1", Time: at.Add(15 * time.Minute), LegalHold: true, Reason: "GDPR request #42"}
+		if err := l.Ledger().RecordErasure(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+		ids, err := idsAt(t, l, at)
+		if err != nil || len(ids) == 0 {
+			t.Fatalf("entries of %v: %v, %v", at, ids, err)
+		}
+		if err := l.Delete(ctx, ids[0]); err != nil {
+			t.Fatal(err)
+		}
+	case fx.policies && (h == 0 || h == 12):
+		text := policyA
+		if h == 12 {
+			text = policyB
+		}
+		if _, err := l.Ledger().RecordPolicy(ctx, text); err != nil {
+			t.Fatal(err)
+		}
+	case fx.policies && h == 14:
+		c := policy.NewCounter(st)
+		for _, n := range []struct {
+			at   time.Time
+			rule string
+			n    int64
+		}{{at, "health", 5}, {at.Add(time.Hour), "health", 2}, {t0.Add(-2 * time.Hour), "health", 100}} {
+			if err := c.Add(ctx, n.at, n.rule, n.n); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
+
+// idsAt returns the ids of the entries of the hour at.
+func idsAt(t *testing.T, l *comply.Logger, at time.Time) ([]string, error) {
+	var ids []string
+	for e, err := range l.Entries(t.Context(), at, at.Add(time.Hour-time.Nanosecond)) {
+		if err != nil {
+			return nil, err
+		}
+		ids = append(ids, e.ID)
+	}
+	return ids, nil
 }
 
 func statuses(r *report.Report) map[string]string {
@@ -190,6 +267,19 @@ func TestControls(t *testing.T) {
 		// ... but a silent gap after the start still is.
 		{"young store, silent gap", fixture{born: 6, down: [2]int{14, 16}}, with(map[string]string{
 			"eu-ai-act/recording": "fail", "soc2/monitoring": "fail", "hipaa/audit-controls": "fail", "iso42001/event-logs": "fail"})},
+		// A signed erasure under a legal hold and a deletion on request,
+		// and the ledger verifies: Art. 17 passes.
+		{"erased", fixture{erased: true}, with(map[string]string{"gdpr/erasure": "pass"})},
+		// Policies and counted-only interactions change no status: the
+		// hashes are still plain.
+		{"policy change", fixture{policies: true}, healthy},
+		// A rewrapped entry is not tampering.
+		{"rewrapped", fixture{rewrap: true}, healthy},
+		// Erased, but a line was then edited: the erasure's evidence fails
+		// with the ledger.
+		{"erased, tampered", fixture{erased: true, tamper: true}, with(map[string]string{
+			"eu-ai-act/integrity": "fail", "soc2/integrity": "fail", "hipaa/integrity": "fail", "iso42001/log-integrity": "fail",
+			"gdpr/erasure": "fail"})},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -347,6 +437,9 @@ func TestGolden(t *testing.T) {
 		{"retention-30-days", fixture{retained: 30}},
 		{"reviewed", fixture{reviewed: true}},
 		{"no-user-ids", fixture{noUsers: true}},
+		{"erased", fixture{erased: true}},
+		{"policy-change", fixture{policies: true}},
+		{"rewrapped", fixture{rewrap: true}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -391,4 +484,88 @@ func firstDiff(got, want string) string {
 		}
 	}
 	return ""
+}
+
+// TestRecords checks the figures the signed records give: erasures and
+// deletions on request, the policies in force and what they only counted,
+// and rewraps.
+func TestRecords(t *testing.T) {
+	tests := []struct {
+		name  string
+		fx    fixture
+		check func(t *testing.T, r *report.Report)
+	}{
+		{"erased under a legal hold", fixture{erased: true}, func(t *testing.T, r *report.Report) {
+			er := r.Erasures
+			if !er.Read || len(er.Erasures) != 1 || er.LegalHolds != 1 || er.RequestDeletions != 1 || er.Unsigned != 0 {
+				t.Fatalf("erasures %+v", er)
+			}
+			e := er.Erasures[0]
+			if !e.Signed || !e.LegalHold || e.HMAC != "hmac-sha256:9f2c" || e.Subject != "user_id" || !e.Time.Equal(t0.Add(8*time.Hour+15*time.Minute)) {
+				t.Errorf("erasure %+v", e)
+			}
+			c := control(r, "gdpr/erasure")
+			if c.Figures["art_17_3"] != true || !strings.Contains(c.Next, "Art. 17(3)") || c.Figures["request_deletions"] != int64(1) {
+				t.Errorf("gdpr/erasure figures %v, next %q", c.Figures, c.Next)
+			}
+			if r.Population.Entries != 47 || r.Retention.DeletedPolicy != 1 {
+				t.Errorf("population %d, deleted by policy %d", r.Population.Entries, r.Retention.DeletedPolicy)
+			}
+		}},
+		{"no erasure", fixture{}, func(t *testing.T, r *report.Report) {
+			if c := control(r, "gdpr/erasure"); c.Next != "No erasure requested in the period: manual — check the request log." {
+				t.Errorf("gdpr/erasure next %q", c.Next)
+			}
+		}},
+		{"policy change", fixture{policies: true}, func(t *testing.T, r *report.Report) {
+			pol := r.Policy
+			if !pol.Read || len(pol.Periods) != 2 {
+				t.Fatalf("policy %+v", pol)
+			}
+			a, b := pol.Periods[0], pol.Periods[1]
+			if !a.From.Equal(t0.Add(10*time.Minute)) || !a.To.Equal(t0.Add(12*time.Hour+10*time.Minute)) || !b.To.Equal(r.Period.End) {
+				t.Errorf("periods %+v", pol.Periods)
+			}
+			if len(b.Rules) != 2 || b.Rules[0] != (report.PolicyRule{Name: "health", Level: "none"}) || b.Rules[1].Name != "default" || !b.Policy {
+				t.Errorf("rules of the second policy %+v", b.Rules)
+			}
+			if len(pol.CountedOnly) != 1 || pol.CountedOnly[0] != (report.Count{Name: "health", Entries: 7}) || r.Population.CountedOnly != 7 {
+				t.Errorf("counted only %+v, population %d", pol.CountedOnly, r.Population.CountedOnly)
+			}
+			c := control(r, "gdpr/minimisation")
+			if c.Figures["counted_only"] != int64(7) || !equal(c.Figures["policy_levels"].([]string), []string{"hash", "keyed-hash", "none"}) {
+				t.Errorf("gdpr/minimisation figures %v", c.Figures)
+			}
+			if c := control(r, "eu-ai-act/recording"); c.Figures["counted_only"] != int64(7) {
+				t.Errorf("eu-ai-act/recording figures %v", c.Figures)
+			}
+		}},
+		{"rewrapped", fixture{rewrap: true}, func(t *testing.T, r *report.Report) {
+			g := r.Integrity
+			if !g.OK || g.Rewrapped != 2 || len(g.Rewrites) != 1 || g.Rewrites[0].Reason != "key rotation" || g.Rewrites[0].Count != 2 {
+				t.Fatalf("integrity %+v", g)
+			}
+			if c := control(r, "soc2/integrity"); c.Figures["rewrapped"] != int64(2) || !strings.Contains(c.Next, "not tampering") {
+				t.Errorf("soc2/integrity figures %v, next %q", c.Figures, c.Next)
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := build(t, tt.fx)
+			tt.check(t, r)
+			var md, page bytes.Buffer
+			if err := report.WriteMarkdown(&md, r); err != nil {
+				t.Fatal(err)
+			}
+			if err := report.WriteHTML(&page, r); err != nil {
+				t.Fatal(err)
+			}
+			for _, s := range []string{"Erasures (GDPR Art. 17)", "Policies:", "counted only"} {
+				if !strings.Contains(md.String(), s) || !strings.Contains(page.String(), s) {
+					t.Errorf("no %q in the Markdown or HTML", s)
+				}
+			}
+		})
+	}
 }
