@@ -20,8 +20,10 @@ import (
 	"github.com/complyhq/comply/ledger"
 	"github.com/complyhq/comply/policy"
 	"github.com/complyhq/comply/report"
+	"github.com/complyhq/comply/seal"
 	"github.com/complyhq/comply/store"
 	"github.com/complyhq/comply/store/filestore"
+	"github.com/complyhq/comply/subjectkey"
 )
 
 var t0 = time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
@@ -568,4 +570,87 @@ func TestRecords(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestErasureTombstones: an erasure whose tombstone has no signed record
+// is listed (signed false), and the control says it is not evidenced:
+// without a ledger, or with one the erasure did not reach.
+func TestErasureTombstones(t *testing.T) {
+	tests := []struct {
+		name   string
+		ledger bool
+		want   string
+		next   string // in the control's next
+	}{
+		{"no ledger", false, "not_evidenced", "without a ledger"},
+		{"ledger, unsigned tombstone", true, "not_evidenced", "did not finish"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			st, err := filestore.Open(t.Context(), dir, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			clock := func() time.Time { return t0.Add(9 * time.Hour) }
+			var vs []note.Verifier
+			var l *comply.Logger
+			if tt.ledger {
+				signer, err := ledger.NewSigner(mustKey(t))
+				if err != nil {
+					t.Fatal(err)
+				}
+				vs = []note.Verifier{signer.Verifier()}
+				l, err = comply.NewWithIntegrity(t.Context(), st, &comply.Options{Now: clock}, &comply.IntegrityOptions{Signer: signer, Origin: "comply/test/tomb", Now: clock})
+				if err != nil {
+					t.Fatal(err)
+				}
+			} else if l, err = comply.New(st, &comply.Options{Now: clock}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := l.Log(t.Context(), comply.Interaction{Input: "a", Output: "b"}); err != nil {
+				t.Fatal(err)
+			}
+			k, err := seal.GenerateKey()
+			if err != nil {
+				t.Fatal(err)
+			}
+			v, err := subjectkey.New(st, subjectkey.Options{Subject: "user_id", Keyring: seal.NewKeyring(k), Now: clock})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, _, err := v.Seal(t.Context(), "u-123", []byte("content")); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := v.Erase(t.Context(), "u-123", "request #9", false, nil); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { l.Close() })
+			r, err := report.Build(t.Context(), report.Inputs{Logger: l, Verifiers: vs, Frameworks: []string{report.GDPR},
+				Period: report.Period{Start: t0, End: t0.Add(24*time.Hour - time.Nanosecond)}, Now: func() time.Time { return t0.Add(25 * time.Hour) }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			er := r.Erasures
+			if len(er.Erasures) != 1 || er.Unsigned != 1 || er.Erasures[0].Signed || er.Erasures[0].Subject != "user_id" {
+				t.Fatalf("erasures %+v", er)
+			}
+			b, err := json.Marshal(er)
+			if err != nil || bytes.Contains(b, []byte("u-123")) {
+				t.Errorf("the subject's value in the report: %s %v", b, err)
+			}
+			if c := control(r, "gdpr/erasure"); c.Status != tt.want || !strings.Contains(c.Next, tt.next) {
+				t.Errorf("gdpr/erasure %s, want %s (next %q)", c.Status, tt.want, c.Next)
+			}
+		})
+	}
+}
+
+func mustKey(t *testing.T) string {
+	t.Helper()
+	skey, _, err := ledger.GenerateKey("tomb")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return skey
 }
