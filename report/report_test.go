@@ -38,7 +38,7 @@ type fixture struct {
 	born     int    // the hour the system starts: nothing before it
 	erased   bool   // a subject is erased under a legal hold at 08:15, an entry deleted on request
 	policies bool   // a policy is recorded at 00:00, another at 12:00; level none counted 7 interactions
-	rewrap   bool   // the entries of 03:00 are rewrapped (a signed rewrite record)
+	rewrap   bool   // every entry is rewrapped the next day (a signed rewrite record)
 }
 
 // build writes a store of one day, 2026-03-01: two entries an hour (one
@@ -109,12 +109,9 @@ func build(t *testing.T, fx fixture) *report.Report {
 	if fx.rewrap {
 		set(24*time.Hour + 5*time.Minute)
 		rw := func(rec store.Record) ([]byte, bool, error) {
-			if rec.Time.Hour() != 3 {
-				return nil, false, nil
-			}
 			return bytes.Replace(rec.Line, []byte(`"model": null`), []byte(`"model": "v2"`), 1), true, nil
 		}
-		if n, err := l.Ledger().Rewrite(t.Context(), "audit_20260301.jsonl", "key rotation", rw); err != nil || n != 2 {
+		if n, err := l.Ledger().Rewrite(t.Context(), "audit_20260301.jsonl", "key rotation", rw); err != nil || n != 48 {
 			t.Fatalf("Rewrite = %d, %v", n, err)
 		}
 	}
@@ -544,11 +541,25 @@ func TestRecords(t *testing.T) {
 		}},
 		{"rewrapped", fixture{rewrap: true}, func(t *testing.T, r *report.Report) {
 			g := r.Integrity
-			if !g.OK || g.Rewrapped != 2 || len(g.Rewrites) != 1 || g.Rewrites[0].Reason != "key rotation" || g.Rewrites[0].Count != 2 {
+			if !g.OK || g.Rewrapped != 48 || len(g.Rewrites) != 1 || g.Rewrites[0].Reason != "key rotation" || g.Rewrites[0].Count != 48 {
 				t.Fatalf("integrity %+v", g)
 			}
-			if c := control(r, "soc2/integrity"); c.Figures["rewrapped"] != int64(2) || !strings.Contains(c.Next, "not tampering") {
+			if c := control(r, "soc2/integrity"); c.Figures["rewrapped"] != int64(48) || !strings.Contains(c.Next, "not tampering") {
 				t.Errorf("soc2/integrity figures %v, next %q", c.Figures, c.Next)
+			}
+			// The sampled entries are rewrapped: each proof carries the
+			// rewrite record, and verifies.
+			if r.Sample.Proved != 3 {
+				t.Fatalf("sample %+v", r.Sample)
+			}
+			for _, it := range r.Sample.Items {
+				p, err := ledger.ParseProof(it.Proof)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(p.Rewrites) != 1 {
+					t.Errorf("the proof of %s carries %d rewrite records, want 1", it.ID, len(p.Rewrites))
+				}
 			}
 		}},
 	}
