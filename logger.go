@@ -203,6 +203,14 @@ func (l *Logger) Store() store.Store { return l.store }
 // entries forever.
 func (l *Logger) RetentionDays() int { return l.opts.RetentionDays }
 
+// StoresContent reports whether the Logger stores content, encrypted,
+// besides the hashes (Options.StoreContent).
+func (l *Logger) StoresContent() bool { return l.opts.StoreContent }
+
+// HashesKeyed reports whether the Logger's content hashes are keyed
+// (Options.HashKey set).
+func (l *Logger) HashesKeyed() bool { return l.hmacPool != nil }
+
 // Log records one interaction and returns the new entry's id once the store
 // has made it durable. An interaction of policy level none gets no entry:
 // Log returns "" and no error once its count is durable.

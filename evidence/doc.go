@@ -7,8 +7,10 @@
 // the first after the period, which covers its end), a
 // consistency proof from each ledger's first checkpoint of the period to
 // its last, a deterministic sample of the period's entries (the stored
-// lines) each with its inclusion proof against the last checkpoint, the
-// verifier key, the compliance report when one is given (JSON and HTML),
+// lines) each with its inclusion proof against the last checkpoint (with
+// its rewrite records, for an entry rewrapped since it was signed), the
+// period's signed rewrite, erasure and policy records (the policy in force
+// at the start included), the verifier key, the compliance report when one is given (JSON and HTML),
 // and a manifest of every file's SHA-256, whose hash is signed with the
 // writer's key as a note (golang.org/x/mod/sumdb/note), as the checkpoints
 // are. The zip is deterministic (sorted names, fixed times, stored

@@ -142,7 +142,14 @@ func Build(ctx context.Context, st store.SidecarStore, w io.Writer, opts *Option
 		return fmt.Errorf("evidence: build: %w", ErrNoCheckpoint)
 	}
 
-	recs, err := proveSample(ctx, st, opts, lasts, files)
+	records, err := readRecords(ctx, st, note.VerifierList(vs...))
+	if err != nil {
+		return err
+	}
+	for _, r := range periodRecords(records, opts.Start, opts.End) {
+		files[recordName(r)] = r.msg
+	}
+	recs, err := proveSample(ctx, st, opts, lasts, records, files)
 	if err != nil {
 		return err
 	}
@@ -155,8 +162,9 @@ func Build(ctx context.Context, st store.SidecarStore, w io.Writer, opts *Option
 
 // proveSample adds to files the sampled entries (or those opts.IDs names)
 // and their inclusion proofs against the ledgers' last checkpoints in the
-// pack, and returns the entries.
-func proveSample(ctx context.Context, st store.SidecarStore, opts *Options, lasts []ledger.SignedCheckpoint, files map[string][]byte) ([]store.Record, error) {
+// pack, and returns the entries. A rewrapped entry's proof carries the
+// rewrite records from its signed leaf to its line.
+func proveSample(ctx context.Context, st store.SidecarStore, opts *Options, lasts []ledger.SignedCheckpoint, records []record, files map[string][]byte) ([]store.Record, error) {
 	recs, err := sampleOf(ctx, st, opts)
 	if err != nil {
 		return nil, err
@@ -168,6 +176,11 @@ func proveSample(ctx context.Context, st store.SidecarStore, opts *Options, last
 			return nil, fmt.Errorf("evidence: build: %w", err)
 		}
 		for i, p := range proofs {
+			if p == nil && !proved[i] {
+				if p, err = proveRewrapped(ctx, st, cp, records, recs[i]); err != nil {
+					return nil, err
+				}
+			}
 			if p == nil || proved[i] {
 				continue
 			}

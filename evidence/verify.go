@@ -30,6 +30,7 @@ var (
 	ErrInclusion   = errors.New("inclusion proof does not hold")
 	ErrConsistency = errors.New("consistency proof does not hold")
 	ErrEncoding    = errors.New("zip is not the canonical encoding of its files")
+	ErrRecord      = errors.New("signed record does not verify")
 
 	// ErrNoCheckpoint and ErrNotProved are errors of Build: no ledger has
 	// a checkpoint in the period, or a sampled entry is signed by none.
@@ -70,6 +71,7 @@ type Result struct {
 	Origins     []string // the ledgers, by origin
 	Checkpoints int
 	Entries     int  // sampled entries, each proved
+	Records     int  // signed rewrite, erasure and policy records, each checked
 	Report      bool // report.json is in the pack
 }
 
@@ -80,8 +82,9 @@ const maxFile = 256 << 20
 // log's writer: the manifest's signature, every file's SHA-256, no file
 // outside the manifest, the pack's verifier key, every checkpoint's
 // signature, the consistency proof from each ledger's first checkpoint to
-// its last, and every sampled entry's inclusion proof against its
-// ledger's last checkpoint, and last that the zip is byte for byte the
+// its last, every sampled entry's inclusion proof against its ledger's
+// last checkpoint (through its rewrite records, for a rewrapped entry),
+// every signed rewrite, erasure and policy record, and last that the zip is byte for byte the
 // canonical encoding of its files. The first problem found is a *Error.
 func Verify(pack []byte, v note.Verifier) (*Result, error) {
 	files, err := readPack(pack)
@@ -102,6 +105,9 @@ func Verify(pack []byte, v note.Verifier) (*Result, error) {
 		return nil, err
 	}
 	if err := verifyEntries(files, v, last, res); err != nil {
+		return nil, err
+	}
+	if err := verifyRecords(files, v, res); err != nil {
 		return nil, err
 	}
 	// Every byte: the zip is the canonical encoding of what it holds, so
@@ -311,6 +317,29 @@ func verifyEntries(files map[string][]byte, v note.Verifier, last map[string]*le
 		res.Entries++
 	}
 
+	return nil
+}
+
+// verifyRecords checks every signed record of the pack (records/): its
+// name, its signature by the writer's key, its form, and that it names
+// the origin of the ledger it is filed under.
+func verifyRecords(files map[string][]byte, v note.Verifier, res *Result) error {
+	for _, name := range sortedKeys(files) {
+		rest, ok := strings.CutPrefix(name, "records/")
+		if !ok {
+			continue
+		}
+		parts := strings.Split(rest, "/")
+		if len(parts) != 3 || parts[1] != kindRewrites && parts[1] != kindErasures && parts[1] != kindPolicies ||
+			path.Ext(parts[2]) != ".note" || parts[0] == "" {
+			return fail(name, ErrMalformed, "want records/SLUG/{rewrites,erasures,policies}/SEQ.note")
+		}
+		r := record{blob: name, slug: parts[0], kind: parts[1], msg: files[name]}
+		if err := r.parse(note.VerifierList(v)); err != nil {
+			return fail(name, ErrRecord, "%v", err)
+		}
+		res.Records++
+	}
 	return nil
 }
 

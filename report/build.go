@@ -115,7 +115,7 @@ func Build(ctx context.Context, in Inputs) (*Report, error) {
 	if cp := r.Population.Checkpoint; in.AtCheckpoint && cp != nil {
 		r.Generated, b.now = cp.Time, cp.Time
 	}
-	steps := []func(context.Context) error{b.scan, b.previous, b.retention, b.coverage, b.integrity, b.access, b.sample, b.reviews}
+	steps := []func(context.Context) error{b.scan, b.previous, b.retention, b.coverage, b.integrity, b.access, b.sample, b.reviews, b.erasures, b.policies}
 	for _, step := range steps {
 		if err := step(ctx); err != nil {
 			return nil, err
@@ -550,6 +550,7 @@ func (b *builder) integrity(ctx context.Context) error {
 		return nil
 	}
 	g.Verified, g.OK, g.Summary, g.Entries, g.Valid, g.Omitted = true, rep.OK(), rep.Summary(), rep.Entries, rep.Valid, rep.Omitted
+	g.Rewrapped, g.Rewrites = rep.Rewrapped, append([]ledger.RewriteReport{}, rep.Rewrites...)
 	for _, p := range rep.Problems {
 		g.Problems = append(g.Problems, p.String())
 		switch p.Kind {

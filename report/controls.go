@@ -2,6 +2,7 @@ package report
 
 import (
 	"fmt"
+	"strings"
 )
 
 // Framework minimums of retention, in days.
@@ -75,7 +76,7 @@ func ctl(id, ref, stmt string) Control {
 func recording(r *Report, id, ref, stmt string) Control {
 	c := ctl(id, ref, stmt)
 	cv := r.Coverage
-	c.Figures = map[string]any{"entries": r.Population.Entries, "hours": cv.Hours, "hours_with_entries": cv.HoursWithEntry,
+	c.Figures = map[string]any{"entries": r.Population.Entries, "counted_only": r.Population.CountedOnly, "hours": cv.Hours, "hours_with_entries": cv.HoursWithEntry,
 		"quiet_hours": cv.QuietHours, "silent_hours": cv.SilentHours, "unknown_hours": cv.UnknownHours}
 	if !cv.Began.IsZero() {
 		c.Figures["logging_began"] = cv.Began
@@ -98,7 +99,8 @@ func recording(r *Report, id, ref, stmt string) Control {
 func integrity(r *Report, id, ref, stmt string) Control {
 	c := ctl(id, ref, stmt)
 	g := r.Integrity
-	c.Figures = map[string]any{"verified": g.Verified, "entries": g.Entries, "valid": g.Valid, "problems": len(g.Problems) + int(g.Omitted)}
+	c.Figures = map[string]any{"verified": g.Verified, "entries": g.Entries, "valid": g.Valid, "problems": len(g.Problems) + int(g.Omitted),
+		"rewrapped": g.Rewrapped, "rewrites": len(g.Rewrites)}
 	switch {
 	case !r.Config.Ledger:
 		c.Status, c.Next = NotEvidenced, "No ledger or no verifier key: write with a signing key and give the verifier key to the report."
@@ -107,6 +109,8 @@ func integrity(r *Report, id, ref, stmt string) Control {
 	case !g.OK:
 		c.Status, c.Next = Fail, "Investigate the problems (integrity.problems): "+first(g.Problems)
 		c.Figures["where"] = first(g.Problems)
+	case g.Rewrapped > 0:
+		c.Status, c.Next = Pass, fmt.Sprintf("%d entries were rewrapped under a new key, as %d signed rewrite record(s) say (integrity.rewrites): not tampering. Keep the verifier's trusted checkpoint outside the store.", g.Rewrapped, len(g.Rewrites))
 	default:
 		c.Status, c.Next = Pass, "Keep the verifier's trusted checkpoint outside the store, so that a rewritten history is caught."
 	}
@@ -179,29 +183,68 @@ func limitation(r *Report, id, ref, stmt string) Control {
 func minimisation(r *Report, id, ref, stmt string) Control {
 	c := ctl(id, ref, stmt)
 	a := r.Attribution
+	levels, content := r.Policy.levels()
 	c.Figures = map[string]any{"entries": a.Entries, "hash_only": a.HashOnly, "hash_only_share": a.HashOnlyShare,
-		"keyed_hashes": a.KeyedHashes, "plain_hashes": a.PlainHashes}
+		"keyed_hashes": a.KeyedHashes, "plain_hashes": a.PlainHashes, "counted_only": r.Population.CountedOnly,
+		"policies": len(r.Policy.Periods)}
+	if len(levels) > 0 {
+		c.Figures["policy_levels"] = levels
+	}
+	if len(content) > 0 {
+		c.Figures["content_rules"] = content
+	}
 	switch {
-	case a.Entries == 0:
+	case a.Entries == 0 && r.Population.CountedOnly == 0:
 		c.Status, c.Next = NotEvidenced, "No entry in the period."
 	case a.PlainHashes > 0:
 		c.Status, c.Next = Fail, "Plain SHA-256 of a short prompt can be reversed by guessing: configure a hash key."
+	case a.HashOnly < a.Entries && len(content) > 0:
+		c.Status, c.Next = Manual, fmt.Sprintf("Content is stored (encrypted) under the policy's rules %s: document why it is needed.", strings.Join(content, ", "))
 	case a.HashOnly < a.Entries:
 		c.Status, c.Next = Manual, "Content is stored (encrypted): document why it is needed."
+	case r.Population.CountedOnly > 0:
+		c.Status, c.Next = Pass, fmt.Sprintf("None: %d interaction(s) were only counted (policy level none, policy.counted_only).", r.Population.CountedOnly)
 	default:
 		c.Status, c.Next = Pass, "None."
 	}
 	return c
 }
 
+// erasure is GDPR Art. 17: the period's erasures (crypto-shredding) and
+// deletions on request, signed; Art. 17(3) noted when a legal hold kept
+// the entries.
 func erasure(r *Report, id, ref, stmt string) Control {
 	c := ctl(id, ref, stmt)
-	c.Figures = map[string]any{"deleted_by_policy": r.Retention.DeletedPolicy, "ledger": r.Config.Ledger}
-	if !r.Config.Ledger {
-		c.Status, c.Next = NotEvidenced, "Without a ledger an erasure leaves no signed record: write with a signing key."
-		return c
+	er := r.Erasures
+	c.Figures = map[string]any{"erasures": len(er.Erasures), "request_deletions": er.RequestDeletions, "legal_holds": er.LegalHolds,
+		"unsigned": er.Unsigned, "deleted_by_policy": r.Retention.DeletedPolicy, "ledger": r.Config.Ledger}
+	if er.LegalHolds > 0 {
+		c.Figures["art_17_3"] = true
 	}
-	c.Status, c.Next = Manual, "The log shows signed deletions; whether every request was honoured is a process to check."
+	hold := ""
+	if er.LegalHolds > 0 {
+		hold = fmt.Sprintf(" %d erasure(s) under a legal hold: the entries are kept, their content unreadable (Art. 17(3) exception).", er.LegalHolds)
+	}
+	done := len(er.Erasures) > 0 || er.RequestDeletions > 0
+	switch {
+	case er.Error != "":
+		c.Status, c.Next = Fail, "An erasure or deletion record cannot be read or does not verify: "+er.Error
+	case !r.Config.Ledger && done:
+		c.Status, c.Next = NotEvidenced, fmt.Sprintf("%d erasure(s) found, but without a ledger and its verifier key none is a signed record: write with a signing key.", len(er.Erasures))
+	case !r.Config.Ledger:
+		c.Status, c.Next = NotEvidenced, "Without a ledger an erasure leaves no signed record: write with a signing key."
+	case !done:
+		c.Status, c.Next = Manual, "No erasure requested in the period: manual — check the request log."
+	case er.Unsigned > 0:
+		c.Status, c.Next = NotEvidenced, fmt.Sprintf("%d erasure(s) have a tombstone but no signed record: the erasure did not finish; run it again.", er.Unsigned)
+	case !r.Integrity.Verified:
+		c.Status, c.Next = NotEvidenced, "The erasures are signed, but the ledger was not verified: "+r.Integrity.Error
+	case !r.Integrity.OK:
+		c.Status, c.Next = Fail, "The erasures are signed, but the ledger does not verify (integrity.problems)."
+	default:
+		c.Status, c.Next = Pass, fmt.Sprintf("Check each request of the period against erasures.erasures (%d erasure(s), %d entries deleted on request).%s",
+			len(er.Erasures), er.RequestDeletions, hold)
+	}
 	return c
 }
 

@@ -1,8 +1,9 @@
 // Package report builds compliance reports from an audit store: the
 // evidence (population, coverage, integrity, retention, safety,
-// attribution and minimisation, access, incident candidates and a
-// population sample with inclusion proofs) computed from the store, its
-// ledger, its access log and its configuration, and a table of controls
+// attribution and minimisation, access, incident candidates, a population
+// sample with inclusion proofs, the erasures and deletions on request, and
+// the policies in force with what they only counted) computed from the
+// store, its ledger and its signed records (rewrites, erasures, policies), its access log and its configuration, and a table of controls
 // per framework (EU AI Act, SOC 2, HIPAA, ISO/IEC 42001, GDPR), each with
 // a status that is never "pass" without the evidence behind it.
 //

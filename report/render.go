@@ -20,7 +20,7 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 		fmt.Fprintf(&b, "| %s | %s | %s | **%s** | %s | %s |\n", md(c.Framework), md(c.Ref), md(c.Statement), c.Status, md(figures(c.Figures)), md(c.Next))
 	}
 	p := r.Population
-	fmt.Fprintf(&b, "\n## Evidence\n\n- Population: %d entries, first %s, last %s.\n", p.Entries, p.First.Format(timeFmt), p.Last.Format(timeFmt))
+	fmt.Fprintf(&b, "\n## Evidence\n\n- Population: %d entries (and %d interactions counted only, policy level none), first %s, last %s.\n", p.Entries, p.CountedOnly, p.First.Format(timeFmt), p.Last.Format(timeFmt))
 	if p.Checkpoint != nil {
 		fmt.Fprintf(&b, "- Checkpoint covering the period end: %s size %d at %s, root %x.\n", md(p.Checkpoint.Origin), p.Checkpoint.Size, p.Checkpoint.Time.Format(timeFmt), p.Checkpoint.Root)
 	}
@@ -33,6 +33,9 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 	for _, pr := range r.Integrity.Problems {
 		fmt.Fprintf(&b, "  - %s\n", md(pr))
 	}
+	for _, w := range r.Integrity.Rewrites {
+		fmt.Fprintf(&b, "  - %s\n", md(w.String()))
+	}
 	fmt.Fprintf(&b, "- Retention: configured %d days, oldest entry %s, %d deleted by policy, %d otherwise.\n", r.Retention.ConfiguredDays, r.Retention.Oldest.Format(timeFmt), r.Retention.DeletedPolicy, r.Retention.DeletedOther)
 	fmt.Fprintf(&b, "- Safety: %d failures, block rate %.4f (previous %.4f).\n", r.Safety.Failures, r.Safety.BlockRate, r.Safety.PreviousRate)
 	a := r.Attribution
@@ -40,11 +43,33 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 	fmt.Fprintf(&b, "- Access: %d records, %d denied, %d readers.\n", r.Access.Records, r.Access.Denied, len(r.Access.Readers))
 	fmt.Fprintf(&b, "- Incident candidates (%s): %d.\n", md(r.Incidents.Rule), len(r.Incidents.Candidates))
 	fmt.Fprintf(&b, "- Sample (seed %d): %d entries, %d with inclusion proofs.\n", r.Sample.Seed, len(r.Sample.Items), r.Sample.Proved)
+	writeRecords(&b, r)
 	_, err := io.WriteString(w, b.String())
 	if err != nil {
 		return fmt.Errorf("report: write markdown: %w", err)
 	}
 	return nil
+}
+
+// writeRecords writes the erasures and the policies of r.
+func writeRecords(b *strings.Builder, r *Report) {
+	er := r.Erasures
+	fmt.Fprintf(b, "- Erasures (GDPR Art. 17): %d, %d under a legal hold (Art. 17(3)), %d without a signed record; %d entries deleted on request.\n",
+		len(er.Erasures), er.LegalHolds, er.Unsigned, er.RequestDeletions)
+	for _, e := range er.Erasures {
+		fmt.Fprintf(b, "  - %s: %s hmac %s, %s, legal hold %t, signed %t\n", e.Time.Format(timeFmt), md(e.Subject), md(e.HMAC), md(e.Reason), e.LegalHold, e.Signed)
+	}
+	fmt.Fprintf(b, "- Policies: %d in force in the period.\n", len(r.Policy.Periods))
+	for _, pp := range r.Policy.Periods {
+		rules := make([]string, 0, len(pp.Rules))
+		for _, rl := range pp.Rules {
+			rules = append(rules, rl.Name+"="+rl.Level)
+		}
+		fmt.Fprintf(b, "  - %s to %s: sha256 %s (%s)\n", pp.From.Format(timeFmt), pp.To.Format(timeFmt), pp.SHA256, md(strings.Join(rules, ", ")))
+	}
+	for _, c := range r.Policy.CountedOnly {
+		fmt.Fprintf(b, "  - counted only by rule %s: %d\n", md(c.Name), c.Entries)
+	}
 }
 
 const timeFmt = "2006-01-02T15:04:05Z07:00"
@@ -96,18 +121,20 @@ table{border-collapse:collapse;width:100%}td,th{border:1px solid #ccc;padding:4p
 {{end}}</table>
 <h2>Evidence</h2>
 <ul>
-<li>Population: {{.Population.Entries}} entries, first {{.Population.First}}, last {{.Population.Last}}{{with .Population.Checkpoint}}; checkpoint {{.Origin}} size {{.Size}} at {{.Time}}{{end}}.</li>
+<li>Population: {{.Population.Entries}} entries ({{.Population.CountedOnly}} interactions counted only, policy level none), first {{.Population.First}}, last {{.Population.Last}}{{with .Population.Checkpoint}}; checkpoint {{.Origin}} size {{.Size}} at {{.Time}}{{end}}.</li>
 <li>Coverage: {{.Coverage.Hours}} hours, {{.Coverage.HoursWithEntry}} with entries, {{.Coverage.QuietHours}} quiet, {{.Coverage.SilentHours}} silent, {{.Coverage.UnknownHours}} unknown.</li>
 {{- if not .Coverage.Began.IsZero}}
 <li>Logging began at {{.Coverage.Began.Format "2006-01-02T15:04:05Z07:00"}}: the hours before are not counted.</li>
 {{- end}}
-<li>Integrity: {{if .Integrity.Verified}}{{.Integrity.Summary}}{{else}}not verified{{end}}{{range .Integrity.Problems}}<br>{{.}}{{end}}</li>
+<li>Integrity: {{if .Integrity.Verified}}{{.Integrity.Summary}}{{else}}not verified{{end}}{{range .Integrity.Problems}}<br>{{.}}{{end}}{{range .Integrity.Rewrites}}<br>{{.String}}{{end}}</li>
 <li>Retention: configured {{.Retention.ConfiguredDays}} days; oldest entry {{.Retention.Oldest}}; {{.Retention.DeletedPolicy}} deleted by policy, {{.Retention.DeletedOther}} otherwise.</li>
 <li>Safety: {{.Safety.Failures}} failures, block rate {{printf "%.4f" .Safety.BlockRate}} (previous {{printf "%.4f" .Safety.PreviousRate}}).</li>
 <li>Attribution: {{.Attribution.WithUser}} of {{.Attribution.Entries}} with user_id, {{.Attribution.WithBoth}} with user_id and session_id, {{.Attribution.HashOnly}} hash-only.</li>
 <li>Access: {{.Access.Records}} records, {{.Access.Denied}} denied.</li>
 <li>Incident candidates: {{len .Incidents.Candidates}} ({{.Incidents.Rule}}).</li>
 <li>Sample (seed {{.Sample.Seed}}): {{len .Sample.Items}} entries, {{.Sample.Proved}} proved.</li>
+<li>Erasures (GDPR Art. 17): {{len .Erasures.Erasures}}, {{.Erasures.LegalHolds}} under a legal hold (Art. 17(3)); {{.Erasures.RequestDeletions}} entries deleted on request.{{range .Erasures.Erasures}}<br>{{.Time.Format "2006-01-02T15:04:05Z07:00"}} {{.Subject}} hmac {{.HMAC}}: {{.Reason}}{{if .LegalHold}} (legal hold){{end}}{{if not .Signed}} (no signed record){{end}}{{end}}</li>
+<li>Policies: {{len .Policy.Periods}} in force.{{range .Policy.Periods}}<br>{{.From.Format "2006-01-02T15:04:05Z07:00"}} to {{.To.Format "2006-01-02T15:04:05Z07:00"}}: {{.SHA256}} ({{range $i, $r := .Rules}}{{if $i}}, {{end}}{{$r.Name}}={{$r.Level}}{{end}}){{end}}{{range .Policy.CountedOnly}}<br>counted only by rule {{.Name}}: {{.Entries}}{{end}}</li>
 </ul></body></html>
 `))
 

@@ -48,6 +48,8 @@ type Report struct {
 	Incidents   Incidents   `json:"incidents"`
 	Sample      Sample      `json:"sample"`
 	Reviews     []Review    `json:"reviews"`
+	Erasures    Erasures    `json:"erasures"`
+	Policy      Policy      `json:"policy"`
 	Controls    []Control   `json:"controls"`
 }
 
@@ -83,9 +85,13 @@ type Config struct {
 
 // Population is the entries of the period.
 type Population struct {
-	Entries int64     `json:"entries"`
-	First   time.Time `json:"first,omitzero"`
-	Last    time.Time `json:"last,omitzero"`
+	Entries int64 `json:"entries"`
+	// CountedOnly is the interactions of the period that policy level
+	// none counted without logging them (policy.counts): no entry, but
+	// not invisible.
+	CountedOnly int64     `json:"counted_only"`
+	First       time.Time `json:"first,omitzero"`
+	Last        time.Time `json:"last,omitzero"`
 	// Checkpoint is the signed checkpoint that covers the period's end:
 	// the first written at or after it, or the newest; nil without ledger.
 	Checkpoint *CheckpointRef `json:"checkpoint,omitempty"`
@@ -126,6 +132,11 @@ type Integrity struct {
 	Problems []string `json:"problems"` // where, in plain words (the first 100)
 	Omitted  int64    `json:"omitted,omitempty"`
 	Error    string   `json:"error,omitempty"`
+	// Rewrapped is the lines that replace a signed line as a signed
+	// rewrite record says (a rewrap under a new key): valid, not
+	// tampering. Rewrites are those records, oldest first.
+	Rewrapped int64                  `json:"rewrapped"`
+	Rewrites  []ledger.RewriteReport `json:"rewrites"`
 }
 
 // Retention is the configured retention and what the store shows of it.
@@ -236,4 +247,66 @@ type Control struct {
 	Status    string         `json:"status"`
 	Figures   map[string]any `json:"figures"`
 	Next      string         `json:"next"`
+}
+
+// Erasures are the data subjects' erasures (crypto-shredding, GDPR Art.
+// 17) and the entries deleted on request within the period.
+type Erasures struct {
+	// Read says the signed erasure and deletion records were read (a
+	// ledger and its verifier key).
+	Read bool `json:"read"`
+	// Erasures are the erasures of the period, oldest first: the signed
+	// ledger records, and the tombstones of the subject-key vault that
+	// no signed record matches (Signed false).
+	Erasures []Erasure `json:"erasures"`
+	// RequestDeletions is the entries deleted on request in the period
+	// (signed deletion records of reason "request").
+	RequestDeletions int64  `json:"request_deletions"`
+	LegalHolds       int    `json:"legal_holds"` // erasures whose entries are kept (Art. 17(3))
+	Unsigned         int    `json:"unsigned"`    // tombstones without a signed record
+	Error            string `json:"error,omitempty"`
+}
+
+// An Erasure is one erased data key. The subject's value never appears:
+// the HMAC names it.
+type Erasure struct {
+	Time      time.Time `json:"time"`
+	Subject   string    `json:"subject"` // the subject key, such as user_id
+	HMAC      string    `json:"hmac"`    // names the subject's value
+	Reason    string    `json:"reason"`
+	LegalHold bool      `json:"legal_hold"` // the entries are kept under a legal hold (Art. 17(3))
+	Signed    bool      `json:"signed"`     // a signed ledger record; false: a tombstone only
+}
+
+// Policy is the logging policies in force in the period (the signed policy
+// records of the ledger) and the interactions their level none only
+// counted.
+type Policy struct {
+	// Read says the signed policy records were read (a ledger and its
+	// verifier key).
+	Read bool `json:"read"`
+	// Periods are the spans of the report's period each recorded policy
+	// covered, in time order; the hours before the first record are
+	// covered by none.
+	Periods []PolicyPeriod `json:"periods"`
+	// CountedOnly is, by rule, the interactions counted without an entry
+	// (level none), most first.
+	CountedOnly []Count `json:"counted_only"`
+	Error       string  `json:"error,omitempty"`
+}
+
+// A PolicyPeriod is the span of the report's period one policy covered.
+type PolicyPeriod struct {
+	Origin string       `json:"origin"`
+	SHA256 string       `json:"sha256"` // of the policy's canonical text
+	From   time.Time    `json:"from"`
+	To     time.Time    `json:"to"`     // inclusive: the period's end or the next record's time
+	Rules  []PolicyRule `json:"rules"`  // in order, the default last
+	Policy bool         `json:"policy"` // false: the record says no policy (every interaction hashed)
+}
+
+// A PolicyRule is one rule of a policy and the level it logs at.
+type PolicyRule struct {
+	Name  string `json:"name"`
+	Level string `json:"level"`
 }

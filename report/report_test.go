@@ -18,8 +18,12 @@ import (
 	"github.com/complyhq/comply"
 	"github.com/complyhq/comply/evidence"
 	"github.com/complyhq/comply/ledger"
+	"github.com/complyhq/comply/policy"
 	"github.com/complyhq/comply/report"
+	"github.com/complyhq/comply/seal"
+	"github.com/complyhq/comply/store"
 	"github.com/complyhq/comply/store/filestore"
+	"github.com/complyhq/comply/subjectkey"
 )
 
 var t0 = time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
@@ -32,6 +36,9 @@ type fixture struct {
 	retained int    // configured retention days (0: default)
 	reviewed bool   // a review of the previous report is attested at 09:20
 	born     int    // the hour the system starts: nothing before it
+	erased   bool   // a subject is erased under a legal hold at 08:15, an entry deleted on request
+	policies bool   // a policy is recorded at 00:00, another at 12:00; level none counted 7 interactions
+	rewrap   bool   // every entry is rewrapped the next day (a signed rewrite record)
 }
 
 // build writes a store of one day, 2026-03-01: two entries an hour (one
@@ -85,6 +92,7 @@ func build(t *testing.T, fx fixture) *report.Report {
 		if _, err := l.LogBatch(t.Context(), in...); err != nil {
 			t.Fatal(err)
 		}
+		records(t, l, st, fx, h)
 		if fx.reviewed && h == 9 {
 			set(hour + 20*time.Minute)
 			a, err := evidence.NewAttestation([]byte(`{"version": 1}`), "dpo", "checked")
@@ -97,6 +105,15 @@ func build(t *testing.T, fx fixture) *report.Report {
 		}
 		checkpoint(hour + 30*time.Minute)
 		checkpoint(hour + time.Hour)
+	}
+	if fx.rewrap {
+		set(24*time.Hour + 5*time.Minute)
+		rw := func(rec store.Record) ([]byte, bool, error) {
+			return bytes.Replace(rec.Line, []byte(`"model": null`), []byte(`"model": "v2"`), 1), true, nil
+		}
+		if n, err := l.Ledger().Rewrite(t.Context(), "audit_20260301.jsonl", "key rotation", rw); err != nil || n != 48 {
+			t.Fatalf("Rewrite = %d, %v", n, err)
+		}
 	}
 	if err := l.Close(); err != nil {
 		t.Fatal(err)
@@ -137,6 +154,65 @@ func build(t *testing.T, fx fixture) *report.Report {
 		t.Fatal(err)
 	}
 	return r
+}
+
+// The policies of the fixture: the second counts "health" only.
+var (
+	policyA = `{"default":{"level":"hash"},"rules":[{"name":"support","match":{"route":"support/*"},"level":"keyed-hash"}]}`
+	policyB = `{"default":{"level":"hash"},"rules":[{"name":"health","match":{"route":"health/*"},"level":"none"}]}`
+)
+
+// records writes the fixture's signed records of hour h: erasures,
+// deletions on request, policies and counts.
+func records(t *testing.T, l *comply.Logger, st *filestore.Store, fx fixture, h int) {
+	t.Helper()
+	ctx := t.Context()
+	at := t0.Add(time.Duration(h) * time.Hour)
+	switch {
+	case fx.erased && h == 8:
+		e := &ledger.Erasure{Subject: "user_id", HMAC: "hmac-sha256:9f2c", KeyID: "dk-1", Time: at.Add(15 * time.Minute), LegalHold: true, Reason: "GDPR request #42"}
+		if err := l.Ledger().RecordErasure(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+		ids, err := idsAt(t, l, at)
+		if err != nil || len(ids) == 0 {
+			t.Fatalf("entries of %v: %v, %v", at, ids, err)
+		}
+		if err := l.Delete(ctx, ids[0]); err != nil {
+			t.Fatal(err)
+		}
+	case fx.policies && (h == 0 || h == 12):
+		text := policyA
+		if h == 12 {
+			text = policyB
+		}
+		if _, err := l.Ledger().RecordPolicy(ctx, text); err != nil {
+			t.Fatal(err)
+		}
+	case fx.policies && h == 14:
+		c := policy.NewCounter(st)
+		for _, n := range []struct {
+			at   time.Time
+			rule string
+			n    int64
+		}{{at, "health", 5}, {at.Add(time.Hour), "health", 2}, {t0.Add(-2 * time.Hour), "health", 100}} {
+			if err := c.Add(ctx, n.at, n.rule, n.n); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
+
+// idsAt returns the ids of the entries of the hour at.
+func idsAt(t *testing.T, l *comply.Logger, at time.Time) ([]string, error) {
+	var ids []string
+	for e, err := range l.Entries(t.Context(), at, at.Add(time.Hour-time.Nanosecond)) {
+		if err != nil {
+			return nil, err
+		}
+		ids = append(ids, e.ID)
+	}
+	return ids, nil
 }
 
 func statuses(r *report.Report) map[string]string {
@@ -190,6 +266,19 @@ func TestControls(t *testing.T) {
 		// ... but a silent gap after the start still is.
 		{"young store, silent gap", fixture{born: 6, down: [2]int{14, 16}}, with(map[string]string{
 			"eu-ai-act/recording": "fail", "soc2/monitoring": "fail", "hipaa/audit-controls": "fail", "iso42001/event-logs": "fail"})},
+		// A signed erasure under a legal hold and a deletion on request,
+		// and the ledger verifies: Art. 17 passes.
+		{"erased", fixture{erased: true}, with(map[string]string{"gdpr/erasure": "pass"})},
+		// Policies and counted-only interactions change no status: the
+		// hashes are still plain.
+		{"policy change", fixture{policies: true}, healthy},
+		// A rewrapped entry is not tampering.
+		{"rewrapped", fixture{rewrap: true}, healthy},
+		// Erased, but a line was then edited: the erasure's evidence fails
+		// with the ledger.
+		{"erased, tampered", fixture{erased: true, tamper: true}, with(map[string]string{
+			"eu-ai-act/integrity": "fail", "soc2/integrity": "fail", "hipaa/integrity": "fail", "iso42001/log-integrity": "fail",
+			"gdpr/erasure": "fail"})},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -347,6 +436,9 @@ func TestGolden(t *testing.T) {
 		{"retention-30-days", fixture{retained: 30}},
 		{"reviewed", fixture{reviewed: true}},
 		{"no-user-ids", fixture{noUsers: true}},
+		{"erased", fixture{erased: true}},
+		{"policy-change", fixture{policies: true}},
+		{"rewrapped", fixture{rewrap: true}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -391,4 +483,185 @@ func firstDiff(got, want string) string {
 		}
 	}
 	return ""
+}
+
+// TestRecords checks the figures the signed records give: erasures and
+// deletions on request, the policies in force and what they only counted,
+// and rewraps.
+func TestRecords(t *testing.T) {
+	tests := []struct {
+		name  string
+		fx    fixture
+		check func(t *testing.T, r *report.Report)
+	}{
+		{"erased under a legal hold", fixture{erased: true}, func(t *testing.T, r *report.Report) {
+			er := r.Erasures
+			if !er.Read || len(er.Erasures) != 1 || er.LegalHolds != 1 || er.RequestDeletions != 1 || er.Unsigned != 0 {
+				t.Fatalf("erasures %+v", er)
+			}
+			e := er.Erasures[0]
+			if !e.Signed || !e.LegalHold || e.HMAC != "hmac-sha256:9f2c" || e.Subject != "user_id" || !e.Time.Equal(t0.Add(8*time.Hour+15*time.Minute)) {
+				t.Errorf("erasure %+v", e)
+			}
+			c := control(r, "gdpr/erasure")
+			if c.Figures["art_17_3"] != true || !strings.Contains(c.Next, "Art. 17(3)") || c.Figures["request_deletions"] != int64(1) {
+				t.Errorf("gdpr/erasure figures %v, next %q", c.Figures, c.Next)
+			}
+			if r.Population.Entries != 47 || r.Retention.DeletedPolicy != 1 {
+				t.Errorf("population %d, deleted by policy %d", r.Population.Entries, r.Retention.DeletedPolicy)
+			}
+		}},
+		{"no erasure", fixture{}, func(t *testing.T, r *report.Report) {
+			if c := control(r, "gdpr/erasure"); c.Next != "No erasure requested in the period: manual — check the request log." {
+				t.Errorf("gdpr/erasure next %q", c.Next)
+			}
+		}},
+		{"policy change", fixture{policies: true}, func(t *testing.T, r *report.Report) {
+			pol := r.Policy
+			if !pol.Read || len(pol.Periods) != 2 {
+				t.Fatalf("policy %+v", pol)
+			}
+			a, b := pol.Periods[0], pol.Periods[1]
+			if !a.From.Equal(t0.Add(10*time.Minute)) || !a.To.Equal(t0.Add(12*time.Hour+10*time.Minute)) || !b.To.Equal(r.Period.End) {
+				t.Errorf("periods %+v", pol.Periods)
+			}
+			if len(b.Rules) != 2 || b.Rules[0] != (report.PolicyRule{Name: "health", Level: "none"}) || b.Rules[1].Name != "default" || !b.Policy {
+				t.Errorf("rules of the second policy %+v", b.Rules)
+			}
+			if len(pol.CountedOnly) != 1 || pol.CountedOnly[0] != (report.Count{Name: "health", Entries: 7}) || r.Population.CountedOnly != 7 {
+				t.Errorf("counted only %+v, population %d", pol.CountedOnly, r.Population.CountedOnly)
+			}
+			c := control(r, "gdpr/minimisation")
+			if c.Figures["counted_only"] != int64(7) || !equal(c.Figures["policy_levels"].([]string), []string{"hash", "keyed-hash", "none"}) {
+				t.Errorf("gdpr/minimisation figures %v", c.Figures)
+			}
+			if c := control(r, "eu-ai-act/recording"); c.Figures["counted_only"] != int64(7) {
+				t.Errorf("eu-ai-act/recording figures %v", c.Figures)
+			}
+		}},
+		{"rewrapped", fixture{rewrap: true}, func(t *testing.T, r *report.Report) {
+			g := r.Integrity
+			if !g.OK || g.Rewrapped != 48 || len(g.Rewrites) != 1 || g.Rewrites[0].Reason != "key rotation" || g.Rewrites[0].Count != 48 {
+				t.Fatalf("integrity %+v", g)
+			}
+			if c := control(r, "soc2/integrity"); c.Figures["rewrapped"] != int64(48) || !strings.Contains(c.Next, "not tampering") {
+				t.Errorf("soc2/integrity figures %v, next %q", c.Figures, c.Next)
+			}
+			// The sampled entries are rewrapped: each proof carries the
+			// rewrite record, and verifies.
+			if r.Sample.Proved != 3 {
+				t.Fatalf("sample %+v", r.Sample)
+			}
+			for _, it := range r.Sample.Items {
+				p, err := ledger.ParseProof(it.Proof)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(p.Rewrites) != 1 {
+					t.Errorf("the proof of %s carries %d rewrite records, want 1", it.ID, len(p.Rewrites))
+				}
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := build(t, tt.fx)
+			tt.check(t, r)
+			var md, page bytes.Buffer
+			if err := report.WriteMarkdown(&md, r); err != nil {
+				t.Fatal(err)
+			}
+			if err := report.WriteHTML(&page, r); err != nil {
+				t.Fatal(err)
+			}
+			for _, s := range []string{"Erasures (GDPR Art. 17)", "Policies:", "counted only"} {
+				if !strings.Contains(md.String(), s) || !strings.Contains(page.String(), s) {
+					t.Errorf("no %q in the Markdown or HTML", s)
+				}
+			}
+		})
+	}
+}
+
+// TestErasureTombstones: an erasure whose tombstone has no signed record
+// is listed (signed false), and the control says it is not evidenced:
+// without a ledger, or with one the erasure did not reach.
+func TestErasureTombstones(t *testing.T) {
+	tests := []struct {
+		name   string
+		ledger bool
+		want   string
+		next   string // in the control's next
+	}{
+		{"no ledger", false, "not_evidenced", "without a ledger"},
+		{"ledger, unsigned tombstone", true, "not_evidenced", "did not finish"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			st, err := filestore.Open(t.Context(), dir, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			clock := func() time.Time { return t0.Add(9 * time.Hour) }
+			var vs []note.Verifier
+			var l *comply.Logger
+			if tt.ledger {
+				signer, err := ledger.NewSigner(mustKey(t))
+				if err != nil {
+					t.Fatal(err)
+				}
+				vs = []note.Verifier{signer.Verifier()}
+				l, err = comply.NewWithIntegrity(t.Context(), st, &comply.Options{Now: clock}, &comply.IntegrityOptions{Signer: signer, Origin: "comply/test/tomb", Now: clock})
+				if err != nil {
+					t.Fatal(err)
+				}
+			} else if l, err = comply.New(st, &comply.Options{Now: clock}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := l.Log(t.Context(), comply.Interaction{Input: "a", Output: "b"}); err != nil {
+				t.Fatal(err)
+			}
+			k, err := seal.GenerateKey()
+			if err != nil {
+				t.Fatal(err)
+			}
+			v, err := subjectkey.New(st, subjectkey.Options{Subject: "user_id", Keyring: seal.NewKeyring(k), Now: clock})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, _, err := v.Seal(t.Context(), "u-123", []byte("content")); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := v.Erase(t.Context(), "u-123", "request #9", false, nil); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { l.Close() })
+			r, err := report.Build(t.Context(), report.Inputs{Logger: l, Verifiers: vs, Frameworks: []string{report.GDPR},
+				Period: report.Period{Start: t0, End: t0.Add(24*time.Hour - time.Nanosecond)}, Now: func() time.Time { return t0.Add(25 * time.Hour) }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			er := r.Erasures
+			if len(er.Erasures) != 1 || er.Unsigned != 1 || er.Erasures[0].Signed || er.Erasures[0].Subject != "user_id" {
+				t.Fatalf("erasures %+v", er)
+			}
+			b, err := json.Marshal(er)
+			if err != nil || bytes.Contains(b, []byte("u-123")) {
+				t.Errorf("the subject's value in the report: %s %v", b, err)
+			}
+			if c := control(r, "gdpr/erasure"); c.Status != tt.want || !strings.Contains(c.Next, tt.next) {
+				t.Errorf("gdpr/erasure %s, want %s (next %q)", c.Status, tt.want, c.Next)
+			}
+		})
+	}
+}
+
+func mustKey(t *testing.T) string {
+	t.Helper()
+	skey, _, err := ledger.GenerateKey("tomb")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return skey
 }

@@ -104,7 +104,8 @@ type env struct {
 
 type envOpts struct {
 	signed, content bool
-	retention       int // the Logger's RetentionDays
+	hashKey         bool // the Logger's content hashes are keyed
+	retention       int  // the Logger's RetentionDays
 	opts            func(*server.Options)
 	logger          func(*comply.Options) // adjusts the Logger's options
 }
@@ -113,6 +114,9 @@ func newEnv(t *testing.T, eo envOpts) *env {
 	t.Helper()
 	e := &env{t: t, access: &recorder{}, st: &failingStore{Store: memstore.New(0)}}
 	lopts := comply.Options{RetentionDays: eo.retention}
+	if eo.hashKey {
+		lopts.HashKey = []byte("0123456789abcdef0123456789abcdef")
+	}
 	if eo.content {
 		k, err := seal.GenerateKey()
 		if err != nil {

@@ -12,9 +12,11 @@ import (
 // reports is GET /v1/reports?framework=&period=|start=&end=&format=:
 // the compliance report (package report) of the period, as JSON (the
 // default), Markdown or HTML. The retention is the server's Logger's
-// (Options.RetentionDays, as comply serve's retention_days sets it).
+// (Options.RetentionDays, as comply serve's retention_days sets it), and
+// so are the hash key and content storage the report's config states.
 func (s *Server) reports(c *call) {
-	in := report.Inputs{Logger: s.l, Verifiers: s.opts.Verifiers, Access: s.opts.AccessLog, Now: s.opts.Now}
+	in := report.Inputs{Logger: s.l, Verifiers: s.opts.Verifiers, Access: s.opts.AccessLog, Now: s.opts.Now,
+		Config: report.Config{HashKey: s.l.HashesKeyed(), StoreContent: s.l.StoresContent()}}
 	format := "json"
 	filters := map[string]string{}
 	for k, vs := range c.r.URL.Query() {

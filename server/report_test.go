@@ -72,3 +72,39 @@ func TestReportsRetention(t *testing.T) {
 		})
 	}
 }
+
+// TestReportsConfig: the report states the hash key and content storage
+// the server's Logger runs with.
+func TestReportsConfig(t *testing.T) {
+	tests := []struct {
+		name             string
+		eo               envOpts
+		hashKey, content bool
+	}{
+		{"plain hashes", envOpts{}, false, false},
+		{"keyed hashes", envOpts{hashKey: true}, true, false},
+		{"content stored", envOpts{content: true}, false, true},
+		{"both", envOpts{hashKey: true, content: true}, true, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t, tt.eo)
+			status, b, _ := e.do("GET", "/v1/reports?period=2026-03&framework=gdpr", "read-secret", "")
+			if status != 200 {
+				t.Fatalf("status %d: %s", status, b)
+			}
+			var r struct {
+				Config struct {
+					HashKey      bool `json:"hash_key"`
+					StoreContent bool `json:"store_content"`
+				}
+			}
+			if err := json.Unmarshal(b, &r); err != nil {
+				t.Fatal(err)
+			}
+			if r.Config.HashKey != tt.hashKey || r.Config.StoreContent != tt.content {
+				t.Errorf("config %+v, want hash_key %t, store_content %t", r.Config, tt.hashKey, tt.content)
+			}
+		})
+	}
+}

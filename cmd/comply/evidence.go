@@ -30,8 +30,9 @@ with only the pack and the verifier key ('comply verify-pack'). It holds
 the compliance report of the period (JSON and HTML, every framework; or
 the one --report names), the period's signed checkpoints, a consistency
 proof from the first to the last, the report's sample of the period's
-entries each with its inclusion proof, the verifier key, and a manifest of
-every file's SHA-256 signed with the writer's key. The store is only read.
+entries each with its inclusion proof, the period's signed rewrite,
+erasure and policy records, the verifier key, and a manifest of every
+file's SHA-256 signed with the writer's key. The store is only read.
 The same store and period give the same pack, byte for byte: the report is
 as of the checkpoint that covers the period's end (--generated sets
 another time).
@@ -248,7 +249,9 @@ Check an evidence pack written by 'comply evidence', offline, with only the
 pack and the verifier key of the log's writer: the manifest's signature,
 every file's SHA-256, no file outside the manifest, every checkpoint's
 signature, the consistency proof from the first checkpoint to the last,
-and every sampled entry's inclusion proof. Exit status 3 on any change.
+every sampled entry's inclusion proof (through its rewrite records, for a
+rewrapped entry), and the signature of every rewrite, erasure and policy
+record. Exit status 3 on any change.
 
   comply verify-pack q3.zip --verifier-key audit.verifier`)
 	var vkeys stringList
@@ -284,8 +287,8 @@ and every sampled entry's inclusion proof. Exit status 3 on any change.
 	if what == "" {
 		what = m.Start.Format(time.RFC3339) + " to " + m.End.Format(time.RFC3339)
 	}
-	_, err = fmt.Fprintf(c.stdout, "valid: evidence pack of %s: %d files, %d checkpoints of %s consistent from first to last, %d sampled entries proved (seed %d), report included: %t\n",
-		what, len(m.Files)+2, res.Checkpoints, strings.Join(res.Origins, ", "), res.Entries, m.Sample.Seed, res.Report)
+	_, err = fmt.Fprintf(c.stdout, "valid: evidence pack of %s: %d files, %d checkpoints of %s consistent from first to last, %d sampled entries proved (seed %d), %d signed records (rewrites, erasures, policies) checked, report included: %t\n",
+		what, len(m.Files)+2, res.Checkpoints, strings.Join(res.Origins, ", "), res.Entries, m.Sample.Seed, res.Records, res.Report)
 	return err
 }
 
