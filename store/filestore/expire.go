@@ -35,7 +35,7 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 	if !found {
 		return fmt.Errorf("delete %s: %w", id, store.ErrNotFound)
 	}
-	_, err = s.rewrite(s.byName[rec.Path], func(off, _ int64, _ bool) bool { return off != rec.Offset })
+	_, err = s.rewrite(ctx, s.byName[rec.Path], keepOnly(func(off, _ int64, _ bool) bool { return off != rec.Offset }))
 	return err
 }
 
@@ -72,7 +72,7 @@ func (s *Store) Expire(ctx context.Context, before time.Time) (int64, error) {
 			}
 			n += st.count
 		default:
-			removed, err := s.rewrite(g, func(_, ts int64, ok bool) bool { return !ok || ts >= cut })
+			removed, err := s.rewrite(ctx, g, keepOnly(func(_, ts int64, ok bool) bool { return !ok || ts >= cut }))
 			n += removed
 			if err != nil {
 				return n, err
@@ -106,10 +106,25 @@ func (s *Store) release(g *segment) {
 	}
 }
 
-// rewrite replaces segment g by a copy holding only the lines keep accepts
-// (given each line's offset, time and whether it could be read), and
-// returns how many lines it dropped. The caller holds s.mu.
-func (s *Store) rewrite(g *segment, keep func(off, ts int64, ok bool) bool) (int64, error) {
+// A lineEdit decides what becomes of one line of a segment being
+// rewritten, given its offset, id and time (ok is false for a line that
+// cannot be read, whose bytes are then nil): keep it as it is (nil, false),
+// replace it (the new line without its newline, false) or drop it (nil,
+// true).
+type lineEdit func(off int64, id string, ts int64, ok bool, b []byte) (repl []byte, drop bool, err error)
+
+// keepOnly is the lineEdit of retention and Delete: drop the lines keep
+// refuses.
+func keepOnly(keep func(off, ts int64, ok bool) bool) lineEdit {
+	return func(off int64, _ string, ts int64, ok bool, _ []byte) ([]byte, bool, error) {
+		return nil, !keep(off, ts, ok), nil
+	}
+}
+
+// rewrite replaces segment g by a copy with each line edited by edit, and
+// returns how many lines it dropped or replaced. A segment left empty is
+// removed. The caller holds s.mu.
+func (s *Store) rewrite(ctx context.Context, g *segment, edit lineEdit) (int64, error) {
 	tmp := filepath.Join(s.dir, sideDir, "tmp", g.name)
 	os.Remove(tmp) // a fresh file, never one found there
 	out, err := openFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
@@ -117,20 +132,20 @@ func (s *Store) rewrite(g *segment, keep func(off, ts int64, ok bool) bool) (int
 		return 0, fmt.Errorf("rewrite %s: %w", g.name, err)
 	}
 	defer os.Remove(tmp) // a no-op after the rename
-	es, st, removed, size, err := s.copyKept(g, out, keep)
+	es, st, edited, size, err := s.copyEdited(ctx, g, out, edit)
 	if cerr := out.Close(); err == nil {
 		err = cerr
 	}
 	if err != nil {
 		return 0, fmt.Errorf("rewrite %s: %w", g.name, err)
 	}
-	if removed == 0 {
+	if edited == 0 {
 		return 0, nil
 	}
 	if size == 0 {
-		return removed, s.remove(g)
+		return edited, s.remove(g)
 	}
-	return removed, s.install(g, tmp, es, st, size)
+	return edited, s.install(g, tmp, es, st, size)
 }
 
 // install renames tmp, a complete and fsynced copy of segment g holding
@@ -172,9 +187,11 @@ func (s *Store) install(g *segment, tmp string, es []entry, st stats, size int64
 	return nil
 }
 
-// copyKept copies the kept lines of g to out and fsyncs it. Lines too long
-// to read are copied byte for byte.
-func (s *Store) copyKept(g *segment, out *os.File, keep func(off, ts int64, ok bool) bool) (es []entry, st stats, removed, size int64, err error) {
+// copyEdited copies the lines of g to out, edited by edit, and fsyncs
+// out; it returns the index entries and stats of the copy and how many
+// lines were dropped or replaced. Lines too long to read are copied byte
+// for byte unless dropped.
+func (s *Store) copyEdited(ctx context.Context, g *segment, out *os.File, edit lineEdit) (es []entry, st stats, edited, size int64, err error) {
 	bw := bufio.NewWriterSize(out, 1<<20)
 	lr := newLineReader(g.rf, 0, g.size, s.opts.MaxLineSize)
 	for {
@@ -186,6 +203,9 @@ func (s *Store) copyKept(g *segment, out *os.File, keep func(off, ts int64, ok b
 		if err != nil && !tooLong {
 			return nil, st, 0, 0, err
 		}
+		if err := ctx.Err(); err != nil {
+			return nil, st, 0, 0, err
+		}
 		var id string
 		var ts int64
 		ok := false
@@ -193,12 +213,24 @@ func (s *Store) copyKept(g *segment, out *os.File, keep func(off, ts int64, ok b
 			id, ts, err = peek(b)
 			ok = err == nil
 		}
-		if !keep(off, ts, ok) {
-			removed++
-			continue
+		var lb []byte
+		if ok {
+			lb = b
+		}
+		repl, drop, err := edit(off, id, ts, ok, lb)
+		if err != nil {
+			return nil, st, 0, 0, err
 		}
 		n := lr.off - off
-		if tooLong {
+		switch {
+		case drop:
+			edited++
+			continue
+		case repl != nil:
+			b, n = repl, int64(len(repl))+1
+			edited++
+		}
+		if tooLong && repl == nil {
 			_, err = io.Copy(bw, io.NewSectionReader(g.rf, off, n))
 		} else {
 			bw.Write(b)
@@ -218,5 +250,5 @@ func (s *Store) copyKept(g *segment, out *os.File, keep func(off, ts int64, ok b
 	if err := bw.Flush(); err != nil {
 		return nil, st, 0, 0, err
 	}
-	return es, st, removed, size, out.Sync()
+	return es, st, edited, size, out.Sync()
 }
