@@ -94,24 +94,79 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 // lines' ages are unknown.
 func (s *Store) rewrite(ctx context.Context, n segName, keep func(off, t int64) bool) (int64, error) {
 	rel := n.key()
-	path := s.full(rel)
 	h, err := s.head(ctx, rel, "")
 	if err != nil {
 		return 0, err
 	}
-	if l := lockOf(path, h, time.Now()); l != nil {
+	if l := lockOf(s.full(rel), h, time.Now()); l != nil {
 		return 0, l
 	}
-	body, _, err := s.get(ctx, rel, "")
+	removed, err := s.replaceSegment(ctx, n, func(off int64, r segRec) ([]byte, bool, error) {
+		return nil, !keep(off, r.t), nil
+	})
+	if err != nil || removed == 0 {
+		return 0, err
+	}
+	if err := s.deleteOne(ctx, rel, aws.ToString(h.VersionId)); err != nil {
+		// The new generation hides the old one from readers; a later
+		// cleanup removes it.
+		return removed, err
+	}
+	return removed, nil
+}
+
+// A segEdit decides what becomes of one line of a segment being
+// rewritten, given its offset and record: keep it (nil, false), replace it
+// (the new line, false) or drop it (nil, true).
+type segEdit func(off int64, r segRec) (repl []byte, drop bool, err error)
+
+// replaceSegment writes segment n's lines, edited by edit, as the next
+// generation of n (none if every line is dropped), and returns how many
+// lines were dropped or replaced; with none, it writes nothing. The old
+// generation is the caller's to delete. A damaged segment is not
+// rewritten (a *store.CorruptionError).
+func (s *Store) replaceSegment(ctx context.Context, n segName, edit segEdit) (int64, error) {
+	recs, edited, err := s.editedLines(ctx, n.key(), edit)
+	if err != nil || edited == 0 {
+		return 0, err
+	}
+	defer s.cache.dropDay(n.day)
+	if len(recs) == 0 {
+		return edited, nil
+	}
+	nn := n
+	nn.gen++
+	nn.count = int64(len(recs))
+	nn.minT, nn.maxT = recs[0].t, recs[0].t
+	for _, r := range recs {
+		nn.minT = min(nn.minT, r.t)
+		nn.maxT = max(nn.maxT, r.t)
+	}
+	nb, _ := encodeSegment(recs)
+	err = s.put(ctx, nn.key(), nb, "application/gzip", map[string]string{metaSum: sum(nb)}, true)
+	if errors.Is(err, errExists) {
+		return 0, fmt.Errorf("rewrite %s: rewritten concurrently by another process; try again", s.full(n.key()))
+	}
 	if err != nil {
 		return 0, err
 	}
+	return edited, nil
+}
+
+// editedLines reads the segment object rel and returns its records edited
+// by edit, and how many lines were dropped or replaced.
+func (s *Store) editedLines(ctx context.Context, rel string, edit segEdit) ([]segRec, int64, error) {
+	path := s.full(rel)
+	body, _, err := s.get(ctx, rel, "")
+	if err != nil {
+		return nil, 0, err
+	}
 	x, err := readIndex(body)
 	if err != nil {
-		return 0, &store.CorruptionError{Path: path, Offset: int64(len(body)), Err: fmt.Errorf("cannot rewrite: %w", err)}
+		return nil, 0, &store.CorruptionError{Path: path, Offset: int64(len(body)), Err: fmt.Errorf("cannot rewrite: %w", err)}
 	}
-	var kept []segRec
-	var removed int64
+	var recs []segRec
+	var edited int64
 	k := 0
 	var bad error
 	segmentLines(x, 0, len(x.blocks), body[:x.dataEnd], func(l rawLine) bool {
@@ -122,48 +177,30 @@ func (s *Store) rewrite(ctx context.Context, n segName, keep func(off, t int64) 
 			bad = &store.CorruptionError{Path: path, Offset: l.off, Err: fmt.Errorf("cannot rewrite: %w", l.err)}
 			return false
 		}
-		if keep(l.off, x.times[k]) {
-			kept = append(kept, segRec{id: x.ids[k], t: x.times[k], line: l.line})
-		} else {
-			removed++
-		}
+		r := segRec{id: x.ids[k], t: x.times[k], line: l.line}
 		k++
+		repl, drop, err := edit(l.off, r)
+		switch {
+		case err != nil:
+			bad = err
+			return false
+		case drop:
+			edited++
+			return true
+		case repl != nil:
+			r.line = repl
+			edited++
+		}
+		recs = append(recs, r)
 		return true
 	})
 	if bad == nil && k != len(x.ids) {
 		bad = &store.CorruptionError{Path: path, Offset: 0, Err: errors.New("cannot rewrite: fewer lines than the index lists")}
 	}
 	if bad != nil {
-		return 0, bad
+		return nil, 0, bad
 	}
-	if removed == 0 {
-		return 0, nil
-	}
-	defer s.cache.dropDay(n.day)
-	if len(kept) > 0 {
-		nn := n
-		nn.gen++
-		nn.count = int64(len(kept))
-		nn.minT, nn.maxT = kept[0].t, kept[0].t
-		for _, r := range kept {
-			nn.minT = min(nn.minT, r.t)
-			nn.maxT = max(nn.maxT, r.t)
-		}
-		nb, _ := encodeSegment(kept)
-		err := s.put(ctx, nn.key(), nb, "application/gzip", map[string]string{metaSum: sum(nb)}, true)
-		if errors.Is(err, errExists) {
-			return 0, fmt.Errorf("rewrite %s: rewritten concurrently by another process; try again", path)
-		}
-		if err != nil {
-			return 0, err
-		}
-	}
-	if err := s.deleteOne(ctx, rel, aws.ToString(h.VersionId)); err != nil {
-		// The new generation hides the old one from readers; a later
-		// cleanup removes it.
-		return removed, err
-	}
-	return removed, nil
+	return recs, edited, nil
 }
 
 // Expire implements store.Store: it removes the entries stamped before the
