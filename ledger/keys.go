@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"strings"
 
@@ -145,22 +144,7 @@ func WriteKeyFiles(base, name string) (signerPath, verifierPath string, err erro
 }
 
 func writeNew(path, data string, perm os.FileMode) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
-	if err != nil {
-		return fmt.Errorf("ledger: writing key file: %w", err)
-	}
-	_, err = io.WriteString(f, data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(path, perm) // the umask may have narrowed it
-	}
-	if err != nil {
-		os.Remove(path)
+	if err := keyfile.WriteNew(path, []byte(data), perm); err != nil {
 		return fmt.Errorf("ledger: writing key file: %w", err)
 	}
 	return nil

@@ -150,26 +150,14 @@ func WriteSealingFiles(name string, i *Identity) error {
 	return nil
 }
 
-// writeNew writes data to a new file, mode 0600, synced.
+// writeNew writes data to a new file, mode 0600, synced, and clears data.
 func writeNew(path string, data []byte) error {
 	defer clear(data)
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
+	if err := keyfile.WriteNew(path, data, 0o600); err != nil {
 		if errors.Is(err, fs.ErrExist) {
 			return fmt.Errorf("seal: %s: %w", path, fs.ErrExist)
 		}
 		return fmt.Errorf("seal: %w", err)
-	}
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		os.Remove(path)
-		return fmt.Errorf("seal: writing %s: %w", path, err)
 	}
 	return nil
 }

@@ -15,6 +15,7 @@ import (
 
 	"golang.org/x/term"
 
+	"github.com/complyhq/comply/internal/keyfile"
 	"github.com/complyhq/comply/seal"
 )
 
@@ -148,24 +149,13 @@ func (c *cli) writeHashKey(path string) error {
 	text := []byte(hex.EncodeToString(raw) + "\n")
 	clear(raw)
 	defer clear(text)
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	err := keyfile.WriteNew(path, text, 0o600)
 	if errors.Is(err, fs.ErrExist) {
 		return withHint(fmt.Errorf("hash key %s: %w", path, fs.ErrExist),
 			"choose another --out, or move the old key away first: a new key changes every hash written from then on")
 	}
 	if err != nil {
 		return fmt.Errorf("hash key: %w", err)
-	}
-	_, err = f.Write(text)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		os.Remove(path)
-		return fmt.Errorf("writing hash key %s: %w", path, err)
 	}
 	_, err = fmt.Fprintf(c.stdout, "wrote %s (secret: the content-hash key for --hash-key-file or %s; keep it mode 600)\n", path, envHashKeyFile)
 	return err
