@@ -7,7 +7,6 @@ import (
 	"math/bits"
 
 	"github.com/transparency-dev/merkle/compact"
-	"github.com/transparency-dev/merkle/proof"
 	"github.com/transparency-dev/merkle/rfc6962"
 )
 
@@ -76,21 +75,6 @@ func subtreeHash(leaves []Leaf, b, e uint64) []byte {
 		panic(fmt.Sprintf("ledger: [%d, %d) is not a perfect subtree", b, e))
 	}
 	return h[0]
-}
-
-// inclusionProof returns the RFC 6962 inclusion proof of leaf index in the
-// tree of the first size leaves.
-func inclusionProof(leaves []Leaf, index, size uint64) ([][]byte, error) {
-	nodes, err := proof.Inclusion(index, size)
-	if err != nil {
-		return nil, err
-	}
-	hashes := make([][]byte, len(nodes.IDs))
-	for i, id := range nodes.IDs {
-		b, e := id.Coverage()
-		hashes[i] = subtreeHash(leaves, b, e)
-	}
-	return nodes.Rehash(hashes, hashChildren)
 }
 
 // A hashIndex finds leaves by hash: open addressing over the leaves'
