@@ -45,6 +45,24 @@ type VerifyOptions struct {
 	// directory may have one per line); the rest are only counted, in
 	// Report.Omitted. Zero means DefaultMaxProblems; negative, no bound.
 	MaxProblems int
+
+	// Start and End, when either is set, scope the check of the lines to
+	// the entries stamped within them (inclusive bounds, as store.Query's;
+	// a zero bound is open): only the store's lines of that time range are
+	// read, and only the signed entries stamped within it count as missing
+	// when absent. The checkpoints' signatures, the leaf tiles against
+	// every signed root, the history and the trusted checkpoints are
+	// checked whole, as without a scope. Report.Scope says so.
+	Start, End time.Time
+}
+
+// scoped reports whether the options scope the check of the lines.
+func (o *VerifyOptions) scoped() bool { return !o.Start.IsZero() || !o.End.IsZero() }
+
+// inScope reports whether a leaf stamped t (Unix microseconds) is within
+// the scope: always, without one.
+func (o *VerifyOptions) inScope(t int64) bool {
+	return (o.Start.IsZero() || t >= o.Start.UnixMicro()) && (o.End.IsZero() || t <= o.End.UnixMicro())
 }
 
 // DefaultMaxProblems is the default of VerifyOptions.MaxProblems.
@@ -83,6 +101,8 @@ type vlog struct {
 // differs as modified, missing, inserted, reordered, truncated or file
 // deleted; leaves named by a signed deletion record are deleted by policy,
 // not missing. It reads the store in one pass and needs nothing secret.
+// VerifyOptions.Start and End scope the lines read and checked to a time
+// range (a report's period).
 //
 // The error is for a failure to read; what Verify finds is in the Report,
 // whose OK method says whether the store verified.
@@ -99,6 +119,9 @@ func Verify(ctx context.Context, st store.SidecarStore, opts *VerifyOptions) (*R
 	}
 	known := note.VerifierList(o.Verifiers...)
 	r := &Report{Problems: []Problem{}, Gaps: []Gap{}, Files: []FileReport{}}
+	if o.scoped() {
+		r.Scope = &Scope{Start: o.Start.UTC(), End: o.End.UTC()}
+	}
 	slugs, err := listSlugs(ctx, st)
 	if err != nil {
 		return nil, fmt.Errorf("ledger: verify: %w", err)
@@ -474,6 +497,7 @@ type verifier struct {
 	seen   []int32 // per leaf: 1 + the file it was found in, 0 if not found
 	del    []uint8 // per leaf: 0, or the reason it was deleted by policy (delRetention, delRequest)
 	paired []bool  // per leaf: an unreadable or changed line took its place
+	out    []bool  // per leaf: stamped outside the scope, so its line is not read (nil without a scope)
 
 	vj       *vjournal
 	rewrites []*Rewrite       // signed rewrite records (rewrite.go)
@@ -511,7 +535,8 @@ type unknownLine struct {
 	flight  bool // an unsealed intent holds it: a live writer's, not yet sealed
 }
 
-// scan reads every line of the store and matches it to a leaf.
+// scan reads every line of the store (of the scope) and matches it to a
+// leaf.
 func (v *verifier) scan(ctx context.Context, st store.Store) error {
 	n := 0
 	for _, lg := range v.logs {
@@ -535,6 +560,12 @@ func (v *verifier) scan(ctx context.Context, st store.Store) error {
 			}
 		}
 	}
+	if v.o.scoped() {
+		v.out = make([]bool, n)
+		for i := range v.leaves {
+			v.out[i] = !v.o.inScope(v.leaves[i].Time)
+		}
+	}
 	v.indexRewrites()
 	idx := newHashIndex(v.leaves)
 	avail := func(i int) bool { return v.seen[i] == 0 }
@@ -543,7 +574,10 @@ func (v *verifier) scan(ctx context.Context, st store.Store) error {
 	d := sha256.New()
 	sum := make([]byte, 0, sha256.Size)
 	var h [32]byte
-	for rec, err := range st.Scan(ctx, store.Query{}) {
+	// A scan of the scope's time range: every store skips the segments
+	// (files, objects) outside it, and the file store reads of the others
+	// only the stretch within it.
+	for rec, err := range st.Scan(ctx, store.Query{Start: v.o.Start, End: v.o.End}) {
 		var ce *store.CorruptionError
 		if err != nil && !errors.As(err, &ce) {
 			return fmt.Errorf("ledger: verify: reading the store: %w", err)
@@ -626,6 +660,10 @@ func reasonCode(r Reason) uint8 {
 	return delRequest
 }
 
+// outside reports whether global leaf i is stamped outside the scope: its
+// line was not read.
+func (v *verifier) outside(i int) bool { return v.out != nil && v.out[i] }
+
 // logAt returns the log that leaf i belongs to.
 func (v *verifier) logAt(i int) *vlog {
 	k := sort.Search(len(v.logs), func(k int) bool { return v.logs[k].off+len(v.logs[k].leaves) > i })
@@ -663,7 +701,7 @@ func (v *verifier) analyse() {
 	// The leaves not found, in order (deleted ones included).
 	var unseen []int
 	for i, s := range v.seen {
-		if s == 0 {
+		if s == 0 && !v.outside(i) {
 			unseen = append(unseen, i)
 		}
 	}
@@ -884,7 +922,7 @@ func (v *verifier) unknownLines(f *vfile, ordered func(int) bool, unseen []int, 
 // run that follows p; before q alone, the last free one of the run that
 // ends at q.
 func (v *verifier) pair(p, q int64, unseen []int) int {
-	free := func(i int) bool { return !v.paired[i] && v.del[i] == 0 }
+	free := func(i int) bool { return !v.paired[i] && v.del[i] == 0 && !v.outside(i) }
 	switch {
 	case p >= 0 && q >= 0:
 		for k, _ := slices.BinarySearch(unseen, int(p)+1); k < len(unseen) && unseen[k] < int(q); k++ {
@@ -894,14 +932,14 @@ func (v *verifier) pair(p, q int64, unseen []int) int {
 		}
 	case p >= 0:
 		end := len(v.logAt(int(p)).leaves) + v.logAt(int(p)).off
-		for i := int(p) + 1; i < end && v.seen[i] == 0; i++ {
+		for i := int(p) + 1; i < end && v.seen[i] == 0 && !v.outside(i); i++ {
 			if free(i) {
 				return i
 			}
 		}
 	case q >= 0:
 		start := v.logAt(int(q)).off
-		for i := int(q) - 1; i >= start && v.seen[i] == 0; i-- {
+		for i := int(q) - 1; i >= start && v.seen[i] == 0 && !v.outside(i); i-- {
 			if free(i) {
 				return i
 			}
