@@ -535,9 +535,9 @@ type unknownLine struct {
 	flight  bool // an unsealed intent holds it: a live writer's, not yet sealed
 }
 
-// scan reads every line of the store (of the scope) and matches it to a
-// leaf.
-func (v *verifier) scan(ctx context.Context, st store.Store) error {
+// prepare lays the logs' leaves end to end and marks, per leaf, what is
+// known before the scan: deleted by policy, outside the scope.
+func (v *verifier) prepare() {
 	n := 0
 	for _, lg := range v.logs {
 		lg.off = n
@@ -566,6 +566,12 @@ func (v *verifier) scan(ctx context.Context, st store.Store) error {
 			v.out[i] = !v.o.inScope(v.leaves[i].Time)
 		}
 	}
+}
+
+// scan reads every line of the store (of the scope) and matches it to a
+// leaf.
+func (v *verifier) scan(ctx context.Context, st store.Store) error {
+	v.prepare()
 	v.indexRewrites()
 	idx := newHashIndex(v.leaves)
 	avail := func(i int) bool { return v.seen[i] == 0 }
