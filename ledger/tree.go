@@ -86,10 +86,26 @@ type hashIndex struct {
 	mask   uint64
 }
 
-func newHashIndex(leaves []Leaf) *hashIndex {
-	n := uint64(1) << bits.Len64(uint64(len(leaves))*2+1)
+func newHashIndex(leaves []Leaf) *hashIndex { return newHashIndexOf(leaves, nil) }
+
+// newHashIndexOf indexes the leaves but those that skip (if not nil)
+// marks.
+func newHashIndexOf(leaves []Leaf, skip []bool) *hashIndex {
+	kept := len(leaves)
+	if skip != nil {
+		kept = 0
+		for _, s := range skip {
+			if !s {
+				kept++
+			}
+		}
+	}
+	n := uint64(1) << bits.Len64(uint64(kept)*2+1)
 	x := &hashIndex{leaves: leaves, slots: make([]uint32, n), mask: n - 1}
 	for i := range leaves {
+		if skip != nil && skip[i] {
+			continue
+		}
 		s := binary.LittleEndian.Uint64(leaves[i].Hash[:8]) & x.mask
 		for x.slots[s] != 0 {
 			s = (s + 1) & x.mask

@@ -543,10 +543,14 @@ func (v *verifier) prepare() {
 		lg.off = n
 		n += len(lg.leaves)
 	}
-	v.leaves = make([]Leaf, 0, n)
-	for _, lg := range v.logs {
-		v.leaves = append(v.leaves, lg.leaves...)
-		lg.leaves = v.leaves[lg.off:len(v.leaves):len(v.leaves)]
+	if len(v.logs) == 1 {
+		v.leaves = v.logs[0].leaves // one log: no copy
+	} else {
+		v.leaves = make([]Leaf, 0, n)
+		for _, lg := range v.logs {
+			v.leaves = append(v.leaves, lg.leaves...)
+			lg.leaves = v.leaves[lg.off:len(v.leaves):len(v.leaves)]
+		}
 	}
 	v.seen = make([]int32, n)
 	v.paired = make([]bool, n)
@@ -573,7 +577,9 @@ func (v *verifier) prepare() {
 func (v *verifier) scan(ctx context.Context, st store.Store) error {
 	v.prepare()
 	v.indexRewrites()
-	idx := newHashIndex(v.leaves)
+	// Scoped, the lines read are stamped within the scope, and so are
+	// their leaves: only those are indexed.
+	idx := newHashIndexOf(v.leaves, v.out)
 	avail := func(i int) bool { return v.seen[i] == 0 }
 	fileOf := map[string]int{}
 	cur, curName := -1, ""
