@@ -162,47 +162,15 @@ func ProveAt(ctx context.Context, sc store.Sidecar, cp SignedCheckpoint, recs []
 	if err != nil {
 		return nil, fmt.Errorf("ledger: prove at %d: %w", cp.Size, err)
 	}
-	want := make(map[[32]byte][]int, len(recs))
-	for i := range recs {
-		h := HashLine(recs[i].Line)
-		want[h] = append(want[h], i)
-	}
-	// The leaf of each record: the last of its hash and time, else the
-	// first of its hash (an identical line written twice).
-	at := make([]int, len(recs))
-	for i := range at {
-		at[i] = -1
-	}
-	for idx := range leaves {
-		for _, i := range want[leaves[idx].Hash] {
-			if at[i] < 0 || leaves[idx].Time == recs[i].Time.UnixMicro() {
-				at[i] = idx
-			}
-		}
-	}
-	var indexes []uint64
-	for _, idx := range at {
-		if idx >= 0 {
-			indexes = append(indexes, uint64(idx))
-		}
-	}
-	root, hashes, err := proveBatch(leaves, cp.Size, indexes)
+	at := leavesOf(leaves, recs)
+	root, hashes, err := proveBatch(leaves, cp.Size, indexesOf(at))
 	if err != nil {
 		return nil, fmt.Errorf("ledger: prove: %w", err)
 	}
 	if !bytes.Equal(root, cp.Root) {
 		return nil, fmt.Errorf("ledger: prove: %w: the leaves of %s do not produce its checkpoint's root", ErrTampered, cp.Origin)
 	}
-	out := make([]*Proof, len(recs))
-	k := 0
-	for i, idx := range at {
-		if idx < 0 {
-			continue
-		}
-		out[i] = &Proof{Format: ProofFormat, Line: string(recs[i].Line), LeafIndex: uint64(idx), TreeSize: cp.Size, Hashes: hashes[k], Checkpoint: string(cp.Note)}
-		k++
-	}
-	return out, nil
+	return proofsAt(recs, at, cp.Size, cp.Note, hashes), nil
 }
 
 // indentJSON returns v's JSON form, indented, ending in a newline: the

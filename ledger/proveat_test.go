@@ -133,3 +133,71 @@ func BenchmarkProveAt(b *testing.B) {
 		})
 	}
 }
+
+// TestVerifyProve checks the proofs Verify makes in its pass over the
+// tree (VerifyOptions.Prove) against ProveAt's, scoped or not.
+func TestVerifyProve(t *testing.T) {
+	t.Parallel()
+	signer, verifier := keys(t, "prod")
+	dir := t.TempDir()
+	recs := storetest.Records(day1, 4500)
+	write(t, dir, ledger.Options{Signer: signer}, recs)
+	st := openFS(t, dir, true)
+	defer st.Close()
+	origins, err := ledger.Origins(t.Context(), st)
+	if err != nil || len(origins) != 1 {
+		t.Fatalf("origins %v: %v", origins, err)
+	}
+	cps, err := ledger.SignedHistory(t.Context(), st, origins[0], note.VerifierList(verifier), time.Time{}, time.Time{})
+	if err != nil || len(cps) == 0 {
+		t.Fatalf("history: %d, %v", len(cps), err)
+	}
+	stranger := storetest.Records(day1.Add(48*time.Hour), 1)[0]
+	tests := []struct {
+		name       string
+		in         []store.Record
+		start, end time.Time
+	}{
+		{"none", nil, time.Time{}, time.Time{}},
+		{"a batch", []store.Record{recs[0], recs[4095], recs[4096], recs[4499]}, time.Time{}, time.Time{}},
+		{"a record no checkpoint signs, and one without a line", []store.Record{recs[9], stranger, {}}, time.Time{}, time.Time{}},
+		{"scoped: records outside the scope are proved too", []store.Record{recs[1], recs[4000]}, recs[3000].Time, recs[3100].Time},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, err := ledger.Verify(t.Context(), st, &ledger.VerifyOptions{Verifiers: []note.Verifier{verifier}, Prove: tt.in, Start: tt.start, End: tt.end})
+			if err != nil || !r.OK() {
+				t.Fatal(err, describe(r))
+			}
+			if len(r.Proofs) != len(tt.in) {
+				t.Fatalf("%d proofs for %d records", len(r.Proofs), len(tt.in))
+			}
+			want, err := ledger.ProveAt(t.Context(), st, cps[len(cps)-1], tt.in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := range tt.in {
+				if (r.Proofs[i] == nil) != (want[i] == nil) {
+					t.Fatalf("record %d: proof %v, ProveAt's %v", i, r.Proofs[i] != nil, want[i] != nil)
+				}
+				if want[i] == nil {
+					continue
+				}
+				a, _ := r.Proofs[i].Marshal()
+				b, _ := want[i].Marshal()
+				if string(a) != string(b) {
+					t.Errorf("record %d: Verify's proof differs from ProveAt's", i)
+				}
+				if _, err := ledger.VerifyProof(r.Proofs[i], verifier); err != nil {
+					t.Errorf("record %d: %v", i, err)
+				}
+			}
+		})
+	}
+	// A ledger the verifier cannot trust proves nothing.
+	_, other := keys(t, "other")
+	r, err := ledger.Verify(t.Context(), st, &ledger.VerifyOptions{Verifiers: []note.Verifier{other}, Prove: recs[:2]})
+	if err != nil || r.OK() || len(r.Proofs) != 2 || r.Proofs[0] != nil || r.Proofs[1] != nil {
+		t.Fatalf("untrusted ledger: %v, %d proofs", err, len(r.Proofs))
+	}
+}

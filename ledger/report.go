@@ -180,6 +180,10 @@ type Report struct {
 	// problems are of its lines only. Nil for a Verify of every line.
 	Scope *Scope `json:"scope,omitempty"`
 
+	// Proofs are the inclusion proofs of VerifyOptions.Prove's records,
+	// in order; nil for one that no trusted ledger signs as it is.
+	Proofs []*Proof `json:"-"`
+
 	// Trusted holds, when the report is OK, the newest checkpoint of each
 	// log, signed: keep it (outside the store) and pass it as
 	// VerifyOptions.Trusted next time, so that a rolled-back or rewritten

@@ -54,6 +54,13 @@ type VerifyOptions struct {
 	// every signed root, the history and the trusted checkpoints are
 	// checked whole, as without a scope. Report.Scope says so.
 	Start, End time.Time
+
+	// Prove lists records to prove, in the same pass over each ledger's
+	// tree that checks its roots: Report.Proofs holds their inclusion
+	// proofs against the newest checkpoint of a ledger that signs them
+	// (as ProveAt makes them), nil for a record that no trusted ledger
+	// signs as it is. A record with no line is skipped.
+	Prove []store.Record
 }
 
 // scoped reports whether the options scope the check of the lines.
@@ -92,6 +99,7 @@ type vlog struct {
 	adopts       []*Adoption
 	backfilled   map[uint64]bool // leaves a backfill record names
 	tcp          *Checkpoint     // the checkpoint trusted before, if any
+	proofs       []*Proof        // of VerifyOptions.Prove against top, if trusted
 }
 
 // Verify checks a store against its ledgers: every checkpoint's signature
@@ -128,7 +136,7 @@ func Verify(ctx context.Context, st store.SidecarStore, opts *VerifyOptions) (*R
 	}
 	var logs []*vlog
 	for _, slug := range slugs {
-		lg, err := loadVLog(ctx, st, slug, known, o.Trusted, r)
+		lg, err := loadVLog(ctx, st, slug, known, &o, r)
 		if err != nil {
 			return nil, fmt.Errorf("ledger: verify: %w", err)
 		}
@@ -137,6 +145,16 @@ func Verify(ctx context.Context, st store.SidecarStore, opts *VerifyOptions) (*R
 		}
 	}
 	assignDeletions(logs, r)
+	if len(o.Prove) > 0 {
+		r.Proofs = make([]*Proof, len(o.Prove))
+		for _, lg := range logs {
+			for i, p := range lg.proofs {
+				if r.Proofs[i] == nil {
+					r.Proofs[i] = p
+				}
+			}
+		}
+	}
 	for origin, b := range o.Trusted {
 		if !slices.ContainsFunc(logs, func(lg *vlog) bool { return lg.rep.Origin == origin }) {
 			size := "?"
@@ -190,8 +208,8 @@ func Verify(ctx context.Context, st store.SidecarStore, opts *VerifyOptions) (*R
 }
 
 // loadVLog reads and checks one ledger. Problems go in r.
-func loadVLog(ctx context.Context, sc store.Sidecar, slug string, known note.Verifiers, trusted map[string][]byte, r *Report) (*vlog, error) {
-	ld := &vlogLoader{sc: sc, known: known, r: r, lg: &vlog{slug: slug, rep: &LogReport{Valid: true}}}
+func loadVLog(ctx context.Context, sc store.Sidecar, slug string, known note.Verifiers, o *VerifyOptions, r *Report) (*vlog, error) {
+	ld := &vlogLoader{sc: sc, known: known, r: r, lg: &vlog{slug: slug, rep: &LogReport{Valid: true}}, prove: o.Prove}
 	notes, blobs, herr, err := ld.readCheckpoints(ctx)
 	if err != nil {
 		return nil, err
@@ -209,7 +227,7 @@ func loadVLog(ctx context.Context, sc store.Sidecar, slug string, known note.Ver
 	if !ld.pickTop(cs) {
 		return ld.lg, nil
 	}
-	ld.checkTrustedBefore(trusted)
+	ld.checkTrustedBefore(o.Trusted)
 	ld.checkRoots(ctx)
 	ld.checkHistory(len(cs.untrusted))
 	if err := ld.readDeletions(ctx); err != nil {
@@ -230,6 +248,7 @@ type vlogLoader struct {
 	known note.Verifiers
 	r     *Report
 	lg    *vlog
+	prove []store.Record // VerifyOptions.Prove
 }
 
 // problem reports a problem of the ledger, which makes it invalid.
@@ -401,7 +420,17 @@ func (ld *vlogLoader) checkRoots(ctx context.Context) {
 	}
 	slices.Sort(sizes)
 	sizes = slices.Compact(sizes)
-	roots := rootsAt(leaves, sizes)
+	// The proofs asked for come from the same pass over the tree.
+	var at []int
+	var idx []uint64
+	if len(ld.prove) > 0 && lg.trusted && lg.top.Size <= uint64(len(leaves)) {
+		at = leavesOf(leaves[:lg.top.Size], ld.prove)
+		idx = indexesOf(at)
+	}
+	roots, hashes, err := treePass(leaves, sizes, lg.top.Size, idx)
+	if err != nil {
+		panic(err) // unreachable: sizes and indexes are within the leaves
+	}
 	rootAt := func(n uint64) []byte {
 		i, _ := slices.BinarySearch(sizes, n)
 		return roots[i]
@@ -419,6 +448,9 @@ func (ld *vlogLoader) checkRoots(ctx context.Context) {
 		if string(rootAt(lg.top.Size)) != string(lg.top.Root) {
 			lg.trusted, lg.fail = false, Forged
 		}
+	}
+	if lg.trusted && len(idx) > 0 {
+		lg.proofs = proofsAt(ld.prove, at, lg.top.Size, lg.topNote, hashes)
 	}
 	if lg.tcp != nil && lg.tcp.Size <= uint64(len(leaves)) && string(rootAt(lg.tcp.Size)) != string(lg.tcp.Root) {
 		ld.problem(Inconsistent, "the first %d entries differ from those of the checkpoint trusted before (%s): the history was rewritten",
