@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -128,24 +129,32 @@ var errTile = errors.New("malformed leaf tile")
 // ParseTile parses a leaf tile: the magic line, then up to TileSize
 // records of 40 bytes.
 func ParseTile(b []byte) ([]Leaf, error) {
+	return appendTile(nil, b, TileSize)
+}
+
+// appendTile parses a leaf tile as ParseTile does and appends its first
+// max leaves (at most) to dst, without a copy of its own.
+func appendTile(dst []Leaf, b []byte, max int) ([]Leaf, error) {
 	if len(b) < len(tileMagic) || string(b[:len(tileMagic)]) != tileMagic {
-		return nil, fmt.Errorf("%w: bad header (want %q)", errTile, strings.TrimSpace(tileMagic))
+		return dst, fmt.Errorf("%w: bad header (want %q)", errTile, strings.TrimSpace(tileMagic))
 	}
 	b = b[len(tileMagic):]
 	if len(b)%leafSize != 0 {
-		return nil, fmt.Errorf("%w: %d bytes of records is not a multiple of %d", errTile, len(b), leafSize)
+		return dst, fmt.Errorf("%w: %d bytes of records is not a multiple of %d", errTile, len(b), leafSize)
 	}
 	n := len(b) / leafSize
 	if n > TileSize {
-		return nil, fmt.Errorf("%w: %d records, at most %d", errTile, n, TileSize)
+		return dst, fmt.Errorf("%w: %d records, at most %d", errTile, n, TileSize)
 	}
-	leaves := make([]Leaf, n)
-	for i := range leaves {
+	dst = slices.Grow(dst, min(n, max))
+	for i := range min(n, max) {
 		r := b[i*leafSize:]
-		copy(leaves[i].Hash[:], r[:32])
-		leaves[i].Time = int64(binary.BigEndian.Uint64(r[32:40]))
+		var lf Leaf
+		copy(lf.Hash[:], r[:32])
+		lf.Time = int64(binary.BigEndian.Uint64(r[32:40]))
+		dst = append(dst, lf)
 	}
-	return leaves, nil
+	return dst, nil
 }
 
 // dayOf returns the UTC date of a leaf time as YYYYMMDD.

@@ -86,10 +86,11 @@ func Prove(ctx context.Context, st store.SidecarStore, id string) (*Proof, error
 		if idx < 0 {
 			continue
 		}
-		hashes, err := inclusionProof(leaves, uint64(idx), c.Size)
+		_, hs, err := proveBatch(leaves, c.Size, []uint64{uint64(idx)})
 		if err != nil {
 			return nil, fmt.Errorf("ledger: prove: %w", err)
 		}
+		hashes := hs[0]
 		// The leaves may have been tampered with: prove only what holds.
 		if err := proof.VerifyInclusion(hasher, uint64(idx), c.Size, h[:], hashes, c.Root); err != nil {
 			return nil, fmt.Errorf("ledger: prove: %w: the leaves of %s do not produce its checkpoint's root", ErrTampered, c.Origin)
@@ -152,36 +153,24 @@ func VerifyProof(p *Proof, verifiers ...note.Verifier) (*Checkpoint, error) {
 
 // ProveAt returns the inclusion proofs of the records against one signed
 // checkpoint (a note of the history, as SignedHistory returns it), reading
-// the log's leaves once. The proof of a record the checkpoint does not
-// sign is nil. The leaves must produce the checkpoint's root (else an
-// error wrapping ErrTampered).
+// the log's leaves once and hashing its tree once, however many records
+// there are. The proof of a record the checkpoint does not sign is nil.
+// The leaves must produce the checkpoint's root (else an error wrapping
+// ErrTampered).
 func ProveAt(ctx context.Context, sc store.Sidecar, cp SignedCheckpoint, recs []store.Record) ([]*Proof, error) {
 	leaves, err := readLeaves(ctx, sc, Slug(cp.Origin), cp.Size)
 	if err != nil {
 		return nil, fmt.Errorf("ledger: prove at %d: %w", cp.Size, err)
 	}
-	if root := rootsAt(leaves, []uint64{cp.Size})[0]; !bytes.Equal(root, cp.Root) {
+	at := leavesOf(leaves, recs)
+	root, hashes, err := proveBatch(leaves, cp.Size, indexesOf(at))
+	if err != nil {
+		return nil, fmt.Errorf("ledger: prove: %w", err)
+	}
+	if !bytes.Equal(root, cp.Root) {
 		return nil, fmt.Errorf("ledger: prove: %w: the leaves of %s do not produce its checkpoint's root", ErrTampered, cp.Origin)
 	}
-	want := make(map[[32]byte][]int, len(recs))
-	for i := range recs {
-		h := HashLine(recs[i].Line)
-		want[h] = append(want[h], i)
-	}
-	out := make([]*Proof, len(recs))
-	for idx := range leaves {
-		for _, i := range want[leaves[idx].Hash] {
-			if out[i] != nil && leaves[idx].Time != recs[i].Time.UnixMicro() {
-				continue // an identical line: prefer the leaf of the same time
-			}
-			hashes, err := inclusionProof(leaves, uint64(idx), cp.Size)
-			if err != nil {
-				return nil, fmt.Errorf("ledger: prove: %w", err)
-			}
-			out[i] = &Proof{Format: ProofFormat, Line: string(recs[i].Line), LeafIndex: uint64(idx), TreeSize: cp.Size, Hashes: hashes, Checkpoint: string(cp.Note)}
-		}
-	}
-	return out, nil
+	return proofsAt(recs, at, cp.Size, cp.Note, hashes), nil
 }
 
 // indentJSON returns v's JSON form, indented, ending in a newline: the

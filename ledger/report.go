@@ -175,11 +175,51 @@ type Report struct {
 	// first.
 	Rewrites []RewriteReport `json:"rewrites,omitempty"`
 
+	// Scope, for a Verify scoped to a time range (VerifyOptions.Start
+	// and End), is that range: Entries, Valid, Files and the entry-level
+	// problems are of its lines only. Nil for a Verify of every line.
+	Scope *Scope `json:"scope,omitempty"`
+
+	// Proofs are the inclusion proofs of VerifyOptions.Prove's records,
+	// in order; nil for one that no trusted ledger signs as it is.
+	Proofs []*Proof `json:"-"`
+
 	// Trusted holds, when the report is OK, the newest checkpoint of each
 	// log, signed: keep it (outside the store) and pass it as
 	// VerifyOptions.Trusted next time, so that a rolled-back or rewritten
 	// history is caught.
 	Trusted map[string][]byte `json:"-"`
+}
+
+// A Scope is the time range of the lines a scoped Verify read, inclusive;
+// a zero bound is open.
+type Scope struct {
+	Start time.Time `json:"start,omitzero"`
+	End   time.Time `json:"end,omitzero"`
+}
+
+// String returns the range in plain words: dates for whole UTC days
+// ("2026-07-01 to 2026-09-30", "2026-07-01"), else RFC 3339 times;
+// "2026-07-01 onwards" or "up to 2026-09-30" for an open range.
+func (sc *Scope) String() string {
+	whole := func(t time.Time) bool { return t.Truncate(24 * time.Hour).Equal(t) }
+	start := sc.Start.UTC().Format(time.RFC3339Nano)
+	if whole(sc.Start) {
+		start = sc.Start.UTC().Format("2006-01-02")
+	}
+	end := sc.End.UTC().Format(time.RFC3339Nano)
+	if next := sc.End.Add(time.Nanosecond); whole(next) {
+		end = sc.End.UTC().Format("2006-01-02")
+	}
+	switch {
+	case sc.Start.IsZero():
+		return "up to " + end
+	case sc.End.IsZero():
+		return start + " onwards"
+	case start == end:
+		return start // one whole day
+	}
+	return start + " to " + end
 }
 
 // OK reports whether the store verified: no problem of any kind.
@@ -200,6 +240,13 @@ func (r *Report) FilesValid() (valid, total int) {
 func (r *Report) Summary() string {
 	v, n := r.FilesValid()
 	s := fmt.Sprintf("%d/%d files valid, %d entries", v, n, r.Entries)
+	if r.Scope != nil {
+		if r.Scope.Start.IsZero() {
+			s += " " + r.Scope.String() + " only"
+		} else {
+			s += " of " + r.Scope.String() + " only"
+		}
+	}
 	if r.Deleted > 0 {
 		s += fmt.Sprintf(", %d deleted by policy", r.Deleted)
 	}

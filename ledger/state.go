@@ -48,15 +48,15 @@ func readLeaves(ctx context.Context, sc store.Sidecar, slug string, n uint64) ([
 		if err != nil {
 			return leaves, err
 		}
-		tile, err := ParseTile(b)
-		if err != nil {
-			return leaves, fmt.Errorf("%s: %w", name, err)
-		}
 		want := min(uint64(TileSize), n-uint64(len(leaves)))
-		if uint64(len(tile)) < want {
-			return leaves, fmt.Errorf("leaf tile %s holds %d leaves, the checkpoint needs %d of it", name, len(tile), want)
+		before := len(leaves)
+		leaves, err = appendTile(leaves, b, int(want))
+		if err != nil {
+			return leaves[:before], fmt.Errorf("%s: %w", name, err)
 		}
-		leaves = append(leaves, tile[:want]...)
+		if got := uint64(len(leaves) - before); got < want {
+			return leaves[:before], fmt.Errorf("leaf tile %s holds %d leaves, the checkpoint needs %d of it", name, got, want)
+		}
 	}
 	return leaves, nil
 }

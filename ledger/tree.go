@@ -7,7 +7,6 @@ import (
 	"math/bits"
 
 	"github.com/transparency-dev/merkle/compact"
-	"github.com/transparency-dev/merkle/proof"
 	"github.com/transparency-dev/merkle/rfc6962"
 )
 
@@ -78,21 +77,6 @@ func subtreeHash(leaves []Leaf, b, e uint64) []byte {
 	return h[0]
 }
 
-// inclusionProof returns the RFC 6962 inclusion proof of leaf index in the
-// tree of the first size leaves.
-func inclusionProof(leaves []Leaf, index, size uint64) ([][]byte, error) {
-	nodes, err := proof.Inclusion(index, size)
-	if err != nil {
-		return nil, err
-	}
-	hashes := make([][]byte, len(nodes.IDs))
-	for i, id := range nodes.IDs {
-		b, e := id.Coverage()
-		hashes[i] = subtreeHash(leaves, b, e)
-	}
-	return nodes.Rehash(hashes, hashChildren)
-}
-
 // A hashIndex finds leaves by hash: open addressing over the leaves'
 // positions, keyed by the first 8 bytes of the (uniformly random) hash.
 // Several leaves may share a hash (identical lines).
@@ -102,10 +86,26 @@ type hashIndex struct {
 	mask   uint64
 }
 
-func newHashIndex(leaves []Leaf) *hashIndex {
-	n := uint64(1) << bits.Len64(uint64(len(leaves))*2+1)
+func newHashIndex(leaves []Leaf) *hashIndex { return newHashIndexOf(leaves, nil) }
+
+// newHashIndexOf indexes the leaves but those that skip (if not nil)
+// marks.
+func newHashIndexOf(leaves []Leaf, skip []bool) *hashIndex {
+	kept := len(leaves)
+	if skip != nil {
+		kept = 0
+		for _, s := range skip {
+			if !s {
+				kept++
+			}
+		}
+	}
+	n := uint64(1) << bits.Len64(uint64(kept)*2+1)
 	x := &hashIndex{leaves: leaves, slots: make([]uint32, n), mask: n - 1}
 	for i := range leaves {
+		if skip != nil && skip[i] {
+			continue
+		}
 		s := binary.LittleEndian.Uint64(leaves[i].Hash[:8]) & x.mask
 		for x.slots[s] != 0 {
 			s = (s + 1) & x.mask

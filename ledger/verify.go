@@ -45,6 +45,31 @@ type VerifyOptions struct {
 	// directory may have one per line); the rest are only counted, in
 	// Report.Omitted. Zero means DefaultMaxProblems; negative, no bound.
 	MaxProblems int
+
+	// Start and End, when either is set, scope the check of the lines to
+	// the entries stamped within them (inclusive bounds, as store.Query's;
+	// a zero bound is open): only the store's lines of that time range are
+	// read, and only the signed entries stamped within it count as missing
+	// when absent. The checkpoints' signatures, the leaf tiles against
+	// every signed root, the history and the trusted checkpoints are
+	// checked whole, as without a scope. Report.Scope says so.
+	Start, End time.Time
+
+	// Prove lists records to prove, in the same pass over each ledger's
+	// tree that checks its roots: Report.Proofs holds their inclusion
+	// proofs against the newest checkpoint of a ledger that signs them
+	// (as ProveAt makes them), nil for a record that no trusted ledger
+	// signs as it is. A record with no line is skipped.
+	Prove []store.Record
+}
+
+// scoped reports whether the options scope the check of the lines.
+func (o *VerifyOptions) scoped() bool { return !o.Start.IsZero() || !o.End.IsZero() }
+
+// inScope reports whether a leaf stamped t (Unix microseconds) is within
+// the scope: always, without one.
+func (o *VerifyOptions) inScope(t int64) bool {
+	return (o.Start.IsZero() || t >= o.Start.UnixMicro()) && (o.End.IsZero() || t <= o.End.UnixMicro())
 }
 
 // DefaultMaxProblems is the default of VerifyOptions.MaxProblems.
@@ -74,6 +99,7 @@ type vlog struct {
 	adopts       []*Adoption
 	backfilled   map[uint64]bool // leaves a backfill record names
 	tcp          *Checkpoint     // the checkpoint trusted before, if any
+	proofs       []*Proof        // of VerifyOptions.Prove against top, if trusted
 }
 
 // Verify checks a store against its ledgers: every checkpoint's signature
@@ -83,6 +109,8 @@ type vlog struct {
 // differs as modified, missing, inserted, reordered, truncated or file
 // deleted; leaves named by a signed deletion record are deleted by policy,
 // not missing. It reads the store in one pass and needs nothing secret.
+// VerifyOptions.Start and End scope the lines read and checked to a time
+// range (a report's period).
 //
 // The error is for a failure to read; what Verify finds is in the Report,
 // whose OK method says whether the store verified.
@@ -99,13 +127,16 @@ func Verify(ctx context.Context, st store.SidecarStore, opts *VerifyOptions) (*R
 	}
 	known := note.VerifierList(o.Verifiers...)
 	r := &Report{Problems: []Problem{}, Gaps: []Gap{}, Files: []FileReport{}}
+	if o.scoped() {
+		r.Scope = &Scope{Start: o.Start.UTC(), End: o.End.UTC()}
+	}
 	slugs, err := listSlugs(ctx, st)
 	if err != nil {
 		return nil, fmt.Errorf("ledger: verify: %w", err)
 	}
 	var logs []*vlog
 	for _, slug := range slugs {
-		lg, err := loadVLog(ctx, st, slug, known, o.Trusted, r)
+		lg, err := loadVLog(ctx, st, slug, known, &o, r)
 		if err != nil {
 			return nil, fmt.Errorf("ledger: verify: %w", err)
 		}
@@ -114,6 +145,16 @@ func Verify(ctx context.Context, st store.SidecarStore, opts *VerifyOptions) (*R
 		}
 	}
 	assignDeletions(logs, r)
+	if len(o.Prove) > 0 {
+		r.Proofs = make([]*Proof, len(o.Prove))
+		for _, lg := range logs {
+			for i, p := range lg.proofs {
+				if r.Proofs[i] == nil {
+					r.Proofs[i] = p
+				}
+			}
+		}
+	}
 	for origin, b := range o.Trusted {
 		if !slices.ContainsFunc(logs, func(lg *vlog) bool { return lg.rep.Origin == origin }) {
 			size := "?"
@@ -167,8 +208,8 @@ func Verify(ctx context.Context, st store.SidecarStore, opts *VerifyOptions) (*R
 }
 
 // loadVLog reads and checks one ledger. Problems go in r.
-func loadVLog(ctx context.Context, sc store.Sidecar, slug string, known note.Verifiers, trusted map[string][]byte, r *Report) (*vlog, error) {
-	ld := &vlogLoader{sc: sc, known: known, r: r, lg: &vlog{slug: slug, rep: &LogReport{Valid: true}}}
+func loadVLog(ctx context.Context, sc store.Sidecar, slug string, known note.Verifiers, o *VerifyOptions, r *Report) (*vlog, error) {
+	ld := &vlogLoader{sc: sc, known: known, r: r, lg: &vlog{slug: slug, rep: &LogReport{Valid: true}}, prove: o.Prove}
 	notes, blobs, herr, err := ld.readCheckpoints(ctx)
 	if err != nil {
 		return nil, err
@@ -186,7 +227,7 @@ func loadVLog(ctx context.Context, sc store.Sidecar, slug string, known note.Ver
 	if !ld.pickTop(cs) {
 		return ld.lg, nil
 	}
-	ld.checkTrustedBefore(trusted)
+	ld.checkTrustedBefore(o.Trusted)
 	ld.checkRoots(ctx)
 	ld.checkHistory(len(cs.untrusted))
 	if err := ld.readDeletions(ctx); err != nil {
@@ -207,6 +248,7 @@ type vlogLoader struct {
 	known note.Verifiers
 	r     *Report
 	lg    *vlog
+	prove []store.Record // VerifyOptions.Prove
 }
 
 // problem reports a problem of the ledger, which makes it invalid.
@@ -378,7 +420,17 @@ func (ld *vlogLoader) checkRoots(ctx context.Context) {
 	}
 	slices.Sort(sizes)
 	sizes = slices.Compact(sizes)
-	roots := rootsAt(leaves, sizes)
+	// The proofs asked for come from the same pass over the tree.
+	var at []int
+	var idx []uint64
+	if len(ld.prove) > 0 && lg.trusted && lg.top.Size <= uint64(len(leaves)) {
+		at = leavesOf(leaves[:lg.top.Size], ld.prove)
+		idx = indexesOf(at)
+	}
+	roots, hashes, err := treePass(leaves, sizes, lg.top.Size, idx)
+	if err != nil {
+		panic(err) // unreachable: sizes and indexes are within the leaves
+	}
 	rootAt := func(n uint64) []byte {
 		i, _ := slices.BinarySearch(sizes, n)
 		return roots[i]
@@ -396,6 +448,9 @@ func (ld *vlogLoader) checkRoots(ctx context.Context) {
 		if string(rootAt(lg.top.Size)) != string(lg.top.Root) {
 			lg.trusted, lg.fail = false, Forged
 		}
+	}
+	if lg.trusted && len(idx) > 0 {
+		lg.proofs = proofsAt(ld.prove, at, lg.top.Size, lg.topNote, hashes)
 	}
 	if lg.tcp != nil && lg.tcp.Size <= uint64(len(leaves)) && string(rootAt(lg.tcp.Size)) != string(lg.tcp.Root) {
 		ld.problem(Inconsistent, "the first %d entries differ from those of the checkpoint trusted before (%s): the history was rewritten",
@@ -474,6 +529,7 @@ type verifier struct {
 	seen   []int32 // per leaf: 1 + the file it was found in, 0 if not found
 	del    []uint8 // per leaf: 0, or the reason it was deleted by policy (delRetention, delRequest)
 	paired []bool  // per leaf: an unreadable or changed line took its place
+	out    []bool  // per leaf: stamped outside the scope, so its line is not read (nil without a scope)
 
 	vj       *vjournal
 	rewrites []*Rewrite       // signed rewrite records (rewrite.go)
@@ -511,17 +567,22 @@ type unknownLine struct {
 	flight  bool // an unsealed intent holds it: a live writer's, not yet sealed
 }
 
-// scan reads every line of the store and matches it to a leaf.
-func (v *verifier) scan(ctx context.Context, st store.Store) error {
+// prepare lays the logs' leaves end to end and marks, per leaf, what is
+// known before the scan: deleted by policy, outside the scope.
+func (v *verifier) prepare() {
 	n := 0
 	for _, lg := range v.logs {
 		lg.off = n
 		n += len(lg.leaves)
 	}
-	v.leaves = make([]Leaf, 0, n)
-	for _, lg := range v.logs {
-		v.leaves = append(v.leaves, lg.leaves...)
-		lg.leaves = v.leaves[lg.off:len(v.leaves):len(v.leaves)]
+	if len(v.logs) == 1 {
+		v.leaves = v.logs[0].leaves // one log: no copy
+	} else {
+		v.leaves = make([]Leaf, 0, n)
+		for _, lg := range v.logs {
+			v.leaves = append(v.leaves, lg.leaves...)
+			lg.leaves = v.leaves[lg.off:len(v.leaves):len(v.leaves)]
+		}
 	}
 	v.seen = make([]int32, n)
 	v.paired = make([]bool, n)
@@ -535,15 +596,32 @@ func (v *verifier) scan(ctx context.Context, st store.Store) error {
 			}
 		}
 	}
+	if v.o.scoped() {
+		v.out = make([]bool, n)
+		for i := range v.leaves {
+			v.out[i] = !v.o.inScope(v.leaves[i].Time)
+		}
+	}
+}
+
+// scan reads every line of the store (of the scope) and matches it to a
+// leaf.
+func (v *verifier) scan(ctx context.Context, st store.Store) error {
+	v.prepare()
 	v.indexRewrites()
-	idx := newHashIndex(v.leaves)
+	// Scoped, the lines read are stamped within the scope, and so are
+	// their leaves: only those are indexed.
+	idx := newHashIndexOf(v.leaves, v.out)
 	avail := func(i int) bool { return v.seen[i] == 0 }
 	fileOf := map[string]int{}
 	cur, curName := -1, ""
 	d := sha256.New()
 	sum := make([]byte, 0, sha256.Size)
 	var h [32]byte
-	for rec, err := range st.Scan(ctx, store.Query{}) {
+	// A scan of the scope's time range: every store skips the segments
+	// (files, objects) outside it, and the file store reads of the others
+	// only the stretch within it.
+	for rec, err := range st.Scan(ctx, store.Query{Start: v.o.Start, End: v.o.End}) {
 		var ce *store.CorruptionError
 		if err != nil && !errors.As(err, &ce) {
 			return fmt.Errorf("ledger: verify: reading the store: %w", err)
@@ -626,6 +704,10 @@ func reasonCode(r Reason) uint8 {
 	return delRequest
 }
 
+// outside reports whether global leaf i is stamped outside the scope: its
+// line was not read.
+func (v *verifier) outside(i int) bool { return v.out != nil && v.out[i] }
+
 // logAt returns the log that leaf i belongs to.
 func (v *verifier) logAt(i int) *vlog {
 	k := sort.Search(len(v.logs), func(k int) bool { return v.logs[k].off+len(v.logs[k].leaves) > i })
@@ -663,7 +745,7 @@ func (v *verifier) analyse() {
 	// The leaves not found, in order (deleted ones included).
 	var unseen []int
 	for i, s := range v.seen {
-		if s == 0 {
+		if s == 0 && !v.outside(i) {
 			unseen = append(unseen, i)
 		}
 	}
@@ -884,7 +966,7 @@ func (v *verifier) unknownLines(f *vfile, ordered func(int) bool, unseen []int, 
 // run that follows p; before q alone, the last free one of the run that
 // ends at q.
 func (v *verifier) pair(p, q int64, unseen []int) int {
-	free := func(i int) bool { return !v.paired[i] && v.del[i] == 0 }
+	free := func(i int) bool { return !v.paired[i] && v.del[i] == 0 && !v.outside(i) }
 	switch {
 	case p >= 0 && q >= 0:
 		for k, _ := slices.BinarySearch(unseen, int(p)+1); k < len(unseen) && unseen[k] < int(q); k++ {
@@ -894,14 +976,14 @@ func (v *verifier) pair(p, q int64, unseen []int) int {
 		}
 	case p >= 0:
 		end := len(v.logAt(int(p)).leaves) + v.logAt(int(p)).off
-		for i := int(p) + 1; i < end && v.seen[i] == 0; i++ {
+		for i := int(p) + 1; i < end && v.seen[i] == 0 && !v.outside(i); i++ {
 			if free(i) {
 				return i
 			}
 		}
 	case q >= 0:
 		start := v.logAt(int(q)).off
-		for i := int(q) - 1; i >= start && v.seen[i] == 0; i-- {
+		for i := int(q) - 1; i >= start && v.seen[i] == 0 && !v.outside(i); i-- {
 			if free(i) {
 				return i
 			}

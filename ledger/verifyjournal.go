@@ -83,11 +83,14 @@ func (vj *vjournal) match(h *[32]byte) (found, sealed bool) {
 // them.
 func (v *verifier) journalGone() {
 	vj := v.vj
+	if len(vj.leaves) == 0 {
+		return
+	}
 	signed := newHashIndex(v.leaves)
 	per := map[string]int64{}
 	var first = map[string]time.Time{}
 	for i, lf := range vj.leaves {
-		if vj.seen[i] || !vj.acked[i] {
+		if vj.seen[i] || !vj.acked[i] || !v.o.inScope(lf.Time) {
 			continue
 		}
 		if _, ok := signed.find(&vj.leaves[i].Hash, nil); ok {

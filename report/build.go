@@ -137,6 +137,10 @@ type builder struct {
 	hours    map[int64]bool     // hours (since the epoch) with entries
 	picked   []comply.Entry     // the sample's entries
 	incident map[time.Time]bool // hours that may hold incident candidates
+	// proved holds, by entry id, the sample's proofs that the integrity
+	// check made in its pass over the ledgers' trees (nil if it did not
+	// run).
+	proved map[string]*ledger.Proof
 }
 
 // isAttestation says whether a provider and model are those of a review
@@ -534,14 +538,23 @@ func (b *builder) began(ctx context.Context) (time.Time, error) {
 	return t, nil
 }
 
-// integrity runs ledger.Verify over the store.
+// integrity runs ledger.Verify over the store, scoped to the period: the
+// ledgers' checkpoints, leaves and history whole, the lines of the period
+// only (a signed entry stamped outside it is not missing when absent).
+// The deletions by policy are the ledgers' whole count. The same pass
+// over the ledgers' trees proves the sampled entries.
 func (b *builder) integrity(ctx context.Context) error {
 	if b.sst == nil {
 		return nil
 	}
 	g := &b.r.Integrity
 	g.Problems = []string{}
-	rep, err := ledger.Verify(ctx, b.sst, &ledger.VerifyOptions{Verifiers: b.in.Verifiers, Now: func() time.Time { return b.now }, MaxProblems: maxProblems})
+	recs, err := b.pickedRecords(ctx)
+	if err != nil {
+		return err
+	}
+	rep, err := ledger.Verify(ctx, b.sst, &ledger.VerifyOptions{Verifiers: b.in.Verifiers, Now: func() time.Time { return b.now }, MaxProblems: maxProblems,
+		Start: b.r.Period.Start, End: b.r.Period.End, Prove: recs})
 	if err != nil {
 		if ctx.Err() != nil {
 			return fmt.Errorf("report: verify: %w", err)
@@ -549,8 +562,17 @@ func (b *builder) integrity(ctx context.Context) error {
 		g.Error = err.Error()
 		return nil
 	}
+	b.proved = map[string]*ledger.Proof{}
+	for i, p := range rep.Proofs {
+		if p != nil {
+			b.proved[b.picked[i].ID] = p
+		}
+	}
 	g.Verified, g.OK, g.Summary, g.Entries, g.Valid, g.Omitted = true, rep.OK(), rep.Summary(), rep.Entries, rep.Valid, rep.Omitted
 	g.Rewrapped, g.Rewrites = rep.Rewrapped, append([]ledger.RewriteReport{}, rep.Rewrites...)
+	if rep.Scope != nil {
+		g.Scope = "period"
+	}
 	for _, p := range rep.Problems {
 		g.Problems = append(g.Problems, p.String())
 		switch p.Kind {
@@ -666,14 +688,10 @@ func (b *builder) sample(ctx context.Context) error {
 	return nil
 }
 
-// proveAll returns the proofs of the sampled entries (in b.picked's
-// order) against the ledgers' newest checkpoints; nil for those it could
-// not prove so.
-func (b *builder) proveAll(ctx context.Context) ([]*ledger.Proof, error) {
-	out := make([]*ledger.Proof, len(b.picked))
-	if b.sst == nil || len(b.picked) == 0 {
-		return out, nil
-	}
+// pickedRecords returns the stored records of the sampled entries, in
+// b.picked's order; an empty one for an entry that cannot be read (proved
+// alone, which reports it).
+func (b *builder) pickedRecords(ctx context.Context) ([]store.Record, error) {
 	recs := make([]store.Record, len(b.picked))
 	for i, e := range b.picked {
 		rec, err := b.sst.Get(ctx, e.ID)
@@ -681,9 +699,31 @@ func (b *builder) proveAll(ctx context.Context) ([]*ledger.Proof, error) {
 			if ctx.Err() != nil {
 				return nil, fmt.Errorf("report: prove: %w", err)
 			}
-			continue // proved alone, which reports it
+			continue
 		}
 		recs[i] = rec
+	}
+	return recs, nil
+}
+
+// proveAll returns the proofs of the sampled entries (in b.picked's
+// order) against the ledgers' newest checkpoints: those the integrity
+// check made, else from one pass over each ledger (ledger.ProveAt); nil
+// for those it could not prove so.
+func (b *builder) proveAll(ctx context.Context) ([]*ledger.Proof, error) {
+	out := make([]*ledger.Proof, len(b.picked))
+	if b.sst == nil || len(b.picked) == 0 {
+		return out, nil
+	}
+	if b.proved != nil {
+		for i, e := range b.picked {
+			out[i] = b.proved[e.ID]
+		}
+		return out, nil
+	}
+	recs, err := b.pickedRecords(ctx)
+	if err != nil {
+		return nil, err
 	}
 	known := note.VerifierList(b.in.Verifiers...)
 	for _, o := range b.origins {

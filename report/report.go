@@ -122,11 +122,14 @@ type Coverage struct {
 	Gaps []ledger.Span `json:"gaps"`
 }
 
-// Integrity is the result of ledger.Verify over the store.
+// Integrity is the result of ledger.Verify over the store's entries of
+// the period (Scope): the checkpoints and leaves of every ledger are
+// checked whole, the lines of the period only.
 type Integrity struct {
 	Verified bool     `json:"verified"` // Verify ran
 	OK       bool     `json:"ok"`
 	Summary  string   `json:"summary,omitempty"`
+	Scope    string   `json:"scope,omitempty"` // "period": the lines of the period only were read and checked
 	Entries  int64    `json:"entries"`
 	Valid    int64    `json:"valid"`
 	Problems []string `json:"problems"` // where, in plain words (the first 100)
