@@ -5,7 +5,6 @@ import (
 	"os"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -191,18 +190,10 @@ func TestDefaultRetentionRefused(t *testing.T) {
 
 func TestMain(m *testing.M) { os.Exit(miniotest.Main(m)) }
 
-// startMinIO returns the shared MinIO server, once it answers S3 calls
-// (its health check passes a moment before), with its credentials in the
-// environment.
+// startMinIO returns the shared MinIO server (miniotest waits until it
+// answers S3 calls), with its credentials in the environment.
 func startMinIO(t *testing.T) *miniotest.Server {
 	srv := miniotest.Shared(t)
 	srv.SetEnv(t)
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		_, err := srv.Client.ListBuckets(t.Context(), &s3.ListBucketsInput{})
-		if err == nil || time.Now().After(deadline) {
-			return srv
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	return srv
 }

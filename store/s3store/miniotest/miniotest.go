@@ -219,16 +219,16 @@ func launch(bin string) (*Server, error) {
 		return nil, fmt.Errorf("start minio: %w", err)
 	}
 	go func() { s.cmd.Wait(); close(s.exited) }()
-	if err := s.waitReady(60 * time.Second); err != nil {
-		s.Stop()
-		return nil, err
-	}
 	s.Client = s3.New(s3.Options{
 		Region:       Region,
 		BaseEndpoint: aws.String(s.Endpoint),
 		UsePathStyle: true,
 		Credentials:  credentials.NewStaticCredentialsProvider(s.AccessKey, s.SecretKey, ""),
 	})
+	if err := s.waitReady(60 * time.Second); err != nil {
+		s.Stop()
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -241,10 +241,12 @@ func (s *Server) waitReady(limit time.Duration) error {
 			return fmt.Errorf("%w: %s", errExited, s.log.tail())
 		default:
 		}
+		// The liveness check passes a moment before S3 calls do (they
+		// answer XMinioServerNotInitialized): ready is when both work.
 		resp, err := hc.Get(s.Endpoint + "/minio/health/live")
 		if err == nil {
 			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
+			if resp.StatusCode == http.StatusOK && s.answersS3() {
 				return nil
 			}
 		}
@@ -253,6 +255,14 @@ func (s *Server) waitReady(limit time.Duration) error {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// answersS3 reports whether an S3 call (ListBuckets) succeeds.
+func (s *Server) answersS3() bool {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	_, err := s.Client.ListBuckets(ctx, &s3.ListBucketsInput{})
+	return err == nil
 }
 
 // Stop stops the server and removes its data. It is safe to call twice.
