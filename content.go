@@ -2,6 +2,7 @@ package comply
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -41,38 +42,52 @@ func (l *Logger) canSeal() bool {
 // sealContent stores the interaction's input and output in e, sealed, and
 // returns the id of the key that sealed them. It is the one place where
 // content is protected before it is written: which key seals it, and what
-// the entry records about that key, is decided here.
+// the entry records about that key, is decided here (sealerFor).
 func (l *Logger) sealContent(in *Interaction, e *line.Entry) (keyID string, err error) {
+	sealFn, err := l.sealerFor(in)
+	if err != nil {
+		return "", err
+	}
+	if in.InputHash == "" { // else only the input's hash is known
+		if e.InputContent, keyID, err = sealFn([]byte(in.Input)); err != nil {
+			return "", fmt.Errorf("comply: seal input: %w", err)
+		}
+	}
+	if e.OutputContent, keyID, err = sealFn([]byte(in.Output)); err != nil {
+		return "", fmt.Errorf("comply: seal output: %w", err)
+	}
+	return keyID, nil
+}
+
+// A sealFunc seals one content field and returns its stored form and the
+// id of the key that sealed it.
+type sealFunc func(plaintext []byte) (stored, keyID string, err error)
+
+// sealerFor returns how in's content is sealed: under its data subject's
+// key (Options.Subjects, when in's metadata names a subject), else to the
+// public key of Options.SealTo, else under the keyring's primary key.
+func (l *Logger) sealerFor(in *Interaction) (sealFunc, error) {
 	if v := l.opts.Subjects; v != nil {
 		if val, ok := subjectValue(in.Metadata, v.Subject()); ok {
-			return l.sealSubject(v, val, in, e)
+			ctx := context.Background() // the vault's blob I/O, once per subject (then cached)
+			return func(p []byte) (string, string, error) { return v.Seal(ctx, val, p) }, nil
 		}
 	}
 	if pk := l.opts.SealTo; pk != nil {
-		if in.InputHash == "" {
-			if e.InputContent, err = pk.Seal([]byte(in.Input)); err != nil {
-				return "", fmt.Errorf("comply: seal input: %w", err)
-			}
-		}
-		if e.OutputContent, err = pk.Seal([]byte(in.Output)); err != nil {
-			return "", fmt.Errorf("comply: seal output: %w", err)
-		}
-		return pk.ID(), nil
+		return func(p []byte) (string, string, error) {
+			s, err := pk.Seal(p)
+			return s, pk.ID(), err
+		}, nil
 	}
 	kr := l.keyring()
 	if kr.Len() == 0 {
-		return "", fmt.Errorf("comply: encrypt: %w", seal.ErrNoKey)
+		return nil, fmt.Errorf("comply: encrypt: %w", seal.ErrNoKey)
 	}
-	keyID = kr.PrimaryID()
-	if in.InputHash == "" { // else only the input's hash is known
-		if e.InputContent, err = kr.Encrypt([]byte(in.Input)); err != nil {
-			return "", fmt.Errorf("comply: encrypt input: %w", err)
-		}
-	}
-	if e.OutputContent, err = kr.Encrypt([]byte(in.Output)); err != nil {
-		return "", fmt.Errorf("comply: encrypt output: %w", err)
-	}
-	return keyID, nil
+	id := kr.PrimaryID()
+	return func(p []byte) (string, string, error) {
+		s, err := kr.Encrypt(p)
+		return s, id, err
+	}, nil
 }
 
 // withKeyVersion returns the metadata object md (Python-style JSON, as

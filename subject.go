@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"strconv"
 
-	"github.com/complyhq/comply/internal/line"
 	"github.com/complyhq/comply/subjectkey"
 )
 
@@ -52,23 +51,6 @@ func subjectValue(md any, subject string) (string, bool) {
 		return v.String(), true
 	}
 	return "", false
-}
-
-// sealSubject seals the interaction's content under the data key of the
-// subject value val, and returns the key version to record.
-func (l *Logger) sealSubject(v *subjectkey.Vault, val string, in *Interaction, e *line.Entry) (string, error) {
-	ctx := context.Background() // the vault's blob I/O, once per subject (then cached)
-	var ver string
-	var err error
-	if in.InputHash == "" {
-		if e.InputContent, ver, err = v.Seal(ctx, val, []byte(in.Input)); err != nil {
-			return "", fmt.Errorf("comply: encrypt input under the subject's key: %w", err)
-		}
-	}
-	if e.OutputContent, ver, err = v.Seal(ctx, val, []byte(in.Output)); err != nil {
-		return "", fmt.Errorf("comply: encrypt output under the subject's key: %w", err)
-	}
-	return ver, nil
 }
 
 // openSubject decrypts content of e sealed under a subject's data key of
