@@ -201,6 +201,7 @@ type HourTally struct {
 	WithBoth       int64 // ... and a session_id
 	HashOnly       int64 // no stored content
 	Keyed          int64 // the input hash starts with HMACPrefix
+	Unhashed       int64 // neither content hash (policy level metadata)
 	// SeriousFailures are the safety failures whose metadata says
 	// "severity": "serious".
 	SeriousFailures int64
@@ -253,6 +254,7 @@ func (l *Logger) Tally(ctx context.Context, start, end time.Time, skip func(prov
 		h.WithBoth += c.WithBoth
 		h.HashOnly += c.HashOnly
 		h.Keyed += c.Keyed
+		h.Unhashed += c.Unhashed
 		if c.Entries > 0 {
 			first, last := time.UnixMicro(c.First).UTC(), time.UnixMicro(c.Last).UTC()
 			if h.First.IsZero() || first.Before(h.First) {

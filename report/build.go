@@ -173,9 +173,10 @@ func (b *builder) scan(ctx context.Context) error {
 		a.WithBoth += h.WithBoth
 		a.HashOnly += h.HashOnly
 		a.KeyedHashes += h.Keyed
+		a.Unhashed += h.Unhashed
 	}
 	a.Entries = r.Population.Entries
-	a.PlainHashes = a.Entries - a.KeyedHashes
+	a.PlainHashes = a.Entries - a.KeyedHashes - a.Unhashed
 	a.UserShare, a.BothShare, a.HashOnlyShare = share(a.WithUser, a.Entries), share(a.WithBoth, a.Entries), share(a.HashOnly, a.Entries)
 	detectors, reasons := map[string]int64{}, map[string]int64{}
 	detDays := map[string]map[string]bool{}

@@ -185,7 +185,7 @@ func minimisation(r *Report, id, ref, stmt string) Control {
 	a := r.Attribution
 	levels, content := r.Policy.levels()
 	c.Figures = map[string]any{"entries": a.Entries, "hash_only": a.HashOnly, "hash_only_share": a.HashOnlyShare,
-		"keyed_hashes": a.KeyedHashes, "plain_hashes": a.PlainHashes, "counted_only": r.Population.CountedOnly,
+		"keyed_hashes": a.KeyedHashes, "plain_hashes": a.PlainHashes, "unhashed": a.Unhashed, "counted_only": r.Population.CountedOnly,
 		"policies": len(r.Policy.Periods)}
 	if len(levels) > 0 {
 		c.Figures["policy_levels"] = levels

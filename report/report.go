@@ -179,6 +179,7 @@ type Attribution struct {
 	HashOnly      int64   `json:"hash_only"`
 	KeyedHashes   int64   `json:"keyed_hashes"`
 	PlainHashes   int64   `json:"plain_hashes"`
+	Unhashed      int64   `json:"unhashed"` // entries with no content hash at all (policy level metadata)
 	UserShare     float64 `json:"user_share"`
 	BothShare     float64 `json:"schema_share"`
 	HashOnlyShare float64 `json:"hash_only_share"`

@@ -11,13 +11,14 @@ import (
 
 	"github.com/complyhq/comply"
 	"github.com/complyhq/comply/evidence"
+	"github.com/complyhq/comply/policy"
 	"github.com/complyhq/comply/report"
 	"github.com/complyhq/comply/seal"
 	"github.com/complyhq/comply/store/filestore"
 )
 
-// writeMixed writes, through three writers (plain hashes, keyed hashes,
-// stored content), entries over three days from t0: most in time order,
+// writeMixed writes, through four writers (plain hashes, keyed hashes,
+// stored content, and a policy of level metadata: no hashes), entries over three days from t0: most in time order,
 // a third backfilled to a random earlier time; with and without user and
 // session ids, some failures (some serious, some with a detector or block
 // reason of the serious list), one entry passed with a block reason, and
@@ -31,7 +32,12 @@ func writeMixed(t *testing.T, seed uint64) string {
 	}
 	rng := rand.New(rand.NewPCG(seed, 1))
 	now := t0.Add(100 * 24 * time.Hour)
-	writers := []*comply.Options{{Now: func() time.Time { return now }}, {HashKey: []byte("a test hash key, 32 bytes long..")}, {StoreContent: true, Keyring: seal.NewKeyring(key)}}
+	metadataOnly, err := policy.Parse([]byte("default: {level: metadata}"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	writers := []*comply.Options{{Now: func() time.Time { return now }}, {HashKey: []byte("a test hash key, 32 bytes long..")},
+		{StoreContent: true, Keyring: seal.NewKeyring(key)}, {Policy: metadataOnly}}
 	metas := []map[string]any{
 		nil, {"user_id": "u1"}, {"user_id": "u2", "session_id": "s"}, {"user_id": " "}, {"user_id": nil, "session_id": "s"},
 		{"user_id": 7, "session_id": 8}, {"severity": "Serious", "user_id": "u3"}, {"severity": "low"},
@@ -47,7 +53,7 @@ func writeMixed(t *testing.T, seed uint64) string {
 			t.Fatal(err)
 		}
 		for i := range 400 {
-			at := t0.Add(span * time.Duration(w*400+i) / 1200)
+			at := t0.Add(span * time.Duration(w*400+i) / time.Duration(400*len(writers)))
 			if rng.IntN(3) == 0 {
 				at = t0.Add(time.Duration(rng.Int64N(int64(span))))
 			}
@@ -146,9 +152,12 @@ func fullScan(t *testing.T, l *comply.Logger, p report.Period, serious []string)
 		if e.InputContent == "" && e.OutputContent == "" {
 			a.HashOnly++
 		}
-		if strings.HasPrefix(e.InputHash, comply.HMACPrefix) {
+		switch {
+		case e.InputHash == "" && e.OutputHash == "":
+			a.Unhashed++
+		case strings.HasPrefix(e.InputHash, comply.HMACPrefix):
 			a.KeyedHashes++
-		} else {
+		default:
 			a.PlainHashes++
 		}
 		for _, d := range e.DetectorsTriggered {

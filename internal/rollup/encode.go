@@ -11,9 +11,9 @@ import (
 	"strings"
 )
 
-// The rollup blob, format 2 (docs/format.md, section 8):
+// The rollup blob, format 3 (docs/format.md, section 8):
 //
-//	magic "CMPLYRUP", uvarint format (1)
+//	magic "CMPLYRUP", uvarint format (3)
 //	string: the segment version the rollup was built at
 //	uvarint corrupt
 //	uvarint n, n strings: the names (providers, models, detectors, reasons)
@@ -27,14 +27,14 @@ import (
 //
 // where a string is uvarint length and bytes, and a cell body is uvarint
 // entries, safety failures, errors, ttft entries, priced, with user,
-// with user and session, hash only, keyed, serious; varint input
+// with user and session, hash only, keyed, serious, unhashed; varint input
 // tokens, output tokens, first and last entry time (unix µs); float64 LE latency sum, cost sum; then two
 // sketches (latency_ms, ttft_ms), each uvarint length and the DDSketch
 // encoding (sketches-go's Encode, without the index mapping: logarithmic,
 // relative accuracy Alpha).
 const (
 	magic  = "CMPLYRUP"
-	format = 2 // 1 lacked the report's counts: decoded as damaged, so rebuilt
+	format = 3 // 1 lacked the report's counts, 2 the unhashed count: decoded as damaged, so rebuilt
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -153,7 +153,7 @@ func appendString(b []byte, s string) []byte {
 }
 
 func appendCell(b []byte, c *Cell) []byte {
-	for _, v := range []int64{c.Entries, c.SafetyFailures, c.Errors, c.TTFTEntries, c.Priced, c.WithUser, c.WithBoth, c.HashOnly, c.Keyed, c.Serious} {
+	for _, v := range []int64{c.Entries, c.SafetyFailures, c.Errors, c.TTFTEntries, c.Priced, c.WithUser, c.WithBoth, c.HashOnly, c.Keyed, c.Serious, c.Unhashed} {
 		b = binary.AppendUvarint(b, uint64(v))
 	}
 	b = binary.AppendVarint(b, c.InputTokens)
@@ -308,7 +308,7 @@ func (d *decoder) u64() uint64 {
 
 func (d *decoder) cell() *Cell {
 	c := &Cell{}
-	for _, p := range []*int64{&c.Entries, &c.SafetyFailures, &c.Errors, &c.TTFTEntries, &c.Priced, &c.WithUser, &c.WithBoth, &c.HashOnly, &c.Keyed, &c.Serious} {
+	for _, p := range []*int64{&c.Entries, &c.SafetyFailures, &c.Errors, &c.TTFTEntries, &c.Priced, &c.WithUser, &c.WithBoth, &c.HashOnly, &c.Keyed, &c.Serious, &c.Unhashed} {
 		*p = int64(d.uvarint())
 	}
 	c.InputTokens = d.varint()

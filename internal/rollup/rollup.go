@@ -118,6 +118,7 @@ type Cell struct {
 	WithBoth       int64 // ... a user_id and a session_id
 	HashOnly       int64 // entries without stored content (hashes only)
 	Keyed          int64 // entries whose input hash is keyed (KeyedPrefix)
+	Unhashed       int64 // entries with neither content hash (policy level metadata)
 	Serious        int64 // entries whose metadata says "severity": "serious"
 	First, Last    int64 // the earliest and latest entry times, unix microseconds (when Entries > 0)
 	LatencySum     float64
@@ -147,6 +148,7 @@ func (c *Cell) Merge(o *Cell) {
 	c.WithBoth += o.WithBoth
 	c.HashOnly += o.HashOnly
 	c.Keyed += o.Keyed
+	c.Unhashed += o.Unhashed
 	c.Serious += o.Serious
 	c.LatencySum += o.LatencySum
 	c.CostSum += o.CostSum
@@ -196,6 +198,9 @@ func (c *Cell) add(e *line.Entry, f *Facts) {
 	}
 	if strings.HasPrefix(e.InputHash, KeyedPrefix) {
 		c.Keyed++
+	}
+	if e.InputHash == "" && e.OutputHash == "" {
+		c.Unhashed++
 	}
 	if f.Serious {
 		c.Serious++
