@@ -163,6 +163,10 @@ type Rewriter interface {
 // retention would lock it).
 var ErrNotDestroyable = errors.New("blobs of this store cannot be destroyed")
 
+// ErrBlobExists is wrapped by the error of CreateDestroyableBlob when the
+// blob already exists: another writer created it first.
+var ErrBlobExists = errors.New("the blob exists already")
+
 // A Destroyer store keeps secret blobs (wrapped data keys) that it can
 // destroy beyond recovery: crypto-shredding relies on it, even where
 // entries themselves can never be deleted (S3 Object Lock).
@@ -175,7 +179,15 @@ var ErrNotDestroyable = errors.New("blobs of this store cannot be destroyed")
 // delete marker); destroying a missing blob is not an error. The file
 // store removes the file and fsyncs its directory: what the file system
 // or its backups keep beyond that is outside its reach (documented).
+//
+// CreateDestroyableBlob is WriteDestroyableBlob for a blob that must not
+// exist yet: if it does, it changes nothing and the error wraps
+// ErrBlobExists, atomically even between writers of one S3 bucket (a
+// conditional PUT; a server without conditional writes falls back to a
+// plain PUT, documented), so that two writers creating the same key at
+// once agree on one.
 type Destroyer interface {
 	WriteDestroyableBlob(ctx context.Context, name string, data []byte) error
+	CreateDestroyableBlob(ctx context.Context, name string, data []byte) error
 	DestroyBlob(ctx context.Context, name string) error
 }

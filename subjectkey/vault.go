@@ -1,7 +1,6 @@
 package subjectkey
 
 import (
-	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/rand"
@@ -125,10 +124,11 @@ func (v *Vault) nameKey(ctx context.Context, create bool) ([]byte, error) {
 		if werr != nil {
 			return nil, werr
 		}
-		if werr := v.st.WriteDestroyableBlob(ctx, nameKeyBlob, wrapped); werr != nil {
+		werr = v.st.CreateDestroyableBlob(ctx, nameKeyBlob, wrapped)
+		if werr != nil && !errors.Is(werr, store.ErrBlobExists) {
 			return nil, fmt.Errorf("subjectkey: %w", werr)
 		}
-		b, err = v.st.ReadBlob(ctx, nameKeyBlob) // a concurrent creator's, if it won
+		b, err = v.st.ReadBlob(ctx, nameKeyBlob) // another writer's, if it created it first
 	}
 	if err != nil {
 		return nil, fmt.Errorf("subjectkey: %w", err)
@@ -235,17 +235,17 @@ func (v *Vault) dataKeyFor(ctx context.Context, value string, create bool) (*dat
 		if err != nil {
 			return nil, "", err
 		}
-		if err := v.st.WriteDestroyableBlob(ctx, v.keyBlob(h), blob); err != nil {
-			return nil, "", fmt.Errorf("subjectkey: %w", err)
-		}
-		// Another writer of the same store (S3, several writers) may have
-		// created this subject's key at the same moment: use whichever
-		// blob is stored, as the name key does.
-		if b, err = v.st.ReadBlob(ctx, v.keyBlob(h)); err != nil {
-			return nil, "", fmt.Errorf("subjectkey: %w", err)
-		}
-		if !bytes.Equal(b, blob) {
+		err = v.st.CreateDestroyableBlob(ctx, v.keyBlob(h), blob)
+		if errors.Is(err, store.ErrBlobExists) {
+			// Another writer of the store (S3, several writers) created
+			// this subject's key first: use that one.
+			if b, err = v.st.ReadBlob(ctx, v.keyBlob(h)); err != nil {
+				return nil, "", fmt.Errorf("subjectkey: %w", err)
+			}
 			return v.dataKeyFrom(h, b)
+		}
+		if err != nil {
+			return nil, "", fmt.Errorf("subjectkey: %w", err)
 		}
 		return v.remember(h, id, k)
 	case errors.Is(err, store.ErrNotFound):

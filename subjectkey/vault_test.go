@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -196,4 +197,48 @@ func startMinIO(t *testing.T) *miniotest.Server {
 	srv := miniotest.Shared(t)
 	srv.SetEnv(t)
 	return srv
+}
+
+// TestVaultConcurrentCreate: two writers' vaults over one store seal for a
+// new subject at the same moment; they agree on one data key, so every
+// content either sealed opens afterwards.
+func TestVaultConcurrentCreate(t *testing.T) {
+	k, _ := seal.GenerateKey()
+	kr, _ := seal.NewNamedKeyring(seal.NamedKey{ID: "v1", Key: k})
+	for _, su := range []storeUnderTest{stores[0], stores[2]} { // memory and S3 (a file store has one writer)
+		t.Run(su.name, func(t *testing.T) {
+			st, _ := su.open(t)
+			ctx := t.Context()
+			type sealed struct{ stored, ver string }
+			const writers = 8
+			out := make([]sealed, writers)
+			errs := make([]error, writers)
+			var wg sync.WaitGroup
+			for i := range writers {
+				v, err := subjectkey.New(st, subjectkey.Options{Subject: "user_id", Keyring: kr})
+				if err != nil {
+					t.Fatal(err)
+				}
+				wg.Go(func() {
+					out[i].stored, out[i].ver, errs[i] = v.Seal(ctx, "u-race", []byte("question"))
+				})
+			}
+			wg.Wait()
+			reader, err := subjectkey.New(st, subjectkey.Options{Subject: "user_id", Keyring: kr})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, o := range out {
+				if errs[i] != nil {
+					t.Fatalf("writer %d: %v", i, errs[i])
+				}
+				if o.ver != out[0].ver {
+					t.Errorf("writer %d sealed under %s, writer 0 under %s", i, o.ver, out[0].ver)
+				}
+				if pt, err := reader.Open(ctx, "u-race", o.ver, o.stored); err != nil || string(pt) != "question" {
+					t.Errorf("writer %d's content: %q, %v", i, pt, err)
+				}
+			}
+		})
+	}
 }

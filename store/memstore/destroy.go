@@ -2,6 +2,8 @@ package memstore
 
 import (
 	"context"
+	"fmt"
+	"slices"
 
 	"github.com/complyhq/comply/store"
 )
@@ -11,6 +13,22 @@ var _ store.Destroyer = (*Store)(nil)
 // WriteDestroyableBlob implements store.Destroyer: WriteBlob.
 func (s *Store) WriteDestroyableBlob(ctx context.Context, name string, data []byte) error {
 	return s.WriteBlob(ctx, name, data)
+}
+
+// CreateDestroyableBlob implements store.Destroyer.
+func (s *Store) CreateDestroyableBlob(ctx context.Context, name string, data []byte) error {
+	exists := false
+	err := s.setBlob(ctx, name, func(old []byte) []byte {
+		if old != nil {
+			exists = true
+			return old
+		}
+		return slices.Clone(data)
+	})
+	if err == nil && exists {
+		err = fmt.Errorf("create blob %s: %w", name, store.ErrBlobExists)
+	}
+	return err
 }
 
 // DestroyBlob implements store.Destroyer: the blob is forgotten.

@@ -21,6 +21,19 @@ var _ store.Destroyer = (*Store)(nil)
 // would lock the blob anyway) and otherwise fails with an error wrapping
 // store.ErrNotDestroyable.
 func (s *Store) WriteDestroyableBlob(ctx context.Context, name string, data []byte) error {
+	return s.writeDestroyable(ctx, name, data, false)
+}
+
+// CreateDestroyableBlob implements store.Destroyer with a conditional PUT
+// (If-None-Match: *). A server that does not do conditional writes gets a
+// plain PUT, as for segments (doc.go).
+func (s *Store) CreateDestroyableBlob(ctx context.Context, name string, data []byte) error {
+	return s.writeDestroyable(ctx, name, data, true)
+}
+
+// writeDestroyable writes a blob without Object Lock retention; with
+// create, only if it does not exist.
+func (s *Store) writeDestroyable(ctx context.Context, name string, data []byte, create bool) error {
 	if err := s.checkWrite(ctx, name); err != nil {
 		return err
 	}
@@ -30,17 +43,32 @@ func (s *Store) WriteDestroyableBlob(ctx context.Context, name string, data []by
 		return fmt.Errorf("write blob %s: %w: bucket %s has a default Object Lock retention, which would lock the key so that it could never be erased; remove the default retention (comply sets retention per object)",
 			name, store.ErrNotDestroyable, s.cfg.bucket)
 	}
-	s.cnt.puts.Add(1)
-	_, err = s.c.PutObject(ctx, &s3.PutObjectInput{
-		Bucket:            &s.cfg.bucket,
-		Key:               aws.String(s.full(blobDir + name)),
-		Body:              bytes.NewReader(data),
-		ContentLength:     aws.Int64(int64(len(data))),
-		ContentType:       aws.String("application/octet-stream"),
-		ChecksumAlgorithm: types.ChecksumAlgorithmCrc32,
-	})
-	if err != nil {
-		return fmt.Errorf("write blob %s: %w", name, err)
+	for {
+		in := &s3.PutObjectInput{
+			Bucket:            &s.cfg.bucket,
+			Key:               aws.String(s.full(blobDir + name)),
+			Body:              bytes.NewReader(data),
+			ContentLength:     aws.Int64(int64(len(data))),
+			ContentType:       aws.String("application/octet-stream"),
+			ChecksumAlgorithm: types.ChecksumAlgorithmCrc32,
+		}
+		cond := create && !s.noCond.Load()
+		if cond {
+			in.IfNoneMatch = aws.String("*")
+		}
+		s.cnt.puts.Add(1)
+		_, err = s.c.PutObject(ctx, in)
+		switch code := errorCode(err); {
+		case err == nil:
+		case cond && code == "NotImplemented":
+			s.noCond.Store(true)
+			continue
+		case cond && (code == "PreconditionFailed" || code == "ConditionalRequestConflict"):
+			return fmt.Errorf("create blob %s: %w", name, store.ErrBlobExists)
+		default:
+			return fmt.Errorf("write blob %s: %w", name, err)
+		}
+		break
 	}
 	s.cnt.putBytes.Add(int64(len(data)))
 	return nil

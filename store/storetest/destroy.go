@@ -12,7 +12,8 @@ import (
 
 // checkDestroy: a destroyable blob reads back, DestroyBlob removes it (and
 // it stays gone), destroying a missing blob is not an error, other blobs
-// stay.
+// stay, and CreateDestroyableBlob creates a blob once and never replaces
+// it.
 func checkDestroy(t *testing.T, h Harness) error {
 	s := open(t, h)
 	d, ok1 := s.(store.Destroyer)
@@ -41,6 +42,20 @@ func checkDestroy(t *testing.T, h Harness) error {
 	}
 	if err := d.DestroyBlob(ctx, "subjects/x/keys/missing"); err != nil {
 		return fmt.Errorf("DestroyBlob of a missing blob: %w", err)
+	}
+	// A create succeeds once, even after a destroy; a second create of
+	// the same name changes nothing.
+	for _, data := range []string{"first", "second"} {
+		err := d.CreateDestroyableBlob(ctx, "subjects/x/keys/a", []byte(data))
+		if data == "first" && err != nil {
+			return fmt.Errorf("CreateDestroyableBlob of a new blob: %w", err)
+		}
+		if data == "second" && !errors.Is(err, store.ErrBlobExists) {
+			return fmt.Errorf("CreateDestroyableBlob of an existing blob: %v, want ErrBlobExists", err)
+		}
+	}
+	if b, err := sc.ReadBlob(ctx, "subjects/x/keys/a"); err != nil || string(b) != "first" {
+		return fmt.Errorf("ReadBlob after two creates: %q, %v; want the first", b, err)
 	}
 	return nil
 }

@@ -20,38 +20,39 @@ import (
 type flaw int
 
 const (
-	sound           flaw = iota
-	skipCheck            // Append stores invalid records
-	lateVisibility       // a record is seen only after the next Append
-	plainNotFound        // Get of an unknown id returns an error not wrapping ErrNotFound
-	deleteUnknownOK      // Delete of an unknown id returns nil
-	exclusiveBounds      // Scan leaves out records at its bounds
-	sortByTime           // Scan sorts by time instead of keeping append order
-	countDeleted         // Count includes deleted records
-	deleteNoop           // Delete returns nil and keeps the record
-	expireAtCutoff       // Expire removes records at the cutoff too
-	racyAppend           // concurrent Appends lose records
-	truncateBatch        // Append stores at most 100 records of a batch
-	keepInput            // Append keeps the caller's line
-	reuseScanBuffer      // Scan yields lines in one reused buffer
-	forgetClose          // methods keep working after Close
-	ignoreCtx            // Append and Scan ignore their ctx
-	scanIgnoresCtx       // Scan ignores a ctx cancelled midway
-	waitIgnoresCtx       // Append waits on a stall whatever its ctx
-	forgetOnReopen       // Reopen returns an empty store
-	readMissingNil       // ReadBlob of a missing blob returns nil, nil
-	noNameCheck          // blob names are not checked
-	tornBlob             // WriteBlob replaces a blob in two steps
-	keepBlob             // WriteBlob keeps the caller's slice
-	unsortedList         // ListBlobs returns names in reverse order
-	blobsAsEntries       // Count counts blobs
-	observeReversed      // the observer sees each batch reversed
-	syncIgnoresCtx       // Sync ignores its ctx
-	claimsOthers         // RecordWriter names another writer
-	segmentsMissOne      // Segments leaves out the last segment
-	staticVersion        // a segment's Version never changes
-	rewriteHalf          // Rewrite stores the new lines before fn fails
-	destroyNoop          // DestroyBlob returns nil and keeps the blob
+	sound            flaw = iota
+	skipCheck             // Append stores invalid records
+	lateVisibility        // a record is seen only after the next Append
+	plainNotFound         // Get of an unknown id returns an error not wrapping ErrNotFound
+	deleteUnknownOK       // Delete of an unknown id returns nil
+	exclusiveBounds       // Scan leaves out records at its bounds
+	sortByTime            // Scan sorts by time instead of keeping append order
+	countDeleted          // Count includes deleted records
+	deleteNoop            // Delete returns nil and keeps the record
+	expireAtCutoff        // Expire removes records at the cutoff too
+	racyAppend            // concurrent Appends lose records
+	truncateBatch         // Append stores at most 100 records of a batch
+	keepInput             // Append keeps the caller's line
+	reuseScanBuffer       // Scan yields lines in one reused buffer
+	forgetClose           // methods keep working after Close
+	ignoreCtx             // Append and Scan ignore their ctx
+	scanIgnoresCtx        // Scan ignores a ctx cancelled midway
+	waitIgnoresCtx        // Append waits on a stall whatever its ctx
+	forgetOnReopen        // Reopen returns an empty store
+	readMissingNil        // ReadBlob of a missing blob returns nil, nil
+	noNameCheck           // blob names are not checked
+	tornBlob              // WriteBlob replaces a blob in two steps
+	keepBlob              // WriteBlob keeps the caller's slice
+	unsortedList          // ListBlobs returns names in reverse order
+	blobsAsEntries        // Count counts blobs
+	observeReversed       // the observer sees each batch reversed
+	syncIgnoresCtx        // Sync ignores its ctx
+	claimsOthers          // RecordWriter names another writer
+	segmentsMissOne       // Segments leaves out the last segment
+	staticVersion         // a segment's Version never changes
+	rewriteHalf           // Rewrite stores the new lines before fn fails
+	destroyNoop           // DestroyBlob returns nil and keeps the blob
+	createOverwrites      // CreateDestroyableBlob replaces an existing blob
 )
 
 // fake is a small in-memory store with every capability, sound unless
@@ -517,6 +518,14 @@ func (s *fake) Rewrite(ctx context.Context, segment string, fn func(store.Record
 
 // WriteDestroyableBlob: WriteBlob.
 func (s *fake) WriteDestroyableBlob(ctx context.Context, name string, data []byte) error {
+	return s.WriteBlob(ctx, name, data)
+}
+
+// CreateDestroyableBlob: WriteBlob if the blob is missing.
+func (s *fake) CreateDestroyableBlob(ctx context.Context, name string, data []byte) error {
+	if _, err := s.ReadBlob(ctx, name); err == nil && s.flaw != createOverwrites {
+		return fmt.Errorf("create blob %s: %w", name, store.ErrBlobExists)
+	}
 	return s.WriteBlob(ctx, name, data)
 }
 

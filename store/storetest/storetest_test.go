@@ -74,6 +74,7 @@ func TestBrokenStoresFail(t *testing.T) {
 		{"SegmentVersions", staticVersion},
 		{"Rewrite", rewriteHalf},
 		{"Destroy", destroyNoop},
+		{"Destroy", createOverwrites},
 	}
 	rules := map[string]storetest.Rule{}
 	for _, r := range storetest.Rules() {
