@@ -30,6 +30,7 @@ type Config struct {
 	SealTo         string     `yaml:"seal_to"`          // FILE of the HPKE public key that seals content (writers cannot read it)
 	SealSession    Duration   `yaml:"seal_session"`     // with seal_to: one encapsulation per session of this length (0: per content)
 	IdentityFile   string     `yaml:"identity_file"`    // FILE of the HPKE private key that opens sealed content
+	SubjectKey     string     `yaml:"subject_key"`      // metadata key naming the data subject: per-subject data keys (crypto-shredding)
 	StoreContent   bool       `yaml:"store_content"`    // store content, encrypted
 	HashKeyFile    string     `yaml:"hash_key_file"`    // FILE of the content-hash key
 	RetentionDays  int        `yaml:"retention_days"`   // with cleanup_daily

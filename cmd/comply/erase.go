@@ -20,9 +20,13 @@ import (
 const envSubjectKey = "COMPLY_SUBJECT_KEY"
 
 // subjectOptions sets opts.Subjects to a vault over s for the subject key
-// of COMPLY_SUBJECT_KEY, when it is set and opts has a keyring.
-func subjectOptions(s store.Store, opts *comply.Options) error {
-	subject := strings.TrimSpace(os.Getenv(envSubjectKey))
+// (serve's subject_key, else COMPLY_SUBJECT_KEY), when it is set and opts
+// has a keyring.
+func (c *cli) subjectOptions(s store.Store, opts *comply.Options) error {
+	subject := c.subject
+	if subject == "" {
+		subject = strings.TrimSpace(os.Getenv(envSubjectKey))
+	}
 	if subject == "" || opts == nil {
 		return nil
 	}
@@ -33,7 +37,7 @@ func subjectOptions(s store.Store, opts *comply.Options) error {
 	if kr == nil {
 		if opts.StoreContent {
 			// Fail closed: content would be stored under no subject key.
-			return withHint(errors.New(envSubjectKey+" is set but no encryption keyring was given to wrap the subjects' data keys"),
+			return withHint(fmt.Errorf("per-subject keys (subject key %s) are on but no encryption keyring was given to wrap the subjects' data keys", subject),
 				"set "+seal.EnvKey+" or pass --key-file FILE or --key-source SPEC; a sealing public key alone cannot wrap them")
 		}
 		return nil
@@ -58,7 +62,7 @@ func (c *cli) openLoggerSubjects(ctx context.Context, readOnly bool, durability 
 	if err != nil {
 		return nil, err
 	}
-	if err := subjectOptions(s, opts); err != nil {
+	if err := c.subjectOptions(s, opts); err != nil {
 		s.Close()
 		return nil, err
 	}

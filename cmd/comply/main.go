@@ -114,6 +114,7 @@ type cli struct {
 	create         bool   // --create: a write command may create the store
 	cmd            string // the running command, for usage hints
 	help           func() // prints the running command's help
+	subject        string // the subject key of crypto-shredding; "" means COMPLY_SUBJECT_KEY
 }
 
 // run runs comply with the arguments (without the program name) and returns

@@ -129,6 +129,7 @@ func cmdServe(ctx context.Context, c *cli, args []string) (err error) {
 			s.ObserveSync(d)
 		}
 	})
+	c.subject = cfg.SubjectKey
 	l, st, err := c.openWriterStore(sctx, dur, opts, signingKey)
 	if err != nil {
 		return err
@@ -240,7 +241,7 @@ func serveAll(ctx context.Context, servers []*http.Server, lns []net.Listener, d
 
 // serveKeys maps each configuration key to its flag and variable: the key
 // with '-' for '_', and COMPLY_ and the key in capitals.
-var serveKeys = []string{"listen", "metrics_listen", "store", "durability", "signing_key", "key_file", "key_source", "seal_to", "seal_session", "identity_file", "store_content",
+var serveKeys = []string{"listen", "metrics_listen", "store", "durability", "signing_key", "key_file", "key_source", "seal_to", "seal_session", "identity_file", "subject_key", "store_content",
 	"hash_key_file", "retention_days", "cleanup_daily", "tokens", "tls_cert", "tls_key", "insecure_no_auth", "max_body", "log_format"}
 
 // serveConfig builds the configuration: defaults, the --config file (or
@@ -295,6 +296,7 @@ func (c *cli) serveConfig(args []string, demo *bool) (cfg server.Config, printOn
 		return nil
 	})
 	fs.StringVar(&cfg.IdentityFile, "identity-file", cfg.IdentityFile, "open sealed (HPKE) content for the decrypt role with the private key in `FILE` (mode 600)")
+	fs.StringVar(&cfg.SubjectKey, "subject-key", cfg.SubjectKey, "seal content per data subject, named by the metadata `KEY` (such as user_id), so that 'comply erase' can crypto-shred it")
 	fs.BoolVar(&cfg.StoreContent, "store-content", cfg.StoreContent, "also store the input and output, encrypted (needs a key)")
 	fs.StringVar(&cfg.HashKeyFile, "hash-key-file", cfg.HashKeyFile, "store keyed hashes (HMAC-SHA256) with the key in `FILE` (mode 600)")
 	fs.IntVar(&cfg.RetentionDays, "retention-days", cfg.RetentionDays, "with --cleanup-daily, keep entries for `N` days")

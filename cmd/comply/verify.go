@@ -700,7 +700,7 @@ func (c *cli) openWriterStore(ctx context.Context, durability filestore.Durabili
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := subjectOptions(s, opts); err != nil {
+	if err := c.subjectOptions(s, opts); err != nil {
 		s.Close()
 		return nil, nil, err
 	}
