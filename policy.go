@@ -206,7 +206,11 @@ func (l *Logger) initPolicy() error {
 	}
 	o.Policy = &p
 	if sc, ok := l.store.(store.Sidecar); ok {
-		l.counter = policy.NewCounter(sc)
+		var writer string
+		if sh, ok := l.store.(store.Shared); ok {
+			writer = sh.WriterID()
+		}
+		l.counter = policy.NewWriterCounter(sc, writer)
 	}
 	return nil
 }

@@ -233,3 +233,30 @@ func TestParseCountsErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestCounterWriters: the writers of one store (S3, several writers)
+// count in blobs of their own, so neither overwrites the other's counts,
+// and ReadCounts sums them.
+func TestCounterWriters(t *testing.T) {
+	ctx := t.Context()
+	ms := memstore.New(0)
+	hour := time.Date(2026, 11, 30, 10, 0, 0, 0, time.UTC)
+	a, b := policy.NewWriterCounter(ms, "app-1"), policy.NewWriterCounter(ms, "app/2")
+	for i := range 3 {
+		if err := a.Add(ctx, hour.Add(time.Duration(i)*time.Minute), "quiet", 1); err != nil {
+			t.Fatal(err)
+		}
+		if err := b.Add(ctx, hour.Add(time.Duration(i)*time.Minute), "quiet", 10); err != nil {
+			t.Fatal(err)
+		}
+	}
+	names, err := ms.ListBlobs(ctx, policy.CountsPrefix)
+	if err != nil || len(names) != 2 {
+		t.Fatalf("blobs %v, %v; want one per writer", names, err)
+	}
+	got, err := policy.ReadCounts(ctx, ms, time.Time{}, time.Time{})
+	want := []policy.Count{{Hour: hour, Rule: "quiet", Count: 33}}
+	if err != nil || len(got) != 1 || got[0] != want[0] {
+		t.Fatalf("ReadCounts = %+v, %v; want %+v", got, err, want)
+	}
+}
