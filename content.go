@@ -9,6 +9,7 @@ import (
 
 	"github.com/complyhq/comply/internal/line"
 	"github.com/complyhq/comply/seal"
+	"github.com/complyhq/comply/subjectkey"
 )
 
 // KeyVersionKey is the metadata key that names the key which sealed an
@@ -44,50 +45,65 @@ func (l *Logger) canSeal() bool {
 // content is protected before it is written: which key seals it, and what
 // the entry records about that key, is decided here (sealerFor).
 func (l *Logger) sealContent(in *Interaction, e *line.Entry) (keyID string, err error) {
-	sealFn, err := l.sealerFor(in)
+	s, err := l.sealerFor(in)
 	if err != nil {
 		return "", err
 	}
 	if in.InputHash == "" { // else only the input's hash is known
-		if e.InputContent, keyID, err = sealFn([]byte(in.Input)); err != nil {
+		if e.InputContent, keyID, err = s.seal(in.Input); err != nil {
 			return "", fmt.Errorf("comply: seal input: %w", err)
 		}
 	}
-	if e.OutputContent, keyID, err = sealFn([]byte(in.Output)); err != nil {
+	if e.OutputContent, keyID, err = s.seal(in.Output); err != nil {
 		return "", fmt.Errorf("comply: seal output: %w", err)
 	}
 	return keyID, nil
 }
 
-// A sealFunc seals one content field and returns its stored form and the
-// id of the key that sealed it.
-type sealFunc func(plaintext []byte) (stored, keyID string, err error)
+// A sealer seals the content fields of one entry: under its data
+// subject's key (vault), else to a public key (pk), else under the
+// keyring's primary key (kr, whose id is id).
+type sealer struct {
+	vault   *subjectkey.Vault
+	subject string
+	pk      *seal.SealingKey
+	kr      *seal.Keyring
+	id      string
+}
+
+// seal returns the stored form of plaintext and the id of the key that
+// sealed it. It takes a string and converts it in each branch, so that
+// the keyring's (which does not keep it) costs no copy.
+func (s *sealer) seal(plaintext string) (stored, keyID string, err error) {
+	switch {
+	case s.vault != nil:
+		return s.vault.Seal(context.Background(), s.subject, []byte(plaintext)) // blob I/O once per subject, then cached
+	case s.pk != nil:
+		stored, err = s.pk.Seal([]byte(plaintext))
+		return stored, s.pk.ID(), err
+	default:
+		stored, err = s.kr.Encrypt([]byte(plaintext))
+		return stored, s.id, err
+	}
+}
 
 // sealerFor returns how in's content is sealed: under its data subject's
 // key (Options.Subjects, when in's metadata names a subject), else to the
 // public key of Options.SealTo, else under the keyring's primary key.
-func (l *Logger) sealerFor(in *Interaction) (sealFunc, error) {
+func (l *Logger) sealerFor(in *Interaction) (sealer, error) {
 	if v := l.opts.Subjects; v != nil {
 		if val, ok := subjectValue(in.Metadata, v.Subject()); ok {
-			ctx := context.Background() // the vault's blob I/O, once per subject (then cached)
-			return func(p []byte) (string, string, error) { return v.Seal(ctx, val, p) }, nil
+			return sealer{vault: v, subject: val}, nil
 		}
 	}
 	if pk := l.opts.SealTo; pk != nil {
-		return func(p []byte) (string, string, error) {
-			s, err := pk.Seal(p)
-			return s, pk.ID(), err
-		}, nil
+		return sealer{pk: pk}, nil
 	}
 	kr := l.keyring()
 	if kr.Len() == 0 {
-		return nil, fmt.Errorf("comply: encrypt: %w", seal.ErrNoKey)
+		return sealer{}, fmt.Errorf("comply: encrypt: %w", seal.ErrNoKey)
 	}
-	id := kr.PrimaryID()
-	return func(p []byte) (string, string, error) {
-		s, err := kr.Encrypt(p)
-		return s, id, err
-	}, nil
+	return sealer{kr: kr, id: kr.PrimaryID()}, nil
 }
 
 // withKeyVersion returns the metadata object md (Python-style JSON, as
@@ -95,23 +111,34 @@ func (l *Logger) sealerFor(in *Interaction) (sealFunc, error) {
 // place if md has the key, else appended, as Python's
 // metadata["encryption_key_version"] = id would.
 func withKeyVersion(md []byte, id string) ([]byte, error) {
-	val, err := line.AppendValue(nil, id)
-	if err != nil {
-		return nil, err
-	}
 	md = bytes.TrimSpace(md)
-	if len(md) == 0 || string(md) == "null" {
-		return fmt.Appendf(nil, `{"%s": %s}`, KeyVersionKey, val), nil
-	}
-	if !bytes.Contains(md, []byte(KeyVersionKey)) && len(md) >= 2 && md[0] == '{' && md[len(md)-1] == '}' {
-		out := make([]byte, 0, len(md)+len(KeyVersionKey)+len(val)+8)
+	const key = `"` + KeyVersionKey + `": `
+	switch {
+	case len(md) == 0 || string(md) == "null":
+		out := append(make([]byte, 0, len(key)+len(id)+8), '{')
+		return appendKeyVersion(append(out, key...), id)
+	case !bytes.Contains(md, []byte(KeyVersionKey)) && len(md) >= 2 && md[0] == '{' && md[len(md)-1] == '}':
+		out := make([]byte, 0, len(md)+len(key)+len(id)+8)
 		out = append(out, bytes.TrimSpace(md[:len(md)-1])...)
 		if len(out) > 1 {
 			out = append(out, ", "...)
 		}
-		return fmt.Appendf(out, `"%s": %s}`, KeyVersionKey, val), nil
+		return appendKeyVersion(append(out, key...), id)
+	}
+	val, err := line.AppendValue(nil, id)
+	if err != nil {
+		return nil, err
 	}
 	return replaceKeyVersion(md, val)
+}
+
+// appendKeyVersion appends the JSON string id and the closing brace.
+func appendKeyVersion(out []byte, id string) ([]byte, error) {
+	out, err := line.AppendValue(out, id)
+	if err != nil {
+		return nil, err
+	}
+	return append(out, '}'), nil
 }
 
 // replaceKeyVersion rebuilds the object md with KeyVersionKey set to val,

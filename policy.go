@@ -218,24 +218,27 @@ func (l *Logger) initPolicy() error {
 // countNone counts the records of level none (no ID; Path holds the
 // rule), durably, and returns the others.
 func (l *Logger) countNone(ctx context.Context, recs []store.Record) ([]store.Record, error) {
-	keep := recs[:0:0]
+	none := 0
+	for _, r := range recs {
+		if r.ID == "" {
+			none++
+		}
+	}
+	if none == 0 {
+		return recs, nil // the usual case: no copy
+	}
+	keep := make([]store.Record, 0, len(recs)-none)
 	type key struct {
 		hour time.Time
 		rule string
 	}
-	var counts map[key]int64
+	counts := map[key]int64{}
 	for _, r := range recs {
 		if r.ID != "" {
 			keep = append(keep, r)
 			continue
 		}
-		if counts == nil {
-			counts = map[key]int64{}
-		}
 		counts[key{r.Time.Truncate(time.Hour), r.Path}]++
-	}
-	if counts == nil {
-		return recs, nil
 	}
 	if l.counter == nil {
 		return nil, fmt.Errorf("comply: log: %w", ErrNoCounter)
