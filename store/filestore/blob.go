@@ -28,6 +28,13 @@ func (s *Store) blobPath(name string) string {
 // WriteBlob implements store.Sidecar: a temporary file, fsync, rename and
 // fsync of the directory.
 func (s *Store) WriteBlob(ctx context.Context, name string, data []byte) error {
+	return s.writeBlob(ctx, name, data, false)
+}
+
+// writeBlob writes the blob's file under a temporary name, fsyncs it and
+// renames it over name; with create it links it to name instead, which
+// fails (wrapping store.ErrBlobExists) if name exists.
+func (s *Store) writeBlob(ctx context.Context, name string, data []byte, create bool) error {
 	if s.opts.ReadOnly {
 		return store.ErrReadOnly
 	}
@@ -49,11 +56,19 @@ func (s *Store) WriteBlob(ctx context.Context, name string, data []byte) error {
 	// read (listings skip *.tmp).
 	tmp := fmt.Sprintf("%s.%d.%d.tmp", path, os.Getpid(), s.blobTmp.Add(1))
 	os.Remove(tmp)
+	defer os.Remove(tmp) // a no-op after a rename
 	if err := writeFileSync(tmp, data); err != nil {
-		os.Remove(tmp)
 		return fmt.Errorf("write blob %s: %w", name, err)
 	}
-	if err := os.Rename(tmp, path); err != nil {
+	if create {
+		err = os.Link(tmp, path)
+		if errors.Is(err, fs.ErrExist) {
+			err = store.ErrBlobExists
+		}
+	} else {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
 		return fmt.Errorf("write blob %s: %w", name, err)
 	}
 	return syncDir(dir)

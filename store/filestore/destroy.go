@@ -23,32 +23,7 @@ func (s *Store) WriteDestroyableBlob(ctx context.Context, name string, data []by
 // written under a temporary name, fsynced, and linked to its name, which
 // fails if a file has that name.
 func (s *Store) CreateDestroyableBlob(ctx context.Context, name string, data []byte) error {
-	if s.opts.ReadOnly {
-		return store.ErrReadOnly
-	}
-	if err := store.CheckBlobName(name); err != nil {
-		return err
-	}
-	if err := s.usable(ctx); err != nil {
-		return err
-	}
-	dir, err := s.blobDir(name, true)
-	if err != nil {
-		return fmt.Errorf("create blob %s: %w", name, err)
-	}
-	path := s.blobPath(name)
-	tmp := fmt.Sprintf("%s.%d.%d.tmp", path, os.Getpid(), s.blobTmp.Add(1))
-	os.Remove(tmp)
-	defer os.Remove(tmp)
-	if err := writeFileSync(tmp, data); err != nil {
-		return fmt.Errorf("create blob %s: %w", name, err)
-	}
-	if err := os.Link(tmp, path); errors.Is(err, fs.ErrExist) {
-		return fmt.Errorf("create blob %s: %w", name, store.ErrBlobExists)
-	} else if err != nil {
-		return fmt.Errorf("create blob %s: %w", name, err)
-	}
-	return syncDir(dir)
+	return s.writeBlob(ctx, name, data, true)
 }
 
 // DestroyBlob implements store.Destroyer: it removes the blob's file and
