@@ -34,14 +34,7 @@ var breakdownKeys = map[string]string{"user": "user_id"}
 func (s *Server) breakdown(c *call) {
 	q := comply.Query{Start: s.opts.Now().Add(-24 * time.Hour)}
 	by, limit := "", defaultBreakdownLimit
-	filters := map[string]string{}
-	for k, vs := range c.r.URL.Query() {
-		if len(vs) != 1 {
-			c.fail(http.StatusBadRequest, "parameter "+k+" given more than once")
-			return
-		}
-		v := vs[0]
-		filters[k] = v
+	if !c.params("by, since, start, end or limit", func(k, v string) error {
 		isTime, err := s.timeParam(k, v, &q.Start, &q.End)
 		switch {
 		case isTime:
@@ -56,19 +49,16 @@ func (s *Server) breakdown(c *call) {
 				err = fmt.Errorf("want 1 to %d", maxBreakdownLimit)
 			}
 		default:
-			c.fail(http.StatusBadRequest, fmt.Sprintf("unknown parameter %q (want by, since, start, end or limit)", k))
-			return
+			return errUnknownParam
 		}
-		if err != nil {
-			c.fail(http.StatusBadRequest, "parameter "+k+": "+err.Error())
-			return
-		}
+		return err
+	}) {
+		return
 	}
 	if by == "" {
 		c.fail(http.StatusBadRequest, "parameter by: want user")
 		return
 	}
-	c.rec.Filters = filters
 	key := breakdownKeys[by]
 	needle := []byte(strconv.Quote(key))
 	counts := map[string]int64{}

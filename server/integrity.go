@@ -35,20 +35,14 @@ const maxTimeline = 31 * 24 * time.Hour
 func (s *Server) integrity(c *call) {
 	now := s.opts.Now()
 	start, end := now.Add(-24*time.Hour), time.Time{}
-	for k, vs := range c.r.URL.Query() {
-		if len(vs) != 1 {
-			c.fail(http.StatusBadRequest, "parameter "+k+" given more than once")
-			return
-		}
-		isTime, err := s.timeParam(k, vs[0], &start, &end)
+	if !c.params("since, start or end", func(k, v string) error {
+		isTime, err := s.timeParam(k, v, &start, &end)
 		if !isTime {
-			c.fail(http.StatusBadRequest, "unknown parameter "+k+" (want since, start or end)")
-			return
+			return errUnknownParam
 		}
-		if err != nil {
-			c.fail(http.StatusBadRequest, "parameter "+k+": "+err.Error())
-			return
-		}
+		return err
+	}) {
+		return
 	}
 	if to := cmp.Or(end, now); to.Sub(start) > maxTimeline || to.Before(start) {
 		c.fail(http.StatusBadRequest, "the range is longer than 31 days or ends before it starts")
@@ -233,14 +227,7 @@ func (s *Server) access(c *call) {
 		return
 	}
 	var q accesslog.Query
-	filters := map[string]string{}
-	for k, vs := range c.r.URL.Query() {
-		if len(vs) != 1 {
-			c.fail(http.StatusBadRequest, "parameter "+k+" given more than once")
-			return
-		}
-		v := vs[0]
-		filters[k] = v
+	if !c.params("since, start, end, token or denied", func(k, v string) error {
 		isTime, err := s.timeParam(k, v, &q.Start, &q.End)
 		switch {
 		case isTime:
@@ -249,15 +236,12 @@ func (s *Server) access(c *call) {
 		case k == "denied":
 			q.DeniedOnly = v == "true"
 		default:
-			c.fail(http.StatusBadRequest, "unknown parameter "+k+" (want since, start, end, token or denied)")
-			return
+			return errUnknownParam
 		}
-		if err != nil {
-			c.fail(http.StatusBadRequest, "parameter "+k+": "+err.Error())
-			return
-		}
+		return err
+	}) {
+		return
 	}
-	c.rec.Filters = filters
 	recs := []accesslog.Record{}
 	for r, err := range s.opts.AccessLog(c.r.Context(), q) {
 		if err != nil {

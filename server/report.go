@@ -18,14 +18,7 @@ func (s *Server) reports(c *call) {
 	in := report.Inputs{Logger: s.l, Verifiers: s.opts.Verifiers, Access: s.opts.AccessLog, Now: s.opts.Now,
 		Config: report.Config{HashKey: s.l.HashesKeyed(), StoreContent: s.l.StoresContent()}}
 	format := "json"
-	filters := map[string]string{}
-	for k, vs := range c.r.URL.Query() {
-		if len(vs) != 1 {
-			c.fail(http.StatusBadRequest, "parameter "+k+" given more than once")
-			return
-		}
-		v := vs[0]
-		filters[k] = v
+	if !c.params("framework, period, start, end or format", func(k, v string) error {
 		switch k {
 		case "framework":
 			if v != "all" {
@@ -34,29 +27,25 @@ func (s *Server) reports(c *call) {
 		case "period":
 			p, err := report.ParsePeriod(v)
 			if err != nil {
-				c.fail(http.StatusBadRequest, "parameter period: "+err.Error())
-				return
+				return err
 			}
 			in.Period = p
 		case "format":
 			if v != "json" && v != "md" && v != "html" {
-				c.fail(http.StatusBadRequest, "parameter format: want json, md or html")
-				return
+				return errors.New("want json, md or html")
 			}
 			format = v
 		default:
 			isTime, err := s.timeParam(k, v, &in.Period.Start, &in.Period.End)
 			if !isTime {
-				c.fail(http.StatusBadRequest, "unknown parameter "+k+" (want framework, period, start, end or format)")
-				return
+				return errUnknownParam
 			}
-			if err != nil {
-				c.fail(http.StatusBadRequest, "parameter "+k+": "+err.Error())
-				return
-			}
+			return err
 		}
+		return nil
+	}) {
+		return
 	}
-	c.rec.Filters = filters
 	r, err := report.Build(c.r.Context(), in)
 	if errors.Is(err, report.ErrInput) {
 		c.fail(http.StatusBadRequest, err.Error())

@@ -458,6 +458,40 @@ func (c *call) replyJSON(status int, v any) {
 	c.reply(status, append(b, '\n'))
 }
 
+// errUnknownParam is returned by a params callback for a parameter its
+// route does not take.
+var errUnknownParam = errors.New("unknown parameter")
+
+// params calls each for every query parameter, which must be given once,
+// and records them as the read's filters in the access log (on a route
+// that records its reads). A parameter
+// that each refuses is answered 400: with errUnknownParam, naming what the
+// route takes (want); with another error, saying what is wrong with it.
+// It reports whether every parameter was taken.
+func (c *call) params(want string, each func(k, v string) error) bool {
+	filters := map[string]string{}
+	for k, vs := range c.r.URL.Query() {
+		if len(vs) != 1 {
+			c.fail(http.StatusBadRequest, "parameter "+k+" given more than once")
+			return false
+		}
+		filters[k] = vs[0]
+		err := each(k, vs[0])
+		if errors.Is(err, errUnknownParam) {
+			c.fail(http.StatusBadRequest, "unknown parameter "+k+" (want "+want+")")
+			return false
+		}
+		if err != nil {
+			c.fail(http.StatusBadRequest, "parameter "+k+": "+err.Error())
+			return false
+		}
+	}
+	if c.rec != nil { // a route that records its reads
+		c.rec.Filters = filters
+	}
+	return true
+}
+
 // fail answers with an error.
 func (c *call) fail(status int, msg string) {
 	c.reply(status, errorBody(msg, nil))
